@@ -1,0 +1,67 @@
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  retryLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
+import type { AppRouter } from '../server/routers/_app.ts';
+
+export interface PulseClientOptions {
+  /** The server's origin, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** An API token (`auth.createToken`), sent as `Authorization: Bearer`. */
+  token?: string | undefined;
+  /** Extra headers on every request and stream (a `cookie`, for instance). */
+  headers?: Record<string, string> | undefined;
+  /** How many times a failed subscription is re-opened (with backoff) before it gives up. */
+  subscriptionRetries?: number;
+}
+
+export type PulseClient = TRPCClient<AppRouter>;
+
+/** Exponential backoff, 0.5 s doubling to 30 s, with full jitter. */
+export const backoffMs = (attempt: number): number =>
+  Math.random() * Math.min(30_000, 500 * 2 ** attempt);
+
+/**
+ * A typed client for Node programs: queries and mutations over batched HTTP, subscriptions
+ * over SSE. A dropped stream is resumed from the last event id by EventSource and tRPC; a
+ * failed one is re-opened with backoff. `PRECONDITION_FAILED` (cannot resume) is not retried:
+ * the caller refetches and subscribes afresh.
+ */
+export function createPulseClient(opts: PulseClientOptions): PulseClient {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  const trpcUrl = `${opts.url.replace(/\/$/, '')}/trpc`;
+  const retries = opts.subscriptionRetries ?? Infinity;
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: [
+          retryLink({
+            retry: ({ error, attempts }) =>
+              attempts <= retries &&
+              error.data?.code !== 'PRECONDITION_FAILED' &&
+              error.data?.code !== 'UNAUTHORIZED' &&
+              error.data?.code !== 'FORBIDDEN' &&
+              error.data?.code !== 'BAD_REQUEST',
+            retryDelayMs: backoffMs,
+          }),
+          httpSubscriptionLink({
+            url: trpcUrl,
+            EventSource,
+            eventSourceOptions: () => ({
+              fetch: (input, init) =>
+                fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+            }),
+          }),
+        ],
+        false: httpBatchLink({ url: trpcUrl, headers: () => headers }),
+      }),
+    ],
+  });
+}

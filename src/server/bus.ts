@@ -1,0 +1,85 @@
+import type { ReadStateEvent } from '../shared/schemas/notifications.ts';
+
+/**
+ * What travels between instances. Announcements only: the database stays the source of truth,
+ * and a receiver reads what is new from it.
+ */
+export interface Topics {
+  /** Notifications up to `seq` are committed. */
+  'notifications.created': { seq: number };
+  /** A user's read state changed (for their other tabs and devices). */
+  'notifications.read': { userId: string; event: ReadStateEvent };
+  /** A session or token ended: close what it opened. */
+  'auth.revoked': { kind: 'session' | 'token'; key: string };
+}
+export type Topic = keyof Topics;
+
+export interface EventBus {
+  /** Resolves once the message is handed to the bus, not when it is delivered. */
+  publish<T extends Topic>(topic: T, payload: Topics[T]): Promise<void>;
+  /** Messages published from now on; the subscription ends (and is released) when `signal` aborts or the loop breaks. */
+  subscribe<T extends Topic>(topic: T, signal: AbortSignal): AsyncIterable<Topics[T]>;
+  close(): Promise<void>;
+}
+
+/** More unread messages than this on one subscription means its consumer is stuck. */
+const MAX_QUEUED = 10_000;
+
+/** One process: delivery is asynchronous (next microtask), as it will be over Redis. */
+export function createMemoryBus(): EventBus {
+  const listeners = new Map<Topic, Set<(payload: unknown) => void>>();
+
+  return {
+    async publish(topic, payload) {
+      const set = listeners.get(topic);
+      if (!set) return;
+      queueMicrotask(() => {
+        for (const listener of set) listener(payload);
+      });
+    },
+
+    subscribe<T extends Topic>(topic: T, signal: AbortSignal): AsyncIterable<Topics[T]> {
+      return {
+        [Symbol.asyncIterator]() {
+          const queue: Topics[T][] = [];
+          let wake: (() => void) | null = null;
+          let overflow = false;
+          const listener = (payload: unknown) => {
+            if (queue.length >= MAX_QUEUED) overflow = true;
+            else queue.push(payload as Topics[T]);
+            wake?.();
+          };
+          const release = () => {
+            listeners.get(topic)?.delete(listener);
+            wake?.();
+          };
+          let set = listeners.get(topic);
+          if (!set) listeners.set(topic, (set = new Set()));
+          set.add(listener);
+          signal.addEventListener('abort', release, { once: true });
+          return {
+            async next(): Promise<IteratorResult<Topics[T]>> {
+              for (;;) {
+                if (overflow) throw new Error(`Bus subscriber of '${topic}' fell behind`);
+                const value = queue.shift();
+                if (value !== undefined) return { value, done: false };
+                if (signal.aborted) return { value: undefined, done: true };
+                await new Promise<void>((resolve) => (wake = resolve));
+                wake = null;
+              }
+            },
+            async return(): Promise<IteratorResult<Topics[T]>> {
+              signal.removeEventListener('abort', release);
+              release();
+              return { value: undefined, done: true };
+            },
+          };
+        },
+      };
+    },
+
+    async close() {
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server; a registry per server so tests can run several. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pulse_process_' });
+  const connectionsOpen = new Gauge({
+    name: 'pulse_connections_open',
+    help: 'Open real-time connections by transport',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  });
+  const subscriptionsActive = new Gauge({
+    name: 'pulse_subscriptions_active',
+    help: 'Open subscriptions on this instance',
+    registers: [registry],
+  });
+  const eventsPublished = new Counter({
+    name: 'pulse_events_published_total',
+    help: 'Events made ready for delivery on this instance',
+    registers: [registry],
+  });
+  const eventsDelivered = new Counter({
+    name: 'pulse_events_delivered_total',
+    help: 'Events written to subscribers',
+    registers: [registry],
+  });
+  const slowConsumersDropped = new Counter({
+    name: 'pulse_slow_consumers_dropped_total',
+    help: 'Subscribers dropped because they fell too far behind (they resume by replay)',
+    registers: [registry],
+  });
+  const deliveryLatency = new Histogram({
+    name: 'pulse_delivery_latency_seconds',
+    help: 'From an event being stored to it being written to a subscriber',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: 'pulse_request_duration_seconds',
+    help: 'HTTP request latency (queries, mutations, pages), by kind and status',
+    labelNames: ['kind', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  connectionsOpen.set({ transport: 'sse' }, 0);
+  connectionsOpen.set({ transport: 'ws' }, 0);
+
+  // Hot-path counts are plain numbers, folded into prom-client when scraped.
+  const counts = { delivered: 0, published: 0, dropped: 0, sse: 0, ws: 0, subscriptions: 0 };
+  let flushed = { delivered: 0, published: 0, dropped: 0 };
+  function flush() {
+    eventsDelivered.inc(counts.delivered - flushed.delivered);
+    eventsPublished.inc(counts.published - flushed.published);
+    slowConsumersDropped.inc(counts.dropped - flushed.dropped);
+    flushed = { delivered: counts.delivered, published: counts.published, dropped: counts.dropped };
+    connectionsOpen.set({ transport: 'sse' }, counts.sse);
+    connectionsOpen.set({ transport: 'ws' }, counts.ws);
+    subscriptionsActive.set(counts.subscriptions);
+  }
+
+  return {
+    counts,
+    deliveryLatency,
+    requestDuration,
+    async render(): Promise<{ contentType: string; body: string }> {
+      flush();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

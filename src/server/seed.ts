@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { hashPassword } from './auth/secrets.ts';
+import type { Services } from './services.ts';
+
+export const DEMO_PASSWORD = 'pulse';
+const DEMO_USERS = [
+  { username: 'alice', displayName: 'Alice Martin' },
+  { username: 'bob', displayName: 'Bob Okafor' },
+  { username: 'carol', displayName: 'Carol Nguyen' },
+] as const;
+
+/**
+ * First start on an empty database: the admin, and with `PULSE_DEMO` the demo team, its users
+ * and a few notifications so the first look is not empty. Returns what to tell the operator.
+ */
+export async function seedIfEmpty(services: Services): Promise<string[]> {
+  const { users, env } = services;
+  if ((await users.count()) > 0) return [];
+  const lines: string[] = [];
+  const adminPassword = env.PULSE_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
+  await users.create({
+    username: 'admin',
+    displayName: 'Administrator',
+    role: 'admin',
+    passwordHash: await hashPassword(adminPassword, env.PULSE_SCRYPT_LOG_N),
+    teamIds: [],
+  });
+  lines.push(
+    env.PULSE_ADMIN_PASSWORD
+      ? 'Created user admin with the password from PULSE_ADMIN_PASSWORD'
+      : `Created user admin with password ${adminPassword} (shown once; change by setting PULSE_ADMIN_PASSWORD on a fresh database)`,
+  );
+  if (!env.PULSE_DEMO) return lines;
+
+  const team = await users.teams.create('ops');
+  if (!team) return lines;
+  const passwordHash = await hashPassword(DEMO_PASSWORD, env.PULSE_SCRYPT_LOG_N);
+  const ids: string[] = [];
+  for (const demo of DEMO_USERS) {
+    const user = await users.create({ ...demo, role: 'member', passwordHash, teamIds: [team.id] });
+    if (user) ids.push(user.id);
+  }
+  const samples = [
+    { title: 'Welcome to Pulse', body: 'Notifications for you and your team arrive here live.', severity: 'info' },
+    { title: 'Disk usage above 80% on db-1', body: '/var/lib/postgresql is at 83%.', severity: 'warning' },
+    { title: 'Checkout latency p99 over 2 s', body: 'Since 09:41 UTC on the checkout service.', severity: 'critical' },
+  ] as const;
+  for (const sample of samples) {
+    const created = await services.notifications.create({ ...sample, link: null }, ids);
+    await services.bus.publish('notifications.created', { seq: created.seq });
+  }
+  lines.push(
+    `Demo data: users ${DEMO_USERS.map((u) => u.username).join(', ')} (team ops), password '${DEMO_PASSWORD}'`,
+  );
+  return lines;
+}

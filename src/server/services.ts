@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { createMemoryBus, type EventBus } from './bus.ts';
+import { ConnectionRegistry } from './connections.ts';
+import type { Env } from './env.ts';
+import { Hub } from './live/hub.ts';
+import { startNotificationFanout } from './live/notification-fanout.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { openDatabase, type Db } from './store/db.ts';
+import { createNotificationStore, type NotificationStore } from './store/notifications.ts';
+import { createUserStore, type UserStore } from './store/users.ts';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/** Everything a request may use, made once per server. */
+export interface Services {
+  env: Env;
+  db: Db;
+  users: UserStore;
+  notifications: NotificationStore;
+  bus: EventBus;
+  hub: Hub;
+  metrics: Metrics;
+  connections: ConnectionRegistry;
+  loginLimits: { byUsername: RateLimiterMemory; byAddress: RateLimiterMemory };
+  instance: string;
+  version: string;
+  startedAt: number;
+  /** Records a token's use, at most once a minute per token. */
+  touchToken(id: string): void;
+}
+
+/** Opens the database, starts the fan-out and wires the services; `close` undoes it all. */
+export async function createServices(
+  env: Env,
+): Promise<{ services: Services; close: () => Promise<void> }> {
+  const db = await openDatabase(env.DATABASE_URL);
+  const metrics = createMetrics();
+  const bus = createMemoryBus();
+  const hub = new Hub(metrics);
+  const users = createUserStore(db);
+  const notifications = createNotificationStore(db);
+  const connections = new ConnectionRegistry(metrics, env.PULSE_MAX_CONNECTIONS_PER_USER);
+  const stop = new AbortController();
+
+  const touched = new Map<string, number>();
+  const services: Services = {
+    env,
+    db,
+    users,
+    notifications,
+    bus,
+    hub,
+    metrics,
+    connections,
+    loginLimits: {
+      byUsername: new RateLimiterMemory({ points: 10, duration: 300 }),
+      byAddress: new RateLimiterMemory({ points: 100, duration: 300 }),
+    },
+    instance: `${process.pid}-${randomBytes(3).toString('hex')}`,
+    version,
+    startedAt: Date.now(),
+    touchToken(id) {
+      const now = Date.now();
+      if ((touched.get(id) ?? 0) > now - 60_000) return;
+      touched.set(id, now);
+      void users.tokens.touch(id).catch(() => undefined);
+    },
+  };
+
+  const fanout = startNotificationFanout({ bus, hub, store: notifications, signal: stop.signal });
+  await fanout.ready;
+  void (async () => {
+    for await (const { key } of bus.subscribe('auth.revoked', stop.signal)) {
+      connections.closeCredential(key);
+    }
+  })();
+
+  return {
+    services,
+    async close() {
+      stop.abort();
+      await bus.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Generated, type Migration } from 'kysely';
+import { migrations } from './migrations.ts';
+
+/** Table shapes as Kysely sees them. Times are ISO-8601 strings; booleans are 0/1. */
+export interface Database {
+  users: {
+    id: string;
+    username: string;
+    display_name: string;
+    role: 'admin' | 'member';
+    password_hash: string;
+    created_at: string;
+  };
+  teams: { id: string; name: string; created_at: string };
+  team_members: { team_id: string; user_id: string };
+  sessions: {
+    id_hash: string;
+    user_id: string;
+    created_at: string;
+    expires_at: string;
+  };
+  api_tokens: {
+    id: string;
+    user_id: string;
+    name: string;
+    token_hash: string;
+    scopes: string;
+    created_at: string;
+    last_used_at: string | null;
+    revoked_at: string | null;
+  };
+  notifications: {
+    seq: Generated<number>;
+    title: string;
+    body: string;
+    severity: 'info' | 'warning' | 'critical';
+    link: string | null;
+    created_at: string;
+  };
+  notification_recipients: {
+    notification_seq: number;
+    user_id: string;
+    read_at: string | null;
+  };
+}
+
+export type Db = Kysely<Database>;
+
+/** Opens the database named by `DATABASE_URL` and brings its schema up to date. */
+export async function openDatabase(url: string): Promise<Db> {
+  if (!url.startsWith('sqlite:')) {
+    throw new Error(`Unsupported DATABASE_URL '${url}': only sqlite:<path> is available so far`);
+  }
+  const path = url.slice('sqlite:'.length);
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return db;
+}
+
+async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async (): Promise<Record<string, Migration>> => migrations },
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
+}

@@ -1,0 +1,290 @@
+import type { Role, TokenInfo, TokenScope, User } from '../../shared/schemas/auth.ts';
+import type { Db } from './db.ts';
+import { newId, nowIso } from './ids.ts';
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  displayName: string;
+  role: Role;
+  teamIds: string[];
+}
+
+export interface StoredToken {
+  id: string;
+  userId: string;
+  scopes: TokenScope[];
+}
+
+/** Users, teams, sessions and API tokens. All SQL for them lives here. */
+export function createUserStore(db: Db) {
+  async function teamIdsOf(userIds: string[]): Promise<Map<string, string[]>> {
+    const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return byUser;
+    const rows = await db
+      .selectFrom('team_members')
+      .select(['user_id', 'team_id'])
+      .where('user_id', 'in', userIds)
+      .orderBy('team_id')
+      .execute();
+    for (const row of rows) byUser.get(row.user_id)?.push(row.team_id);
+    return byUser;
+  }
+
+  type UserRow = { id: string; username: string; display_name: string; role: Role };
+  async function toUsers(rows: UserRow[]): Promise<User[]> {
+    const teams = await teamIdsOf(rows.map((r) => r.id));
+    return rows.map((r) => ({
+      id: r.id,
+      username: r.username,
+      displayName: r.display_name,
+      role: r.role,
+      teamIds: teams.get(r.id) ?? [],
+    }));
+  }
+
+  const userColumns = ['id', 'username', 'display_name', 'role'] as const;
+
+  return {
+    async count(): Promise<number> {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** Creates the user and its memberships in one transaction; `null` when the name is taken. */
+    async create(input: NewUser): Promise<User | null> {
+      const id = newId('usr');
+      return db.transaction().execute(async (tx) => {
+        const taken = await tx
+          .selectFrom('users')
+          .select('id')
+          .where('username', '=', input.username)
+          .executeTakeFirst();
+        if (taken) return null;
+        await tx
+          .insertInto('users')
+          .values({
+            id,
+            username: input.username,
+            display_name: input.displayName,
+            role: input.role,
+            password_hash: input.passwordHash,
+            created_at: nowIso(),
+          })
+          .execute();
+        const teamIds = [...new Set(input.teamIds)].sort();
+        if (teamIds.length > 0) {
+          await tx
+            .insertInto('team_members')
+            .values(teamIds.map((teamId) => ({ team_id: teamId, user_id: id })))
+            .execute();
+        }
+        return {
+          id,
+          username: input.username,
+          displayName: input.displayName,
+          role: input.role,
+          teamIds,
+        };
+      });
+    },
+
+    async byId(id: string): Promise<User | null> {
+      const row = await db
+        .selectFrom('users')
+        .select(userColumns)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? ((await toUsers([row]))[0] ?? null) : null;
+    },
+
+    async credentialsOf(username: string): Promise<{ id: string; passwordHash: string } | null> {
+      const row = await db
+        .selectFrom('users')
+        .select(['id', 'password_hash'])
+        .where('username', '=', username)
+        .executeTakeFirst();
+      return row ? { id: row.id, passwordHash: row.password_hash } : null;
+    },
+
+    async list(): Promise<User[]> {
+      const rows = await db.selectFrom('users').select(userColumns).orderBy('username').execute();
+      return toUsers(rows);
+    },
+
+    async idsByUsernames(usernames: string[]): Promise<Map<string, string>> {
+      const rows = await db
+        .selectFrom('users')
+        .select(['id', 'username'])
+        .where('username', 'in', usernames)
+        .execute();
+      return new Map(rows.map((r) => [r.username, r.id]));
+    },
+
+    async existingIds(ids: string[]): Promise<Set<string>> {
+      const rows = await db.selectFrom('users').select('id').where('id', 'in', ids).execute();
+      return new Set(rows.map((r) => r.id));
+    },
+
+    async allIds(): Promise<string[]> {
+      const rows = await db.selectFrom('users').select('id').execute();
+      return rows.map((r) => r.id);
+    },
+
+    teams: {
+      async create(name: string): Promise<{ id: string; name: string } | null> {
+        const taken = await db
+          .selectFrom('teams')
+          .select('id')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (taken) return null;
+        const team = { id: newId('team'), name };
+        await db
+          .insertInto('teams')
+          .values({ ...team, created_at: nowIso() })
+          .execute();
+        return team;
+      },
+      async list(): Promise<{ id: string; name: string }[]> {
+        return db.selectFrom('teams').select(['id', 'name']).orderBy('name').execute();
+      },
+      async byId(id: string): Promise<{ id: string; name: string } | null> {
+        const row = await db
+          .selectFrom('teams')
+          .select(['id', 'name'])
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return row ?? null;
+      },
+      async byName(name: string): Promise<{ id: string; name: string } | null> {
+        const row = await db
+          .selectFrom('teams')
+          .select(['id', 'name'])
+          .where('name', '=', name)
+          .executeTakeFirst();
+        return row ?? null;
+      },
+      async existingIds(ids: string[]): Promise<Set<string>> {
+        if (ids.length === 0) return new Set();
+        const rows = await db.selectFrom('teams').select('id').where('id', 'in', ids).execute();
+        return new Set(rows.map((r) => r.id));
+      },
+      async addMember(teamId: string, userId: string): Promise<void> {
+        await db
+          .insertInto('team_members')
+          .values({ team_id: teamId, user_id: userId })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      },
+      async memberIds(teamId: string): Promise<string[]> {
+        const rows = await db
+          .selectFrom('team_members')
+          .select('user_id')
+          .where('team_id', '=', teamId)
+          .execute();
+        return rows.map((r) => r.user_id);
+      },
+    },
+
+    sessions: {
+      async create(idHash: string, userId: string, expiresAt: string): Promise<void> {
+        await db
+          .insertInto('sessions')
+          .values({ id_hash: idHash, user_id: userId, created_at: nowIso(), expires_at: expiresAt })
+          .execute();
+      },
+      /** The session's user id, when the session exists and has not expired. */
+      async userIdOf(idHash: string): Promise<string | null> {
+        const row = await db
+          .selectFrom('sessions')
+          .select('user_id')
+          .where('id_hash', '=', idHash)
+          .where('expires_at', '>', nowIso())
+          .executeTakeFirst();
+        return row?.user_id ?? null;
+      },
+      async delete(idHash: string): Promise<void> {
+        await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+      },
+      async deleteExpired(): Promise<void> {
+        await db.deleteFrom('sessions').where('expires_at', '<=', nowIso()).execute();
+      },
+    },
+
+    tokens: {
+      async create(input: {
+        userId: string;
+        name: string;
+        tokenHash: string;
+        scopes: TokenScope[];
+      }): Promise<string> {
+        const id = newId('tok');
+        await db
+          .insertInto('api_tokens')
+          .values({
+            id,
+            user_id: input.userId,
+            name: input.name,
+            token_hash: input.tokenHash,
+            scopes: JSON.stringify(input.scopes),
+            created_at: nowIso(),
+            last_used_at: null,
+            revoked_at: null,
+          })
+          .execute();
+        return id;
+      },
+      async byHash(tokenHash: string): Promise<StoredToken | null> {
+        const row = await db
+          .selectFrom('api_tokens')
+          .select(['id', 'user_id', 'scopes'])
+          .where('token_hash', '=', tokenHash)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        return row
+          ? { id: row.id, userId: row.user_id, scopes: JSON.parse(row.scopes) as TokenScope[] }
+          : null;
+      },
+      async touch(id: string): Promise<void> {
+        await db
+          .updateTable('api_tokens')
+          .set({ last_used_at: nowIso() })
+          .where('id', '=', id)
+          .execute();
+      },
+      async list(userId: string): Promise<TokenInfo[]> {
+        const rows = await db
+          .selectFrom('api_tokens')
+          .select(['id', 'name', 'scopes', 'created_at', 'last_used_at'])
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .orderBy('created_at', 'desc')
+          .execute();
+        return rows.map((r) => ({
+          id: r.id,
+          name: r.name,
+          scopes: JSON.parse(r.scopes) as TokenScope[],
+          createdAt: r.created_at,
+          lastUsedAt: r.last_used_at,
+        }));
+      },
+      /** Revokes one of the user's own tokens; false when there is no such live token. */
+      async revoke(userId: string, id: string): Promise<boolean> {
+        const res = await db
+          .updateTable('api_tokens')
+          .set({ revoked_at: nowIso() })
+          .where('id', '=', id)
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) > 0;
+      },
+    },
+  };
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;
