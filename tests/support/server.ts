@@ -48,6 +48,8 @@ export async function startTestServer(
     dir,
     async stop() {
       await server.close();
+      // Let clients in this process see their sockets close before anything reuses them.
+      await new Promise((r) => setTimeout(r, 50));
     },
     async restart() {
       server = await startServer(parseEnv({ ...baseEnv, PORT: String(server.port) }));

@@ -32,6 +32,7 @@ const RETURN = Buffer.from('event: return\ndata: \n\n');
 
 class SseConnection implements Sink, Closable {
   private done = false;
+  private checking = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -49,7 +50,15 @@ class SseConnection implements Sink, Closable {
     metrics.counts.delivered++;
     metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
     // tRPC would pause here and queue forever; past the bound the reader resumes by replay.
-    if (this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) this.drop();
+    if (!this.checking && this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) {
+      this.checking = true;
+      // Writes made in one tick are corked until the next: judge the backlog only once the
+      // socket has had its chance to flush, so a burst to a healthy reader is not a drop.
+      setImmediate(() => {
+        this.checking = false;
+        if (this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) this.drop();
+      });
+    }
   }
 
   /** Ends the connection without a `return` event: EventSource reconnects with `Last-Event-ID`. */

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TokenScope, User } from '../../src/shared/schemas/auth.ts';
+import { createContextInner, type Credential } from '../../src/server/context.ts';
+import { parseEnv } from '../../src/server/env.ts';
+import { appRouter } from '../../src/server/routers/_app.ts';
+import { seedIfEmpty } from '../../src/server/seed.ts';
+import { createServices, type Services } from '../../src/server/services.ts';
+import { createCallerFactory } from '../../src/server/trpc.ts';
+
+const createCaller = createCallerFactory(appRouter);
+
+/** Services on a fresh SQLite database (seeded with admin + demo users), with callers for any user. */
+export async function createTestServices() {
+  const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
+  const env = parseEnv({
+    DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
+    PULSE_ADMIN_PASSWORD: 'admin-secret',
+    PULSE_DEMO: '1',
+    PULSE_SCRYPT_LOG_N: '10',
+  });
+  const { services, close } = await createServices(env);
+  await seedIfEmpty(services);
+  const users = await services.users.list();
+  const byName = (name: string): User => {
+    const user = users.find((u) => u.username === name);
+    if (!user) throw new Error(`no seeded user ${name}`);
+    return user;
+  };
+  return {
+    services,
+    user: byName,
+    /** A caller as `username` by session, or with a token's scopes. */
+    caller(username: string | null, scopes?: TokenScope[]) {
+      const user = username === null ? null : byName(username);
+      const credential: Credential | null = user
+        ? { kind: scopes ? 'token' : 'session', key: `test-${username}`, scopes: scopes ? new Set(scopes) : null }
+        : null;
+      return createCaller(createContextInner({ services, user, credential }));
+    },
+    /** A caller whose request came from a foreign browser origin. */
+    foreignCaller(username: string) {
+      return createCaller(
+        createContextInner({
+          services,
+          user: byName(username),
+          credential: { kind: 'session', key: `test-${username}`, scopes: null },
+          originAllowed: false,
+        }),
+      );
+    },
+    async [Symbol.asyncDispose]() {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type TestServices = Awaited<ReturnType<typeof createTestServices>>;
+export type { Services };

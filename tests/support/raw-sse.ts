@@ -1,0 +1,102 @@
+import { connect, type Socket } from 'node:net';
+
+export interface SseFrame {
+  event: string;
+  id: string | null;
+  data: string;
+}
+
+/**
+ * A bare SSE client over a plain TCP socket: exact frames, no reconnect, and real control over
+ * reading (a paused socket stops reading from the kernel, as a stalled browser would). Unlike
+ * Node's HTTP client, it keeps what arrived before the server hung up.
+ */
+export function openRawSse(url: string, headers: Record<string, string> = {}) {
+  const target = new URL(url);
+  const frames: SseFrame[] = [];
+  let raw = Buffer.alloc(0);
+  let body = '';
+  let status = 0;
+  let headersDone = false;
+  let ended = false;
+
+  function parseFrames() {
+    let cut: number;
+    while ((cut = body.indexOf('\n\n')) !== -1) {
+      const block = body.slice(0, cut);
+      body = body.slice(cut + 2);
+      const frame: SseFrame = { event: 'message', id: null, data: '' };
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') frame.event = value;
+        else if (field === 'id') frame.id = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length === 0 && frame.event === 'message') continue; // a `retry:`-only block
+      frame.data = data.join('\n');
+      frames.push(frame);
+    }
+  }
+
+  // Decodes `Transfer-Encoding: chunked` as far as complete chunks go.
+  function decode() {
+    if (!headersDone) {
+      const end = raw.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      status = Number(raw.subarray(0, end).toString('latin1').split(' ')[1]);
+      raw = raw.subarray(end + 4);
+      headersDone = true;
+    }
+    for (;;) {
+      const lineEnd = raw.indexOf('\r\n');
+      if (lineEnd === -1) return;
+      const size = parseInt(raw.subarray(0, lineEnd).toString('latin1'), 16);
+      if (raw.length < lineEnd + 2 + size + 2) return;
+      body += raw.subarray(lineEnd + 2, lineEnd + 2 + size).toString('utf8');
+      raw = raw.subarray(lineEnd + 2 + size + 2);
+      parseFrames();
+      if (size === 0) return;
+    }
+  }
+
+  const socket: Socket = connect(Number(target.port), target.hostname);
+  const lines = [
+    `GET ${target.pathname}${target.search} HTTP/1.1`,
+    `Host: ${target.host}`,
+    'Accept: text/event-stream',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  socket.on('data', (chunk: Buffer) => {
+    raw = Buffer.concat([raw, chunk]);
+    decode();
+  });
+  socket.on('close', () => (ended = true));
+  socket.on('error', () => (ended = true));
+
+  return {
+    frames,
+    get status() {
+      return status;
+    },
+    get ended() {
+      return ended;
+    },
+    /** Data frames (events with no name), parsed. */
+    data<T>(): { id: string | null; data: T }[] {
+      return frames
+        .filter((f) => f.event === 'message')
+        .map((f) => ({ id: f.id, data: JSON.parse(f.data) as T }));
+    },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    /** Cuts the connection without a goodbye. */
+    destroy: () => socket.destroy(),
+  };
+}
+
+export const subscriptionUrl = (base: string, path: string, input?: unknown) =>
+  `${base}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`;
