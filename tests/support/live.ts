@@ -1,5 +1,6 @@
 import type { TRPCClientError } from '@trpc/client';
 import type { Unsubscribable } from '@trpc/server/observable';
+import type { AppRouter } from '../../src/server/routers/_app.ts';
 
 export function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -23,7 +24,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
 type SubscribeOpts<T> = {
   onStarted: () => void;
   onData: (value: T) => void;
-  onError: (error: TRPCClientError<never>) => void;
+  onError: (error: TRPCClientError<AppRouter>) => void;
   onComplete: () => void;
 };
 
@@ -32,7 +33,7 @@ export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable)
   const items: T[] = [];
   const started = deferred();
   let starts = 0;
-  let error: TRPCClientError<never> | null = null;
+  let error: TRPCClientError<AppRouter> | null = null;
   let completed = false;
   const sub = subscribe({
     onStarted: () => {
@@ -64,7 +65,7 @@ export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable)
       return items;
     },
     waitForError(ms = 5000) {
-      return eventually(() => error !== null, ms, 'an error').then(() => error as unknown as TRPCClientError<never>);
+      return eventually(() => error !== null, ms, 'an error').then(() => error as unknown as TRPCClientError<AppRouter>);
     },
     stop: () => sub.unsubscribe(),
   };

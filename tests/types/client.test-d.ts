@@ -1,0 +1,73 @@
+import type { TRPCClientError } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { describe, expectTypeOf, it } from 'vitest';
+import type { AppRouter } from '../../src/server/routers/_app.ts';
+import { createPulseClient } from '../../src/sdk/client.ts';
+import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
+
+type Out = inferRouterOutputs<AppRouter>;
+type In = inferRouterInputs<AppRouter>;
+const client = createPulseClient({ url: 'http://127.0.0.1:1' });
+
+describe('what callers see', () => {
+  it('types notifications.list end to end', () => {
+    expectTypeOf<Out['notifications']['list']>().toEqualTypeOf<{
+      items: {
+        id: string;
+        title: string;
+        body: string;
+        severity: 'info' | 'warning' | 'critical';
+        link: string | null;
+        createdAt: string;
+        readAt: string | null;
+      }[];
+      nextCursor: string | null;
+    }>();
+    expectTypeOf<Out['notifications']['list']['items'][number]>().toEqualTypeOf<Notification>();
+    expectTypeOf<In['notifications']['list']>().toEqualTypeOf<{
+      cursor?: string | null | undefined;
+      limit?: number | undefined;
+      unreadOnly?: boolean | undefined;
+    }>();
+    expectTypeOf(client.notifications.unreadCount.query).returns.resolves.toEqualTypeOf<number>();
+  });
+
+  it('types onNotification as tracked notifications', () => {
+    client.notifications.onNotification.subscribe(
+      { lastEventId: 'ntf_1' },
+      {
+        onData(event) {
+          expectTypeOf(event).toEqualTypeOf<{ id: string; data: Notification }>();
+        },
+        onError(error) {
+          expectTypeOf(error).toExtend<TRPCClientError<AppRouter>>();
+          expectTypeOf(error.data?.issues).toExtend<unknown[] | null | undefined>();
+        },
+      },
+    );
+    client.notifications.onReadState.subscribe(undefined, {
+      onData(event) {
+        expectTypeOf(event).toEqualTypeOf<ReadStateEvent>();
+      },
+    });
+  });
+
+  it('rejects wrong inputs at compile time', () => {
+    // @ts-expect-error limit is a number
+    void client.notifications.list.query({ limit: '10' });
+    // @ts-expect-error severity is one of three
+    void client.notifications.send.mutate({ to: { all: true }, title: 't', severity: 'loud' });
+    // @ts-expect-error `all` must be true
+    void client.notifications.send.mutate({ to: { all: false }, title: 't', severity: 'info' });
+    // @ts-expect-error markRead needs an id
+    void client.notifications.markRead.mutate({});
+    // @ts-expect-error lastEventId is a string
+    client.notifications.onNotification.subscribe({ lastEventId: 1 }, {});
+    /* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- it does not exist: the point */
+    // @ts-expect-error no such procedure
+    void client.notifications.delete.mutate({ id: 'x' });
+    /* eslint-enable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access */
+    // @ts-expect-error scopes are a fixed set
+    void client.auth.createToken.mutate({ name: 'x', scopes: ['admin'] });
+  });
+});
