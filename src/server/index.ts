@@ -1,4 +1,5 @@
 import { parseEnv } from './env.ts';
+import { DEMO_PASSWORD } from './seed.ts';
 import { startServer } from './server.ts';
 
 /** The `npm start` entry: parse the environment, start, and shut down cleanly on signals. */
@@ -6,6 +7,14 @@ async function main() {
   const env = parseEnv();
   const server = await startServer(env);
   for (const line of server.seeded) console.log(line);
+  if (server.seeded.length === 0) {
+    const demo = await server.services.users.credentialsOf('alice');
+    console.log(
+      demo
+        ? `Sign in as admin, or as a demo user (alice, bob, carol) with password '${DEMO_PASSWORD}'`
+        : 'Sign in as admin with the password printed on first start (or PULSE_ADMIN_PASSWORD)',
+    );
+  }
   console.log(`Pulse listening on ${server.url}`);
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Notification } from '../../src/shared/schemas/notifications.ts';
+import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -142,6 +142,30 @@ describe('notifications over SSE', () => {
     expect(page.items.map((n) => n.title)).not.toContain('for alice');
     bobs.stop();
     expect(bobs.items.map((e) => e.data.title)).toEqual(['for bob']);
+  });
+
+  it("keeps read state in sync across a user's devices, and only theirs", async () => {
+    await using t = await startTestServer();
+    const phone = await t.client({ username: 'alice' });
+    const laptop = await t.client({ username: 'alice' });
+    const bob = await t.client({ username: 'bob' });
+    const laptopSees = record<ReadStateEvent>((o) => laptop.notifications.onReadState.subscribe(undefined, o));
+    const bobSees = record<ReadStateEvent>((o) => bob.notifications.onReadState.subscribe(undefined, o));
+    await Promise.all([laptopSees.started, bobSees.started]);
+    const [latest] = (await phone.notifications.list.query({ limit: 1 })).items;
+    await phone.notifications.markRead.mutate({ id: latest!.id });
+    await phone.notifications.markRead.mutate({ id: latest!.id }); // idempotent: announces nothing new
+    await phone.notifications.markAllRead.mutate();
+    await laptopSees.waitFor(2);
+    expect(laptopSees.items[0]).toMatchObject({ kind: 'read', ids: [latest!.id], unreadCount: 2 });
+    expect(laptopSees.items[1]).toMatchObject({ kind: 'all', unreadCount: 0 });
+    expect(laptopSees.items[1]?.ids).toHaveLength(2);
+    await bob.notifications.markAllRead.mutate();
+    await bobSees.waitFor(1);
+    laptopSees.stop();
+    bobSees.stop();
+    expect(laptopSees.items).toHaveLength(2);
+    expect(bobSees.items).toHaveLength(1);
   });
 
   it('ends an unresumable lastEventId with PRECONDITION_FAILED', async () => {

@@ -94,7 +94,10 @@ export function notificationFeedSpec(
       },
       async after(seq, limit): Promise<LiveEvent[]> {
         const rows = await store.after(userId, seq, limit);
-        return rows.map((n) => liveEvent(n, n.id, notificationSeq(n.id) ?? 0, Date.parse(n.createdAt)));
+        return rows.map((row) => {
+          const n = notificationSchema.parse(row);
+          return liveEvent(n, n.id, notificationSeq(n.id) ?? 0, Date.parse(n.createdAt));
+        });
       },
     },
   };
