@@ -9,6 +9,10 @@ export interface Topics {
   'notifications.created': { seq: number };
   /** A user's read state changed (for their other tabs and devices). */
   'notifications.read': { userId: string; event: ReadStateEvent };
+  /** Metric points up to id `lastId` are committed, for these series. */
+  'metrics.ingested': { lastId: number; series: string[] };
+  /** Incident changes up to `seq` are committed. */
+  'incidents.changed': { seq: number };
   /** A session or token ended: close what it opened. */
   'auth.revoked': { kind: 'session' | 'token'; key: string };
 }

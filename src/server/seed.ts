@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from './auth/secrets.ts';
+import { notify } from './notify.ts';
 import type { Services } from './services.ts';
 
 export const DEMO_PASSWORD = 'pulse';
@@ -46,8 +47,7 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
     { title: 'Checkout latency p99 over 2 s', body: 'Since 09:41 UTC on the checkout service.', severity: 'critical' },
   ] as const;
   for (const sample of samples) {
-    const created = await services.notifications.create({ ...sample, link: null }, ids);
-    await services.bus.publish('notifications.created', { seq: created.seq });
+    await notify(services, ids, { ...sample, link: null });
   }
   lines.push(
     `Demo data: users ${DEMO_USERS.map((u) => u.username).join(', ')} (team ops), password '${DEMO_PASSWORD}'`,

@@ -5,9 +5,15 @@ import { createMemoryBus, type EventBus } from './bus.ts';
 import { ConnectionRegistry } from './connections.ts';
 import type { Env } from './env.ts';
 import { Hub } from './live/hub.ts';
+import { startAlertEngine } from './alerts.ts';
+import { startHealthSampler } from './health-sampler.ts';
+import { startIncidentFanout } from './live/incident-fanout.ts';
+import { startMetricsFanout, type MetricsFanout } from './live/metrics-fanout.ts';
 import { startNotificationFanout } from './live/notification-fanout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openDatabase, type Db } from './store/db.ts';
+import { createIncidentStore, type IncidentStore } from './store/incidents.ts';
+import { createMetricStore, type MetricStore } from './store/metrics.ts';
 import { createNotificationStore, type NotificationStore } from './store/notifications.ts';
 import { createUserStore, type UserStore } from './store/users.ts';
 
@@ -23,6 +29,9 @@ export interface Services {
   db: Db;
   users: UserStore;
   notifications: NotificationStore;
+  metricStore: MetricStore;
+  incidents: IncidentStore;
+  metricsFanout: MetricsFanout;
   bus: EventBus;
   hub: Hub;
   metrics: Metrics;
@@ -43,10 +52,13 @@ export async function createServices(
   const metrics = createMetrics();
   const bus = createMemoryBus();
   const hub = new Hub(metrics);
+  const stop = new AbortController();
   const users = createUserStore(db);
   const notifications = createNotificationStore(db);
+  const metricStore = createMetricStore(db);
+  const incidents = createIncidentStore(db);
+  const metricsFanout = startMetricsFanout({ bus, hub, store: metricStore, signal: stop.signal });
   const connections = new ConnectionRegistry(metrics, env.PULSE_MAX_CONNECTIONS_PER_USER);
-  const stop = new AbortController();
 
   const touched = new Map<string, number>();
   const services: Services = {
@@ -54,6 +66,9 @@ export async function createServices(
     db,
     users,
     notifications,
+    metricStore,
+    incidents,
+    metricsFanout,
     bus,
     hub,
     metrics,
@@ -74,7 +89,16 @@ export async function createServices(
   };
 
   const fanout = startNotificationFanout({ bus, hub, store: notifications, signal: stop.signal });
-  await fanout.ready;
+  const incidentFanout = startIncidentFanout({ bus, hub, store: incidents, signal: stop.signal });
+  await Promise.all([fanout.ready, incidentFanout.ready, metricsFanout.ready]);
+  startAlertEngine(services, stop.signal);
+  startHealthSampler(services, stop.signal);
+  const retentionMs = env.PULSE_METRICS_RETENTION_H * 3_600_000;
+  const prune = () => void metricStore.prune(Date.now() - retentionMs).catch(() => undefined);
+  prune();
+  const pruner = setInterval(prune, 60_000);
+  pruner.unref();
+  stop.signal.addEventListener('abort', () => clearInterval(pruner), { once: true });
   void (async () => {
     for await (const { key } of bus.subscribe('auth.revoked', stop.signal)) {
       connections.closeCredential(key);
@@ -85,6 +109,7 @@ export async function createServices(
     services,
     async close() {
       stop.abort();
+      metricsFanout.stop();
       await bus.close();
       await db.destroy();
     },

@@ -13,3 +13,15 @@ export const NOTIFICATION_PAGE_DEFAULT = 20;
 export const NOTIFICATION_PAGE_MAX = 100;
 /** Recipients one `notifications.send` may name explicitly. */
 export const NOTIFICATION_RECIPIENTS_MAX = 1000;
+
+export const SERIES_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
+export const INGEST_BATCH_MAX = 5000;
+export const RANGE_POINTS_DEFAULT = 1000;
+export const RANGE_POINTS_MAX = 10_000;
+/** Series one `metrics.onPoints` subscription may follow. */
+export const WATCH_SERIES_MAX = 50;
+/** Coalescing window of `metrics.onPoints`: at most ~10 batches per second per subscription. */
+export const POINTS_FLUSH_MS = 100;
+
+export const INCIDENT_TITLE_MAX = 200;
+export const ALERT_FOR_SECONDS_MAX = 86_400;

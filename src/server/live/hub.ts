@@ -94,17 +94,15 @@ export class Hub {
     return this.channels.has(channel);
   }
 
-  attach(channel: string, subscriber: Subscriber): void {
+  private attach(channel: string, subscriber: Subscriber): void {
     let set = this.channels.get(channel);
     if (!set) this.channels.set(channel, (set = new Set()));
     set.add(subscriber);
-    this.metrics.counts.subscriptions++;
   }
 
-  detach(channel: string, subscriber: Subscriber): void {
+  private detach(channel: string, subscriber: Subscriber): void {
     const set = this.channels.get(channel);
     if (!set?.delete(subscriber)) return;
-    this.metrics.counts.subscriptions--;
     if (set.size === 0) this.channels.delete(channel);
   }
 
@@ -114,12 +112,15 @@ export class Hub {
    */
   open(spec: FeedSpec, sink: Sink): () => void {
     const subscriber = new Subscriber(sink);
+    const channels = typeof spec.channel === 'string' ? [spec.channel] : spec.channel;
     let closed = false;
-    this.attach(spec.channel, subscriber);
+    for (const channel of channels) this.attach(channel, subscriber);
+    this.metrics.counts.subscriptions++;
     const close = () => {
       if (closed) return;
       closed = true;
-      this.detach(spec.channel, subscriber);
+      for (const channel of channels) this.detach(channel, subscriber);
+      this.metrics.counts.subscriptions--;
       spec.onClose?.();
     };
     spec.onOpen?.();
@@ -153,7 +154,8 @@ export class Hub {
 /** What a subscription streams, described rather than iterated, so transports can fan out cheaply. */
 export interface FeedSpec {
   hub: Hub;
-  channel: string;
+  /** One channel, or several whose events are merged (their `seq`s must share one order). */
+  channel: string | readonly string[];
   lastEventId?: string | null | undefined;
   replay?: {
     /** The seq of `lastEventId`; throws `PRECONDITION_FAILED` when it cannot resume from there. */

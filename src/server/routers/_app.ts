@@ -1,5 +1,8 @@
 import { router } from '../trpc.ts';
 import { authRouter } from './auth.ts';
+import { dashboardRouter } from './dashboard.ts';
+import { alertsRouter, incidentsRouter } from './incidents.ts';
+import { metricsRouter } from './metrics.ts';
 import { notificationsRouter } from './notifications.ts';
 import { systemRouter } from './system.ts';
 import { teamsRouter, usersRouter } from './users.ts';
@@ -9,6 +12,10 @@ export const appRouter = router({
   users: usersRouter,
   teams: teamsRouter,
   notifications: notificationsRouter,
+  metrics: metricsRouter,
+  dashboard: dashboardRouter,
+  alerts: alertsRouter,
+  incidents: incidentsRouter,
   system: systemRouter,
 });
 

@@ -13,6 +13,7 @@ import {
 } from '../../shared/schemas/notifications.ts';
 import { trackedFeed, valueFeed } from '../live/hub.ts';
 import { notificationFeedSpec, readStateChannel } from '../live/notification-fanout.ts';
+import { notify } from '../notify.ts';
 import type { Services } from '../services.ts';
 import { adminProcedure, authedProcedure } from '../trpc.ts';
 
@@ -89,13 +90,13 @@ export const notificationsRouter = {
     .output(z.object({ count: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
       const recipients = await resolveRecipients(ctx.services, input.to);
-      if (recipients.length === 0) return { count: 0 };
-      const created = await ctx.services.notifications.create(
-        { title: input.title, body: input.body, severity: input.severity, link: input.link ?? null },
-        recipients,
-      );
-      await ctx.services.bus.publish('notifications.created', { seq: created.seq });
-      return { count: created.recipientIds.length };
+      const count = await notify(ctx.services, recipients, {
+        title: input.title,
+        body: input.body,
+        severity: input.severity,
+        link: input.link ?? null,
+      });
+      return { count };
     }),
 
   /**

@@ -45,6 +45,46 @@ export interface Database {
     user_id: string;
     read_at: string | null;
   };
+  metric_points: { id: Generated<number>; series: string; ts: number; value: number };
+  metric_series: { series: string; last_ts: number; last_value: number };
+  alert_rules: {
+    id: string;
+    series: string;
+    op: '>' | '<';
+    threshold: number;
+    for_seconds: number;
+    severity: 'info' | 'warning' | 'critical';
+    team_id: string;
+    created_at: string;
+  };
+  incidents: {
+    id: string;
+    team_id: string;
+    title: string;
+    severity: 'info' | 'warning' | 'critical';
+    status: 'open' | 'acknowledged' | 'resolved';
+    assignee_id: string | null;
+    version: number;
+    opened_at: string;
+    updated_at: string;
+    rule_id: string | null;
+  };
+  incident_timeline: {
+    id: Generated<number>;
+    incident_id: string;
+    at: string;
+    actor_id: string | null;
+    action: string;
+    detail: string;
+  };
+  incident_changes: {
+    seq: Generated<number>;
+    incident_id: string;
+    team_id: string;
+    snapshot: string;
+    at: string;
+  };
+  user_settings: { user_id: string; key: string; value: string };
 }
 
 export type Db = Kysely<Database>;

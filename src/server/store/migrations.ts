@@ -75,4 +75,92 @@ export const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0002_metrics_incidents': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('metric_points')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('series', 'text', (c) => c.notNull())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('metric_points_series_ts')
+        .on('metric_points')
+        .columns(['series', 'ts'])
+        .execute();
+      await db.schema.createIndex('metric_points_ts').on('metric_points').columns(['ts']).execute();
+      await db.schema
+        .createTable('metric_series')
+        .addColumn('series', 'text', (c) => c.primaryKey())
+        .addColumn('last_ts', 'bigint', (c) => c.notNull())
+        .addColumn('last_value', 'double precision', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('alert_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('series', 'text', (c) => c.notNull())
+        .addColumn('op', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'double precision', (c) => c.notNull())
+        .addColumn('for_seconds', 'integer', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alert_rules_series').on('alert_rules').columns(['series']).execute();
+      await db.schema
+        .createTable('incidents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('assignee_id', 'text', (c) => c.references('users.id').onDelete('set null'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('opened_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text')
+        .execute();
+      await db.schema.createIndex('incidents_team').on('incidents').columns(['team_id', 'status']).execute();
+      // One unresolved incident per rule, enforced by the database itself.
+      await sql`CREATE UNIQUE INDEX incidents_open_per_rule ON incidents (rule_id) WHERE rule_id IS NOT NULL AND status <> 'resolved'`.execute(
+        db,
+      );
+      await db.schema
+        .createTable('incident_timeline')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('incident_id', 'text', (c) => c.notNull().references('incidents.id').onDelete('cascade'))
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('incident_timeline_incident')
+        .on('incident_timeline')
+        .columns(['incident_id', 'id'])
+        .execute();
+      // Every change, in commit order: what incidents.onChange streams and replays.
+      await db.schema
+        .createTable('incident_changes')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('incident_id', 'text', (c) => c.notNull())
+        .addColumn('team_id', 'text', (c) => c.notNull())
+        .addColumn('snapshot', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('incident_changes_team')
+        .on('incident_changes')
+        .columns(['team_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('user_settings')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_settings_pk', ['user_id', 'key'])
+        .execute();
+    },
+  },
 };

@@ -1,0 +1,127 @@
+import { POINTS_FLUSH_MS } from '../../shared/limits.ts';
+import type { Point, PointsBatch } from '../../shared/schemas/metrics.ts';
+import type { EventBus } from '../bus.ts';
+import type { MetricStore } from '../store/metrics.ts';
+import { liveEvent, type FeedSpec, type Hub } from './hub.ts';
+
+const FETCH_PAGE = 5000;
+/** Points of one series kept per flush window; a live view past this rate needs `range`, not every point. */
+const MAX_PENDING_PER_SERIES = 5000;
+
+/**
+ * Live points for `metrics.onPoints`. Subscribers that watch the same set of series share a
+ * channel, so a flush serializes one batch per distinct set, not per subscriber; and every
+ * subscriber gets at most one batch per window (`POINTS_FLUSH_MS`), however fast points come.
+ * Only series someone on this instance watches are read back from the database.
+ */
+export function startMetricsFanout(opts: { bus: EventBus; hub: Hub; store: MetricStore; signal: AbortSignal }) {
+  const { bus, hub, store, signal } = opts;
+  const watched = new Map<string, number>();
+  const channels = new Map<string, { series: string[]; refs: number }>();
+  const pending = new Map<string, Point[]>();
+  let cursor = 0;
+  let wanted = 0;
+  let running: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+
+  async function drain(): Promise<void> {
+    while (cursor < wanted && !signal.aborted) {
+      const target = wanted;
+      const series = [...watched.keys()];
+      const rows = await store.after(cursor, series, FETCH_PAGE);
+      for (const row of rows) {
+        let list = pending.get(row.series);
+        if (!list) pending.set(row.series, (list = []));
+        list.push({ ts: row.ts, value: row.value });
+        if (list.length > MAX_PENDING_PER_SERIES) list.shift();
+      }
+      const last = rows.at(-1);
+      cursor = rows.length === FETCH_PAGE && last ? last.id : target;
+    }
+  }
+
+  function pump(): void {
+    running ??= drain()
+      .catch((error: unknown) => console.error('metrics fan-out failed', error))
+      .finally(() => {
+        running = null;
+        if (cursor < wanted && !signal.aborted) pump();
+      });
+  }
+
+  function flush(): void {
+    if (pending.size === 0) return;
+    for (const [key, channel] of channels) {
+      const batch: PointsBatch = [];
+      for (const series of channel.series) {
+        const points = pending.get(series);
+        if (points) batch.push({ series, points });
+      }
+      if (batch.length > 0) {
+        hub.metrics.counts.published++;
+        hub.dispatch(key, liveEvent(batch));
+      }
+    }
+    pending.clear();
+  }
+
+  const ready = (async () => {
+    const ingested = bus.subscribe('metrics.ingested', signal);
+    cursor = await store.maxId();
+    wanted = cursor;
+    void (async () => {
+      for await (const { lastId, series } of ingested) {
+        if (lastId <= wanted) continue;
+        // Nobody here watches these series: skip the read, just move on.
+        if (!series.some((s) => watched.has(s))) {
+          if (!running && cursor === wanted) cursor = lastId;
+          wanted = lastId;
+          continue;
+        }
+        wanted = lastId;
+        pump();
+      }
+    })();
+  })();
+
+  return {
+    ready,
+    /** What `metrics.onPoints` streams for a set of series. */
+    feed(series: string[]): FeedSpec {
+      const unique = [...new Set(series)].sort();
+      const key = `metrics:${unique.join(',')}`;
+      return {
+        hub,
+        channel: key,
+        onOpen() {
+          const channel = channels.get(key);
+          if (channel) channel.refs++;
+          else channels.set(key, { series: unique, refs: 1 });
+          for (const s of unique) watched.set(s, (watched.get(s) ?? 0) + 1);
+          timer ??= setInterval(flush, POINTS_FLUSH_MS);
+        },
+        onClose() {
+          const channel = channels.get(key);
+          if (channel && --channel.refs === 0) channels.delete(key);
+          for (const s of unique) {
+            const n = (watched.get(s) ?? 1) - 1;
+            if (n === 0) {
+              watched.delete(s);
+              pending.delete(s);
+            } else watched.set(s, n);
+          }
+          if (channels.size === 0 && timer) {
+            clearInterval(timer);
+            timer = null;
+          }
+        },
+      };
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+  };
+}
+
+export type MetricsFanout = ReturnType<typeof startMetricsFanout>;

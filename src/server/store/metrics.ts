@@ -1,0 +1,134 @@
+import type { Point, SeriesSummary } from '../../shared/schemas/metrics.ts';
+import type { Db } from './db.ts';
+import { downsample } from './downsample.ts';
+
+export interface StoredPoint {
+  id: number;
+  series: string;
+  ts: number;
+  value: number;
+}
+
+/** SQLite binds at most 32,766 parameters per statement; three per point. */
+const INSERT_CHUNK = 2000;
+
+/** Metric points and the last value of each series. */
+export function createMetricStore(db: Db) {
+  return {
+    /** Stores a batch in one transaction; returns the id of its last point. */
+    async ingest(points: { series: string; ts: number; value: number }[]): Promise<number> {
+      return db.transaction().execute(async (tx) => {
+        let lastId = 0;
+        for (let i = 0; i < points.length; i += INSERT_CHUNK) {
+          const rows = await tx
+            .insertInto('metric_points')
+            .values(points.slice(i, i + INSERT_CHUNK))
+            .returning('id')
+            .execute();
+          for (const row of rows) lastId = Math.max(lastId, row.id);
+        }
+        const latest = new Map<string, { ts: number; value: number }>();
+        for (const p of points) {
+          const seen = latest.get(p.series);
+          if (!seen || p.ts >= seen.ts) latest.set(p.series, p);
+        }
+        for (const [series, p] of latest) {
+          await tx
+            .insertInto('metric_series')
+            .values({ series, last_ts: p.ts, last_value: p.value })
+            .onConflict((oc) =>
+              oc.column('series').doUpdateSet({ last_ts: p.ts, last_value: p.value }).where('metric_series.last_ts', '<=', p.ts),
+            )
+            .execute();
+        }
+        return lastId;
+      });
+    },
+
+    async list(): Promise<SeriesSummary[]> {
+      const rows = await db.selectFrom('metric_series').selectAll().orderBy('series').execute();
+      return rows.map((r) => ({ series: r.series, last: { ts: Number(r.last_ts), value: r.last_value } }));
+    },
+
+    async range(series: string, from: number, to: number, maxPoints: number): Promise<Point[]> {
+      const rows = await db
+        .selectFrom('metric_points')
+        .select(['ts', 'value'])
+        .where('series', '=', series)
+        .where('ts', '>=', from)
+        .where('ts', '<=', to)
+        .orderBy('ts')
+        .orderBy('id')
+        .execute();
+      return downsample(
+        rows.map((r) => ({ ts: Number(r.ts), value: r.value })),
+        maxPoints,
+        from,
+        to,
+      );
+    },
+
+    /** Points stored after `afterId` for the given series, in id order (live fan-out). */
+    async after(afterId: number, series: string[], limit: number): Promise<StoredPoint[]> {
+      if (series.length === 0) return [];
+      const rows = await db
+        .selectFrom('metric_points')
+        .selectAll()
+        .where('id', '>', afterId)
+        .where('series', 'in', series)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ ...r, ts: Number(r.ts) }));
+    },
+
+    async maxId(): Promise<number> {
+      const row = await db
+        .selectFrom('metric_points')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirst();
+      return Number(row?.id ?? 0);
+    },
+
+    /** Deletes points older than `beforeTs`, and series with nothing newer. */
+    async prune(beforeTs: number): Promise<number> {
+      const res = await db.deleteFrom('metric_points').where('ts', '<', beforeTs).executeTakeFirst();
+      await db.deleteFrom('metric_series').where('last_ts', '<', beforeTs).execute();
+      return Number(res.numDeletedRows);
+    },
+
+    /**
+     * For alert rules: when the current run of points satisfying `op threshold` began (the first
+     * point after the last one that did not), and whether the latest point satisfies it.
+     */
+    async run(series: string, op: '>' | '<', threshold: number): Promise<{ since: number; holdsNow: boolean } | null> {
+      const latest = await db
+        .selectFrom('metric_points')
+        .select(['ts', 'value'])
+        .where('series', '=', series)
+        .orderBy('ts', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!latest) return null;
+      const holdsNow = op === '>' ? latest.value > threshold : latest.value < threshold;
+      if (!holdsNow) return { since: Number(latest.ts), holdsNow };
+      const violation = await db
+        .selectFrom('metric_points')
+        .select((eb) => eb.fn.max('ts').as('ts'))
+        .where('series', '=', series)
+        .where('value', op === '>' ? '<=' : '>=', threshold)
+        .executeTakeFirst();
+      const lastBad = violation?.ts === null || violation?.ts === undefined ? null : Number(violation.ts);
+      const first = await db
+        .selectFrom('metric_points')
+        .select((eb) => eb.fn.min('ts').as('ts'))
+        .where('series', '=', series)
+        .$if(lastBad !== null, (q) => q.where('ts', '>', lastBad ?? 0))
+        .executeTakeFirst();
+      return { since: Number(first?.ts ?? latest.ts), holdsNow };
+    },
+  };
+}
+
+export type MetricStore = ReturnType<typeof createMetricStore>;
