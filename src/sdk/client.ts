@@ -18,6 +18,8 @@ export interface PulseClientOptions {
   headers?: Record<string, string> | undefined;
   /** How many times a failed subscription is re-opened (with backoff) before it gives up. */
   subscriptionRetries?: number;
+  /** Replaces the global `fetch` for requests and streams (to read response headers, say). */
+  fetch?: typeof globalThis.fetch | undefined;
 }
 
 export type PulseClient = TRPCClient<AppRouter>;
@@ -56,11 +58,14 @@ export function createPulseClient(opts: PulseClientOptions): PulseClient {
             EventSource,
             eventSourceOptions: () => ({
               fetch: (input, init) =>
-                fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+                (opts.fetch ?? fetch)(input, {
+                  ...init,
+                  headers: { ...init?.headers, ...headers },
+                }),
             }),
           }),
         ],
-        false: httpBatchLink({ url: trpcUrl, headers: () => headers }),
+        false: httpBatchLink({ url: trpcUrl, headers: () => headers, fetch: opts.fetch }),
       }),
     ],
   });

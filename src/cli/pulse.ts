@@ -1,0 +1,26 @@
+import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
+import { notifyCommand } from './commands/notify.ts';
+import { tailCommand } from './commands/tail.ts';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/tokens.ts';
+import { userAddCommand } from './commands/users.ts';
+import { runCli } from './run.ts';
+
+/** Every command, in the order `pulse help` lists them. A new command is one more entry. */
+const COMMANDS = [
+  loginCommand,
+  logoutCommand,
+  whoamiCommand,
+  userAddCommand,
+  tokenCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
+  notifyCommand,
+  tailCommand,
+];
+
+process.exitCode = await runCli(COMMANDS, process.argv.slice(2), {
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
