@@ -1,0 +1,71 @@
+import { matchQuery, useQueryClient } from '@tanstack/react-query';
+import { getQueryKey } from '@trpc/react-query';
+import { useEffect, useState, type FormEvent } from 'react';
+import { PASSWORD_MAX, USERNAME_MAX } from '../../../shared/limits.ts';
+import { trpc } from '../../trpc.ts';
+
+export function LoginPage() {
+  const utils = trpc.useUtils();
+  const queryClient = useQueryClient();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const login = trpc.auth.login.useMutation({
+    onSuccess: ({ user }) => utils.auth.me.setData(undefined, user),
+  });
+
+  // Whoever signs in next must not see the last user's cached data. Done here because the
+  // app shell (and every query it watched) is unmounted by now, however the session ended.
+  useEffect(() => {
+    const me = getQueryKey(trpc.auth.me);
+    queryClient.removeQueries({ predicate: (query) => !matchQuery({ queryKey: me }, query) });
+  }, [queryClient]);
+
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    login.mutate({ username: username.trim(), password });
+  };
+
+  return (
+    <main className="login">
+      <form className="login__card" onSubmit={submit} aria-labelledby="login-title">
+        <div className="brand brand--large">
+          <span className="brand__mark" aria-hidden="true" />
+          Pulse
+        </div>
+        <h1 id="login-title">Sign in</h1>
+        <label>
+          Username
+          <input
+            name="username"
+            autoComplete="username"
+            required
+            maxLength={USERNAME_MAX}
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            autoFocus
+          />
+        </label>
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            maxLength={PASSWORD_MAX}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </label>
+        {login.error && (
+          <p className="error-text" role="alert" data-testid="login-error">
+            {login.error.message}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={login.isPending}>
+          {login.isPending ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}

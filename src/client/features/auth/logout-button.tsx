@@ -1,0 +1,20 @@
+import { trpc } from '../../trpc.ts';
+
+export function LogoutButton() {
+  const utils = trpc.useUtils();
+  const logout = trpc.auth.logout.useMutation({
+    // Asking who we are again answers UNAUTHORIZED, which shows the sign-in page.
+    onSettled: () => void utils.auth.me.reset(),
+  });
+  return (
+    <button
+      type="button"
+      className="ghost"
+      data-testid="logout"
+      disabled={logout.isPending}
+      onClick={() => logout.mutate()}
+    >
+      Sign out
+    </button>
+  );
+}

@@ -1,0 +1,104 @@
+import { matchQuery, MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
+import {
+  httpBatchLink,
+  httpSubscriptionLink,
+  retryLink,
+  splitLink,
+  TRPCClientError,
+} from '@trpc/client';
+import { createTRPCReact, getQueryKey } from '@trpc/react-query';
+import type { AppRouter } from '../server/routers/_app.ts';
+import { createExternalStore } from './lib/external-store.ts';
+import { retryStateLink } from './lib/retry-state-link.ts';
+import { sharedSubscriptionLink, type TabRole } from './lib/shared-subscription-link.ts';
+
+/** The typed hooks for the whole API; the only `createTRPCReact` in the app. */
+export const trpc = createTRPCReact<AppRouter>();
+
+/** The tRPC error code of an error from any call, if the server sent one. */
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof TRPCClientError
+    ? (error as TRPCClientError<AppRouter>).data?.code
+    : undefined;
+}
+
+/** Errors that a retry cannot fix: the caller must act (refetch, sign in, change input). */
+const FINAL_CODES = new Set(['PRECONDITION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN', 'BAD_REQUEST']);
+
+/**
+ * About 1 s doubling to a 30 s cap. Half of each delay is random ("equal jitter") so that
+ * every browser cut off by one server restart does not come back in the same instant.
+ */
+export function retryDelayMs(attempt: number): number {
+  const base = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** This tab's part in sharing the live streams between tabs (see shared-subscription-link.ts). */
+export const liveRole = createExternalStore<TabRole>('standalone');
+
+/**
+ * Whether the server answered the last query or mutation (any answer, errors included).
+ * `unreachable` means the request itself failed: network down, server gone.
+ */
+export const httpHealth = createExternalStore<'ok' | 'unreachable'>('ok');
+
+const observeHttp = (error: unknown) => {
+  httpHealth.set(error instanceof TRPCClientError && !error.data ? 'unreachable' : 'ok');
+};
+
+/** The one tRPC client: links are built once per page. */
+export const trpcClient = trpc.createClient({
+  links: [
+    // chat.* goes over the WebSocket link (API.md, "Transports in the web app"): add
+    // `splitLink({ condition: (op) => op.path.startsWith('chat.'), true: wsLink(…), false: <this> })`
+    // around the split below when the chat router lands.
+    splitLink({
+      condition: (op) => op.type === 'subscription',
+      true: sharedSubscriptionLink<AppRouter>({
+        name: 'pulse-live',
+        onRoleChange: (role) => liveRole.set(role),
+        // Run by the leader tab only (or by every tab where locks or BroadcastChannel are missing).
+        upstream: [
+          retryLink({
+            retry: ({ error }) => !FINAL_CODES.has(error.data?.code ?? ''),
+            retryDelayMs,
+          }),
+          retryStateLink(),
+          // Same origin: the session cookie goes along on its own.
+          httpSubscriptionLink({ url: '/trpc' }),
+        ],
+      }),
+      false: httpBatchLink({ url: '/trpc', maxURLLength: 4000 }),
+    }),
+  ],
+});
+
+/** The one QueryClient. */
+export const queryClient = new QueryClient({
+  queryCache: new QueryCache({
+    onSuccess: () => httpHealth.set('ok'),
+    onError: (error, query) => {
+      observeHttp(error);
+      // A session ended elsewhere (logout in another tab, revoked): ask who we are again,
+      // which shows the sign-in page.
+      const me = getQueryKey(trpc.auth.me);
+      if (errorCode(error) === 'UNAUTHORIZED' && !matchQuery({ queryKey: me }, query)) {
+        void queryClient.invalidateQueries({ queryKey: me });
+      }
+    },
+  }),
+  mutationCache: new MutationCache({
+    onSuccess: () => httpHealth.set('ok'),
+    onError: observeHttp,
+  }),
+  defaultOptions: {
+    queries: {
+      retry: (failures, error) =>
+        failures < 3 &&
+        !FINAL_CODES.has(errorCode(error) ?? '') &&
+        errorCode(error) !== 'NOT_FOUND',
+      retryDelay: retryDelayMs,
+    },
+  },
+});

@@ -1,0 +1,104 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeInBrowser,
+  inboxItem,
+  launchBrowser,
+  signedInContext,
+  startWebServer,
+  waitForLive,
+  waitForText,
+  watchErrors,
+} from '../support/browser.ts';
+import { eventually } from '../support/live.ts';
+
+/** notifications.onNotification and notifications.onReadState: one stream each, per browser. */
+const STREAMS_PER_BROWSER = 2;
+
+async function roleOf(page: Page): Promise<string | null> {
+  return page.locator('[data-testid=link-sse]').getAttribute('data-role');
+}
+
+describeInBrowser('web app: many tabs on one browser', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('keeps five tabs live over one set of streams, and survives the leader tab closing', async () => {
+    await using t = await startWebServer();
+    const admin = await t.client({ username: 'admin' });
+    const sseOpen = async () => (await admin.system.stats.query()).connections.sse;
+    const context = await signedInContext(browser, t, 'alice');
+    const pages = await Promise.all(Array.from({ length: 5 }, () => context.newPage()));
+    const errors = pages.map(watchErrors);
+    // All at once, as a restored browser session would open them.
+    await Promise.all(pages.map((page) => page.goto(t.url)));
+    for (const page of pages) {
+      await waitForText(page, '[data-testid=unread-badge]', '3');
+      await waitForLive(page);
+    }
+    const roles = await Promise.all(pages.map(roleOf));
+    expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
+    expect(roles.filter((r) => r === 'follower')).toHaveLength(4);
+    // Five tabs without sharing would hold ten streams: more than HTTP/1.1's six per origin.
+    expect(await sseOpen()).toBe(STREAMS_PER_BROWSER);
+
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'Deploy 142 finished',
+      severity: 'info',
+    });
+    for (const page of pages) {
+      await inboxItem(page, 'Deploy 142 finished').waitFor();
+      await waitForText(page, '[data-testid=unread-badge]', '4');
+    }
+    expect(await sseOpen()).toBe(STREAMS_PER_BROWSER);
+
+    // The leader goes away: another tab takes the lock and reopens the streams for all.
+    const leader = pages[roles.indexOf('leader')];
+    if (!leader) throw new Error('no leader tab');
+    const rest = pages.filter((page) => page !== leader);
+    await leader.close();
+    await eventually(
+      async () => (await Promise.all(rest.map(roleOf))).includes('leader'),
+      10_000,
+      'a new leader',
+    );
+    for (const page of rest) await waitForLive(page);
+
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'Deploy 143 finished',
+      severity: 'warning',
+    });
+    for (const page of rest) {
+      await inboxItem(page, 'Deploy 143 finished').waitFor();
+      await waitForText(page, '[data-testid=unread-badge]', '5');
+    }
+    // The old leader's streams closed with it; the new one holds just its own.
+    await eventually(
+      async () => (await sseOpen()) === STREAMS_PER_BROWSER,
+      10_000,
+      'old streams to close',
+    );
+
+    // A follower that closes releases nothing the others need, and the leader keeps its streams.
+    const follower = (await Promise.all(rest.map(roleOf))).indexOf('follower');
+    await rest[follower]?.close();
+    const remaining = rest.filter((_, i) => i !== follower);
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'Deploy 144 finished',
+      severity: 'info',
+    });
+    for (const page of remaining) await inboxItem(page, 'Deploy 144 finished').waitFor();
+    expect(await sseOpen()).toBe(STREAMS_PER_BROWSER);
+
+    errors.forEach((e) => e.check());
+    await context.close();
+  }, 60_000);
+});

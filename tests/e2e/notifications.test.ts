@@ -1,0 +1,162 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeInBrowser,
+  inboxItem,
+  launchBrowser,
+  signedInContext,
+  startWebServer,
+  waitForAttribute,
+  waitForLive,
+  waitForText,
+  watchErrors,
+} from '../support/browser.ts';
+
+describeInBrowser('web app: live notifications', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows a notification sent through the API without a reload, and bumps the badge', async () => {
+    await using t = await startWebServer();
+    const admin = await t.client({ username: 'admin' });
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(t.url);
+    await waitForText(page, '[data-testid=unread-badge]', '3');
+    await waitForLive(page);
+    await page.click('[data-testid=bell]');
+
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'Queue depth above 10k on ingest',
+      body: 'ingest-worker backlog growing',
+      severity: 'critical',
+    });
+
+    await waitForText(page, '[data-testid=unread-badge]', '4');
+    const inPanel = page.locator(
+      '[data-testid=notification-panel] [data-testid=notification-item]',
+    );
+    await inPanel.filter({ hasText: 'Queue depth above 10k on ingest' }).waitFor();
+    // Newest first, styled by severity.
+    expect(await inPanel.first().textContent()).toContain('Queue depth above 10k on ingest');
+    expect(await inPanel.first().getAttribute('class')).toContain('notification--critical');
+    errors.check();
+    await context.close();
+  });
+
+  it('marks one read and then all read, and the server agrees', async () => {
+    await using t = await startWebServer();
+    const alice = await t.client({ username: 'alice' });
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(t.url);
+    await waitForText(page, '[data-testid=unread-badge]', '3');
+    await waitForLive(page);
+
+    const item = inboxItem(page, 'Disk usage above 80% on db-1');
+    await item.locator('[data-testid=mark-read]').click();
+    await waitForText(page, '[data-testid=unread-badge]', '2');
+    await waitForAttribute(page, '[data-testid=inbox] [data-read=true]', 'data-read', 'true');
+    expect(await alice.notifications.unreadCount.query()).toBe(2);
+
+    await page.click('[data-testid=inbox] [data-testid=mark-all-read]');
+    await waitForText(page, '[data-testid=unread-badge]', '0');
+    expect(await page.locator('[data-testid=inbox] [data-read=false]').count()).toBe(0);
+    expect(await alice.notifications.unreadCount.query()).toBe(0);
+    errors.check();
+    await context.close();
+  });
+
+  it('a second tab follows a mark-read made in the first', async () => {
+    await using t = await startWebServer();
+    const context = await signedInContext(browser, t, 'alice');
+    const first = await context.newPage();
+    const second = await context.newPage();
+    const errors = [watchErrors(first), watchErrors(second)];
+    await first.goto(t.url);
+    await second.goto(t.url);
+    for (const page of [first, second]) {
+      await waitForText(page, '[data-testid=unread-badge]', '3');
+      await waitForLive(page);
+    }
+
+    const title = 'Welcome to Pulse';
+    await inboxItem(first, title).locator('[data-testid=mark-read]').click();
+    await waitForText(second, '[data-testid=unread-badge]', '2');
+    expect(await inboxItem(second, title).getAttribute('data-read')).toBe('true');
+
+    await first.click('[data-testid=inbox] [data-testid=mark-all-read]');
+    await waitForText(second, '[data-testid=unread-badge]', '0');
+    for (const check of errors) check.check();
+    await context.close();
+  });
+
+  it('asks for desktop notifications only on click, and one tab of several shows each', async () => {
+    await using t = await startWebServer();
+    const admin = await t.client({ username: 'admin' });
+    const context = await signedInContext(browser, t, 'alice');
+    // A recording Notification, and tabs that count as hidden (headless pages are visible).
+    await context.addInitScript(() => {
+      const record = { asked: 0, shown: [] as string[] };
+      class RecordingNotification {
+        static permission: NotificationPermission = 'default';
+        static requestPermission() {
+          record.asked++;
+          RecordingNotification.permission = 'granted';
+          return Promise.resolve(RecordingNotification.permission);
+        }
+        onclick: (() => void) | null = null;
+        constructor(title: string) {
+          record.shown.push(title);
+        }
+        close() {}
+      }
+      Object.defineProperty(window, 'Notification', {
+        value: RecordingNotification,
+        configurable: true,
+      });
+      Object.defineProperty(window, '__desktop', { value: record });
+      Object.defineProperty(document, 'visibilityState', {
+        get: () => 'hidden',
+        configurable: true,
+      });
+    });
+    const record = (page: Page) =>
+      page.evaluate(
+        () => (window as unknown as { __desktop: { asked: number; shown: string[] } }).__desktop,
+      );
+    const pages = [await context.newPage(), await context.newPage()];
+    const errors = pages.map(watchErrors);
+    for (const page of pages) {
+      await page.goto(t.url);
+      await waitForLive(page);
+      expect((await record(page)).asked).toBe(0);
+    }
+    // Permission is per origin: granting it in one tab grants it in all.
+    for (const page of pages) {
+      await page.click('[data-testid=bell]');
+      await page.click('text=Enable desktop notifications');
+      await page.locator('text=Desktop notifications on').waitFor();
+      expect((await record(page)).asked).toBe(1);
+    }
+
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'Error rate above 5% on api',
+      severity: 'critical',
+    });
+    for (const page of pages) await inboxItem(page, 'Error rate above 5% on api').waitFor();
+    const shown = (await Promise.all(pages.map(record))).flatMap((r) => r.shown);
+    expect(shown).toEqual(['Error rate above 5% on api']);
+    errors.forEach((e) => e.check());
+    await context.close();
+  });
+});

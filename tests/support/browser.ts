@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { describe, inject, it } from 'vitest';
+import { DEMO_PASSWORD, startTestServer, type TestServer } from './server.ts';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM_PATH);
+
+/**
+ * `describe` for suites that drive Chromium. Without Chromium the suite is skipped, saying so,
+ * except under `CI=true`, where a missing browser is a failure, not a skip.
+ */
+export function describeInBrowser(name: string, suite: () => void): void {
+  if (hasChromium) {
+    describe(name, suite);
+  } else if (process.env['CI'] === 'true') {
+    describe(name, () => {
+      it('has Chromium to run in', () => {
+        throw new Error(`No Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium)`);
+      });
+    });
+  } else {
+    console.warn(
+      `Skipping browser suite "${name}": no Chromium at ${CHROMIUM_PATH} (apt-get install chromium; under CI=true this fails instead)`,
+    );
+    describe.skip(
+      `${name} [skipped: no Chromium at ${CHROMIUM_PATH}; apt-get install chromium]`,
+      suite,
+    );
+  }
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ],
+  });
+}
+
+/** A server on port 0 with a fresh database, the demo users, and the web app built by globalSetup. */
+export function startWebServer(): Promise<TestServer> {
+  const dir = inject('webAppDir');
+  if (!dir) throw new Error(`The web app did not build: ${inject('webAppError')}`);
+  return startTestServer({ PULSE_STATIC_DIR: dir });
+}
+
+/** A browser context already signed in as `username` (the session cookie, as a login sets it). */
+export async function signedInContext(
+  browser: Browser,
+  t: TestServer,
+  username: string,
+): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  const cookie = await t.login(username);
+  const at = cookie.indexOf('=');
+  await context.addCookies([
+    {
+      name: cookie.slice(0, at),
+      value: cookie.slice(at + 1),
+      url: t.url,
+      httpOnly: true,
+      sameSite: 'Lax',
+    },
+  ]);
+  return context;
+}
+
+/**
+ * Fails the test on what the page itself reports as broken: uncaught exceptions and
+ * `console.error`. Chromium's own "Failed to load resource" lines are not the app's
+ * (a 401 from `auth.me` on the sign-in page is expected).
+ */
+export function watchErrors(page: Page): { check(): void } {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      errors.push(`console.error: ${message.text()}`);
+    }
+  });
+  return {
+    check() {
+      if (errors.length > 0) throw new Error(`The page reported errors:\n${errors.join('\n')}`);
+    },
+  };
+}
+
+/** Signs in through the form. */
+export async function signIn(
+  page: Page,
+  username: string,
+  password = DEMO_PASSWORD,
+): Promise<void> {
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+}
+
+const DEFAULT_WAIT_MS = 10_000;
+
+/** Waits until the element's text content is `text`; on timeout says what it was instead. */
+export async function waitForText(
+  page: Page,
+  selector: string,
+  text: string,
+  timeout = DEFAULT_WAIT_MS,
+) {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => document.querySelector(sel)?.textContent?.trim() === want,
+      [selector, text] as const,
+      { timeout },
+    );
+  } catch (error) {
+    const actual = await page
+      .locator(selector)
+      .first()
+      .textContent({ timeout: 100 })
+      .catch(() => null);
+    throw new Error(`${selector}: wanted "${text}", have ${JSON.stringify(actual)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Waits until an attribute of the element has `value`. */
+export async function waitForAttribute(
+  page: Page,
+  selector: string,
+  attribute: string,
+  value: string,
+  timeout = DEFAULT_WAIT_MS,
+) {
+  try {
+    await page.waitForFunction(
+      ([sel, attr, want]) => document.querySelector(sel)?.getAttribute(attr) === want,
+      [selector, attribute, value] as const,
+      { timeout },
+    );
+  } catch (error) {
+    const actual = await page
+      .locator(selector)
+      .first()
+      .getAttribute(attribute, { timeout: 100 })
+      .catch(() => null);
+    throw new Error(
+      `${selector}[${attribute}]: wanted "${value}", have ${JSON.stringify(actual)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** The app shell is up with the live stream connected: what a user sees once signed in. */
+export async function waitForLive(page: Page) {
+  await waitForAttribute(page, '[data-testid=link-sse]', 'data-state', 'connected');
+}
+
+/** A notification with this title is in the inbox. */
+export function inboxItem(page: Page, title: string) {
+  return page.locator('[data-testid=inbox] [data-testid=notification-item]', { hasText: title });
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The built web app, for `PULSE_STATIC_DIR`; empty when the build failed. */
+    webAppDir: string;
+    /** Why the build failed, for the browser suites to report; empty when it worked. */
+    webAppError: string;
+  }
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+/** What the bundle is made of: a change to any of it means a new build. */
+const INPUTS = ['src/client', 'src/shared', 'vite.config.ts', 'package-lock.json'];
+const cacheRoot = join(root, 'node_modules', '.cache', 'pulse-web-app');
+
+function files(path: string): string[] {
+  if (!existsSync(path)) return [];
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => files(join(path, name)));
+}
+
+function inputsHash(): string {
+  const hash = createHash('sha256');
+  for (const file of INPUTS.flatMap((input) => files(join(root, input)))) {
+    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Builds the web app once per run with Vite's `build()` (skipped when the inputs have not
+ * changed since the last run: the output is cached by their hash) and provides its directory
+ * to the browser suites. A failed build does not fail unrelated suites: the browser suites
+ * report it.
+ */
+export async function setup(project: TestProject) {
+  try {
+    const dir = join(cacheRoot, inputsHash());
+    if (!existsSync(join(dir, 'index.html'))) {
+      mkdirSync(cacheRoot, { recursive: true });
+      const staging = `${dir}.${process.pid}.tmp`;
+      await build({
+        configFile: join(root, 'vite.config.ts'),
+        root: join(root, 'src/client'),
+        logLevel: 'error',
+        build: { outDir: staging, emptyOutDir: true, sourcemap: false },
+      });
+      // Another run may have finished the same build meanwhile; either copy is right.
+      if (existsSync(dir)) rmSync(staging, { recursive: true, force: true });
+      else renameSync(staging, dir);
+    }
+    for (const old of readdirSync(cacheRoot)) {
+      if (join(cacheRoot, old) !== dir && !old.endsWith('.tmp')) {
+        rmSync(join(cacheRoot, old), { recursive: true, force: true });
+      }
+    }
+    project.provide('webAppDir', dir);
+    project.provide('webAppError', '');
+  } catch (error) {
+    project.provide('webAppDir', '');
+    project.provide('webAppError', error instanceof Error ? error.message : String(error));
+  }
+}
