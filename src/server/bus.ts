@@ -1,3 +1,4 @@
+import type { Person } from '../shared/schemas/chat.ts';
 import type { ReadStateEvent } from '../shared/schemas/notifications.ts';
 
 /**
@@ -13,6 +14,12 @@ export interface Topics {
   'metrics.ingested': { lastId: number; series: string[] };
   /** Incident changes up to `seq` are committed. */
   'incidents.changed': { seq: number };
+  /** Chat messages up to `seq` are committed. */
+  'chat.messages': { seq: number };
+  /** Someone started or stopped typing in a room. */
+  'chat.typing': { roomId: string; person: Person; typing: boolean };
+  /** A user's presence in a room changed on one instance (first subscription opened, last closed). */
+  'chat.presence': { instance: string; roomId: string; person: Person; present: boolean };
   /** A session or token ended: close what it opened. */
   'auth.revoked': { kind: 'session' | 'token'; key: string };
 }

@@ -26,6 +26,8 @@ const envSchema = z.object({
   PULSE_STATIC_DIR: z.string().default('dist/client'),
   /** Seconds between SSE keep-alive pings. */
   PULSE_SSE_PING_S: z.coerce.number().positive().default(15),
+  /** Seconds between WebSocket keep-alive pings; a socket silent for a ping and a wait after it is dropped. */
+  PULSE_WS_PING_S: z.coerce.number().positive().default(30),
   /** Bytes a subscriber may leave unread before it is dropped (and resumes by replay). */
   PULSE_SLOW_CONSUMER_BYTES: z.coerce.number().int().positive().default(1 << 20),
   /** Open connections one user may hold, per transport. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import sirv from 'sirv';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { authenticate, createContextInner, createRequestContext, isOriginAllowed } from './context.ts';
@@ -16,6 +16,23 @@ import { createServices, type Services } from './services.ts';
 
 /** WebSocket frames over this close the connection (1009); others are unaffected. */
 export const MAX_WS_FRAME_BYTES = 1 << 20;
+
+/**
+ * tRPC's WebSocket server never looks at `bufferedAmount`: a reader that stops reading makes it
+ * queue without bound. Past `PULSE_SLOW_CONSUMER_BYTES` unsent, the connection ends instead;
+ * the client reconnects and resumes by replay.
+ */
+function boundSendBuffer(services: Services, socket: WebSocket): void {
+  const limit = services.env.PULSE_SLOW_CONSUMER_BYTES;
+  const send = socket.send.bind(socket);
+  socket.send = ((...args: Parameters<WebSocket['send']>) => {
+    if (socket.bufferedAmount <= limit) return send(...args);
+    if (socket.readyState === WebSocket.OPEN) {
+      services.metrics.counts.dropped++;
+      socket.terminate();
+    }
+  }) as WebSocket['send'];
+}
 
 export interface RunningServer {
   url: string;
@@ -95,10 +112,16 @@ export async function startServer(env: Env): Promise<RunningServer> {
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
+  // Registered before tRPC's handler, so every send it makes is bounded.
+  wss.on('connection', (socket) => boundSendBuffer(services, socket));
   const wsHandler = applyWSSHandler({
     wss,
     router: appRouter,
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 10_000 },
+    keepAlive: {
+      enabled: true,
+      pingMs: env.PULSE_WS_PING_S * 1000,
+      pongWaitMs: Math.min(10_000, env.PULSE_WS_PING_S * 1000),
+    },
     // Never throws: a throwing createContext makes tRPC 11.19 clients reconnect in a loop.
     // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
     async createContext({ req, res, info }) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { createMemoryBus, type EventBus } from './bus.ts';
@@ -7,11 +8,13 @@ import type { Env } from './env.ts';
 import { Hub } from './live/hub.ts';
 import { startAlertEngine } from './alerts.ts';
 import { startHealthSampler } from './health-sampler.ts';
+import { startChatFanout, type ChatFanout } from './live/chat-fanout.ts';
 import { startIncidentFanout } from './live/incident-fanout.ts';
 import { startMetricsFanout, type MetricsFanout } from './live/metrics-fanout.ts';
 import { startNotificationFanout } from './live/notification-fanout.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openDatabase, type Db } from './store/db.ts';
+import { createChatStore, type ChatStore } from './store/chat.ts';
 import { createIncidentStore, type IncidentStore } from './store/incidents.ts';
 import { createMetricStore, type MetricStore } from './store/metrics.ts';
 import { createNotificationStore, type NotificationStore } from './store/notifications.ts';
@@ -32,11 +35,15 @@ export interface Services {
   metricStore: MetricStore;
   incidents: IncidentStore;
   metricsFanout: MetricsFanout;
+  chat: ChatStore;
+  chatFanout: ChatFanout;
   bus: EventBus;
   hub: Hub;
   metrics: Metrics;
   connections: ConnectionRegistry;
   loginLimits: { byUsername: RateLimiterMemory; byAddress: RateLimiterMemory };
+  /** Per user: messages (a burst of 20 per 10 s) and typing signals. */
+  chatLimits: { send: RateLimiterMemory; typing: RateLimiterMemory };
   instance: string;
   version: string;
   startedAt: number;
@@ -53,11 +60,16 @@ export async function createServices(
   const bus = createMemoryBus();
   const hub = new Hub(metrics);
   const stop = new AbortController();
+  // Every background loop of this server listens to it.
+  setMaxListeners(100, stop.signal);
   const users = createUserStore(db);
   const notifications = createNotificationStore(db);
   const metricStore = createMetricStore(db);
   const incidents = createIncidentStore(db);
   const metricsFanout = startMetricsFanout({ bus, hub, store: metricStore, signal: stop.signal });
+  const chat = createChatStore(db);
+  const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const chatFanout = startChatFanout({ bus, hub, store: chat, instance, signal: stop.signal });
   const connections = new ConnectionRegistry(metrics, env.PULSE_MAX_CONNECTIONS_PER_USER);
 
   const touched = new Map<string, number>();
@@ -69,6 +81,8 @@ export async function createServices(
     metricStore,
     incidents,
     metricsFanout,
+    chat,
+    chatFanout,
     bus,
     hub,
     metrics,
@@ -77,7 +91,11 @@ export async function createServices(
       byUsername: new RateLimiterMemory({ points: 10, duration: 300 }),
       byAddress: new RateLimiterMemory({ points: 100, duration: 300 }),
     },
-    instance: `${process.pid}-${randomBytes(3).toString('hex')}`,
+    chatLimits: {
+      send: new RateLimiterMemory({ points: 20, duration: 10 }),
+      typing: new RateLimiterMemory({ points: 60, duration: 10 }),
+    },
+    instance,
     version,
     startedAt: Date.now(),
     touchToken(id) {
@@ -90,7 +108,7 @@ export async function createServices(
 
   const fanout = startNotificationFanout({ bus, hub, store: notifications, signal: stop.signal });
   const incidentFanout = startIncidentFanout({ bus, hub, store: incidents, signal: stop.signal });
-  await Promise.all([fanout.ready, incidentFanout.ready, metricsFanout.ready]);
+  await Promise.all([fanout.ready, incidentFanout.ready, metricsFanout.ready, chatFanout.ready]);
   startAlertEngine(services, stop.signal);
   startHealthSampler(services, stop.signal);
   const retentionMs = env.PULSE_METRICS_RETENTION_H * 3_600_000;

@@ -25,3 +25,9 @@ export const POINTS_FLUSH_MS = 100;
 
 export const INCIDENT_TITLE_MAX = 200;
 export const ALERT_FOR_SECONDS_MAX = 86_400;
+
+export const CHAT_TEXT_MAX = 4000;
+export const CHAT_PAGE_DEFAULT = 50;
+export const CHAT_PAGE_MAX = 100;
+/** A typing indicator lasts this long after the last `typing: true`. */
+export const TYPING_TTL_MS = 5000;

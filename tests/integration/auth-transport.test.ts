@@ -2,33 +2,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { AppRouter } from '../../src/server/routers/_app.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
 import { startTestServer } from '../support/server.ts';
+import { wsClient } from '../support/ws.ts';
 
 type Tracked = { id: string; data: Notification };
-
-function wsClient(url: string, opts: { token?: string; headers?: Record<string, string> } = {}) {
-  const headers = opts.headers ?? {};
-  class NodeWebSocket extends WebSocket {
-    constructor(address: string | URL, protocols?: string | string[]) {
-      super(address, protocols, { headers });
-    }
-  }
-  const client = createWSClient({
-    url: `${url.replace('http', 'ws')}/trpc`,
-    WebSocket: NodeWebSocket as unknown as typeof globalThis.WebSocket,
-    connectionParams: opts.token ? { token: opts.token } : null,
-    retryDelayMs: () => 100_000,
-  });
-  return { client, trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client })] }) };
-}
 
 /** Opens a WebSocket and reports the HTTP status of a refused upgrade, or 101. */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {

@@ -32,6 +32,8 @@ type SubscribeOpts<T> = {
 export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable) {
   const items: T[] = [];
   const started = deferred();
+  // A stream refused before it starts rejects `started`; callers that never await it are fine.
+  started.promise.catch(() => undefined);
   let starts = 0;
   let error: TRPCClientError<AppRouter> | null = null;
   let completed = false;

@@ -1,5 +1,6 @@
 import { router } from '../trpc.ts';
 import { authRouter } from './auth.ts';
+import { chatRouter } from './chat.ts';
 import { dashboardRouter } from './dashboard.ts';
 import { alertsRouter, incidentsRouter } from './incidents.ts';
 import { metricsRouter } from './metrics.ts';
@@ -16,6 +17,7 @@ export const appRouter = router({
   dashboard: dashboardRouter,
   alerts: alertsRouter,
   incidents: incidentsRouter,
+  chat: chatRouter,
   system: systemRouter,
 });
 

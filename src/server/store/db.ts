@@ -85,6 +85,14 @@ export interface Database {
     at: string;
   };
   user_settings: { user_id: string; key: string; value: string };
+  chat_messages: {
+    seq: Generated<number>;
+    room_id: string;
+    author_id: string;
+    text: string;
+    client_message_id: string;
+    created_at: string;
+  };
 }
 
 export type Db = Kysely<Database>;

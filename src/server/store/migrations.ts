@@ -163,4 +163,22 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_chat': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('chat_messages')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('author_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('client_message_id', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('chat_messages_room')
+        .on('chat_messages')
+        .columns(['room_id', 'seq'])
+        .execute();
+    },
+  },
 };

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { CHAT_PAGE_DEFAULT, CHAT_PAGE_MAX, CHAT_TEXT_MAX } from '../limits.ts';
+import { idSchema, isoTimeSchema } from './common.ts';
+
+export const messageSchema = z.object({
+  id: idSchema,
+  roomId: idSchema,
+  authorId: idSchema,
+  text: z.string(),
+  clientMessageId: z.string(),
+  createdAt: isoTimeSchema,
+});
+export type Message = z.infer<typeof messageSchema>;
+
+export const roomSchema = z.object({
+  id: idSchema,
+  kind: z.enum(['team', 'incident']),
+  teamId: idSchema,
+  incidentId: idSchema.nullable(),
+  name: z.string(),
+});
+export type Room = z.infer<typeof roomSchema>;
+
+export const personSchema = z.object({ userId: idSchema, username: z.string(), displayName: z.string() });
+export type Person = z.infer<typeof personSchema>;
+
+export const roomInputSchema = z.object({ roomId: idSchema });
+
+export const historySchema = z.object({
+  roomId: idSchema,
+  before: z.string().max(100).nullish(),
+  limit: z.number().int().min(1).max(CHAT_PAGE_MAX).default(CHAT_PAGE_DEFAULT),
+});
+export const historyPageSchema = z.object({ items: z.array(messageSchema), nextCursor: z.string().nullable() });
+
+export const sendMessageSchema = z.object({
+  roomId: idSchema,
+  text: z.string().min(1).max(CHAT_TEXT_MAX).refine((t) => t.trim().length > 0, 'text is blank'),
+  clientMessageId: z.uuid(),
+});
+export type SendMessageInput = z.infer<typeof sendMessageSchema>;
+
+export const onMessageSchema = z.object({ roomId: idSchema, lastEventId: z.string().max(100).nullish() });
+export const setTypingSchema = z.object({ roomId: idSchema, typing: z.boolean() });

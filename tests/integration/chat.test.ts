@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Message, Person } from '../../src/shared/schemas/chat.ts';
+import { eventually, record } from '../support/live.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { wsClient } from '../support/ws.ts';
+
+type Tracked = { id: string; data: Message };
+
+async function chatAs(t: TestServer, username: string, password?: string, retryMs?: number) {
+  const cookie = await t.login(username, password);
+  return wsClient(t.url, { headers: { cookie }, retryMs });
+}
+
+async function opsRoom(t: TestServer) {
+  const alice = await chatAs(t, 'alice');
+  const rooms = await alice.trpc.chat.rooms.query();
+  await alice.close();
+  const room = rooms.find((r) => r.kind === 'team');
+  if (!room) throw new Error('no team room');
+  return room.id;
+}
+
+const send = (c: Awaited<ReturnType<typeof chatAs>>, roomId: string, text: string, clientMessageId = randomUUID()) =>
+  c.trpc.chat.send.mutate({ roomId, text, clientMessageId });
+
+describe('chat over WebSocket', () => {
+  it('gives each member each message exactly once, in order', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const members = await Promise.all(['alice', 'bob', 'carol'].map((u) => chatAs(t, u)));
+    const streams = members.map((m) => record<Tracked>((o) => m.trpc.chat.onMessage.subscribe({ roomId }, o)));
+    await Promise.all(streams.map((s) => s.started));
+    await Promise.all(members.map((m, i) => Promise.all(Array.from({ length: 6 }, (_, j) => send(m, roomId, `m${i}-${j}`)))));
+    for (const s of streams) await s.waitFor(18);
+    await new Promise((r) => setTimeout(r, 200));
+    const orders = streams.map((s) => s.items.map((e) => e.data.id));
+    for (const order of orders) {
+      expect(order).toHaveLength(18);
+      expect(new Set(order).size).toBe(18);
+      expect(order.map((id) => Number(id.slice(4)))).toEqual([...order.map((id) => Number(id.slice(4)))].sort((a, b) => a - b));
+    }
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+    for (const s of streams) s.stop();
+    await Promise.all(members.map((m) => m.close()));
+  });
+
+  it('resumes a cut connection from the last event id with no gap and no duplicate', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const bob = await chatAs(t, 'bob', undefined, 50);
+    const alice = await chatAs(t, 'alice');
+    const live = record<Tracked>((o) => bob.trpc.chat.onMessage.subscribe({ roomId }, o));
+    await live.started;
+    await send(alice, roomId, 'one');
+    await live.waitFor(1);
+    bob.socket()?.terminate(); // no close frame: the link notices and reconnects
+    await send(alice, roomId, 'two');
+    await send(alice, roomId, 'three');
+    await live.waitFor(3, 10_000);
+    await send(alice, roomId, 'four');
+    await live.waitFor(4);
+    live.stop();
+    expect(live.items.map((e) => e.data.text)).toEqual(['one', 'two', 'three', 'four']);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('stores one message per clientMessageId; another author reusing it gets CONFLICT', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const alice = await chatAs(t, 'alice');
+    const bob = await chatAs(t, 'bob');
+    const id = randomUUID();
+    const first = await send(alice, roomId, 'hello', id);
+    const retry = await send(alice, roomId, 'hello', id);
+    expect(retry).toEqual(first);
+    await expect(send(bob, roomId, 'hijack', id)).rejects.toMatchObject({ data: { code: 'CONFLICT' } });
+    const history = await alice.trpc.chat.history.query({ roomId });
+    expect(history.items.map((m) => m.text)).toEqual(['hello']);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('pages history oldest first within a page, with cursors to older pages', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const admin = await chatAs(t, 'admin');
+    for (let i = 0; i < 12; i++) await send(admin, roomId, `h${i}`);
+    const p1 = await admin.trpc.chat.history.query({ roomId, limit: 5 });
+    expect(p1.items.map((m) => m.text)).toEqual(['h7', 'h8', 'h9', 'h10', 'h11']);
+    const p2 = await admin.trpc.chat.history.query({ roomId, limit: 5, before: p1.nextCursor });
+    expect(p2.items.map((m) => m.text)).toEqual(['h2', 'h3', 'h4', 'h5', 'h6']);
+    const p3 = await admin.trpc.chat.history.query({ roomId, limit: 5, before: p2.nextCursor });
+    expect(p3.items.map((m) => m.text)).toEqual(['h0', 'h1']);
+    expect(p3.nextCursor).toBeNull();
+    await admin.close();
+  });
+
+  it('shows presence once per user across tabs, and drops a socket that died without a close', async () => {
+    await using t = await startTestServer({ PULSE_WS_PING_S: '0.5' });
+    const roomId = await opsRoom(t);
+    const bob = await chatAs(t, 'bob');
+    const seen = record<Person[]>((o) => bob.trpc.chat.onPresence.subscribe({ roomId }, o));
+    await eventually(() => seen.items.at(-1)?.map((p) => p.username).join() === 'bob', 5000, 'bob alone');
+    const tab1 = await chatAs(t, 'alice');
+    const tab2 = await chatAs(t, 'alice');
+    const s1 = record<Tracked>((o) => tab1.trpc.chat.onMessage.subscribe({ roomId }, o));
+    const s2 = record<Person[]>((o) => tab2.trpc.chat.onTyping.subscribe({ roomId }, o));
+    await Promise.all([s1.started, s2.started]);
+    await eventually(() => seen.items.at(-1)?.map((p) => p.username).join() === 'alice,bob', 5000, 'alice joins');
+    s1.stop();
+    await tab1.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.items.at(-1)?.map((p) => p.username)).toEqual(['alice', 'bob']);
+    // The second tab's network dies: no close frame, no PONG. Keep-alive finds out.
+    const socket = tab2.socket() as unknown as { _socket: { pause(): void } };
+    socket._socket.pause();
+    await eventually(() => seen.items.at(-1)?.map((p) => p.username).join() === 'bob', 5000, 'alice leaves');
+    seen.stop();
+    await Promise.all([bob.close(), tab2.close()]);
+  });
+
+  it('expires typing after 5 s and clears it at once on typing: false', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const alice = await chatAs(t, 'alice');
+    const bob = await chatAs(t, 'bob');
+    const typing = record<Person[]>((o) => bob.trpc.chat.onTyping.subscribe({ roomId }, o));
+    await typing.waitFor(1);
+    expect(typing.items[0]).toEqual([]);
+    await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
+    await eventually(() => typing.items.at(-1)?.[0]?.username === 'alice', 3000, 'alice typing');
+    await alice.trpc.chat.setTyping.mutate({ roomId, typing: false });
+    await eventually(() => typing.items.at(-1)?.length === 0, 1000, 'cleared at once');
+    await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
+    const started = Date.now();
+    await eventually(() => typing.items.at(-1)?.length === 1, 3000, 'typing again');
+    await eventually(() => typing.items.at(-1)?.length === 0, 8000, 'expired');
+    const lasted = Date.now() - started;
+    expect(lasted).toBeGreaterThanOrEqual(4500);
+    typing.stop();
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('rate-limits sends with TOO_MANY_REQUESTS and stores none of the excess', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const alice = await chatAs(t, 'alice');
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => send(alice, roomId, `r${i}`)));
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const limited = results.filter(
+      (r) => r.status === 'rejected' && (r.reason as { data?: { code?: string } }).data?.code === 'TOO_MANY_REQUESTS',
+    ).length;
+    expect(ok).toBe(20);
+    expect(limited).toBe(10);
+    expect((await alice.trpc.chat.history.query({ roomId, limit: 100 })).items).toHaveLength(20);
+    await alice.close();
+  });
+
+  it('keeps people outside the team out: no history, no stream, no send', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const admin = await t.client({ username: 'admin' });
+    await admin.users.create.mutate({ username: 'mallory', password: 'secret' });
+    const mallory = await chatAs(t, 'mallory', 'secret');
+    expect(await mallory.trpc.chat.rooms.query()).toEqual([]);
+    await expect(mallory.trpc.chat.history.query({ roomId })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(send(mallory, roomId, 'hi')).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(mallory.trpc.chat.setTyping.mutate({ roomId, typing: true })).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
+    const sub = record<Tracked>((o) => mallory.trpc.chat.onMessage.subscribe({ roomId }, o));
+    expect((await sub.waitForError()).data?.code).toBe('NOT_FOUND');
+    await expect(mallory.trpc.chat.send.mutate({ roomId, text: '', clientMessageId: 'nope' })).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+    });
+    await mallory.close();
+  });
+
+  it('notifies @mentions and opens a room per incident', async () => {
+    await using t = await startTestServer();
+    const alice = await chatAs(t, 'alice');
+    const [ops] = await alice.trpc.teams.list.query();
+    const incident = await alice.trpc.incidents.create.mutate({ title: 'DB failover', severity: 'critical', teamId: ops!.id });
+    const room = (await alice.trpc.chat.rooms.query()).find((r) => r.incidentId === incident.id);
+    expect(room).toMatchObject({ kind: 'incident', teamId: ops!.id, name: 'DB failover' });
+    const bob = await t.client({ username: 'bob' });
+    const before = await bob.notifications.unreadCount.query();
+    await send(alice, room!.id, 'hey @bob can you look? cc @nobody');
+    await eventually(async () => (await bob.notifications.unreadCount.query()) === before + 1, 3000, 'mention');
+    const [note] = (await bob.notifications.list.query({ limit: 1 })).items;
+    expect(note).toMatchObject({ link: `/incidents/${incident.id}` });
+    expect(note?.title).toContain('mentioned you');
+    await alice.close();
+  });
+
+  it('closes a socket whose reader stalls instead of buffering without bound', async () => {
+    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) });
+    const cookie = await t.login('alice');
+    const raw = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`, { headers: { cookie } });
+    await new Promise((r) => raw.once('open', r));
+    const closed = new Promise<void>((r) => raw.once('close', () => r()));
+    raw.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'notifications.onNotification', input: {} } }));
+    await new Promise<void>((r) => raw.once('message', () => r()));
+    (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+    const admin = await t.client({ username: 'admin' });
+    const { counts } = t.server.services.metrics;
+    const body = 'x'.repeat(2000);
+    for (let sent = 0; counts.dropped === 0 && sent < 6000; sent += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: 'big', body, severity: 'info' }),
+        ),
+      );
+    }
+    expect(counts.dropped).toBe(1);
+    (raw as unknown as { _socket: { resume(): void } })._socket.resume();
+    await closed;
+    await eventually(() => counts.ws === 0, 5000, 'the socket released');
+  });
+});
