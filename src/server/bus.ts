@@ -28,7 +28,10 @@ export type Topic = keyof Topics;
 export interface EventBus {
   /** Resolves once the message is handed to the bus, not when it is delivered. */
   publish<T extends Topic>(topic: T, payload: Topics[T]): Promise<void>;
-  /** Messages published from now on; the subscription ends (and is released) when `signal` aborts or the loop breaks. */
+  /**
+   * Messages published from the moment this returns (even before iteration starts); the
+   * subscription ends, and is released, when `signal` aborts or the loop breaks. One iteration.
+   */
   subscribe<T extends Topic>(topic: T, signal: AbortSignal): AsyncIterable<Topics[T]>;
   close(): Promise<void>;
 }
@@ -49,44 +52,43 @@ export function createMemoryBus(): EventBus {
       });
     },
 
+    // Eager: the listener is in place when `subscribe` returns, so nothing published after
+    // that is missed, even before the first `next()`.
     subscribe<T extends Topic>(topic: T, signal: AbortSignal): AsyncIterable<Topics[T]> {
-      return {
-        [Symbol.asyncIterator]() {
-          const queue: Topics[T][] = [];
-          let wake: (() => void) | null = null;
-          let overflow = false;
-          const listener = (payload: unknown) => {
-            if (queue.length >= MAX_QUEUED) overflow = true;
-            else queue.push(payload as Topics[T]);
-            wake?.();
-          };
-          const release = () => {
-            listeners.get(topic)?.delete(listener);
-            wake?.();
-          };
-          let set = listeners.get(topic);
-          if (!set) listeners.set(topic, (set = new Set()));
-          set.add(listener);
-          signal.addEventListener('abort', release, { once: true });
-          return {
-            async next(): Promise<IteratorResult<Topics[T]>> {
-              for (;;) {
-                if (overflow) throw new Error(`Bus subscriber of '${topic}' fell behind`);
-                const value = queue.shift();
-                if (value !== undefined) return { value, done: false };
-                if (signal.aborted) return { value: undefined, done: true };
-                await new Promise<void>((resolve) => (wake = resolve));
-                wake = null;
-              }
-            },
-            async return(): Promise<IteratorResult<Topics[T]>> {
-              signal.removeEventListener('abort', release);
-              release();
-              return { value: undefined, done: true };
-            },
-          };
+      const queue: Topics[T][] = [];
+      let wake: (() => void) | null = null;
+      let overflow = false;
+      const listener = (payload: unknown) => {
+        if (queue.length >= MAX_QUEUED) overflow = true;
+        else queue.push(payload as Topics[T]);
+        wake?.();
+      };
+      const release = () => {
+        listeners.get(topic)?.delete(listener);
+        wake?.();
+      };
+      let set = listeners.get(topic);
+      if (!set) listeners.set(topic, (set = new Set()));
+      set.add(listener);
+      signal.addEventListener('abort', release, { once: true });
+      const iterator: AsyncIterator<Topics[T]> = {
+        async next(): Promise<IteratorResult<Topics[T]>> {
+          for (;;) {
+            if (overflow) throw new Error(`Bus subscriber of '${topic}' fell behind`);
+            const value = queue.shift();
+            if (value !== undefined) return { value, done: false };
+            if (signal.aborted) return { value: undefined, done: true };
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = null;
+          }
+        },
+        async return(): Promise<IteratorResult<Topics[T]>> {
+          signal.removeEventListener('abort', release);
+          release();
+          return { value: undefined, done: true };
         },
       };
+      return { [Symbol.asyncIterator]: () => iterator };
     },
 
     async close() {

@@ -30,6 +30,7 @@ export function startChatFanout(opts: {
   const follower = followLog({
     signal,
     what: 'chat',
+    announcements: bus.subscribe('chat.messages', signal),
     start: () => store.maxSeq(),
     read: (after, limit) => store.since(after, limit),
     seqOf: (row) => row.seq,
@@ -100,21 +101,17 @@ export function startChatFanout(opts: {
     }
   }
 
-  const ready = follower.ready.then(() => {
-    void (async () => {
-      for await (const { seq } of bus.subscribe('chat.messages', signal)) follower.announce(seq);
-    })();
-    void (async () => {
-      for await (const { roomId, person, typing: on } of bus.subscribe('chat.typing', signal)) {
-        applyTyping(roomId, person, on);
-      }
-    })();
-    void (async () => {
-      for await (const msg of bus.subscribe('chat.presence', signal)) {
-        if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
-      }
-    })();
-  });
+  void (async () => {
+    for await (const { roomId, person, typing: on } of bus.subscribe('chat.typing', signal)) {
+      applyTyping(roomId, person, on);
+    }
+  })();
+  void (async () => {
+    for await (const msg of bus.subscribe('chat.presence', signal)) {
+      if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
+    }
+  })();
+  const { ready } = follower;
 
   signal.addEventListener(
     'abort',

@@ -14,6 +14,7 @@ export function startIncidentFanout(opts: { bus: EventBus; hub: Hub; store: Inci
   const follower = followLog({
     signal,
     what: 'incident',
+    announcements: bus.subscribe('incidents.changed', signal),
     start: () => store.maxChangeSeq(),
     read: (after, limit) => store.changesAfter(after, null, limit),
     seqOf: (c) => c.seq,
@@ -25,12 +26,7 @@ export function startIncidentFanout(opts: { bus: EventBus; hub: Hub; store: Inci
       hub.dispatch(ALL, event);
     },
   });
-  const ready = follower.ready.then(() => {
-    void (async () => {
-      for await (const { seq } of bus.subscribe('incidents.changed', signal)) follower.announce(seq);
-    })();
-  });
-  return { ready };
+  return { ready: follower.ready };
 }
 
 /** What `incidents.onChange` streams for a caller: their teams' changes, or all for admins. */

@@ -6,6 +6,8 @@
  */
 export function followLog<T>(opts: {
   signal: AbortSignal;
+  /** Subscribed before `start` reads the cursor, so no commit falls between the two. */
+  announcements: AsyncIterable<{ seq: number }>;
   start: () => Promise<number>;
   read: (afterSeq: number, limit: number) => Promise<T[]>;
   seqOf: (row: T) => number;
@@ -41,13 +43,13 @@ export function followLog<T>(opts: {
   const ready = opts.start().then((seq) => {
     cursor = seq;
     wanted = Math.max(wanted, seq);
+    void (async () => {
+      for await (const { seq: announced } of opts.announcements) {
+        wanted = Math.max(wanted, announced);
+        pump();
+      }
+    })();
   });
 
-  return {
-    ready,
-    announce(seq: number): void {
-      wanted = Math.max(wanted, seq);
-      void ready.then(pump);
-    },
-  };
+  return { ready };
 }
