@@ -26,7 +26,7 @@ export interface Io {
 
 export interface CommandContext<O extends OptionsConfig> {
   values: Values<O>;
-  /** Positional arguments after the command's words, as many as `Command.args` names. */
+  /** Positional arguments after the command's words: all of `Command.args`, then any optional ones. */
   args: string[];
   config: Config;
   io: Io;
@@ -41,8 +41,10 @@ export interface CommandContext<O extends OptionsConfig> {
 export interface Command<O extends OptionsConfig = OptionsConfig> {
   /** The words that select it: `['token', 'create']`. */
   path: readonly string[];
-  /** Names of its positional arguments, in order (all required). */
+  /** Names of its required positional arguments, in order. */
   args: readonly string[];
+  /** Names of positional arguments that may follow the required ones (the command checks them). */
+  optionalArgs?: readonly string[];
   /** What follows the words in the usage line, e.g. `NAME --scopes read,write,...`. */
   usage: string;
   summary: string;

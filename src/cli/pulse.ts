@@ -1,4 +1,11 @@
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
+import {
+  ackCommand,
+  assignCommand,
+  incidentsCommand,
+  resolveCommand,
+} from './commands/incidents.ts';
+import { ingestCommand } from './commands/ingest.ts';
 import { notifyCommand } from './commands/notify.ts';
 import { tailCommand } from './commands/tail.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/tokens.ts';
@@ -16,6 +23,11 @@ const COMMANDS = [
   tokenRevokeCommand,
   notifyCommand,
   tailCommand,
+  ingestCommand,
+  incidentsCommand,
+  ackCommand,
+  resolveCommand,
+  assignCommand,
 ];
 
 process.exitCode = await runCli(COMMANDS, process.argv.slice(2), {

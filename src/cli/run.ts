@@ -137,12 +137,15 @@ export async function runCli(
     }
     // The command's own words come first among the positionals (see leadingWords).
     const args = parsed.positionals.slice(command.path.length);
-    if (args.length !== command.args.length) {
-      const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
+    const optional = command.optionalArgs ?? [];
+    if (args.length < command.args.length) {
+      throw new UsageError(`Missing ${command.args.slice(args.length).join(' ')}`);
+    }
+    if (args.length > command.args.length + optional.length) {
+      const names = [...command.args, ...optional.map((name) => `[${name}]`)];
+      const expected = names.length === 0 ? 'no arguments' : names.join(' ');
       throw new UsageError(
-        args.length < command.args.length
-          ? `Missing ${command.args.slice(args.length).join(' ')}`
-          : `Unexpected argument '${args[command.args.length]}' (expected ${expected})`,
+        `Unexpected argument '${args[command.args.length + optional.length]}' (expected ${expected})`,
       );
     }
     const values = parsed.values as { url?: string; token?: string };
@@ -154,8 +157,14 @@ export async function runCli(
       config,
       io,
       client: () => createPulseClient({ url: config.url, token: config.token }),
-      out: (line) => io.stdout.write(`${line}\n`),
-      note: (line) => io.stderr.write(`${line}\n`),
+      // Braces: `write` returns a boolean, which a command's `return out(…)` must not pass on
+      // as its exit code.
+      out: (line) => {
+        io.stdout.write(`${line}\n`);
+      },
+      note: (line) => {
+        io.stderr.write(`${line}\n`);
+      },
     };
     try {
       return (await command.run(ctx)) ?? 0;

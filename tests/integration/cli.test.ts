@@ -1,121 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
-import { eventually } from '../support/live.ts';
 import {
-  ADMIN_PASSWORD,
-  DEMO_PASSWORD,
-  startTestServer,
-  type TestServer,
-} from '../support/server.ts';
+  Cli,
+  cleanupCli,
+  cliEnv,
+  connections,
+  credentialsFile,
+  pulse,
+  tempHome,
+  tokenFor,
+} from '../support/cli.ts';
+import { ADMIN_PASSWORD, DEMO_PASSWORD, startTestServer } from '../support/server.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'src/cli/pulse.ts');
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-
-/** A fresh $HOME and $XDG_CONFIG_HOME, removed after the test. */
-function tempHome(): string {
-  const home = mkdtempSync(join(tmpdir(), 'pulse-cli-home-'));
-  cleanups.push(() => rmSync(home, { recursive: true, force: true }));
-  return home;
-}
-
-const credentialsFile = (home: string) => join(home, 'config', 'pulse', 'credentials.json');
-
-/** The CLI's environment: this server, an isolated config dir, and nothing inherited from ours. */
-function cliEnv(
-  t: TestServer,
-  opts: { home?: string; token?: string; env?: Record<string, string> } = {},
-) {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('PULSE_')) env[key] = value;
-  const home = opts.home ?? tempHome();
-  return {
-    ...env,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, 'config'),
-    PULSE_URL: t.url,
-    ...(opts.token ? { PULSE_TOKEN: opts.token } : {}),
-    ...opts.env,
-  };
-}
-
-/** A running `pulse …` with its output so far. */
-class Cli {
-  stdout = '';
-  stderr = '';
-  exitCode: number | null = null;
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcess;
-
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) =>
-      this.child.once('close', (code) => {
-        this.exitCode = code;
-        resolve(code);
-      }),
-    );
-    const child = this.child;
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-  }
-
-  get lines(): string[] {
-    return this.stdout.split('\n').filter(Boolean);
-  }
-
-  async waitFor(check: (cli: Cli) => boolean, what: string, ms = 15_000): Promise<void> {
-    await eventually(() => check(this) || this.exitCode !== null, ms, what);
-    if (!check(this)) {
-      throw new Error(
-        `pulse exited (${this.exitCode}) before ${what}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`,
-      );
-    }
-  }
-
-  /** Ctrl-C, then the exit code. */
-  async interrupt(): Promise<number | null> {
-    this.child.kill('SIGINT');
-    return this.exited;
-  }
-}
-
-async function pulse(args: string[], env: NodeJS.ProcessEnv) {
-  const cli = new Cli(args, env);
-  const code = await cli.exited;
-  return { code, stdout: cli.stdout, stderr: cli.stderr };
-}
-
-/** An API token for `username`, made through the typed client. */
-async function tokenFor(
-  t: TestServer,
-  username: string,
-  scopes: ('read' | 'write' | 'notify')[] = ['read', 'write'],
-) {
-  const client = await t.client({ username });
-  return (await client.auth.createToken.mutate({ name: 'test', scopes })).token;
-}
-
-/** How many times a tail has said it is connected. */
-const connections = (cli: Cli) =>
-  cli.stderr.split('\n').filter((line) => line === 'connected').length;
+afterEach(cleanupCli);
 
 // Each step spawns a Node process, so these take seconds, more on a busy machine.
 describe('pulse CLI', { timeout: 90_000 }, () => {
