@@ -30,8 +30,11 @@ export interface CommandContext<O extends OptionsConfig> {
   args: string[];
   config: Config;
   io: Io;
-  /** A client for `config.url` with `config.token` (or none: the server answers UNAUTHORIZED). */
-  client: () => PulseClient;
+  /**
+   * A client for `config.url` with `config.token` (or none: the server answers UNAUTHORIZED);
+   * with `webSocket`, `chat.*` goes over a WebSocket.
+   */
+  client: (opts?: { webSocket?: boolean }) => PulseClient;
   /** A line on stdout. */
   out: (line: string) => void;
   /** A line on stderr: progress, hints, warnings. */

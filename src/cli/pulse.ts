@@ -1,4 +1,5 @@
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth.ts';
+import { chatCommand } from './commands/chat.ts';
 import {
   ackCommand,
   assignCommand,
@@ -28,6 +29,7 @@ const COMMANDS = [
   ackCommand,
   resolveCommand,
   assignCommand,
+  chatCommand,
 ];
 
 process.exitCode = await runCli(COMMANDS, process.argv.slice(2), {

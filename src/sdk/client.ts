@@ -1,12 +1,16 @@
 import {
   createTRPCClient,
+  createWSClient,
   httpBatchLink,
   httpSubscriptionLink,
   retryLink,
   splitLink,
+  wsLink,
   type TRPCClient,
+  type TRPCLink,
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
 import type { AppRouter } from '../server/routers/_app.ts';
 
 export interface PulseClientOptions {
@@ -20,6 +24,11 @@ export interface PulseClientOptions {
   subscriptionRetries?: number;
   /** Replaces the global `fetch` for requests and streams (to read response headers, say). */
   fetch?: typeof globalThis.fetch | undefined;
+  /**
+   * Sends every `chat.*` call over one WebSocket (opened on first use, closed when idle),
+   * as the web app does; otherwise chat goes over HTTP and SSE like everything else.
+   */
+  webSocket?: boolean;
 }
 
 export type PulseClient = TRPCClient<AppRouter>;
@@ -39,33 +48,54 @@ export function createPulseClient(opts: PulseClientOptions): PulseClient {
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
   const trpcUrl = `${opts.url.replace(/\/$/, '')}/trpc`;
   const retries = opts.subscriptionRetries ?? Infinity;
+  const overHttp: TRPCLink<AppRouter> = splitLink({
+    condition: (op) => op.type === 'subscription',
+    true: [
+      retryLink({
+        retry: ({ error, attempts }) =>
+          attempts <= retries &&
+          error.data?.code !== 'PRECONDITION_FAILED' &&
+          error.data?.code !== 'UNAUTHORIZED' &&
+          error.data?.code !== 'FORBIDDEN' &&
+          error.data?.code !== 'BAD_REQUEST',
+        retryDelayMs: backoffMs,
+      }),
+      httpSubscriptionLink({
+        url: trpcUrl,
+        EventSource,
+        eventSourceOptions: () => ({
+          fetch: (input, init) =>
+            (opts.fetch ?? fetch)(input, {
+              ...init,
+              headers: { ...init?.headers, ...headers },
+            }),
+        }),
+      }),
+    ],
+    false: httpBatchLink({ url: trpcUrl, headers: () => headers, fetch: opts.fetch }),
+  });
+  if (!opts.webSocket) return createTRPCClient<AppRouter>({ links: [overHttp] });
+
+  // Node 20 has no WebSocket of its own; `ws` also lets the upgrade carry our headers.
+  class NodeWebSocket extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { headers });
+    }
+  }
+  const socket = createWSClient({
+    url: trpcUrl.replace(/^http/, 'ws'),
+    WebSocket: NodeWebSocket as unknown as typeof globalThis.WebSocket,
+    connectionParams: opts.token ? { token: opts.token } : null,
+    retryDelayMs: backoffMs,
+    lazy: { enabled: true, closeMs: 1000 },
+    keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
+  });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: [
-          retryLink({
-            retry: ({ error, attempts }) =>
-              attempts <= retries &&
-              error.data?.code !== 'PRECONDITION_FAILED' &&
-              error.data?.code !== 'UNAUTHORIZED' &&
-              error.data?.code !== 'FORBIDDEN' &&
-              error.data?.code !== 'BAD_REQUEST',
-            retryDelayMs: backoffMs,
-          }),
-          httpSubscriptionLink({
-            url: trpcUrl,
-            EventSource,
-            eventSourceOptions: () => ({
-              fetch: (input, init) =>
-                (opts.fetch ?? fetch)(input, {
-                  ...init,
-                  headers: { ...init?.headers, ...headers },
-                }),
-            }),
-          }),
-        ],
-        false: httpBatchLink({ url: trpcUrl, headers: () => headers, fetch: opts.fetch }),
+        condition: (op) => op.path.startsWith('chat.'),
+        true: wsLink({ client: socket }),
+        false: overHttp,
       }),
     ],
   });

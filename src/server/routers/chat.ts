@@ -6,6 +6,7 @@ import {
   historySchema,
   messageSchema,
   onMessageSchema,
+  personSchema,
   roomInputSchema,
   roomSchema,
   sendMessageSchema,
@@ -85,6 +86,20 @@ export const chatRouter = {
     }));
     return [...teamRooms, ...incidentRooms];
   }),
+
+  /** Everyone who may read the room (its team), to show names and complete @mentions. */
+  members: authedProcedure
+    .input(roomInputSchema)
+    .output(z.array(personSchema))
+    .query(async ({ ctx, input }) => {
+      const room = await requireRoom(ctx.services, ctx.user, input.roomId);
+      const { users } = ctx.services;
+      const members = await Promise.all((await users.teams.memberIds(room.teamId)).map((id) => users.byId(id)));
+      return members
+        .filter((u): u is User => u !== null)
+        .map(person)
+        .sort((a, b) => a.username.localeCompare(b.username));
+    }),
 
   history: authedProcedure
     .input(historySchema)
