@@ -1,9 +1,8 @@
-import { TRPCError } from '@trpc/server';
 import { TYPING_TTL_MS } from '../../shared/limits.ts';
-import { messageSchema, type Person } from '../../shared/schemas/chat.ts';
+import { messageSchema, type Message, type Person } from '../../shared/schemas/chat.ts';
 import type { EventBus } from '../bus.ts';
 import { messageSeq, type ChatStore } from '../store/chat.ts';
-import { liveEvent, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
+import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
 import { followLog } from './log-follower.ts';
 
 const messageChannel = (roomId: string) => `chat:${roomId}`;
@@ -11,6 +10,11 @@ const typingChannel = (roomId: string) => `chat.typing:${roomId}`;
 const presenceChannel = (roomId: string) => `chat.presence:${roomId}`;
 
 const byName = (a: Person, b: Person) => a.username.localeCompare(b.username);
+
+function messageEvent(message: Message): LiveEvent {
+  const data = messageSchema.parse(message);
+  return liveEvent(data, data.id, messageSeq(data.id) ?? 0, Date.parse(data.createdAt));
+}
 
 /**
  * Chat's live side on one instance: messages from the database log to room channels; who is
@@ -34,10 +38,10 @@ export function startChatFanout(opts: {
     start: () => store.maxSeq(),
     read: (after, limit) => store.since(after, limit),
     seqOf: (row) => row.seq,
-    onRow({ seq, message }) {
-      const data = messageSchema.parse(message);
+    onRow({ message }) {
+      const event = messageEvent(message);
       hub.metrics.counts.published++;
-      hub.dispatch(messageChannel(data.roomId), liveEvent(data, data.id, seq, Date.parse(data.createdAt)));
+      hub.dispatch(messageChannel(message.roomId), event);
     },
   });
 
@@ -136,25 +140,12 @@ export function startChatFanout(opts: {
         channel: messageChannel(roomId),
         lastEventId,
         ...presenceHooks(roomId, person),
-        replay: {
-          async resolve(id) {
-            const seq = messageSeq(id);
-            if (seq === null || (await store.roomOf(seq)) !== roomId) {
-              throw new TRPCError({
-                code: 'PRECONDITION_FAILED',
-                message: `Cannot resume from '${id}' in this room: refetch and subscribe afresh`,
-              });
-            }
-            return seq;
-          },
-          async after(seq, limit): Promise<LiveEvent[]> {
-            const messages = await store.after(roomId, seq, limit);
-            return messages.map((m) => {
-              const data = messageSchema.parse(m);
-              return liveEvent(data, data.id, messageSeq(data.id) ?? 0, Date.parse(data.createdAt));
-            });
-          },
-        },
+        replay: replayLog({
+          seqOf: messageSeq,
+          mayResumeFrom: async (seq) => (await store.roomOf(seq)) === roomId,
+          after: (seq, limit) => store.after(roomId, seq, limit),
+          toEvent: messageEvent,
+        }),
       };
     },
     typing(roomId: string, person: Person): FeedSpec {

@@ -16,6 +16,8 @@ export interface LiveEvent {
   readonly at: number;
   /** Cached SSE frame. */
   sse?: Buffer;
+  /** Cached SSE frame as one HTTP/1.1 chunk (`<size>\r\n<frame>\r\n`), for chunked responses. */
+  sseChunk?: Buffer;
 }
 
 export function liveEvent(data: unknown, id: string | null = null, seq = 0, at = Date.now()): LiveEvent {
@@ -235,4 +237,32 @@ export function trackedFeed<T>(spec: FeedSpec): Feed<TrackedEnvelope<T>> {
 /** A feed of plain values (snapshots, batches): yields `data`. */
 export function valueFeed<T>(spec: FeedSpec): Feed<T> {
   return makeFeed(spec, (e) => e.data as T);
+}
+
+/**
+ * Replay over a log whose ids encode their position: resumes only from an id the caller may
+ * see, and answers `PRECONDITION_FAILED` otherwise, so the client refetches instead of
+ * silently missing events.
+ */
+export function replayLog<T>(opts: {
+  seqOf: (id: string) => number | null;
+  mayResumeFrom: (seq: number) => Promise<boolean>;
+  after: (seq: number, limit: number) => Promise<T[]>;
+  toEvent: (row: T) => LiveEvent;
+}): NonNullable<FeedSpec['replay']> {
+  return {
+    async resolve(id) {
+      const seq = opts.seqOf(id);
+      if (seq === null || !(await opts.mayResumeFrom(seq))) {
+        throw new TRPCError({
+          code: 'PRECONDITION_FAILED',
+          message: `Cannot resume from '${id}': refetch and subscribe afresh`,
+        });
+      }
+      return seq;
+    },
+    async after(seq, limit) {
+      return (await opts.after(seq, limit)).map(opts.toEvent);
+    },
+  };
 }

@@ -1,12 +1,16 @@
-import { TRPCError } from '@trpc/server';
-import { incidentSchema } from '../../shared/schemas/incidents.ts';
+import { incidentSchema, type Incident } from '../../shared/schemas/incidents.ts';
 import type { EventBus } from '../bus.ts';
-import { changeId, changeSeq, type IncidentStore } from '../store/incidents.ts';
-import { liveEvent, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
+import { changeId, changeSeq, type IncidentChange, type IncidentStore } from '../store/incidents.ts';
+import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
 import { followLog } from './log-follower.ts';
 
 const teamChannel = (teamId: string) => `incidents:team:${teamId}`;
 const ALL = 'incidents:all';
+
+function changeEvent(change: IncidentChange): LiveEvent {
+  const incident = incidentSchema.parse(change.incident);
+  return liveEvent(incident, changeId(change.seq), change.seq, Date.parse(incident.updatedAt));
+}
 
 /** Incident changes, from the change log to the channels of their team (and admins'). */
 export function startIncidentFanout(opts: { bus: EventBus; hub: Hub; store: IncidentStore; signal: AbortSignal }) {
@@ -19,8 +23,8 @@ export function startIncidentFanout(opts: { bus: EventBus; hub: Hub; store: Inci
     read: (after, limit) => store.changesAfter(after, null, limit),
     seqOf: (c) => c.seq,
     onRow(change) {
-      const incident = incidentSchema.parse(change.incident);
-      const event = liveEvent(incident, changeId(change.seq), change.seq, Date.parse(incident.updatedAt));
+      const event = changeEvent(change);
+      const incident = event.data as Incident;
       hub.metrics.counts.published++;
       hub.dispatch(teamChannel(incident.teamId), event);
       hub.dispatch(ALL, event);
@@ -40,25 +44,14 @@ export function incidentFeedSpec(
     hub,
     channel: teamIds === null ? ALL : teamIds.map(teamChannel),
     lastEventId,
-    replay: {
-      async resolve(id) {
-        const seq = changeSeq(id);
-        const team = seq === null ? null : await store.changeTeam(seq);
-        if (seq === null || team === null || (teamIds !== null && !teamIds.includes(team))) {
-          throw new TRPCError({
-            code: 'PRECONDITION_FAILED',
-            message: `Cannot resume from '${id}': refetch and subscribe afresh`,
-          });
-        }
-        return seq;
+    replay: replayLog({
+      seqOf: changeSeq,
+      async mayResumeFrom(seq) {
+        const team = await store.changeTeam(seq);
+        return team !== null && (teamIds === null || teamIds.includes(team));
       },
-      async after(seq, limit): Promise<LiveEvent[]> {
-        const changes = await store.changesAfter(seq, teamIds, limit);
-        return changes.map((c) => {
-          const incident = incidentSchema.parse(c.incident);
-          return liveEvent(incident, changeId(c.seq), c.seq, Date.parse(incident.updatedAt));
-        });
-      },
-    },
+      after: (seq, limit) => store.changesAfter(seq, teamIds, limit),
+      toEvent: changeEvent,
+    }),
   };
 }

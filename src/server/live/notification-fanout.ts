@@ -1,12 +1,17 @@
-import { TRPCError } from '@trpc/server';
-import { notificationSchema } from '../../shared/schemas/notifications.ts';
+import { notificationSchema, type Notification } from '../../shared/schemas/notifications.ts';
 import type { EventBus } from '../bus.ts';
 import { notificationSeq, type NotificationStore } from '../store/notifications.ts';
-import { liveEvent, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
+import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
 import { followLog } from './log-follower.ts';
 
 export const notificationChannel = (userId: string) => `notifications:${userId}`;
 export const readStateChannel = (userId: string) => `notifications.read:${userId}`;
+
+/** Validated once, serialized once, whoever it goes to: live or replayed, the schema holds. */
+function notificationEvent(notification: Notification): LiveEvent {
+  const data = notificationSchema.parse(notification);
+  return liveEvent(data, data.id, notificationSeq(data.id) ?? 0, Date.parse(data.createdAt));
+}
 
 /**
  * Turns "notifications up to seq N exist" announcements into per-user events: one read of the
@@ -28,9 +33,7 @@ export function startNotificationFanout(opts: {
     read: (after, limit) => store.since(after, limit),
     seqOf: (c) => c.seq,
     onRow(c) {
-      // Validated once here, so what every subscriber receives is what the schema says.
-      const data = notificationSchema.parse(c.notification);
-      const event = liveEvent(data, data.id, c.seq, Date.parse(data.createdAt));
+      const event = notificationEvent(c.notification);
       hub.metrics.counts.published++;
       for (const userId of c.recipientIds) hub.dispatch(notificationChannel(userId), event);
     },
@@ -56,24 +59,11 @@ export function notificationFeedSpec(
     hub,
     channel: notificationChannel(userId),
     lastEventId,
-    replay: {
-      async resolve(id) {
-        const seq = notificationSeq(id);
-        if (seq === null || !(await store.isRecipient(userId, seq))) {
-          throw new TRPCError({
-            code: 'PRECONDITION_FAILED',
-            message: `Cannot resume from '${id}': refetch and subscribe afresh`,
-          });
-        }
-        return seq;
-      },
-      async after(seq, limit): Promise<LiveEvent[]> {
-        const rows = await store.after(userId, seq, limit);
-        return rows.map((row) => {
-          const n = notificationSchema.parse(row);
-          return liveEvent(n, n.id, notificationSeq(n.id) ?? 0, Date.parse(n.createdAt));
-        });
-      },
-    },
+    replay: replayLog({
+      seqOf: notificationSeq,
+      mayResumeFrom: (seq) => store.isRecipient(userId, seq),
+      after: (seq, limit) => store.after(userId, seq, limit),
+      toEvent: notificationEvent,
+    }),
   };
 }
