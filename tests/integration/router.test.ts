@@ -156,8 +156,16 @@ describe('router through createCaller', () => {
     const updated = await admin.teams.addMember({ teamId: team.id, userId: bob.id });
     expect(updated.teamIds).toContain(team.id);
     expect((await admin.users.list()).map((u) => u.username)).toEqual(['admin', 'alice', 'bob', 'carol', 'dave']);
-    // Members see only their own teams.
+    // Members see only their own teams, and their own teams' people.
     expect((await t.caller('carol').teams.list()).map((x) => x.name)).toEqual(['ops']);
+    const [ops] = await t.caller('carol').teams.list();
+    expect((await t.caller('carol').teams.members({ teamId: ops!.id })).map((p) => p.username)).toEqual([
+      'alice',
+      'bob',
+      'carol',
+    ]);
+    expect(await codeOf(t.caller('carol').teams.members({ teamId: team.id }))).toBe('NOT_FOUND');
+    expect((await admin.teams.members({ teamId: team.id })).map((p) => p.displayName)).toEqual(['Bob Okafor', 'dave']);
   });
 
   it('streams through the async-iterable form and releases the subscriber on return', async () => {

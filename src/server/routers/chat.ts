@@ -93,12 +93,7 @@ export const chatRouter = {
     .output(z.array(personSchema))
     .query(async ({ ctx, input }) => {
       const room = await requireRoom(ctx.services, ctx.user, input.roomId);
-      const { users } = ctx.services;
-      const members = await Promise.all((await users.teams.memberIds(room.teamId)).map((id) => users.byId(id)));
-      return members
-        .filter((u): u is User => u !== null)
-        .map(person)
-        .sort((a, b) => a.username.localeCompare(b.username));
+      return ctx.services.users.teams.people(room.teamId);
     }),
 
   history: authedProcedure

@@ -7,6 +7,8 @@ import {
   teamSchema,
   userSchema,
 } from '../../shared/schemas/auth.ts';
+import { personSchema } from '../../shared/schemas/chat.ts';
+import { idSchema } from '../../shared/schemas/common.ts';
 import { hashPassword } from '../auth/secrets.ts';
 import { adminProcedure, authedProcedure } from '../trpc.ts';
 
@@ -55,6 +57,18 @@ export const teamsRouter = {
     const mine = new Set(ctx.user.teamIds);
     return teams.filter((t) => mine.has(t.id));
   }),
+
+  /** A team's people, for admins and the team's own members (names, assignees, mentions). */
+  members: authedProcedure
+    .input(z.object({ teamId: idSchema }))
+    .output(z.array(personSchema))
+    .query(async ({ ctx, input }) => {
+      const { users } = ctx.services;
+      if (ctx.user.role !== 'admin' && !ctx.user.teamIds.includes(input.teamId)) {
+        throw new TRPCError({ code: 'NOT_FOUND', message: `No team '${input.teamId}'` });
+      }
+      return users.teams.people(input.teamId);
+    }),
 
   addMember: adminProcedure
     .input(addMemberSchema)

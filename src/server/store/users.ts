@@ -180,6 +180,17 @@ export function createUserStore(db: Db) {
           .onConflict((oc) => oc.doNothing())
           .execute();
       },
+      /** The team's members as people (id, username, display name), by username. */
+      async people(teamId: string): Promise<{ userId: string; username: string; displayName: string }[]> {
+        const rows = await db
+          .selectFrom('team_members as m')
+          .innerJoin('users as u', 'u.id', 'm.user_id')
+          .select(['u.id', 'u.username', 'u.display_name'])
+          .where('m.team_id', '=', teamId)
+          .orderBy('u.username')
+          .execute();
+        return rows.map((r) => ({ userId: r.id, username: r.username, displayName: r.display_name }));
+      },
       async memberIds(teamId: string): Promise<string[]> {
         const rows = await db
           .selectFrom('team_members')
