@@ -26,7 +26,7 @@ export async function openIncident(
   if (!change) return null;
   await services.bus.publish('incidents.changed', { seq: change.seq });
   if (input.rule) {
-    await notify(services, await services.users.teams.memberIds(input.teamId), {
+    await notify(services, { kind: 'team', teamId: input.teamId }, {
       title: `Incident: ${change.incident.title}`,
       body: `Alert rule ${input.rule.series} ${input.rule.op} ${input.rule.threshold} held for ${input.rule.forSeconds}s.`,
       severity: input.severity,
@@ -84,7 +84,7 @@ export async function changeIncident(
   const { incident, seq } = result.change;
   await services.bus.publish('incidents.changed', { seq });
   if (input.action === 'assign' && input.assigneeId && input.assigneeId !== input.actorId) {
-    await notify(services, [input.assigneeId], {
+    await notify(services, { kind: 'users', userIds: [input.assigneeId] }, {
       title: `Assigned to you: ${incident.title}`,
       body: `Incident ${incident.id} (${incident.severity}) is yours.`,
       severity: incident.severity,

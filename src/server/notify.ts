@@ -1,14 +1,14 @@
-import type { NewNotification } from './store/notifications.ts';
+import type { Audience, NewNotification } from './store/notifications.ts';
 import type { Services } from './services.ts';
 
-/** Stores one notification for its recipients and announces it; the only way notifications are made. */
+/** Stores one notification for its audience and announces it; the only way notifications are made. */
 export async function notify(
   services: Pick<Services, 'notifications' | 'bus'>,
-  recipientIds: string[],
+  audience: Audience,
   content: NewNotification,
 ): Promise<number> {
-  if (recipientIds.length === 0) return 0;
-  const created = await services.notifications.create(content, recipientIds);
+  if (audience.kind === 'users' && audience.userIds.length === 0) return 0;
+  const created = await services.notifications.create(content, audience);
   await services.bus.publish('notifications.created', { seq: created.seq });
-  return created.recipientIds.length;
+  return created.count;
 }

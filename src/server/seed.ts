@@ -47,7 +47,7 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
     { title: 'Checkout latency p99 over 2 s', body: 'Since 09:41 UTC on the checkout service.', severity: 'critical' },
   ] as const;
   for (const sample of samples) {
-    await notify(services, ids, { ...sample, link: null });
+    await notify(services, { kind: 'team', teamId: team.id }, { ...sample, link: null });
   }
   lines.push(
     `Demo data: users ${DEMO_USERS.map((u) => u.username).join(', ')} (team ops), password '${DEMO_PASSWORD}'`,

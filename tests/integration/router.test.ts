@@ -90,6 +90,32 @@ describe('router through createCaller', () => {
     ).toBe('NOT_FOUND');
   });
 
+  it('keeps team and everyone notifications to those who were there, with read state per person', async () => {
+    await using t = await createTestServices();
+    const admin = t.caller('admin');
+    const [ops] = await admin.teams.list();
+    await admin.notifications.send({ to: { teamId: ops!.id }, title: 'team-before', severity: 'info' });
+    await admin.notifications.send({ to: { all: true }, title: 'all-before', severity: 'info' });
+    const dave = await admin.users.create({ username: 'dave', password: 'secret' });
+    await admin.teams.addMember({ teamId: ops!.id, userId: dave.id });
+    await admin.notifications.send({ to: { teamId: ops!.id }, title: 'team-after', severity: 'info' });
+    const davesCaller = t.callerFor(dave.id);
+    const davesTitles = async () => (await (await davesCaller).notifications.list({ limit: 100 })).items.map((n) => n.title);
+    expect(await davesTitles()).toEqual(['team-after']);
+    // One member reading a team notification leaves it unread for the others.
+    const alice = t.caller('alice');
+    const bob = t.caller('bob');
+    const [latest] = (await alice.notifications.list({ limit: 1 })).items;
+    expect(latest?.title).toBe('team-after');
+    await alice.notifications.markRead({ id: latest!.id });
+    expect((await bob.notifications.list({ limit: 1 })).items[0]?.readAt).toBeNull();
+    expect(await bob.notifications.unreadCount()).toBe(3 + 3);
+    expect(await bob.notifications.markAllRead()).toEqual({ count: 6 });
+    expect(await bob.notifications.unreadCount()).toBe(0);
+    expect(await alice.notifications.unreadCount()).toBe(3 + 2);
+    expect(await (await davesCaller).notifications.unreadCount()).toBe(1);
+  });
+
   it('refuses bad input with BAD_REQUEST and the zod issues, storing nothing', async () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');

@@ -39,6 +39,14 @@ export async function createTestServices() {
         : null;
       return createCaller(createContextInner({ services, user, credential }));
     },
+    /** A session caller for a user created during the test. */
+    async callerFor(userId: string) {
+      const user = await services.users.byId(userId);
+      if (!user) throw new Error(`no user ${userId}`);
+      return createCaller(
+        createContextInner({ services, user, credential: { kind: 'session', key: `test-${userId}`, scopes: null } }),
+      );
+    },
     /** A caller whose request came from a foreign browser origin. */
     foreignCaller(username: string) {
       return createCaller(

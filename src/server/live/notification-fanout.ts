@@ -6,6 +6,8 @@ import { followLog } from './log-follower.ts';
 
 export const notificationChannel = (userId: string) => `notifications:${userId}`;
 export const readStateChannel = (userId: string) => `notifications.read:${userId}`;
+const teamChannel = (teamId: string) => `notifications.team:${teamId}`;
+const EVERYONE = 'notifications.all';
 
 /** Validated once, serialized once, whoever it goes to: live or replayed, the schema holds. */
 function notificationEvent(notification: Notification): LiveEvent {
@@ -35,7 +37,11 @@ export function startNotificationFanout(opts: {
     onRow(c) {
       const event = notificationEvent(c.notification);
       hub.metrics.counts.published++;
-      for (const userId of c.recipientIds) hub.dispatch(notificationChannel(userId), event);
+      // One dispatch for a team or everyone: subscribers listen on those channels too.
+      const { audience } = c;
+      if (audience.kind === 'team') hub.dispatch(teamChannel(audience.teamId), event);
+      else if (audience.kind === 'all') hub.dispatch(EVERYONE, event);
+      else for (const userId of audience.userIds) hub.dispatch(notificationChannel(userId), event);
     },
   });
   void (async () => {
@@ -52,12 +58,13 @@ export function startNotificationFanout(opts: {
 export function notificationFeedSpec(
   hub: Hub,
   store: NotificationStore,
-  userId: string,
+  user: { id: string; teamIds: string[] },
   lastEventId: string | null | undefined,
 ): FeedSpec {
+  const userId = user.id;
   return {
     hub,
-    channel: notificationChannel(userId),
+    channel: [notificationChannel(userId), ...user.teamIds.map(teamChannel), EVERYONE],
     lastEventId,
     replay: replayLog({
       seqOf: notificationSeq,

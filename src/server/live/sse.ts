@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import {
   callTRPCProcedure,
   getTRPCErrorFromUnknown,
@@ -29,23 +30,53 @@ const HEADERS = {
 
 const PING = Buffer.from('event: ping\ndata: \n\n');
 const RETURN = Buffer.from('event: return\ndata: \n\n');
+const CRLF = Buffer.from('\r\n');
+
+const sseFrame = (event: LiveEvent): Buffer =>
+  Buffer.from(event.id === null ? `data: ${event.json}\n\n` : `id: ${event.id}\ndata: ${event.json}\n\n`);
+
+/** The bytes `res.write(frame)` puts on a chunked response: `<size in hex>\r\n<frame>\r\n`. */
+function chunkOf(frame: Buffer): Buffer {
+  const head = Buffer.from(`${frame.length.toString(16)}\r\n`, 'latin1');
+  return Buffer.concat([head, frame, CRLF], head.length + frame.length + CRLF.length);
+}
 
 class SseConnection implements Sink, Closable {
   private done = false;
   private checking = false;
+  /**
+   * The response's socket when events may be written to it directly: the response is chunked,
+   * its headers are out and nothing of it is buffered. One `socket.write` of the prepared chunk
+   * then puts on the wire exactly the bytes `res.write` would, without its four writes, cork
+   * and next-tick flush per delivery (about a third of the CPU of a delivery). Null otherwise
+   * (an HTTP/1.0 client, say), and events go through `res.write`.
+   */
+  private readonly socket: Socket | null;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly services: Services,
     private readonly errorFrame: (error: TRPCError) => string,
-  ) {}
+  ) {
+    const socket = res.socket;
+    this.socket =
+      socket !== null &&
+      res.chunkedEncoding &&
+      res.headersSent &&
+      !res.writableEnded &&
+      res.writableLength === socket.writableLength
+        ? socket
+        : null;
+  }
 
   deliver(event: LiveEvent): void {
     if (this.done) return;
-    event.sse ??= Buffer.from(
-      event.id === null ? `data: ${event.json}\n\n` : `id: ${event.id}\ndata: ${event.json}\n\n`,
-    );
-    this.res.write(event.sse);
+    const socket = this.socket;
+    if (socket !== null) {
+      if (!socket.destroyed) socket.write((event.sseChunk ??= chunkOf((event.sse ??= sseFrame(event)))));
+    } else {
+      this.res.write((event.sse ??= sseFrame(event)));
+    }
     const { metrics, env } = this.services;
     metrics.counts.delivered++;
     metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
@@ -77,15 +108,19 @@ class SseConnection implements Sink, Closable {
   }
 
   ready(): Promise<void> | undefined {
-    if (!this.res.writableNeedDrain) return undefined;
+    const socket = this.socket;
+    if (!this.res.writableNeedDrain && !(socket?.writableNeedDrain ?? false)) return undefined;
     return new Promise((resolve) => {
       const settle = () => {
         this.res.off('drain', settle);
         this.res.off('close', settle);
+        socket?.off('drain', settle);
         resolve();
       };
       this.res.on('drain', settle);
       this.res.on('close', settle);
+      // Direct writes fill the socket, whose 'drain' the response does not repeat.
+      socket?.on('drain', settle);
     });
   }
 

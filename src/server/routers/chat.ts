@@ -131,7 +131,7 @@ export const chatRouter = {
         await services.bus.publish('chat.messages', { seq: result.seq });
         await services.chatFanout.setTyping(input.roomId, person(user), false);
         const targets = await mentioned(services, input.text, room, user.id);
-        await notify(services, targets, {
+        await notify(services, { kind: 'users', userIds: targets }, {
           title: `${user.displayName} mentioned you in ${room.name}`,
           body: input.text.length > 300 ? `${input.text.slice(0, 300)}…` : input.text,
           severity: 'info',

@@ -15,30 +15,30 @@ import { trackedFeed, valueFeed } from '../live/hub.ts';
 import { notificationFeedSpec, readStateChannel } from '../live/notification-fanout.ts';
 import { notify } from '../notify.ts';
 import type { Services } from '../services.ts';
+import type { Audience } from '../store/notifications.ts';
 import { adminProcedure, authedProcedure } from '../trpc.ts';
 
-async function resolveRecipients(services: Services, to: Recipients): Promise<string[]> {
+async function resolveAudience(services: Services, to: Recipients): Promise<Audience> {
   const { users } = services;
-  if ('all' in to) return users.allIds();
+  if ('all' in to) return { kind: 'all' };
   if ('teamId' in to || 'teamName' in to) {
-    const team =
-      'teamId' in to ? await users.teams.byId(to.teamId) : await users.teams.byName(to.teamName);
+    const team = 'teamId' in to ? await users.teams.byId(to.teamId) : await users.teams.byName(to.teamName);
     if (!team) {
       const name = 'teamId' in to ? to.teamId : to.teamName;
       throw new TRPCError({ code: 'NOT_FOUND', message: `No team '${name}'` });
     }
-    return users.teams.memberIds(team.id);
+    return { kind: 'team', teamId: team.id };
   }
   if ('usernames' in to) {
     const ids = await users.idsByUsernames(to.usernames);
     const unknown = to.usernames.find((name) => !ids.has(name));
     if (unknown !== undefined) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${unknown}'` });
-    return [...ids.values()];
+    return { kind: 'users', userIds: [...ids.values()] };
   }
   const known = await users.existingIds(to.userIds);
   const unknown = to.userIds.find((id) => !known.has(id));
   if (unknown !== undefined) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${unknown}'` });
-  return to.userIds;
+  return { kind: 'users', userIds: to.userIds };
 }
 
 async function announceReadState(services: Services, userId: string, event: ReadStateEvent) {
@@ -89,8 +89,8 @@ export const notificationsRouter = {
     .input(sendNotificationSchema)
     .output(z.object({ count: z.number().int() }))
     .mutation(async ({ ctx, input }) => {
-      const recipients = await resolveRecipients(ctx.services, input.to);
-      const count = await notify(ctx.services, recipients, {
+      const audience = await resolveAudience(ctx.services, input.to);
+      const count = await notify(ctx.services, audience, {
         title: input.title,
         body: input.body,
         severity: input.severity,
@@ -105,7 +105,7 @@ export const notificationsRouter = {
    */
   onNotification: authedProcedure.input(onNotificationSchema).subscription(({ ctx, input }) =>
     trackedFeed<Notification>(
-      notificationFeedSpec(ctx.services.hub, ctx.services.notifications, ctx.user.id, input?.lastEventId),
+      notificationFeedSpec(ctx.services.hub, ctx.services.notifications, ctx.user, input?.lastEventId),
     ),
   ),
 

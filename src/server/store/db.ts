@@ -15,7 +15,7 @@ export interface Database {
     created_at: string;
   };
   teams: { id: string; name: string; created_at: string };
-  team_members: { team_id: string; user_id: string };
+  team_members: { team_id: string; user_id: string; joined_at: Generated<string> };
   sessions: {
     id_hash: string;
     user_id: string;
@@ -39,6 +39,8 @@ export interface Database {
     severity: 'info' | 'warning' | 'critical';
     link: string | null;
     created_at: string;
+    audience: Generated<'users' | 'team' | 'all'>;
+    team_id: string | null;
   };
   notification_recipients: {
     notification_seq: number;

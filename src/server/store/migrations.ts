@@ -181,4 +181,23 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_notification_audiences': {
+    // A broadcast to a team or to everyone is one row, not one per recipient: per-user rows
+    // scatter writes over every user's index range (~50 ms of CPU and megabytes of WAL for a
+    // team of 1,000). Per-user rows remain for named users, and for read state.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('notifications')
+        .addColumn('audience', 'text', (c) => c.notNull().defaultTo('users'))
+        .execute();
+      await db.schema.alterTable('notifications').addColumn('team_id', 'text').execute();
+      await sql`CREATE INDEX notifications_team ON notifications (team_id, seq) WHERE team_id IS NOT NULL`.execute(db);
+      await sql`CREATE INDEX notifications_everyone ON notifications (seq) WHERE audience = 'all'`.execute(db);
+      // Team notifications are for those who were members when they were sent ('' = always were).
+      await db.schema
+        .alterTable('team_members')
+        .addColumn('joined_at', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+    },
+  },
 };

@@ -1,6 +1,7 @@
-import type { Notification } from '../../shared/schemas/notifications.ts';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Severity } from '../../shared/schemas/common.ts';
-import type { Db } from './db.ts';
+import type { Notification } from '../../shared/schemas/notifications.ts';
+import type { Database, Db } from './db.ts';
 import { nowIso } from './ids.ts';
 
 const ID_PREFIX = 'ntf_';
@@ -41,59 +42,113 @@ export interface NewNotification {
   link: string | null;
 }
 
-/** A notification as it was created (unread), with everyone it went to. */
+/**
+ * Who a notification is for. Named users get a row each (their read state); a team or
+ * everyone is one row on the notification itself, so a broadcast costs one insert.
+ */
+export type Audience = { kind: 'users'; userIds: string[] } | { kind: 'team'; teamId: string } | { kind: 'all' };
+
+/** A notification as it was created (unread), with whom it is for. */
 export interface CreatedNotification {
   notification: Notification;
   seq: number;
-  recipientIds: string[];
+  audience: Audience;
 }
 
-/** Notifications, written once per send, with one recipient row per user (their read state). */
-export function createNotificationStore(db: Db) {
-  const columns = [
-    'n.seq',
-    'n.title',
-    'n.body',
-    'n.severity',
-    'n.link',
-    'n.created_at',
-    'r.read_at',
-  ] as const;
+type Eb = ExpressionBuilder<
+  Database & { n: Database['notifications']; r: Database['notification_recipients'] },
+  'n' | 'r'
+>;
 
+/** Notifications, with read state per user. All their SQL lives here. */
+export function createNotificationStore(db: Db) {
+  const columns = ['n.seq', 'n.title', 'n.body', 'n.severity', 'n.link', 'n.created_at', 'r.read_at'] as const;
+
+  /**
+   * What `userId` may see: their named notifications, their teams' (sent since they joined)
+   * and everyone's (sent since they were created). Read state comes from their own row.
+   */
   function ofUser(userId: string) {
     return db
       .selectFrom('notifications as n')
-      .innerJoin('notification_recipients as r', 'r.notification_seq', 'n.seq')
+      .leftJoin('notification_recipients as r', (join) =>
+        join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
+      )
       .select(columns)
-      .where('r.user_id', '=', userId);
+      .where((eb) => visibleTo(eb as unknown as Eb, userId));
+  }
+
+  function visibleTo(eb: Eb, userId: string) {
+    return eb.or([
+      eb.and([eb('n.audience', '=', 'users'), eb('r.user_id', 'is not', null)]),
+      eb.and([
+        eb('n.audience', '=', 'team'),
+        eb.exists(
+          eb
+            .selectFrom('team_members as m')
+            .select(sql`1`.as('one'))
+            .whereRef('m.team_id', '=', 'n.team_id')
+            .where('m.user_id', '=', userId)
+            .whereRef('m.joined_at', '<=', 'n.created_at'),
+        ),
+      ]),
+      eb.and([
+        eb('n.audience', '=', 'all'),
+        eb.exists(
+          eb
+            .selectFrom('users as u')
+            .select(sql`1`.as('one'))
+            .where('u.id', '=', userId)
+            .whereRef('u.created_at', '<=', 'n.created_at'),
+        ),
+      ]),
+    ]);
   }
 
   return {
-    async create(input: NewNotification, recipientIds: string[]): Promise<CreatedNotification> {
+    /** Stores one notification for its audience; `count` is how many people that is now. */
+    async create(input: NewNotification, audience: Audience): Promise<CreatedNotification & { count: number }> {
       const createdAt = nowIso();
-      const unique = [...new Set(recipientIds)];
       return db.transaction().execute(async (tx) => {
         const { seq } = await tx
           .insertInto('notifications')
-          .values({ ...input, created_at: createdAt })
+          .values({
+            ...input,
+            created_at: createdAt,
+            audience: audience.kind,
+            team_id: audience.kind === 'team' ? audience.teamId : null,
+          })
           .returning('seq')
           .executeTakeFirstOrThrow();
-        // SQLite allows 32,766 bound parameters per statement; stay well below.
-        for (let i = 0; i < unique.length; i += 5000) {
-          await tx
-            .insertInto('notification_recipients')
-            .values(
-              unique.slice(i, i + 5000).map((userId) => ({
-                notification_seq: seq,
-                user_id: userId,
-                read_at: null,
-              })),
-            )
-            .execute();
+        let count: number;
+        if (audience.kind === 'users') {
+          const unique = [...new Set(audience.userIds)];
+          // SQLite allows 32,766 bound parameters per statement; stay well below.
+          for (let i = 0; i < unique.length; i += 5000) {
+            await tx
+              .insertInto('notification_recipients')
+              .values(unique.slice(i, i + 5000).map((userId) => ({ notification_seq: seq, user_id: userId, read_at: null })))
+              .execute();
+          }
+          count = unique.length;
+        } else {
+          const row =
+            audience.kind === 'team'
+              ? await tx
+                  .selectFrom('team_members')
+                  .select((eb) => eb.fn.countAll<number>().as('n'))
+                  .where('team_id', '=', audience.teamId)
+                  .executeTakeFirstOrThrow()
+              : await tx
+                  .selectFrom('users')
+                  .select((eb) => eb.fn.countAll<number>().as('n'))
+                  .executeTakeFirstOrThrow();
+          count = Number(row.n);
         }
         return {
           seq,
-          recipientIds: unique,
+          count,
+          audience,
           notification: { id: notificationId(seq), ...input, createdAt, readAt: null },
         };
       });
@@ -122,63 +177,79 @@ export function createNotificationStore(db: Db) {
 
     async unreadCount(userId: string): Promise<number> {
       const row = await db
-        .selectFrom('notification_recipients')
+        .selectFrom('notifications as n')
+        .leftJoin('notification_recipients as r', (join) =>
+          join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
+        )
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('user_id', '=', userId)
-        .where('read_at', 'is', null)
+        .where((eb) => visibleTo(eb as unknown as Eb, userId))
+        .where('r.read_at', 'is', null)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
 
+    async get(userId: string, seq: number): Promise<Notification | null> {
+      const row = await ofUser(userId).where('n.seq', '=', seq).executeTakeFirst();
+      return row ? toNotification(row) : null;
+    },
+
     /** Marks one of the user's notifications read (idempotent); `null` when it is not theirs. */
-    async markRead(
-      userId: string,
-      id: string,
-    ): Promise<{ notification: Notification; changed: boolean } | null> {
+    async markRead(userId: string, id: string): Promise<{ notification: Notification; changed: boolean } | null> {
       const seq = notificationSeq(id);
       if (seq === null) return null;
-      const res = await db
-        .updateTable('notification_recipients')
-        .set({ read_at: nowIso() })
-        .where('user_id', '=', userId)
-        .where('notification_seq', '=', seq)
-        .where('read_at', 'is', null)
-        .executeTakeFirst();
-      const row = await ofUser(userId).where('n.seq', '=', seq).executeTakeFirst();
-      return row
-        ? { notification: toNotification(row), changed: Number(res.numUpdatedRows) > 0 }
-        : null;
+      const current = await ofUser(userId).where('n.seq', '=', seq).executeTakeFirst();
+      if (!current) return null;
+      if (current.read_at !== null) return { notification: toNotification(current), changed: false };
+      const readAt = nowIso();
+      await db
+        .insertInto('notification_recipients')
+        .values({ notification_seq: seq, user_id: userId, read_at: readAt })
+        .onConflict((oc) =>
+          oc.columns(['user_id', 'notification_seq']).doUpdateSet({ read_at: readAt }).where('notification_recipients.read_at', 'is', null),
+        )
+        .execute();
+      return { notification: toNotification({ ...current, read_at: readAt }), changed: true };
     },
 
     async markAllRead(userId: string): Promise<{ ids: string[]; readAt: string }> {
       const readAt = nowIso();
-      const rows = await db
-        .updateTable('notification_recipients')
-        .set({ read_at: readAt })
-        .where('user_id', '=', userId)
-        .where('read_at', 'is', null)
-        .returning('notification_seq')
-        .execute();
-      return { ids: rows.map((r) => notificationId(r.notification_seq)), readAt };
+      return db.transaction().execute(async (tx) => {
+        const named = await tx
+          .updateTable('notification_recipients')
+          .set({ read_at: readAt })
+          .where('user_id', '=', userId)
+          .where('read_at', 'is', null)
+          .returning('notification_seq')
+          .execute();
+        // Team and everyone notifications get a row of their own once read.
+        const shared = await tx
+          .selectFrom('notifications as n')
+          .leftJoin('notification_recipients as r', (join) =>
+            join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
+          )
+          .select('n.seq')
+          .where('n.audience', '!=', 'users')
+          .where('r.user_id', 'is', null)
+          .where((eb) => visibleTo(eb as unknown as Eb, userId))
+          .execute();
+        for (let i = 0; i < shared.length; i += 5000) {
+          await tx
+            .insertInto('notification_recipients')
+            .values(shared.slice(i, i + 5000).map((n) => ({ notification_seq: n.seq, user_id: userId, read_at: readAt })))
+            .execute();
+        }
+        const seqs = [...named.map((r) => r.notification_seq), ...shared.map((n) => n.seq)].sort((a, b) => a - b);
+        return { ids: seqs.map(notificationId), readAt };
+      });
     },
 
     async isRecipient(userId: string, seq: number): Promise<boolean> {
-      const row = await db
-        .selectFrom('notification_recipients')
-        .select('notification_seq')
-        .where('user_id', '=', userId)
-        .where('notification_seq', '=', seq)
-        .executeTakeFirst();
-      return row !== undefined;
+      return (await ofUser(userId).where('n.seq', '=', seq).executeTakeFirst()) !== undefined;
     },
 
     /** The user's notifications after `afterSeq`, oldest first (replay). */
     async after(userId: string, afterSeq: number, limit: number): Promise<Notification[]> {
-      const rows = await ofUser(userId)
-        .where('n.seq', '>', afterSeq)
-        .orderBy('n.seq', 'asc')
-        .limit(limit)
-        .execute();
+      const rows = await ofUser(userId).where('n.seq', '>', afterSeq).orderBy('n.seq', 'asc').limit(limit).execute();
       return rows.map(toNotification);
     },
 
@@ -190,7 +261,7 @@ export function createNotificationStore(db: Db) {
       return Number(row?.seq ?? 0);
     },
 
-    /** Everything created after `afterSeq`, oldest first, with recipients: what fan-out announces. */
+    /** Everything created after `afterSeq`, oldest first, with its audience: what fan-out announces. */
     async since(afterSeq: number, limit: number): Promise<CreatedNotification[]> {
       const rows = await db
         .selectFrom('notifications')
@@ -199,17 +270,25 @@ export function createNotificationStore(db: Db) {
         .orderBy('seq', 'asc')
         .limit(limit)
         .execute();
-      if (rows.length === 0) return [];
-      const recipients = await db
-        .selectFrom('notification_recipients')
-        .select(['notification_seq', 'user_id'])
-        .where('notification_seq', 'in', rows.map((r) => r.seq))
-        .execute();
-      const bySeq = new Map<number, string[]>(rows.map((r) => [r.seq, []]));
+      const named = rows.filter((r) => r.audience === 'users').map((r) => r.seq);
+      const recipients =
+        named.length === 0
+          ? []
+          : await db
+              .selectFrom('notification_recipients')
+              .select(['notification_seq', 'user_id'])
+              .where('notification_seq', 'in', named)
+              .execute();
+      const bySeq = new Map<number, string[]>(named.map((seq) => [seq, []]));
       for (const r of recipients) bySeq.get(r.notification_seq)?.push(r.user_id);
       return rows.map((r) => ({
         seq: r.seq,
-        recipientIds: bySeq.get(r.seq) ?? [],
+        audience:
+          r.audience === 'team' && r.team_id !== null
+            ? { kind: 'team', teamId: r.team_id }
+            : r.audience === 'all'
+              ? { kind: 'all' }
+              : { kind: 'users', userIds: bySeq.get(r.seq) ?? [] },
         notification: toNotification({ ...r, read_at: null }),
       }));
     },

@@ -79,7 +79,7 @@ export function createUserStore(db: Db) {
         if (teamIds.length > 0) {
           await tx
             .insertInto('team_members')
-            .values(teamIds.map((teamId) => ({ team_id: teamId, user_id: id })))
+            .values(teamIds.map((teamId) => ({ team_id: teamId, user_id: id, joined_at: nowIso() })))
             .execute();
         }
         return {
@@ -176,7 +176,7 @@ export function createUserStore(db: Db) {
       async addMember(teamId: string, userId: string): Promise<void> {
         await db
           .insertInto('team_members')
-          .values({ team_id: teamId, user_id: userId })
+          .values({ team_id: teamId, user_id: userId, joined_at: nowIso() })
           .onConflict((oc) => oc.doNothing())
           .execute();
       },
