@@ -5,12 +5,17 @@ import {
   retryLink,
   splitLink,
   TRPCClientError,
+  wsLink,
+  type Operation,
 } from '@trpc/client';
 import { createTRPCReact, getQueryKey } from '@trpc/react-query';
 import type { AppRouter } from '../server/routers/_app.ts';
+import { backoffDelayMs } from './lib/backoff.ts';
 import { createExternalStore } from './lib/external-store.ts';
 import { retryStateLink } from './lib/retry-state-link.ts';
 import { sharedSubscriptionLink, type TabRole } from './lib/shared-subscription-link.ts';
+import { transportSwitchLink } from './lib/transport-switch-link.ts';
+import { createWsTransport } from './lib/ws-transport.ts';
 
 /** The typed hooks for the whole API; the only `createTRPCReact` in the app. */
 export const trpc = createTRPCReact<AppRouter>();
@@ -30,8 +35,7 @@ const FINAL_CODES = new Set(['PRECONDITION_FAILED', 'UNAUTHORIZED', 'FORBIDDEN',
  * every browser cut off by one server restart does not come back in the same instant.
  */
 export function retryDelayMs(attempt: number): number {
-  const base = Math.min(30_000, 1000 * 2 ** (attempt - 1));
-  return base / 2 + Math.random() * (base / 2);
+  return backoffDelayMs(attempt);
 }
 
 /** This tab's part in sharing the live streams between tabs (see shared-subscription-link.ts). */
@@ -47,32 +51,54 @@ const observeHttp = (error: unknown) => {
   httpHealth.set(error instanceof TRPCClientError && !error.data ? 'unreachable' : 'ok');
 };
 
+const isChat = (op: Operation) => op.path.startsWith('chat.');
+
+/**
+ * The page's one WebSocket (same origin: the session cookie authenticates the upgrade), with
+ * its reconnect policy, its fallback to SSE + HTTP where upgrades are refused, and its state
+ * for the header. The app shell tells it who is signed in (`setIdentity`).
+ */
+export const wsTransport = createWsTransport({
+  url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/trpc`,
+});
+
 /** The one tRPC client: links are built once per page. */
 export const trpcClient = trpc.createClient({
   links: [
-    // chat.* goes over the WebSocket link (API.md, "Transports in the web app"): add
-    // `splitLink({ condition: (op) => op.path.startsWith('chat.'), true: wsLink(…), false: <this> })`
-    // around the split below when the chat router lands.
+    // Moves running chat operations when the transport below changes (WebSocket ⇄ fallback).
+    transportSwitchLink({ applies: isChat, transport: wsTransport.mode }),
     splitLink({
-      condition: (op) => op.type === 'subscription',
-      true: sharedSubscriptionLink<AppRouter>({
-        name: 'pulse-live',
-        onRoleChange: (role) => liveRole.set(role),
-        // Run by the leader tab only (or by every tab where locks or BroadcastChannel are missing).
-        upstream: [
-          retryLink({
-            retry: ({ error }) => !FINAL_CODES.has(error.data?.code ?? ''),
-            retryDelayMs,
-          }),
-          retryStateLink(),
-          // Same origin: the session cookie goes along on its own.
-          httpSubscriptionLink({ url: '/trpc' }),
-        ],
-      }),
-      false: httpBatchLink({ url: '/trpc', maxURLLength: 4000 }),
+      // Every chat.* call over the WebSocket (API.md, "Transports in the web app"); where
+      // sockets cannot be opened, chat takes the same links as the rest (the server serves
+      // every procedure on both).
+      condition: (op) => isChat(op) && wsTransport.mode.get() === 'ws',
+      true: wsLink({ client: wsTransport.client }),
+      false: httpLinks(),
     }),
   ],
 });
+
+/** Subscriptions over the shared SSE streams; queries and mutations over batched HTTP. */
+function httpLinks() {
+  return splitLink<AppRouter>({
+    condition: (op) => op.type === 'subscription',
+    true: sharedSubscriptionLink<AppRouter>({
+      name: 'pulse-live',
+      onRoleChange: (role) => liveRole.set(role),
+      // Run by the leader tab only (or by every tab where locks or BroadcastChannel are missing).
+      upstream: [
+        retryLink({
+          retry: ({ error }) => !FINAL_CODES.has(error.data?.code ?? ''),
+          retryDelayMs,
+        }),
+        retryStateLink(),
+        // Same origin: the session cookie goes along on its own.
+        httpSubscriptionLink({ url: '/trpc' }),
+      ],
+    }),
+    false: httpBatchLink({ url: '/trpc', maxURLLength: 4000 }),
+  });
+}
 
 /** The one QueryClient. */
 export const queryClient = new QueryClient({

@@ -34,7 +34,7 @@ describeInBrowser('web app: many tabs on one browser', () => {
     const sseOpen = async () => (await admin.system.stats.query()).connections.sse;
     const context = await signedInContext(browser, t, 'alice');
     const pages = await Promise.all(Array.from({ length: 5 }, () => context.newPage()));
-    const errors = pages.map(watchErrors);
+    const errors = pages.map((page) => watchErrors(page));
     // All at once, as a restored browser session would open them.
     await Promise.all(pages.map((page) => page.goto(t.url)));
     for (const page of pages) {

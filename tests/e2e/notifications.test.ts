@@ -134,7 +134,7 @@ describeInBrowser('web app: live notifications', () => {
         () => (window as unknown as { __desktop: { asked: number; shown: string[] } }).__desktop,
       );
     const pages = [await context.newPage(), await context.newPage()];
-    const errors = pages.map(watchErrors);
+    const errors = pages.map((page) => watchErrors(page));
     for (const page of pages) {
       await page.goto(t.url);
       await waitForLive(page);

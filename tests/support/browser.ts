@@ -73,14 +73,20 @@ export async function signedInContext(
 /**
  * Fails the test on what the page itself reports as broken: uncaught exceptions and
  * `console.error`. Chromium's own "Failed to load resource" lines are not the app's
- * (a 401 from `auth.me` on the sign-in page is expected).
+ * (a 401 from `auth.me` on the sign-in page is expected), nor are the lines starting with one
+ * of `expected` (see `refusedSocket`).
  */
-export function watchErrors(page: Page): { check(): void } {
+export function watchErrors(
+  page: Page,
+  opts: { expected?: readonly string[] } = {},
+): { check(): void } {
   const errors: string[] = [];
+  const expected = ['Failed to load resource', ...(opts.expected ?? [])];
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      errors.push(`console.error: ${message.text()}`);
+    const text = message.text();
+    if (message.type() === 'error' && !expected.some((prefix) => text.startsWith(prefix))) {
+      errors.push(`console.error: ${text}`);
     }
   });
   return {
@@ -88,6 +94,14 @@ export function watchErrors(page: Page): { check(): void } {
       if (errors.length > 0) throw new Error(`The page reported errors:\n${errors.join('\n')}`);
     },
   };
+}
+
+/**
+ * What Chromium itself logs as a console error for each WebSocket the server refuses while it
+ * is down (the app reconnects on its own): expected in tests that stop the server.
+ */
+export function refusedSocket(origin: string): string {
+  return `WebSocket connection to '${origin.replace(/^http/, 'ws')}/trpc' failed`;
 }
 
 /** Signs in through the form. */

@@ -1,5 +1,8 @@
-/** What a link to the server is doing, as the header shows it. */
-export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+/**
+ * What a link to the server is doing, as the header shows it. `fallback`: the WebSocket cannot
+ * be opened here, and what it carries goes over the other links.
+ */
+export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'fallback';
 
 export interface LinkIndicatorProps {
   /** Short name of the link: `SSE`, `HTTP`. */

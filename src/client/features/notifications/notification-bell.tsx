@@ -56,6 +56,10 @@ export function NotificationBell() {
           className="bell__panel"
           data-testid="notification-panel"
           aria-label="Notifications"
+          // A link in a notification opens its page in place: the panel has done its job.
+          onClick={(event) => {
+            if (event.target instanceof Element && event.target.closest('a')) setOpen(false);
+          }}
         >
           <header className="panel-header">
             <h2>Notifications</h2>

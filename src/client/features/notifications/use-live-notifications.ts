@@ -1,8 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
-import type { LinkState } from '../../components/link-indicator.tsx';
-import { useOnline } from '../../lib/use-online.ts';
+import { useCallback, useEffect } from 'react';
+import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
 import { errorCode, liveRole, trpc } from '../../trpc.ts';
 import { showDesktopNotification } from './desktop-notifications.ts';
 import {
@@ -12,19 +11,15 @@ import {
 } from './notification-cache.ts';
 import { isReadStateMutating } from './use-read-state.ts';
 
-type SubscriptionStatus = 'idle' | 'connecting' | 'pending' | 'error';
-
 /**
  * Keeps the notifications cache live: arrivals and read-state changes (from any tab or device)
  * are applied as they come, and every (re)start of a stream refetches, so whatever happened
- * while it was down is not missed. Mount once, in the app shell. Returns the SSE link's state.
+ * while it was down is not missed. Mount once, in the app shell; the header's SSE indicator
+ * shows its streams' state (see live-status.ts).
  */
-export function useLiveNotifications(): { sse: LinkState; detail: string } {
+export function useLiveNotifications(): void {
   const utils = trpc.useUtils();
   const queryClient = useQueryClient();
-  const online = useOnline();
-  const role = useSyncExternalStore(liveRole.subscribe, liveRole.get);
-  const [everConnected, setEverConnected] = useState(false);
 
   const refetch = useCallback(() => {
     void utils.notifications.list.invalidate();
@@ -32,7 +27,7 @@ export function useLiveNotifications(): { sse: LinkState; detail: string } {
   }, [utils]);
   // A stream (re)started: whatever happened while it was down is fetched, not missed.
   const onStarted = useCallback(() => {
-    setEverConnected(true);
+    markStreamStarted();
     refetch();
   }, [refetch]);
 
@@ -99,23 +94,6 @@ export function useLiveNotifications(): { sse: LinkState; detail: string } {
     }
   }, [readStateStatus, readStateError, resetReadState, refetch]);
 
-  const sse = linkState(online, everConnected, [arrivalsStatus, readStateStatus]);
-  const problem = arrivalsError ?? readStateError;
-  const roleText =
-    role === 'leader'
-      ? 'this tab holds the streams for all tabs'
-      : role === 'follower'
-        ? 'relayed from the tab that holds the streams'
-        : 'this tab holds its own streams';
-  return { sse, detail: problem ? `${roleText}; last error: ${problem.message}` : roleText };
-}
-
-function linkState(
-  online: boolean,
-  everConnected: boolean,
-  statuses: SubscriptionStatus[],
-): LinkState {
-  if (!online || statuses.some((s) => s === 'error' || s === 'idle')) return 'offline';
-  if (statuses.every((s) => s === 'pending')) return 'connected';
-  return everConnected ? 'reconnecting' : 'connecting';
+  useReportStream('notifications.onNotification', arrivalsStatus, arrivalsError);
+  useReportStream('notifications.onReadState', readStateStatus, readStateError);
 }

@@ -1,13 +1,33 @@
 import type { User } from '../../../shared/schemas/auth.ts';
+import { useLinkNavigation, usePath } from '../../lib/router.ts';
 import { LogoutButton } from '../auth/logout-button.tsx';
+import { ChatPage } from '../chat/chat-page.tsx';
+import { useChatSession } from '../chat/use-chat-session.ts';
+import { DashboardPage } from '../dashboard/dashboard-page.tsx';
+import { IncidentsSection } from '../incidents/incidents-section.tsx';
 import { MarkAllReadButton } from '../notifications/mark-all-read-button.tsx';
 import { NotificationBell } from '../notifications/notification-bell.tsx';
 import { NotificationFeed } from '../notifications/notification-feed.tsx';
 import { useLiveNotifications } from '../notifications/use-live-notifications.ts';
 import { LinkStatus } from './link-status.tsx';
+import { parseRoute, type Route } from './routes.ts';
+
+const NAV = [
+  { href: '/', label: 'Inbox', active: (r: Route) => r.name === 'inbox' },
+  { href: '/dashboard', label: 'Dashboard', active: (r: Route) => r.name === 'dashboard' },
+  {
+    href: '/incidents',
+    label: 'Incidents',
+    active: (r: Route) => r.name === 'incidents' || r.name === 'incident',
+  },
+  { href: '/chat', label: 'Chat', active: (r: Route) => r.name === 'chat' },
+] as const;
 
 export function AppShell({ user }: { user: User }) {
-  const live = useLiveNotifications();
+  useLiveNotifications();
+  useChatSession(user.id);
+  useLinkNavigation();
+  const route = parseRoute(usePath());
   return (
     <div className="shell">
       <header className="topbar">
@@ -15,7 +35,20 @@ export function AppShell({ user }: { user: User }) {
           <span className="brand__mark" aria-hidden="true" />
           Pulse
         </div>
-        <LinkStatus sse={live.sse} sseDetail={live.detail} />
+        <nav className="nav" aria-label="Pages">
+          {NAV.map((item) => (
+            <a
+              key={item.href}
+              href={item.href}
+              className="nav__link"
+              data-testid={`nav-${item.label.toLowerCase()}`}
+              aria-current={item.active(route) ? 'page' : undefined}
+            >
+              {item.label}
+            </a>
+          ))}
+        </nav>
+        <LinkStatus />
         <div className="topbar__end">
           <NotificationBell />
           <span className="user" data-testid="user-name" title={`${user.username} (${user.role})`}>
@@ -24,15 +57,55 @@ export function AppShell({ user }: { user: User }) {
           <LogoutButton />
         </div>
       </header>
-      <main className="content">
-        <section className="card" data-testid="inbox" aria-labelledby="inbox-title">
-          <header className="panel-header">
-            <h1 id="inbox-title">Inbox</h1>
-            <MarkAllReadButton />
-          </header>
-          <NotificationFeed emptyText="No notifications yet. New ones appear here as they arrive." />
-        </section>
-      </main>
+      <Page route={route} user={user} />
     </div>
   );
+}
+
+function Page({ route, user }: { route: Route; user: User }) {
+  switch (route.name) {
+    case 'inbox':
+      return (
+        <main className="content">
+          <section className="card" data-testid="inbox" aria-labelledby="inbox-title">
+            <header className="panel-header">
+              <h1 id="inbox-title">Inbox</h1>
+              <MarkAllReadButton />
+            </header>
+            <NotificationFeed emptyText="No notifications yet. New ones appear here as they arrive." />
+          </section>
+        </main>
+      );
+    case 'dashboard':
+      return (
+        <main className="content content--wide">
+          <DashboardPage />
+        </main>
+      );
+    case 'incidents':
+    case 'incident':
+      // One element for both, so the live incidents stream stays open between them.
+      return (
+        <main className="content content--wide">
+          <IncidentsSection user={user} incidentId={route.name === 'incident' ? route.id : null} />
+        </main>
+      );
+    case 'chat':
+      return (
+        <main className="content content--wide">
+          <ChatPage user={user} roomId={route.roomId} />
+        </main>
+      );
+    case 'not-found':
+      return (
+        <main className="content">
+          <section className="card pad" data-testid="not-found">
+            <h1>Nothing at {route.path}</h1>
+            <p className="muted">
+              <a href="/">Back to the inbox</a>
+            </p>
+          </section>
+        </main>
+      );
+  }
 }

@@ -1,0 +1,146 @@
+import { useCallback, useEffect } from 'react';
+import type { User } from '../../../shared/schemas/auth.ts';
+import { errorCode, trpc } from '../../trpc.ts';
+import { chatLinkUp, discardMessage, queueMessage, retryMessage } from './chat-outbox.ts';
+import { markSeen, useKnownPeople } from './chat-storage.ts';
+import { Composer } from './composer.tsx';
+import { MessageList } from './message-list.tsx';
+import { PresenceAvatars } from './presence-avatars.tsx';
+import { typingText } from './typing.ts';
+import { useChatMessages, useChatPeople, useWsLink } from './use-chat-room.ts';
+import './chat.css';
+
+export interface ChatPanelProps {
+  roomId: string;
+  /** The heading instead of the room's name (an incident page names the incident already). */
+  heading?: string;
+  /** Links an incident room to its incident's page (not wanted on that page itself). */
+  linkIncident?: boolean;
+}
+
+/** A room: who is here, the messages, and the composer. Used on incident pages and on /chat. */
+export function ChatPanel(props: ChatPanelProps) {
+  const me = trpc.auth.me.useQuery(undefined, { staleTime: 5 * 60_000 }).data;
+  if (!me) return null;
+  // A fresh panel per room: the live list, scroll position and typing state belong to one room.
+  return <RoomPanel key={props.roomId} {...props} me={me} />;
+}
+
+const WAITING_HINT: Record<string, string> = {
+  offline: 'You are offline: messages wait here and are sent when the connection is back.',
+  reconnecting: 'Reconnecting: messages wait here and are sent when the connection is back.',
+  connecting: 'Connecting…',
+};
+
+function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps & { me: User }) {
+  const utils = trpc.useUtils();
+  const rooms = trpc.chat.rooms.useQuery(undefined, { staleTime: 30_000 });
+  const room = rooms.data?.find((r) => r.id === roomId);
+  const roomName = room?.name ?? roomId;
+  const messages = useChatMessages(roomId, me.id);
+  const people = useChatPeople(roomId);
+  const known = useKnownPeople();
+  // Messages carry the author's id only. Admins may list everyone; members learn names from
+  // the people they meet in rooms (remembered across visits).
+  const users = trpc.users.list.useQuery(undefined, {
+    enabled: me.role === 'admin',
+    staleTime: 60_000,
+  });
+  const link = useWsLink();
+
+  const name = useCallback(
+    (userId: string) =>
+      userId === me.id
+        ? me.displayName
+        : (known[userId]?.displayName ??
+          users.data?.find((u) => u.id === userId)?.displayName ??
+          userId),
+    [me, known, users.data],
+  );
+
+  // Seen up to the newest message while the page is on screen (for the rooms' unread markers).
+  const { newest } = messages;
+  useEffect(() => {
+    if (!newest) return;
+    const mark = () => {
+      if (document.visibilityState === 'visible') markSeen(me.id, roomId, newest);
+    };
+    mark();
+    document.addEventListener('visibilitychange', mark);
+    return () => document.removeEventListener('visibilitychange', mark);
+  }, [newest, me.id, roomId]);
+
+  const onTyping = useCallback(
+    (typing: boolean) => {
+      // A typing state queued behind a reconnect would be stale when it arrives.
+      if (!chatLinkUp()) return;
+      utils.client.chat.setTyping.mutate({ roomId, typing }).catch(() => undefined);
+    },
+    [utils, roomId],
+  );
+  const onSend = useCallback((text: string) => queueMessage(roomId, text), [roomId]);
+
+  // Who is here and typing is only as fresh as the link: while it is down, typing is hidden
+  // (it would not clear) and presence is shown as stale.
+  const live = link.state === 'connected' || link.state === 'fallback';
+  const typing = live
+    ? typingText(people.typing.filter((p) => p.userId !== me.id).map((p) => p.username))
+    : '';
+  const notFound = errorCode(messages.error) === 'NOT_FOUND';
+
+  return (
+    <section
+      className="card chat-panel"
+      data-testid="chat-panel"
+      data-room-id={roomId}
+      aria-labelledby={`chat-title-${roomId}`}
+    >
+      <header className="panel-header chat-panel__header">
+        <div className="chat-panel__title">
+          <h2 id={`chat-title-${roomId}`} data-testid="chat-room-name">
+            {heading ?? roomName}
+          </h2>
+          {linkIncident && room?.incidentId && (
+            <a className="small" href={`/incidents/${encodeURIComponent(room.incidentId)}`}>
+              Incident page
+            </a>
+          )}
+        </div>
+        <PresenceAvatars people={people.present} me={me.id} stale={!live} />
+      </header>
+      {notFound ? (
+        <p className="error-text pad" role="alert">
+          No room &apos;{roomId}&apos; (or not one of your teams&apos;).
+        </p>
+      ) : (
+        <>
+          {messages.error && (
+            <p className="error-text pad small" role="alert">
+              {messages.error.message}
+            </p>
+          )}
+          <MessageList
+            items={messages.items}
+            me={me.id}
+            name={name}
+            loading={messages.loading}
+            hasOlder={messages.hasOlder}
+            loadingOlder={messages.loadingOlder}
+            onLoadOlder={() => void messages.loadOlder()}
+            onRetry={retryMessage}
+            onDiscard={discardMessage}
+          />
+          <p className="chat-typing small muted" data-testid="chat-typing" aria-live="polite">
+            {typing}
+          </p>
+          <Composer
+            roomName={roomName}
+            onSend={onSend}
+            onTyping={onTyping}
+            hint={WAITING_HINT[link.state] ?? null}
+          />
+        </>
+      )}
+    </section>
+  );
+}

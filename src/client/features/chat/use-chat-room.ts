@@ -1,0 +1,142 @@
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { getQueryKey } from '@trpc/react-query';
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { CHAT_PAGE_DEFAULT } from '../../../shared/limits.ts';
+import type { Message, Person } from '../../../shared/schemas/chat.ts';
+import { useReportStream } from '../../lib/live-status.ts';
+import { errorCode, trpc, wsTransport } from '../../trpc.ts';
+import { onMessageSent, useRoomOutbox } from './chat-outbox.ts';
+import { rememberPeople } from './chat-storage.ts';
+import { addMessages, mergeMessages } from './messages.ts';
+import type { OutboxEntry } from './outbox.ts';
+
+/** One row of the room: a message the server stored, or one of ours it has not confirmed yet. */
+export type ChatItem =
+  | { kind: 'message'; key: string; message: Message }
+  | { kind: 'outbox'; key: string; entry: OutboxEntry; sending: boolean };
+
+/** The WebSocket link as the header shows it. */
+export function useWsLink() {
+  return useSyncExternalStore(wsTransport.view.subscribe, wsTransport.view.get);
+}
+
+/**
+ * A room's messages: history pages (older ones on demand), live arrivals from `chat.onMessage`,
+ * and this user's outbox, merged into one list with each message once. The live list starts
+ * with the subscription; each (re)start also fetches the newest page, so what came between the
+ * history's fetch and the stream's start, or while the stream was down and could not be
+ * replayed, is not missed.
+ */
+export function useChatMessages(roomId: string, me: string) {
+  const utils = trpc.useUtils();
+  const [live, setLive] = useState<Message[]>([]);
+  const append = useCallback((incoming: readonly Message[]) => {
+    setLive((current) => addMessages(current, incoming));
+  }, []);
+
+  const history = useInfiniteQuery({
+    queryKey: getQueryKey(trpc.chat.history, { roomId }, 'infinite'),
+    queryFn: ({ pageParam, signal }) =>
+      utils.client.chat.history.query(
+        { roomId, before: pageParam, limit: CHAT_PAGE_DEFAULT },
+        { signal },
+      ),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.nextCursor,
+    // The stream keeps it current; a refetch of every loaded page on focus would only cost.
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
+    refetchOnReconnect: false,
+  });
+
+  const catchUp = useCallback(() => {
+    utils.client.chat.history
+      .query({ roomId, limit: CHAT_PAGE_DEFAULT })
+      .then((page) => append(page.items))
+      .catch(() => undefined); // the stream's own error says what is wrong
+  }, [utils, roomId, append]);
+
+  const stream = trpc.chat.onMessage.useSubscription(
+    { roomId },
+    {
+      onStarted: catchUp,
+      onData: ({ data }) => append([data]),
+      onError: (error) => {
+        if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
+      },
+    },
+  );
+
+  // The answers to our own sends, which may come before (or instead of) the stream's echo.
+  useEffect(
+    () =>
+      onMessageSent((message) => {
+        if (message.roomId === roomId) append([message]);
+      }),
+    [roomId, append],
+  );
+
+  // The server cannot resume from where we were: refetch and subscribe afresh (what we hold
+  // stays: it is all real messages). Done here, not in onError, which runs before the hook
+  // records the error.
+  const { status, error: streamError, reset } = stream;
+  const { refetch } = history;
+  useEffect(() => {
+    if (status === 'error' && errorCode(streamError) === 'PRECONDITION_FAILED') {
+      void refetch();
+      reset();
+    }
+  }, [status, streamError, reset, refetch]);
+
+  const mode = useSyncExternalStore(wsTransport.mode.subscribe, wsTransport.mode.get);
+  // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
+  useReportStream(`chat.onMessage:${roomId}`, mode === 'fallback' ? status : null, streamError);
+
+  const outbox = useRoomOutbox(roomId);
+  const pages = history.data?.pages;
+  const confirmed = useMemo(
+    () => mergeMessages(...(pages ?? []).map((p) => p.items), live),
+    [pages, live],
+  );
+  const items = useMemo((): ChatItem[] => {
+    // Ours, confirmed by the answer or by the echo, whichever came first: shown once.
+    const done = new Set(confirmed.filter((m) => m.authorId === me).map((m) => m.clientMessageId));
+    return [
+      ...confirmed.map((message): ChatItem => ({ kind: 'message', key: message.id, message })),
+      ...outbox.entries
+        .filter((entry) => !done.has(entry.clientMessageId))
+        .map((entry): ChatItem => ({
+          kind: 'outbox',
+          key: entry.clientMessageId,
+          entry,
+          sending: outbox.sendingId === entry.clientMessageId,
+        })),
+    ];
+  }, [confirmed, outbox, me]);
+
+  return {
+    items,
+    newest: confirmed.at(-1) ?? null,
+    loading: history.isPending,
+    // While reconnecting the stream carries the last socket error; the header says that.
+    error: (status === 'error' ? streamError : null) ?? history.error,
+    hasOlder: history.hasNextPage,
+    loadingOlder: history.isFetchingNextPage,
+    loadOlder: history.fetchNextPage,
+  };
+}
+
+/** Who is in the room and who is typing, each person once. */
+export function useChatPeople(roomId: string): { present: Person[]; typing: Person[] } {
+  const presence = trpc.chat.onPresence.useSubscription({ roomId }, { onData: rememberPeople });
+  const typing = trpc.chat.onTyping.useSubscription({ roomId }, { onData: rememberPeople });
+  const present = useMemo(() => uniquePeople(presence.data ?? []), [presence.data]);
+  const typingNow = useMemo(() => uniquePeople(typing.data ?? []), [typing.data]);
+  return { present, typing: typingNow };
+}
+
+function uniquePeople(list: readonly Person[]): Person[] {
+  const byId = new Map<string, Person>();
+  for (const p of list) byId.set(p.userId, p);
+  return [...byId.values()].sort((a, b) => a.displayName.localeCompare(b.displayName));
+}

@@ -1,0 +1,216 @@
+import { useState, type FormEvent } from 'react';
+import { z } from 'zod';
+import { ALERT_FOR_SECONDS_MAX } from '../../../shared/limits.ts';
+import { severitySchema, type Severity } from '../../../shared/schemas/common.ts';
+import { createRuleSchema } from '../../../shared/schemas/incidents.ts';
+import { SeverityBadge } from '../../components/incident-card.tsx';
+import { trpc } from '../../trpc.ts';
+
+type Field = keyof z.infer<typeof createRuleSchema>;
+const opSchema = createRuleSchema.shape.op;
+
+/** A number field's text as the schema sees it: empty is missing, not zero. */
+const numberOrNaN = (text: string) => (text.trim() === '' ? Number.NaN : Number(text));
+
+/**
+ * The alert rules of the caller's teams: a rule opens an incident when its series has stayed
+ * past the threshold for `forSeconds`. Validated with the same schema the server uses.
+ */
+export function AlertRulesPanel() {
+  const utils = trpc.useUtils();
+  const rules = trpc.alerts.listRules.useQuery(undefined, { staleTime: 30_000 });
+  const teams = trpc.teams.list.useQuery(undefined, { staleTime: 60_000 });
+  const series = trpc.metrics.list.useQuery(undefined, { staleTime: 30_000 });
+  const remove = trpc.alerts.deleteRule.useMutation({
+    onSettled: () => utils.alerts.listRules.invalidate(),
+  });
+  const teamName = (id: string) => teams.data?.find((t) => t.id === id)?.name ?? id;
+
+  return (
+    <section className="card rules" data-testid="alert-rules" aria-labelledby="rules-title">
+      <header className="panel-header">
+        <h2 id="rules-title">Alert rules</h2>
+      </header>
+      {rules.error && (
+        <p className="error-text pad" role="alert">
+          Could not load the rules: {rules.error.message}
+        </p>
+      )}
+      {remove.error && (
+        <p className="error-text pad" role="alert">
+          Could not delete the rule: {remove.error.message}
+        </p>
+      )}
+      {rules.data && rules.data.length === 0 && (
+        <p className="muted pad">
+          No rules yet. A rule opens an incident when a series stays past a threshold.
+        </p>
+      )}
+      {rules.data && rules.data.length > 0 && (
+        <ul className="rules__list">
+          {rules.data.map((rule) => (
+            <li key={rule.id} className="rules__item" data-testid="alert-rule" data-id={rule.id}>
+              <SeverityBadge severity={rule.severity} />
+              <code>
+                {rule.series} {rule.op} {rule.threshold}
+              </code>
+              <span className="muted small">
+                for {rule.forSeconds}s · team {teamName(rule.teamId)}
+              </span>
+              <button
+                type="button"
+                className="link-button rules__delete"
+                disabled={remove.isPending && remove.variables.id === rule.id}
+                onClick={() => remove.mutate({ id: rule.id })}
+                aria-label={`Delete rule ${rule.series} ${rule.op} ${rule.threshold}`}
+              >
+                Delete
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <NewRuleForm
+        teams={teams.data ?? []}
+        seriesNames={(series.data ?? []).map((s) => s.series).sort()}
+      />
+    </section>
+  );
+}
+
+function NewRuleForm({
+  teams,
+  seriesNames,
+}: {
+  teams: { id: string; name: string }[];
+  seriesNames: string[];
+}) {
+  const utils = trpc.useUtils();
+  const [series, setSeries] = useState('');
+  const [op, setOp] = useState<'>' | '<'>('>');
+  const [threshold, setThreshold] = useState('');
+  const [forSeconds, setForSeconds] = useState('60');
+  const [severity, setSeverity] = useState<Severity>('warning');
+  const [teamId, setTeamId] = useState('');
+  const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
+  const create = trpc.alerts.createRule.useMutation({
+    onSuccess: () => {
+      setSeries('');
+      setThreshold('');
+    },
+    onSettled: () => utils.alerts.listRules.invalidate(),
+  });
+  const team = teamId || teams[0]?.id || '';
+
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const parsed = createRuleSchema.safeParse({
+      series: series.trim(),
+      op,
+      threshold: numberOrNaN(threshold),
+      forSeconds: numberOrNaN(forSeconds),
+      severity,
+      teamId: team,
+    });
+    if (!parsed.success) {
+      const fields = z.flattenError(parsed.error).fieldErrors;
+      setProblems({
+        series: fields.series?.[0],
+        threshold: fields.threshold?.[0] && 'A number',
+        forSeconds: fields.forSeconds?.[0] && `Whole seconds from 0 to ${ALERT_FOR_SECONDS_MAX}`,
+        teamId: fields.teamId?.[0] && 'Pick a team',
+      });
+      return;
+    }
+    setProblems({});
+    create.mutate(parsed.data);
+  };
+
+  return (
+    <form className="rule-form" onSubmit={submit} aria-label="New alert rule" noValidate>
+      <label>
+        Series
+        <input
+          name="series"
+          list="rule-series"
+          value={series}
+          onChange={(e) => setSeries(e.target.value)}
+          placeholder="api.latency_ms"
+          aria-invalid={problems.series ? true : undefined}
+        />
+        <datalist id="rule-series">
+          {seriesNames.map((s) => (
+            <option key={s} value={s} />
+          ))}
+        </datalist>
+        {problems.series && <span className="field-error">{problems.series}</span>}
+      </label>
+      <label>
+        When
+        <select
+          name="op"
+          value={op}
+          onChange={(e) => setOp(opSchema.catch('>').parse(e.target.value))}
+        >
+          <option value=">">above</option>
+          <option value="<">below</option>
+        </select>
+      </label>
+      <label>
+        Threshold
+        <input
+          name="threshold"
+          inputMode="decimal"
+          value={threshold}
+          onChange={(e) => setThreshold(e.target.value)}
+          aria-invalid={problems.threshold ? true : undefined}
+        />
+        {problems.threshold && <span className="field-error">{problems.threshold}</span>}
+      </label>
+      <label>
+        For (s)
+        <input
+          name="forSeconds"
+          inputMode="numeric"
+          value={forSeconds}
+          onChange={(e) => setForSeconds(e.target.value)}
+          aria-invalid={problems.forSeconds ? true : undefined}
+        />
+        {problems.forSeconds && <span className="field-error">{problems.forSeconds}</span>}
+      </label>
+      <label>
+        Severity
+        <select
+          name="severity"
+          value={severity}
+          onChange={(e) => setSeverity(severitySchema.catch('warning').parse(e.target.value))}
+        >
+          {severitySchema.options.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Team
+        <select name="team" value={team} onChange={(e) => setTeamId(e.target.value)}>
+          {teams.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.name}
+            </option>
+          ))}
+        </select>
+        {problems.teamId && <span className="field-error">{problems.teamId}</span>}
+      </label>
+      <button type="submit" className="primary" disabled={create.isPending}>
+        Add rule
+      </button>
+      {create.error && (
+        <p className="error-text rule-form__error" role="alert">
+          Could not add the rule: {create.error.message}
+        </p>
+      )}
+    </form>
+  );
+}

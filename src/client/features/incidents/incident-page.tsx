@@ -1,0 +1,101 @@
+import type { IncidentDetail } from '../../../shared/schemas/incidents.ts';
+import { FailureMessage, SeverityBadge } from '../../components/incident-card.tsx';
+import { RelativeTime } from '../../components/relative-time.tsx';
+import { errorCode } from '../../trpc.ts';
+import { ChatPanel } from '../chat/chat-panel.tsx';
+import { incidentRoomId } from '../chat/messages.ts';
+import { IncidentActions } from './incident-actions.tsx';
+import { setFailure, useIncidentView } from './use-incident-actions.ts';
+import { useIncident } from './use-live-incidents.ts';
+import type { People } from './use-people.ts';
+
+const STATUS_LABEL = { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' } as const;
+
+export function IncidentPage({ id, people }: { id: string; people: People }) {
+  const incident = useIncident(id);
+  return (
+    <div className="incident-page" data-testid="incident-page">
+      <p className="small">
+        <a href="/incidents">← All incidents</a>
+      </p>
+      {incident.isPending && <p className="muted">Loading…</p>}
+      {incident.error && (
+        <p className="error-text" role="alert">
+          {errorCode(incident.error) === 'NOT_FOUND'
+            ? `No incident '${id}' (or not one of your teams')`
+            : `Could not load the incident: ${incident.error.message}`}
+        </p>
+      )}
+      {incident.data && <IncidentDetails incident={incident.data} people={people} />}
+      {incident.data && <ChatPanel roomId={incidentRoomId(id)} heading="Incident chat" />}
+    </div>
+  );
+}
+
+/** User ids in timeline details (`to usr_…`) read better as names. */
+const USER_ID = /\busr_[A-Za-z0-9_-]+/g;
+
+function IncidentDetails({ incident, people }: { incident: IncidentDetail; people: People }) {
+  const { view, pending, failure } = useIncidentView(incident);
+  return (
+    <article
+      className="card incident-detail"
+      data-testid="incident-detail"
+      data-id={view.id}
+      data-status={view.status}
+      data-version={view.version}
+      data-pending={pending}
+      aria-busy={pending}
+    >
+      <header className="incident-detail__header">
+        <SeverityBadge severity={view.severity} />
+        <h1>{view.title}</h1>
+        <span className={`status status--${view.status}`} data-testid="incident-status">
+          {STATUS_LABEL[view.status]}
+        </span>
+      </header>
+      <dl className="facts">
+        <dt>Assignee</dt>
+        <dd data-testid="assignee">{people.name(view.assigneeId)}</dd>
+        <dt>Team</dt>
+        <dd>{people.teamName(view.teamId)}</dd>
+        <dt>Opened</dt>
+        <dd>
+          <RelativeTime iso={view.openedAt} />
+        </dd>
+        <dt>Updated</dt>
+        <dd>
+          <RelativeTime iso={view.updatedAt} />
+        </dd>
+        <dt>Origin</dt>
+        <dd>{view.ruleId ? `alert rule ${view.ruleId}` : 'opened by hand'}</dd>
+        <dt>Version</dt>
+        <dd>{view.version}</dd>
+      </dl>
+      {failure && <FailureMessage text={failure} onDismiss={() => setFailure(view.id, null)} />}
+      <div className="incident-detail__actions">
+        <IncidentActions incident={incident} view={view} pending={pending} people={people} />
+      </div>
+      <section aria-labelledby="timeline-title">
+        <h2 id="timeline-title">Timeline</h2>
+        <ol className="timeline" data-testid="timeline">
+          {incident.timeline.map((entry, i) => (
+            <li key={`${entry.at}-${i}`} className="timeline__entry" data-action={entry.action}>
+              <RelativeTime iso={entry.at} />
+              <span className="timeline__what">
+                <strong>{entry.actorId ? people.name(entry.actorId) : 'Pulse'}</strong>{' '}
+                {entry.action}
+                {entry.detail && (
+                  <span className="timeline__detail">
+                    {' · '}
+                    {entry.detail.replace(USER_ID, (uid) => people.name(uid))}
+                  </span>
+                )}
+              </span>
+            </li>
+          ))}
+        </ol>
+      </section>
+    </article>
+  );
+}

@@ -1,0 +1,97 @@
+import { useState, type FormEvent } from 'react';
+import { z } from 'zod';
+import { INCIDENT_TITLE_MAX } from '../../../shared/limits.ts';
+import { severitySchema, type Severity } from '../../../shared/schemas/common.ts';
+import { createIncidentSchema } from '../../../shared/schemas/incidents.ts';
+import { trpc } from '../../trpc.ts';
+import { mergeIncident } from './incident-cache.ts';
+
+type Field = keyof z.infer<typeof createIncidentSchema>;
+
+/** Opens an incident by hand, for one of the caller's teams (any team, for admins). */
+export function NewIncidentForm({ onDone }: { onDone: () => void }) {
+  const utils = trpc.useUtils();
+  const teams = trpc.teams.list.useQuery(undefined, { staleTime: 60_000 });
+  const [title, setTitle] = useState('');
+  const [severity, setSeverity] = useState<Severity>('warning');
+  const [teamId, setTeamId] = useState('');
+  const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
+  const create = trpc.incidents.create.useMutation({
+    onSuccess: (incident) => {
+      utils.incidents.list.setData(undefined, (list) => list && mergeIncident(list, incident));
+      onDone();
+    },
+  });
+  const team = teamId || teams.data?.[0]?.id || '';
+
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const parsed = createIncidentSchema.safeParse({ title, severity, teamId: team });
+    if (!parsed.success) {
+      const fields = z.flattenError(parsed.error).fieldErrors;
+      setProblems({
+        title: fields.title?.[0] && (title.trim() ? fields.title[0] : 'Give it a title'),
+        severity: fields.severity?.[0],
+        teamId: fields.teamId?.[0] && 'Pick a team',
+      });
+      return;
+    }
+    setProblems({});
+    create.mutate(parsed.data);
+  };
+
+  return (
+    <form className="card form" onSubmit={submit} aria-label="New incident" noValidate>
+      <label>
+        Title
+        <input
+          name="title"
+          value={title}
+          maxLength={INCIDENT_TITLE_MAX}
+          onChange={(e) => setTitle(e.target.value)}
+          aria-invalid={problems.title ? true : undefined}
+          autoFocus
+        />
+        {problems.title && <span className="field-error">{problems.title}</span>}
+      </label>
+      <label>
+        Severity
+        <select
+          name="severity"
+          value={severity}
+          onChange={(e) => setSeverity(severitySchema.catch('warning').parse(e.target.value))}
+        >
+          {severitySchema.options.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Team
+        <select name="team" value={team} onChange={(e) => setTeamId(e.target.value)}>
+          {(teams.data ?? []).map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.name}
+            </option>
+          ))}
+        </select>
+        {problems.teamId && <span className="field-error">{problems.teamId}</span>}
+      </label>
+      {create.error && (
+        <p className="error-text" role="alert">
+          Could not open the incident: {create.error.message}
+        </p>
+      )}
+      <div className="form__buttons">
+        <button type="submit" className="primary" disabled={create.isPending}>
+          {create.isPending ? 'Opening…' : 'Open incident'}
+        </button>
+        <button type="button" className="ghost" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

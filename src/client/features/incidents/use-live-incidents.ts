@@ -1,0 +1,74 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { getQueryKey } from '@trpc/react-query';
+import { useCallback, useEffect } from 'react';
+import type { Incident } from '../../../shared/schemas/incidents.ts';
+import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
+import { errorCode, trpc } from '../../trpc.ts';
+import { mergeDetail, mergeIncident } from './incident-cache.ts';
+
+/** Kept current by the stream: focus and remount refetches would only race it. */
+export const INCIDENTS_STALE_TIME = 5 * 60_000;
+
+export function useIncidentList() {
+  return trpc.incidents.list.useQuery(undefined, { staleTime: INCIDENTS_STALE_TIME });
+}
+
+export function useIncident(id: string) {
+  return trpc.incidents.get.useQuery({ id }, { staleTime: INCIDENTS_STALE_TIME });
+}
+
+/**
+ * Keeps the incident caches live from `incidents.onChange`: each change is merged by version
+ * into the list and the incident's page (never backwards; this tab's own pending actions are
+ * drawn over the cache, so nothing clobbers them), and every (re)start of the stream, or a
+ * resume the server refuses, refetches. Mount once around the incident pages.
+ */
+export function useLiveIncidents(): void {
+  const utils = trpc.useUtils();
+  const queryClient = useQueryClient();
+
+  const refetch = useCallback(() => {
+    void utils.incidents.list.invalidate();
+    void utils.incidents.get.invalidate();
+  }, [utils]);
+
+  const apply = useCallback(
+    (incident: Incident) => {
+      const { id } = incident;
+      utils.incidents.list.setData(undefined, (list) => list && mergeIncident(list, incident));
+      const before = utils.incidents.get.getData({ id });
+      const after = before && mergeDetail(before, incident);
+      if (after && after !== before) utils.incidents.get.setData({ id }, after);
+      // A fetch that started before this change would land without it: fetch again after it.
+      // The page's timeline also has a new entry only the server has.
+      const detailKey = getQueryKey(trpc.incidents.get, { id }, 'query');
+      if (after !== before || queryClient.isFetching({ queryKey: detailKey }) > 0) {
+        void utils.incidents.get.invalidate({ id });
+      }
+      if (queryClient.isFetching({ queryKey: getQueryKey(trpc.incidents.list) }) > 0) {
+        void utils.incidents.list.invalidate();
+      }
+    },
+    [utils, queryClient],
+  );
+
+  const changes = trpc.incidents.onChange.useSubscription(undefined, {
+    onStarted: () => {
+      markStreamStarted();
+      refetch();
+    },
+    onData: ({ data }) => apply(data),
+    onError: (error) => {
+      if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
+    },
+  });
+
+  const { reset, status, error } = changes;
+  useEffect(() => {
+    if (status === 'error' && errorCode(error) === 'PRECONDITION_FAILED') {
+      refetch();
+      reset();
+    }
+  }, [status, error, reset, refetch]);
+  useReportStream('incidents.onChange', status, error);
+}

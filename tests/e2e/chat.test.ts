@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TestServer } from '../support/server.ts';
+import {
+  describeInBrowser,
+  launchBrowser,
+  refusedSocket,
+  signedInContext,
+  startWebServer,
+  waitForAttribute,
+  waitForText,
+  watchErrors,
+} from '../support/browser.ts';
+import { eventually } from '../support/live.ts';
+
+/** Chromium logs each socket refused while the server is down; only those are expected. */
+const watchChatErrors = (page: Page, origin: string) =>
+  watchErrors(page, { expected: [refusedSocket(origin)] });
+
+async function opsRoomId(t: TestServer): Promise<string> {
+  const alice = await t.client({ username: 'alice' });
+  const room = (await alice.chat.rooms.query()).find((r) => r.kind === 'team');
+  if (!room) throw new Error('no team room');
+  return room.id;
+}
+
+const roomUrl = (t: TestServer, roomId: string) => `${t.url}/chat/${encodeURIComponent(roomId)}`;
+
+async function openRoom(
+  browser: Browser,
+  t: TestServer,
+  username: string,
+  roomId: string,
+  opts: { refuseWebSockets?: boolean } = {},
+) {
+  const context = await signedInContext(browser, t, username);
+  if (opts.refuseWebSockets) await context.addInitScript(refuseWebSockets);
+  const page = await context.newPage();
+  const errors = watchChatErrors(page, t.url);
+  await page.goto(roomUrl(t, roomId));
+  await waitForAttribute(page, '[data-testid=chat-panel]', 'data-room-id', roomId);
+  const link = opts.refuseWebSockets ? 'fallback' : 'connected';
+  await waitForAttribute(page, '[data-testid=link-ws]', 'data-state', link);
+  return { context, page, errors };
+}
+
+/**
+ * In the page: a proxy that refuses WebSocket upgrades (each socket errors and closes before
+ * it opens) for as long as `window.__refuseWebSockets` is true.
+ */
+function refuseWebSockets() {
+  const Real = window.WebSocket;
+  const flags = window as unknown as { __refuseWebSockets: boolean };
+  flags.__refuseWebSockets = true;
+  class Refused extends EventTarget {
+    static readonly CONNECTING = 0;
+    static readonly OPEN = 1;
+    static readonly CLOSING = 2;
+    static readonly CLOSED = 3;
+    readyState = 0;
+    binaryType = 'blob';
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super();
+      if (!flags.__refuseWebSockets) return new Real(url, protocols) as unknown as Refused;
+      setTimeout(() => {
+        this.readyState = 3;
+        this.dispatchEvent(new Event('error'));
+        this.dispatchEvent(new CloseEvent('close', { code: 1006 }));
+      }, 20);
+    }
+    send() {
+      throw new DOMException('not open', 'InvalidStateError');
+    }
+    close() {}
+  }
+  Object.defineProperty(window, 'WebSocket', {
+    value: Refused,
+    configurable: true,
+    writable: true,
+  });
+}
+
+const panel = '[data-testid=chat-panel]';
+
+/** The texts of the room's messages as shown, top to bottom (pending ones included). */
+const shownTexts = (page: Page) =>
+  page.$$eval(`${panel} [data-testid=chat-message-text]`, (els) =>
+    els.map((el) => el.textContent ?? ''),
+  );
+
+async function waitForTexts(page: Page, want: string[], timeout = 20_000) {
+  try {
+    await page.waitForFunction(
+      ([sel, expected]) =>
+        JSON.stringify([...document.querySelectorAll(sel)].map((el) => el.textContent ?? '')) ===
+        expected,
+      [
+        `${panel} [data-testid=chat-message][data-status=sent] [data-testid=chat-message-text]`,
+        JSON.stringify(want),
+      ] as const,
+      { timeout },
+    );
+  } catch (error) {
+    throw new Error(
+      `wanted ${JSON.stringify(want)}, have ${JSON.stringify(await shownTexts(page))}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  // Nothing else either: no pending copy of a message that the server confirmed.
+  expect(await shownTexts(page)).toEqual(want);
+}
+
+async function send(page: Page, text: string) {
+  await page.fill(`${panel} [data-testid=chat-input]`, text);
+  await page.press(`${panel} [data-testid=chat-input]`, 'Enter');
+}
+
+const presentUsers = (page: Page) =>
+  page.$$eval(`${panel} [data-testid=presence-avatar]`, (els) =>
+    els.map((el) => el.getAttribute('data-username') ?? ''),
+  );
+
+describeInBrowser('web app: chat', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('two people in the team room see each other, their messages and their typing, live', async () => {
+    await using t = await startWebServer();
+    const roomId = await opsRoomId(t);
+    const alice = await openRoom(browser, t, 'alice', roomId);
+    const bob = await openRoom(browser, t, 'bob', roomId);
+    await waitForText(alice.page, '[data-testid=chat-room-name]', '#ops');
+
+    for (const { page } of [alice, bob]) {
+      await eventually(
+        async () => (await presentUsers(page)).join() === 'alice,bob',
+        10_000,
+        'both present',
+      );
+    }
+
+    await send(alice.page, 'Is anyone looking at the checkout latency?');
+    await waitForTexts(bob.page, ['Is anyone looking at the checkout latency?']);
+    await send(bob.page, 'On it @alice');
+    const both = ['Is anyone looking at the checkout latency?', 'On it @alice'];
+    await waitForTexts(alice.page, both);
+    await waitForTexts(bob.page, both);
+
+    // Typing shows for the other one only, and goes when the text is sent.
+    await alice.page.fill(`${panel} [data-testid=chat-input]`, 'Thanks, I will');
+    await waitForText(bob.page, '[data-testid=chat-typing]', 'alice is typing…');
+    expect(await alice.page.textContent('[data-testid=chat-typing]')).toBe('');
+    await alice.page.press(`${panel} [data-testid=chat-input]`, 'Enter');
+    await waitForText(bob.page, '[data-testid=chat-typing]', '');
+    await waitForTexts(bob.page, [...both, 'Thanks, I will']);
+
+    // Bob leaves: alice sees him go.
+    await bob.context.close();
+    await eventually(
+      async () => (await presentUsers(alice.page)).join() === 'alice',
+      10_000,
+      'bob gone',
+    );
+    alice.errors.check();
+    bob.errors.check();
+    await alice.context.close();
+  });
+
+  it('gives each incident page its room; a mention notifies, and the rooms page marks unread', async () => {
+    await using t = await startWebServer();
+    const api = await t.client({ username: 'alice' });
+    const [ops] = await api.teams.list.query();
+    if (!ops) throw new Error('no team');
+    const incident = await api.incidents.create.mutate({
+      title: 'Checkout 502s',
+      severity: 'critical',
+      teamId: ops.id,
+    });
+    const roomId = `room_${incident.id}`;
+
+    const alice = await openRoom(browser, t, 'alice', roomId);
+    await alice.page.goto(`${t.url}/incidents/${incident.id}`);
+    await waitForAttribute(alice.page, '[data-testid=chat-panel]', 'data-room-id', roomId);
+    await waitForText(alice.page, '[data-testid=chat-room-name]', 'Incident chat');
+    await send(alice.page, '@bob can you look at the load balancer?');
+    await waitForTexts(alice.page, ['@bob can you look at the load balancer?']);
+
+    const bob = await signedInContext(browser, t, 'bob');
+    const page = await bob.newPage();
+    const errors = watchChatErrors(page, t.url);
+    await page.goto(`${t.url}/chat`);
+    // The mention arrived as a notification (bob starts with three unread).
+    await waitForText(page, '[data-testid=unread-badge]', '4');
+    const link = `[data-testid=chat-room-link][data-room-id="${roomId}"]`;
+    await waitForAttribute(page, link, 'data-unread', '1');
+    await page.click(link);
+    await waitForTexts(page, ['@bob can you look at the load balancer?']);
+    await waitForAttribute(page, link, 'data-unread', '0');
+    await page.click('[data-testid=nav-chat]');
+    await page.locator('[data-testid=chat-panel]').waitFor({ state: 'detached' });
+    await waitForAttribute(page, link, 'data-unread', '0');
+    expect(await page.locator(`${link} [data-testid=chat-unread]`).count()).toBe(0);
+
+    alice.errors.check();
+    errors.check();
+    await alice.context.close();
+    await bob.close();
+  });
+
+  it('loads older pages when scrolled to the top, keeping what is on screen in place', async () => {
+    await using t = await startWebServer();
+    const roomId = await opsRoomId(t);
+    const carol = await (await t.client({ username: 'carol' })).auth.me.query();
+    // Stored directly: past the send rate limit, and quicker.
+    for (let i = 0; i < 70; i++) {
+      await t.server.services.chat.send({
+        roomId,
+        authorId: carol.id,
+        text: `m${i}`,
+        clientMessageId: randomUUID(),
+      });
+    }
+    const alice = await openRoom(browser, t, 'alice', roomId);
+    const latest = Array.from({ length: 50 }, (_, i) => `m${i + 20}`);
+    await waitForTexts(alice.page, latest);
+    const list = `${panel} [data-testid=chat-messages]`;
+    // Opened at the newest message.
+    await alice.page.waitForFunction((sel) => {
+      const el = document.querySelector(sel);
+      return el !== null && el.scrollHeight - el.clientHeight - el.scrollTop < 2;
+    }, list);
+
+    /** Where m20 sits: in the list's viewport, and in its scrolled content. */
+    const m20 = () =>
+      alice.page.$eval(list, (el) => {
+        const row = [...el.querySelectorAll('[data-testid=chat-message-text]')].find(
+          (r) => r.textContent === 'm20',
+        );
+        if (!row) return null;
+        const onScreen = row.getBoundingClientRect().top - el.getBoundingClientRect().top;
+        return { onScreen, inContent: onScreen + el.scrollTop };
+      });
+    // Where it will be on screen once scrolled to the top, before older messages come in.
+    const before = (await m20())?.inContent;
+    await alice.page.$eval(list, (el) => el.scrollTo({ top: 0 }));
+    await waitForTexts(
+      alice.page,
+      Array.from({ length: 70 }, (_, i) => `m${i}`),
+    );
+    const after = (await m20())?.onScreen;
+    expect(before).toBeGreaterThan(0);
+    // Older messages went in above it without moving it (give or take the vanished button).
+    expect(Math.abs((after ?? 0) - (before ?? 0))).toBeLessThan(40);
+    expect(await alice.page.locator('[data-testid=chat-load-older]').count()).toBe(0);
+
+    alice.errors.check();
+    await alice.context.close();
+  });
+
+  it('falls back to SSE and HTTP where WebSockets are refused, and comes back when they open', async () => {
+    await using t = await startWebServer();
+    const roomId = await opsRoomId(t);
+    const alice = await openRoom(browser, t, 'alice', roomId, { refuseWebSockets: true });
+    const bob = await openRoom(browser, t, 'bob', roomId);
+    for (const { page } of [alice, bob]) {
+      await eventually(
+        async () => (await presentUsers(page)).join() === 'alice,bob',
+        10_000,
+        'both present',
+      );
+    }
+
+    await send(alice.page, 'over HTTP');
+    await waitForTexts(bob.page, ['over HTTP']);
+    await send(bob.page, 'to the fallback');
+    await waitForTexts(alice.page, ['over HTTP', 'to the fallback']);
+    await alice.page.fill(`${panel} [data-testid=chat-input]`, 'hm');
+    await waitForText(bob.page, '[data-testid=chat-typing]', 'alice is typing…');
+    await alice.page.fill(`${panel} [data-testid=chat-input]`, '');
+    await waitForText(bob.page, '[data-testid=chat-typing]', '');
+
+    // The proxy goes away; the network coming back is when the page tries the socket again.
+    await alice.page.evaluate(() => {
+      (window as unknown as { __refuseWebSockets: boolean }).__refuseWebSockets = false;
+      window.dispatchEvent(new Event('online'));
+    });
+    await waitForAttribute(alice.page, '[data-testid=link-ws]', 'data-state', 'connected');
+    await send(bob.page, 'back on the socket');
+    await send(alice.page, 'and me');
+    const all = ['over HTTP', 'to the fallback', 'back on the socket', 'and me'];
+    await waitForTexts(alice.page, all);
+    await waitForTexts(bob.page, all);
+
+    alice.errors.check();
+    bob.errors.check();
+    await alice.context.close();
+    await bob.context.close();
+  });
+
+  it('rides out a server restart: reconnecting, then every message once and in order', async () => {
+    await using t = await startWebServer();
+    const roomId = await opsRoomId(t);
+    const alice = await openRoom(browser, t, 'alice', roomId);
+    const bob = await openRoom(browser, t, 'bob', roomId);
+
+    await send(alice.page, 'before 1');
+    await waitForTexts(bob.page, ['before 1']);
+    await send(bob.page, 'before 2');
+    await waitForTexts(alice.page, ['before 1', 'before 2']);
+
+    await t.stop();
+    for (const { page } of [alice, bob]) {
+      await waitForAttribute(page, '[data-testid=link-ws]', 'data-state', 'reconnecting');
+    }
+    await send(alice.page, 'while down');
+    await waitForAttribute(alice.page, `${panel} [data-status=pending]`, 'data-status', 'pending');
+
+    await t.restart();
+    // Straight away, before the pages have found the server again.
+    await send(alice.page, 'during recovery');
+    for (const { page } of [alice, bob]) {
+      await waitForAttribute(page, '[data-testid=link-ws]', 'data-state', 'connected', 20_000);
+    }
+    const recovered = ['before 1', 'before 2', 'while down', 'during recovery'];
+    await waitForTexts(bob.page, recovered);
+
+    await send(bob.page, 'after');
+    const all = [...recovered, 'after'];
+    await waitForTexts(alice.page, all);
+    await waitForTexts(bob.page, all);
+    const api = await t.client({ username: 'carol' });
+    const stored = await api.chat.history.query({ roomId });
+    expect(stored.items.map((m) => m.text)).toEqual(all);
+
+    alice.errors.check();
+    bob.errors.check();
+    await alice.context.close();
+    await bob.context.close();
+  }, 60_000);
+
+  it('keeps a message written while the server is down through a reload, and sends it once', async () => {
+    await using t = await startWebServer();
+    const roomId = await opsRoomId(t);
+    const alice = await openRoom(browser, t, 'alice', roomId);
+    const bob = await openRoom(browser, t, 'bob', roomId);
+    await send(alice.page, 'first');
+    await waitForTexts(bob.page, ['first']);
+
+    await t.stop();
+    await waitForAttribute(alice.page, '[data-testid=link-ws]', 'data-state', 'reconnecting');
+    await send(alice.page, 'written offline');
+    await waitForAttribute(alice.page, `${panel} [data-status=pending]`, 'data-status', 'pending');
+    expect(await shownTexts(alice.page)).toEqual(['first', 'written offline']);
+    const stored = () =>
+      alice.page.evaluate(() =>
+        Object.keys(localStorage)
+          .filter((key) => key.startsWith('pulse-chat-outbox:'))
+          .map((key) => localStorage.getItem(key) ?? ''),
+      );
+    expect((await stored()).join()).toContain('written offline');
+
+    // The page goes away with the message unsent (the server cannot even serve a reload).
+    await alice.page.goto('about:blank');
+    await t.restart();
+    await alice.page.goto(roomUrl(t, roomId));
+    await waitForTexts(bob.page, ['first', 'written offline']);
+    await waitForTexts(alice.page, ['first', 'written offline']);
+    await eventually(async () => (await stored()).length === 0, 5000, 'the outbox to empty');
+    const history = await (await t.client({ username: 'bob' })).chat.history.query({ roomId });
+    expect(history.items.map((m) => m.text)).toEqual(['first', 'written offline']);
+
+    alice.errors.check();
+    bob.errors.check();
+    await alice.context.close();
+    await bob.context.close();
+  }, 60_000);
+});

@@ -1,0 +1,236 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeInBrowser,
+  launchBrowser,
+  refusedSocket,
+  signedInContext,
+  startWebServer,
+  waitForAttribute,
+  waitForLive,
+  watchErrors,
+} from '../support/browser.ts';
+import { eventually } from '../support/live.ts';
+
+const PULSE_SERIES = [
+  'pulse.connections.sse',
+  'pulse.connections.ws',
+  'pulse.subscriptions',
+  'pulse.eventloop.lag_ms',
+  'pulse.rss_mb',
+  'pulse.events.delivered_per_s',
+];
+
+const chart = (page: Page, series: string) =>
+  page.locator(`[data-testid=chart][data-series="${series}"]`);
+
+async function pointsOf(page: Page, series: string): Promise<number> {
+  return Number(await chart(page, series).getAttribute('data-points'));
+}
+
+async function tileValues(page: Page): Promise<string[]> {
+  return page.locator('[data-testid=tile-value]').allTextContents();
+}
+
+describeInBrowser('web app: live dashboard', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows Pulse’s own health on a fresh install, with tile values that move', async () => {
+    await using t = await startWebServer();
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/dashboard`);
+    await waitForLive(page);
+    await page.locator('[data-testid=tile]').first().waitFor();
+    const series = await page
+      .locator('[data-testid=tile]')
+      .evaluateAll((tiles) => tiles.map((tile) => tile.getAttribute('data-series')));
+    expect(series).toEqual(PULSE_SERIES);
+
+    await eventually(
+      async () => (await tileValues(page)).every((v) => v !== '—'),
+      10_000,
+      'every tile to show a value',
+    );
+    const first = await tileValues(page);
+    await eventually(
+      async () => (await tileValues(page)).some((v, i) => v !== first[i]),
+      15_000,
+      'a tile value to change',
+    );
+    // The default charts fill from the range and keep growing with the live points.
+    const before = await pointsOf(page, 'pulse.rss_mb');
+    await eventually(
+      async () => (await pointsOf(page, 'pulse.rss_mb')) > before,
+      10_000,
+      'the rss chart to grow',
+    );
+    errors.check();
+    await context.close();
+  });
+
+  it('grows a chart as points are ingested', async () => {
+    await using t = await startWebServer();
+    const alice = await t.client({ username: 'alice' });
+    await alice.dashboard.saveLayout.mutate({
+      tiles: ['checkout.latency_ms'],
+      charts: [{ series: 'checkout.latency_ms', range: '5m' }],
+    });
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/dashboard`);
+    await waitForLive(page);
+    await chart(page, 'checkout.latency_ms').waitFor();
+    expect(await pointsOf(page, 'checkout.latency_ms')).toBe(0);
+
+    const now = Date.now();
+    await alice.metrics.ingest.mutate({
+      points: [120, 135, 128, 150, 142].map((value, i) => ({
+        series: 'checkout.latency_ms',
+        value,
+        ts: now - (5 - i) * 1000,
+      })),
+    });
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="checkout.latency_ms"]',
+      'data-points',
+      '5',
+    );
+    await waitForAttribute(
+      page,
+      '[data-testid=tile][data-series="checkout.latency_ms"] [data-testid=tile-value]',
+      'data-ts',
+      String(now - 1000),
+    );
+    expect(await page.locator('[data-testid=tile-value]').textContent()).toBe('142');
+
+    await alice.metrics.ingest.mutate({
+      points: [
+        { series: 'checkout.latency_ms', value: 990 },
+        { series: 'checkout.latency_ms', value: 160 },
+      ],
+    });
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="checkout.latency_ms"]',
+      'data-points',
+      '7',
+    );
+    errors.check();
+    await context.close();
+  });
+
+  it('fills the gap left by a server restart: the range reloads when the stream starts again', async () => {
+    await using t = await startWebServer();
+    const alice = await t.client({ username: 'alice' });
+    await alice.dashboard.saveLayout.mutate({
+      tiles: [],
+      charts: [{ series: 'queue.depth', range: '5m' }],
+    });
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    // The server goes away for a moment: Chromium logs the refused WebSocket, and only that.
+    const errors = watchErrors(page, { expected: [refusedSocket(t.url)] });
+    await page.goto(`${t.url}/dashboard`);
+    await waitForLive(page);
+    const ingest = (values: number[]) =>
+      alice.metrics.ingest.mutate({
+        points: values.map((value) => ({ series: 'queue.depth', value })),
+      });
+    await ingest([1, 2]);
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="queue.depth"]',
+      'data-points',
+      '2',
+    );
+
+    // The server restarts, and points arrive before this browser's stream is back.
+    const onPoints = (url: URL) => url.pathname === '/trpc/metrics.onPoints';
+    await page.route(onPoints, (route) => route.abort());
+    await t.stop();
+    await t.restart();
+    await ingest([3, 4, 5]);
+    expect(await pointsOf(page, 'queue.depth')).toBe(2);
+    await page.unroute(onPoints);
+    // The stream starts again: the chart reloads its range, the three points included.
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="queue.depth"]',
+      'data-points',
+      '5',
+    );
+    await waitForLive(page);
+    await ingest([6]);
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="queue.depth"]',
+      'data-points',
+      '6',
+    );
+    errors.check();
+    await context.close();
+  });
+
+  it('edits the layout: a removed tile, a new chart and a range are saved for next time', async () => {
+    await using t = await startWebServer();
+    const alice = await t.client({ username: 'alice' });
+    await alice.metrics.ingest.mutate({ points: [{ series: 'api.errors', value: 3 }] });
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/dashboard`);
+    await waitForLive(page);
+    await page.locator('[data-testid=tile]').first().waitFor();
+
+    await page.click('[aria-label="Remove tile pulse.connections.ws"]');
+    await page.selectOption('select[name=kind]', 'chart');
+    await page.selectOption('select[name=series]', 'api.errors');
+    await page.selectOption('select[name=range]', '1h');
+    await page.click('form[aria-label="Add to the dashboard"] button[type=submit]');
+    await chart(page, 'api.errors').waitFor();
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="api.errors"]',
+      'data-points',
+      '1',
+    );
+    await chart(page, 'pulse.rss_mb').locator('[data-range="24h"]').click();
+    await waitForAttribute(
+      page,
+      '[data-testid=chart][data-series="pulse.rss_mb"]',
+      'data-range',
+      '24h',
+    );
+
+    await eventually(
+      async () => {
+        const layout = await alice.dashboard.layout.query();
+        return (
+          !layout.tiles.includes('pulse.connections.ws') &&
+          layout.charts.some((c) => c.series === 'api.errors' && c.range === '1h') &&
+          layout.charts.some((c) => c.series === 'pulse.rss_mb' && c.range === '24h')
+        );
+      },
+      5_000,
+      'the layout to be saved',
+    );
+    // It is alice's layout: it is what she finds on her next visit.
+    await page.reload();
+    await chart(page, 'api.errors').waitFor();
+    expect(
+      await page.locator('[data-testid=tile][data-series="pulse.connections.ws"]').count(),
+    ).toBe(0);
+    errors.check();
+    await context.close();
+  });
+});

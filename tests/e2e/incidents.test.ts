@@ -1,0 +1,240 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeInBrowser,
+  inboxItem,
+  launchBrowser,
+  signedInContext,
+  startWebServer,
+  waitForAttribute,
+  waitForLive,
+  watchErrors,
+} from '../support/browser.ts';
+import { deferred } from '../support/live.ts';
+import type { TestServer } from '../support/server.ts';
+
+/** An incident of team ops, opened through the API by `username`. */
+async function openIncident(t: TestServer, username: string, title: string) {
+  const client = await t.client({ username });
+  const me = await client.auth.me.query();
+  const teamId = me.teamIds[0];
+  if (!teamId) throw new Error(`${username} has no team`);
+  const incident = await client.incidents.create.mutate({ title, severity: 'critical', teamId });
+  return { client, incident };
+}
+
+/** The incident's card in the board's column for `status`. */
+const cardIn = (page: Page, status: string, id: string) =>
+  page.locator(`[data-testid=column-${status}] [data-testid=incident-card][data-id="${id}"]`);
+
+async function openBoard(page: Page, t: TestServer, id: string) {
+  await page.goto(`${t.url}/incidents`);
+  await waitForLive(page);
+  await cardIn(page, 'open', id).waitFor();
+}
+
+describeInBrowser('web app: incident board', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('moves a card on a teammate’s board live when one acknowledges it', async () => {
+    await using t = await startWebServer();
+    const { incident } = await openIncident(t, 'carol', 'Checkout 500s above 2%');
+    const aliceContext = await signedInContext(browser, t, 'alice');
+    const bobContext = await signedInContext(browser, t, 'bob');
+    const alice = await aliceContext.newPage();
+    const bob = await bobContext.newPage();
+    const errors = [watchErrors(alice), watchErrors(bob)];
+    await openBoard(alice, t, incident.id);
+    await openBoard(bob, t, incident.id);
+
+    await cardIn(alice, 'open', incident.id).locator('[data-action=acknowledge]').click();
+    // Optimistic on alice's board, live on bob's, settled to the server's answer on both.
+    await cardIn(alice, 'acknowledged', incident.id).waitFor();
+    await cardIn(bob, 'acknowledged', incident.id).waitFor();
+    expect(await cardIn(bob, 'open', incident.id).count()).toBe(0);
+    for (const page of [alice, bob]) {
+      await waitForAttribute(
+        page,
+        `[data-testid=incident-card][data-id="${incident.id}"]`,
+        'data-version',
+        '2',
+      );
+    }
+
+    // Bob takes it: alice sees him as the assignee.
+    await cardIn(bob, 'acknowledged', incident.id).locator('[data-action=take]').click();
+    await cardIn(alice, 'acknowledged', incident.id)
+      .locator('[data-testid=assignee]')
+      .filter({ hasNotText: 'nobody' })
+      .waitFor();
+    const viewer = await t.client({ username: 'admin' });
+    const now = await viewer.incidents.get.query({ id: incident.id });
+    expect(now).toMatchObject({ status: 'acknowledged', version: 3 });
+    errors.forEach((e) => e.check());
+    await aliceContext.close();
+    await bobContext.close();
+  });
+
+  it('rolls a stale action back to the server’s state and says why', async () => {
+    await using t = await startWebServer();
+    const { client: alice, incident } = await openIncident(t, 'alice', 'Queue depth above 10k');
+    const context = await signedInContext(browser, t, 'bob');
+    const bob = await context.newPage();
+    const errors = watchErrors(bob);
+    await openBoard(bob, t, incident.id);
+    await waitForAttribute(
+      bob,
+      `[data-testid=incident-card][data-id="${incident.id}"]`,
+      'data-version',
+      '1',
+    );
+
+    // Bob's resolve leaves with version 1; alice's acknowledge reaches the server first.
+    const reached = deferred();
+    const release = deferred();
+    await bob.route(
+      (url) => url.pathname.startsWith('/trpc/') && url.pathname.includes('incidents.resolve'),
+      async (route) => {
+        reached.resolve();
+        await release.promise;
+        await route.continue();
+      },
+    );
+    await cardIn(bob, 'open', incident.id).locator('[data-action=resolve]').click();
+    // The card moves at once…
+    await cardIn(bob, 'resolved', incident.id).waitFor();
+    await reached.promise;
+    await alice.incidents.acknowledge.mutate({ id: incident.id, version: 1 });
+    // The live change reaches bob's cache (version 2) without undoing what he just did.
+    await waitForAttribute(
+      bob,
+      `[data-testid=incident-card][data-id="${incident.id}"]`,
+      'data-version',
+      '2',
+    );
+    expect(await cardIn(bob, 'resolved', incident.id).getAttribute('data-pending')).toBe('true');
+    release.resolve();
+
+    // …then goes back to what the server holds, with the server's reason in view.
+    const card = cardIn(bob, 'acknowledged', incident.id);
+    await card.waitFor();
+    expect(await card.getAttribute('data-version')).toBe('2');
+    const alert = card.locator('[role=alert]');
+    await alert.waitFor();
+    const message = (await alert.textContent()) ?? '';
+    expect(message).toContain('Could not resolve');
+    expect(message).toContain('changed meanwhile');
+    expect(message).toContain('now version 2, acknowledged');
+    expect(await cardIn(bob, 'resolved', incident.id).count()).toBe(0);
+    const server = await alice.incidents.get.query({ id: incident.id });
+    expect(server).toMatchObject({ status: 'acknowledged', version: 2 });
+
+    // With the server's version in hand, the same action now goes through.
+    await card.locator('[data-action=resolve]').click();
+    await cardIn(bob, 'resolved', incident.id).waitFor();
+    await waitForAttribute(
+      bob,
+      `[data-testid=incident-card][data-id="${incident.id}"]`,
+      'data-version',
+      '3',
+    );
+    expect(await bob.locator('[data-testid=incident-failure]').count()).toBe(0);
+    errors.check();
+    await context.close();
+  });
+
+  it('opens the incident page from a notification link, with a live timeline', async () => {
+    await using t = await startWebServer();
+    const { incident } = await openIncident(t, 'carol', 'Disk full on db-2');
+    const admin = await t.client({ username: 'admin' });
+    const bobId = (await (await t.client({ username: 'bob' })).auth.me.query()).id;
+    const context = await signedInContext(browser, t, 'bob');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(t.url);
+    await waitForLive(page);
+
+    // Assignment notifies the assignee, with a link to the incident.
+    await admin.incidents.assign.mutate({ id: incident.id, assigneeId: bobId, version: 1 });
+    const item = inboxItem(page, `Assigned to you: ${incident.title}`);
+    await item.locator('a').click();
+    await page.locator(`[data-testid=incident-detail][data-id="${incident.id}"]`).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/incidents/${incident.id}`);
+    await waitForLive(page);
+    expect(
+      await page.locator('[data-testid=incident-detail] [data-testid=assignee]').textContent(),
+    ).toContain('Bob Okafor');
+    await page.locator('[data-testid=timeline] [data-action=assigned]').waitFor();
+
+    // A change made elsewhere shows on the page and in its timeline without a reload.
+    await admin.incidents.acknowledge.mutate({ id: incident.id, version: 2 });
+    await waitForAttribute(page, '[data-testid=incident-detail]', 'data-status', 'acknowledged');
+    await page.locator('[data-testid=timeline] [data-action=acknowledged]').waitFor();
+
+    // Resolved from the page; back on the board it sits in its column.
+    await page.click('[data-testid=incident-detail] [data-action=resolve]');
+    await waitForAttribute(page, '[data-testid=incident-detail]', 'data-version', '4');
+    await page.click('text=All incidents');
+    await cardIn(page, 'resolved', incident.id).waitFor();
+    errors.check();
+    await context.close();
+  });
+  it('opens an incident from the form, and adds and deletes an alert rule, validating both', async () => {
+    await using t = await startWebServer();
+    const bob = await t.client({ username: 'bob' });
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/incidents`);
+    await waitForLive(page);
+
+    await page.click('text=New incident');
+    const form = page.locator('form[aria-label="New incident"]');
+    await form.locator('button[type=submit]').click();
+    await form.locator('.field-error', { hasText: 'Give it a title' }).waitFor();
+    await form.locator('input[name=title]').fill('Payments webhook retries piling up');
+    await form.locator('select[name=severity]').selectOption('critical');
+    await form.locator('button[type=submit]').click();
+    const card = page.locator('[data-testid=column-open] [data-testid=incident-card]', {
+      hasText: 'Payments webhook retries piling up',
+    });
+    await card.waitFor();
+    expect(await card.getAttribute('class')).toContain('incident-card--critical');
+    const listed = await bob.incidents.list.query();
+    expect(listed.map((i) => i.title)).toContain('Payments webhook retries piling up');
+
+    const rules = page.locator('[data-testid=alert-rules]');
+    const ruleForm = rules.locator('form[aria-label="New alert rule"]');
+    await ruleForm.locator('input[name=series]').fill('bad series!');
+    await ruleForm.locator('button[type=submit]').click();
+    await ruleForm.locator('.field-error').first().waitFor();
+    expect(await ruleForm.locator('.field-error').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('series'), 'A number']),
+    );
+    expect(await bob.alerts.listRules.query()).toEqual([]);
+
+    await ruleForm.locator('input[name=series]').fill('payments.retries');
+    await ruleForm.locator('select[name=op]').selectOption('>');
+    await ruleForm.locator('input[name=threshold]').fill('500');
+    await ruleForm.locator('input[name=forSeconds]').fill('120');
+    await ruleForm.locator('button[type=submit]').click();
+    await rules
+      .locator('[data-testid=alert-rule]', { hasText: 'payments.retries > 500' })
+      .waitFor();
+    expect(await bob.alerts.listRules.query()).toMatchObject([
+      { series: 'payments.retries', op: '>', threshold: 500, forSeconds: 120, severity: 'warning' },
+    ]);
+
+    await rules.locator('[data-testid=alert-rule] button', { hasText: 'Delete' }).click();
+    await rules.locator('[data-testid=alert-rule]').waitFor({ state: 'detached' });
+    expect(await bob.alerts.listRules.query()).toEqual([]);
+    errors.check();
+    await context.close();
+  });
+});
