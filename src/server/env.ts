@@ -34,6 +34,8 @@ const envSchema = z.object({
   PULSE_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(20).default(50),
   /** Hours metric points are kept. */
   PULSE_METRICS_RETENTION_H: z.coerce.number().positive().default(24),
+  /** Chat messages one user may send per 10 s (a burst allowance; benchmarks raise it). */
+  PULSE_CHAT_SENDS_PER_10S: z.coerce.number().int().positive().default(20),
   /** scrypt cost (log2 N); lower only for tests. */
   PULSE_SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
   /** Mark the session cookie Secure (set when served over HTTPS). */

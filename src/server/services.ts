@@ -42,7 +42,7 @@ export interface Services {
   metrics: Metrics;
   connections: ConnectionRegistry;
   loginLimits: { byUsername: RateLimiterMemory; byAddress: RateLimiterMemory };
-  /** Per user: messages (a burst of 20 per 10 s) and typing signals. */
+  /** Per user: messages (`PULSE_CHAT_SENDS_PER_10S`) and typing signals. */
   chatLimits: { send: RateLimiterMemory; typing: RateLimiterMemory };
   instance: string;
   version: string;
@@ -92,7 +92,7 @@ export async function createServices(
       byAddress: new RateLimiterMemory({ points: 100, duration: 300 }),
     },
     chatLimits: {
-      send: new RateLimiterMemory({ points: 20, duration: 10 }),
+      send: new RateLimiterMemory({ points: env.PULSE_CHAT_SENDS_PER_10S, duration: 10 }),
       typing: new RateLimiterMemory({ points: 60, duration: 10 }),
     },
     instance,
