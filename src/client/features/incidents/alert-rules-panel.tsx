@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
+import { SeverityField, TeamField } from '../../components/form-fields.tsx';
 import { z } from 'zod';
 import { ALERT_FOR_SECONDS_MAX } from '../../../shared/limits.ts';
-import { severitySchema, type Severity } from '../../../shared/schemas/common.ts';
+import type { Severity } from '../../../shared/schemas/common.ts';
 import { createRuleSchema } from '../../../shared/schemas/incidents.ts';
 import { SeverityBadge } from '../../components/incident-card.tsx';
 import { trpc } from '../../trpc.ts';
@@ -178,31 +179,8 @@ function NewRuleForm({
         />
         {problems.forSeconds && <span className="field-error">{problems.forSeconds}</span>}
       </label>
-      <label>
-        Severity
-        <select
-          name="severity"
-          value={severity}
-          onChange={(e) => setSeverity(severitySchema.catch('warning').parse(e.target.value))}
-        >
-          {severitySchema.options.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Team
-        <select name="team" value={team} onChange={(e) => setTeamId(e.target.value)}>
-          {teams.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-        {problems.teamId && <span className="field-error">{problems.teamId}</span>}
-      </label>
+      <SeverityField value={severity} onChange={setSeverity} />
+      <TeamField value={team} teams={teams} onChange={setTeamId} error={problems.teamId} />
       <button type="submit" className="primary" disabled={create.isPending}>
         Add rule
       </button>

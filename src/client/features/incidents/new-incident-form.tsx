@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
+import { SeverityField, TeamField } from '../../components/form-fields.tsx';
 import { z } from 'zod';
 import { INCIDENT_TITLE_MAX } from '../../../shared/limits.ts';
-import { severitySchema, type Severity } from '../../../shared/schemas/common.ts';
+import type { Severity } from '../../../shared/schemas/common.ts';
 import { createIncidentSchema } from '../../../shared/schemas/incidents.ts';
 import { trpc } from '../../trpc.ts';
 import { mergeIncident } from './incident-cache.ts';
@@ -54,31 +55,13 @@ export function NewIncidentForm({ onDone }: { onDone: () => void }) {
         />
         {problems.title && <span className="field-error">{problems.title}</span>}
       </label>
-      <label>
-        Severity
-        <select
-          name="severity"
-          value={severity}
-          onChange={(e) => setSeverity(severitySchema.catch('warning').parse(e.target.value))}
-        >
-          {severitySchema.options.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Team
-        <select name="team" value={team} onChange={(e) => setTeamId(e.target.value)}>
-          {(teams.data ?? []).map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-        {problems.teamId && <span className="field-error">{problems.teamId}</span>}
-      </label>
+      <SeverityField value={severity} onChange={setSeverity} />
+      <TeamField
+        value={team}
+        teams={teams.data ?? []}
+        onChange={setTeamId}
+        error={problems.teamId}
+      />
       {create.error && (
         <p className="error-text" role="alert">
           Could not open the incident: {create.error.message}
