@@ -200,4 +200,14 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_recipients_by_notification': {
+    // The fan-out reads a new notification's named recipients by notification.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('notification_recipients_notification')
+        .on('notification_recipients')
+        .columns(['notification_seq'])
+        .execute();
+    },
+  },
 };
