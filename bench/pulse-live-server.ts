@@ -1,0 +1,79 @@
+/**
+ * Pulse's real-time path without its store, to tell transport costs from database costs.
+ *
+ * The real Pulse server (`startServer`, same env as `src/server/index.ts`) serves the SSE
+ * subscriptions exactly as in production: auth and input validation through the router once
+ * per subscription, the hub, the SSE fast path. Broadcasts, though, come in on a second
+ * port and skip the database: each is validated with the notification schema, made into one
+ * `LiveEvent` and dispatched to every team member's channel, as the notification fan-out
+ * does after it has read a new notification back from the store.
+ *
+ *   node --import tsx bench/pulse-live-server.ts <credentials.json>
+ *
+ * Prints `Pulse listening on http://… (sends: http://…)`.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseEnv } from '../src/server/env.ts';
+import { liveEvent } from '../src/server/live/hub.ts';
+import { notificationChannel } from '../src/server/live/notification-fanout.ts';
+import { startServer } from '../src/server/server.ts';
+import { notificationSchema } from '../src/shared/schemas/notifications.ts';
+import type { BenchCredentials } from './common.ts';
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: pulse-live-server.ts <credentials.json>');
+const creds = JSON.parse(readFileSync(file, 'utf8')) as BenchCredentials;
+
+const pulse = await startServer(parseEnv());
+const { services } = pulse;
+const members = await services.users.teams.memberIds(creds.teamId);
+const channels = members.map(notificationChannel);
+// Above any id the store handed out, so subscribers' de-duplication by seq lets them through.
+let seq = 100_000;
+
+const sends = createServer((req, res) => {
+  const reply = (status: number, body: unknown) => {
+    const json = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+    res.end(json);
+  };
+  if (req.method !== 'POST' || req.url !== '/trpc/notifications.send') return reply(404, { error: 'not found' });
+  if (req.headers.authorization !== `Bearer ${creds.adminToken}`) return reply(401, { error: 'unauthorized' });
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => (body += chunk));
+  req.on('end', () => {
+    const input = JSON.parse(body) as { title: string; body?: string; severity: string; link?: string | null };
+    const createdAt = new Date().toISOString();
+    const data = notificationSchema.parse({
+      id: `ntf_${++seq}`,
+      title: input.title,
+      body: input.body ?? '',
+      severity: input.severity,
+      link: input.link ?? null,
+      createdAt,
+      readAt: null,
+    });
+    const event = liveEvent(data, data.id, seq, Date.parse(createdAt));
+    services.metrics.counts.published++;
+    for (const channel of channels) services.hub.dispatch(channel, event);
+    reply(200, { result: { data: { count: channels.length } } });
+  });
+});
+await new Promise<void>((resolve) => sends.listen(0, '127.0.0.1', resolve));
+const { port } = sends.address() as AddressInfo;
+console.log(`Pulse listening on ${pulse.url} (sends: http://127.0.0.1:${port})`);
+
+function stop() {
+  sends.close();
+  sends.closeAllConnections();
+  pulse.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+  setTimeout(() => process.exit(0), 3000).unref();
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
