@@ -55,6 +55,11 @@ export interface Services {
 export async function createServices(
   env: Env,
 ): Promise<{ services: Services; close: () => Promise<void> }> {
+  if (env.REDIS_URL) {
+    // Refused rather than ignored: several instances without a shared bus would each miss the
+    // others' events.
+    throw new Error('REDIS_URL is set, but this version runs one instance with an in-process bus: unset it');
+  }
   const db = await openDatabase(env.DATABASE_URL);
   const metrics = createMetrics();
   const bus = createMemoryBus();

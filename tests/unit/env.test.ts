@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from '../../src/server/env.ts';
+import { createServices } from '../../src/server/services.ts';
+
+describe('configuration', () => {
+  it('has the documented defaults, and treats empty variables as unset', () => {
+    const env = parseEnv({ PULSE_ADMIN_PASSWORD: '', PORT: '' });
+    expect(env).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'sqlite:./data/pulse.db',
+      PULSE_DEMO: false,
+      PULSE_ALLOWED_ORIGINS: [],
+      PULSE_MAX_CONNECTIONS_PER_USER: 50,
+    });
+    expect(env.PULSE_ADMIN_PASSWORD).toBeUndefined();
+    expect(parseEnv({ PULSE_ALLOWED_ORIGINS: 'http://a.example, http://b.example' }).PULSE_ALLOWED_ORIGINS).toEqual([
+      'http://a.example',
+      'http://b.example',
+    ]);
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => parseEnv({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => parseEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => parseEnv({ PULSE_MAX_CONNECTIONS_PER_USER: '5' })).toThrow(/PULSE_MAX_CONNECTIONS_PER_USER/);
+  });
+
+  it('refuses what this version cannot do instead of ignoring it', async () => {
+    await expect(createServices(parseEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).rejects.toThrow(/REDIS_URL/);
+    await expect(createServices(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' }))).rejects.toThrow(
+      /only sqlite/,
+    );
+  });
+});
