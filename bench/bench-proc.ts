@@ -1,0 +1,212 @@
+/**
+ * Shared plumbing of bench/ops.ts and bench/chat.ts: seeding users with chosen token scopes,
+ * starting a server in its own (pinned) process, pinning the load to the other core, latency
+ * histograms and table printing. Every process started here is tracked by pid and killed on exit.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { hashPassword, hashSecret, newSecret } from '../src/server/auth/secrets.ts';
+import { openDatabase } from '../src/server/store/db.ts';
+import { createUserStore } from '../src/server/store/users.ts';
+import type { TokenScope } from '../src/shared/schemas/auth.ts';
+
+export const benchDir = dirname(fileURLToPath(import.meta.url));
+export const rootDir = dirname(benchDir);
+
+export const pinning =
+  spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0 && availableParallelism() >= 2;
+
+/** Pins this process (the load generator) to `cpu`, when taskset is there. */
+export function pinSelf(cpu: number): void {
+  if (pinning) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes.
+
+const children = new Set<ChildProcess>();
+let workDir: string | null = null;
+
+export function makeWorkDir(): string {
+  workDir = mkdtempSync(join(tmpdir(), 'pulse-bench-'));
+  return workDir;
+}
+
+function killAllNow(): void {
+  for (const child of children) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+process.on('exit', () => {
+  killAllNow();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping the benchmark`);
+    process.exit(130);
+  });
+}
+
+export interface Started {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+}
+
+/** Starts `node <args>` (pinned to `cpu`) and resolves once it prints `listening on http://…`. */
+export function startServer(name: string, cpu: number, args: string[], env: NodeJS.ProcessEnv): Promise<Started> {
+  const command = pinning ? 'taskset' : process.execPath;
+  const argv = pinning ? ['-c', String(cpu), process.execPath, ...args] : [...args];
+  const child = spawn(command, argv, { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', (l) => console.error(`  [${name}] ${l}`));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} before listening`));
+    });
+    if (!child.stdout) return reject(new Error(`${name} has no stdout`));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /listening on (http:\/\/[^\s)]+)/i.exec(line);
+      if (match?.[1] && child.pid !== undefined) {
+        clearTimeout(timer);
+        resolve({ child, pid: child.pid, url: match[1] });
+      }
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopServer(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(pid, 'SIGTERM');
+  const timer = setTimeout(() => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The environment of a real Pulse server on a fresh SQLite database in `dir`. */
+export function pulseEnv(dir: string, dbPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    DATABASE_URL: `sqlite:${dbPath}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    PULSE_DEMO: '0',
+    PULSE_SCRYPT_LOG_N: '10',
+    PULSE_STATIC_DIR: join(dir, 'no-web-app'),
+    PULSE_MAX_CONNECTIONS_PER_USER: '50',
+    ...extra,
+  };
+  delete env.REDIS_URL;
+  delete env.PULSE_ALLOWED_ORIGINS;
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding (the server's own stores, as bench/seed.ts does, with chosen scopes).
+
+export interface Seeded {
+  teamId: string;
+  adminToken: string;
+  memberTokens: string[];
+}
+
+export async function seedUsers(
+  dbPath: string,
+  members: number,
+  adminScopes: TokenScope[],
+  memberScopes: TokenScope[],
+): Promise<Seeded> {
+  const db = await openDatabase(`sqlite:${dbPath}`);
+  try {
+    const users = createUserStore(db);
+    const passwordHash = await hashPassword(newSecret('pw_'), 10);
+    const admin = await users.create({ username: 'admin', displayName: 'Administrator', role: 'admin', passwordHash, teamIds: [] });
+    const team = await users.teams.create('bench');
+    if (!admin || !team) throw new Error('seeding: the database is not empty');
+    const adminToken = newSecret('pulse_');
+    await users.tokens.create({ userId: admin.id, name: 'bench admin', tokenHash: hashSecret(adminToken), scopes: adminScopes });
+    const memberTokens: string[] = [];
+    for (let i = 0; i < members; i++) {
+      const user = await users.create({
+        username: `m${i}`,
+        displayName: `Member ${i}`,
+        role: 'member',
+        passwordHash,
+        teamIds: [team.id],
+      });
+      if (!user) throw new Error(`seeding: user m${i} exists`);
+      const token = newSecret('pulse_');
+      await users.tokens.create({ userId: user.id, name: 'bench member', tokenHash: hashSecret(token), scopes: memberScopes });
+      memberTokens.push(token);
+    }
+    return { teamId: team.id, adminToken, memberTokens };
+  } finally {
+    await db.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+/** Wall-clock ms with sub-millisecond resolution (timestamps from the server are wall clock). */
+const clockOffset = Date.now() - performance.now();
+export const wallNow = (): number => clockOffset + performance.now();
+
+/** Latency histogram, 0.1 ms buckets up to 120 s. */
+export class Histogram {
+  private readonly buckets = new Uint32Array(1_200_001);
+  count = 0;
+  add(ms: number): void {
+    const i = Math.min(this.buckets.length - 1, Math.max(0, Math.round(ms * 10)));
+    this.buckets[i] = (this.buckets[i] ?? 0) + 1;
+    this.count++;
+  }
+  percentile(p: number): number {
+    if (this.count === 0) return NaN;
+    const rank = Math.max(1, Math.ceil(this.count * p));
+    let seen = 0;
+    for (let i = 0; i < this.buckets.length; i++) {
+      seen += this.buckets[i] ?? 0;
+      if (seen >= rank) return i / 10;
+    }
+    return NaN;
+  }
+}
+
+export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** A plain text table; the first column left-aligned, the rest right-aligned. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export const stamp = (d: Date): string => d.toISOString().replace(/[:.]/g, '-');

@@ -1,0 +1,91 @@
+/**
+ * The classic hand-written chat broadcast, for bench/chat.ts to compare Pulse with: a `ws`
+ * WebSocketServer on a `node:http` server; POST /send (any path ending in /send, body
+ * `{"text":…}`) builds a ~200-byte JSON frame, stringifies it once and `client.send`s it to
+ * every subscribed socket. It speaks just enough of tRPC's WebSocket protocol for the same load
+ * generator: it ignores `connectionParams`, answers a `subscription` with `started`, and frames
+ * each message as `{"id":<sub id>,"result":{"type":"data","id":…,"data":<message>}}`.
+ *
+ *   node --import tsx bench/chat-baseline-server.ts   → prints "listening on http://127.0.0.1:PORT"
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+const subscribers = new Map<WebSocket, string>();
+let seq = 0;
+
+const server = createServer((req, res) => {
+  if (req.method !== 'POST' || !req.url?.endsWith('/send')) {
+    res.writeHead(404).end();
+    return;
+  }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => {
+    body += c;
+    if (body.length > 100_000) req.destroy();
+  });
+  req.on('end', () => {
+    let text: string;
+    try {
+      const parsed = (JSON.parse(body) as { text?: unknown }).text;
+      text = typeof parsed === 'string' ? parsed : '';
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    seq++;
+    const message = {
+      id: `msg_${seq}`,
+      roomId: 'room_bench',
+      authorId: 'user_bench',
+      text,
+      clientMessageId: randomUUID(),
+      createdAt: new Date().toISOString(),
+    };
+    const json = JSON.stringify(message);
+    for (const [ws, subId] of subscribers) {
+      ws.send(`{"id":${subId},"result":{"type":"data","id":"${message.id}","data":${json}}}`);
+    }
+    const answer = JSON.stringify({ result: { data: message } });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
+  });
+});
+
+const wss = new WebSocketServer({ server });
+wss.on('connection', (ws) => {
+  ws.on('message', (data: Buffer) => {
+    const text = data.toString();
+    if (text === 'PING') return ws.send('PONG');
+    let msg: { id?: unknown; method?: unknown };
+    try {
+      msg = JSON.parse(text) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg.method === 'subscription') {
+      const id = JSON.stringify(msg.id ?? null);
+      subscribers.set(ws, id);
+      ws.send(`{"id":${id},"result":{"type":"started"}}`);
+    } else if (msg.method === 'subscription.stop') {
+      subscribers.delete(ws);
+    }
+  });
+  ws.on('close', () => subscribers.delete(ws));
+  ws.on('error', () => subscribers.delete(ws));
+});
+
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  console.log(`chat baseline listening on http://127.0.0.1:${port}`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const ws of wss.clients) ws.terminate();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 1000).unref();
+  });
+}
