@@ -10,6 +10,7 @@ import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { authenticate, createContextInner, createRequestContext, isOriginAllowed } from './context.ts';
 import type { Env } from './env.ts';
 import { createSseTransport } from './live/sse.ts';
+import { createWsFeeds } from './live/ws.ts';
 import { appRouter } from './routers/_app.ts';
 import { seedIfEmpty } from './seed.ts';
 import { createServices, type Services } from './services.ts';
@@ -113,7 +114,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
   // Registered before tRPC's handler, so every send it makes is bounded.
-  wss.on('connection', (socket) => boundSendBuffer(services, socket));
+  const wsFeeds = createWsFeeds({ router: appRouter, services });
+  wss.on('connection', (socket, req) => {
+    boundSendBuffer(services, socket);
+    wsFeeds(socket, req);
+  });
   const wsHandler = applyWSSHandler({
     wss,
     router: appRouter,

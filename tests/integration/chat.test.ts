@@ -22,24 +22,36 @@ async function opsRoom(t: TestServer) {
   return room.id;
 }
 
-const send = (c: Awaited<ReturnType<typeof chatAs>>, roomId: string, text: string, clientMessageId = randomUUID()) =>
-  c.trpc.chat.send.mutate({ roomId, text, clientMessageId });
+const send = (
+  c: Awaited<ReturnType<typeof chatAs>>,
+  roomId: string,
+  text: string,
+  clientMessageId = randomUUID(),
+) => c.trpc.chat.send.mutate({ roomId, text, clientMessageId });
 
 describe('chat over WebSocket', () => {
   it('gives each member each message exactly once, in order', async () => {
     await using t = await startTestServer();
     const roomId = await opsRoom(t);
     const members = await Promise.all(['alice', 'bob', 'carol'].map((u) => chatAs(t, u)));
-    const streams = members.map((m) => record<Tracked>((o) => m.trpc.chat.onMessage.subscribe({ roomId }, o)));
+    const streams = members.map((m) =>
+      record<Tracked>((o) => m.trpc.chat.onMessage.subscribe({ roomId }, o)),
+    );
     await Promise.all(streams.map((s) => s.started));
-    await Promise.all(members.map((m, i) => Promise.all(Array.from({ length: 6 }, (_, j) => send(m, roomId, `m${i}-${j}`)))));
+    await Promise.all(
+      members.map((m, i) =>
+        Promise.all(Array.from({ length: 6 }, (_, j) => send(m, roomId, `m${i}-${j}`))),
+      ),
+    );
     for (const s of streams) await s.waitFor(18);
     await new Promise((r) => setTimeout(r, 200));
     const orders = streams.map((s) => s.items.map((e) => e.data.id));
     for (const order of orders) {
       expect(order).toHaveLength(18);
       expect(new Set(order).size).toBe(18);
-      expect(order.map((id) => Number(id.slice(4)))).toEqual([...order.map((id) => Number(id.slice(4)))].sort((a, b) => a - b));
+      expect(order.map((id) => Number(id.slice(4)))).toEqual(
+        [...order.map((id) => Number(id.slice(4)))].sort((a, b) => a - b),
+      );
     }
     expect(orders[1]).toEqual(orders[0]);
     expect(orders[2]).toEqual(orders[0]);
@@ -76,7 +88,9 @@ describe('chat over WebSocket', () => {
     const first = await send(alice, roomId, 'hello', id);
     const retry = await send(alice, roomId, 'hello', id);
     expect(retry).toEqual(first);
-    await expect(send(bob, roomId, 'hijack', id)).rejects.toMatchObject({ data: { code: 'CONFLICT' } });
+    await expect(send(bob, roomId, 'hijack', id)).rejects.toMatchObject({
+      data: { code: 'CONFLICT' },
+    });
     const history = await alice.trpc.chat.history.query({ roomId });
     expect(history.items.map((m) => m.text)).toEqual(['hello']);
     await Promise.all([alice.close(), bob.close()]);
@@ -102,13 +116,29 @@ describe('chat over WebSocket', () => {
     const roomId = await opsRoom(t);
     const bob = await chatAs(t, 'bob');
     const seen = record<Person[]>((o) => bob.trpc.chat.onPresence.subscribe({ roomId }, o));
-    await eventually(() => seen.items.at(-1)?.map((p) => p.username).join() === 'bob', 5000, 'bob alone');
+    await eventually(
+      () =>
+        seen.items
+          .at(-1)
+          ?.map((p) => p.username)
+          .join() === 'bob',
+      5000,
+      'bob alone',
+    );
     const tab1 = await chatAs(t, 'alice');
     const tab2 = await chatAs(t, 'alice');
     const s1 = record<Tracked>((o) => tab1.trpc.chat.onMessage.subscribe({ roomId }, o));
     const s2 = record<Person[]>((o) => tab2.trpc.chat.onTyping.subscribe({ roomId }, o));
     await Promise.all([s1.started, s2.started]);
-    await eventually(() => seen.items.at(-1)?.map((p) => p.username).join() === 'alice,bob', 5000, 'alice joins');
+    await eventually(
+      () =>
+        seen.items
+          .at(-1)
+          ?.map((p) => p.username)
+          .join() === 'alice,bob',
+      5000,
+      'alice joins',
+    );
     s1.stop();
     await tab1.close();
     await new Promise((r) => setTimeout(r, 300));
@@ -116,7 +146,15 @@ describe('chat over WebSocket', () => {
     // The second tab's network dies: no close frame, no PONG. Keep-alive finds out.
     const socket = tab2.socket() as unknown as { _socket: { pause(): void } };
     socket._socket.pause();
-    await eventually(() => seen.items.at(-1)?.map((p) => p.username).join() === 'bob', 5000, 'alice leaves');
+    await eventually(
+      () =>
+        seen.items
+          .at(-1)
+          ?.map((p) => p.username)
+          .join() === 'bob',
+      5000,
+      'alice leaves',
+    );
     seen.stop();
     await Promise.all([bob.close(), tab2.close()]);
   });
@@ -147,10 +185,14 @@ describe('chat over WebSocket', () => {
     await using t = await startTestServer();
     const roomId = await opsRoom(t);
     const alice = await chatAs(t, 'alice');
-    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => send(alice, roomId, `r${i}`)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => send(alice, roomId, `r${i}`)),
+    );
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     const limited = results.filter(
-      (r) => r.status === 'rejected' && (r.reason as { data?: { code?: string } }).data?.code === 'TOO_MANY_REQUESTS',
+      (r) =>
+        r.status === 'rejected' &&
+        (r.reason as { data?: { code?: string } }).data?.code === 'TOO_MANY_REQUESTS',
     ).length;
     expect(ok).toBe(20);
     expect(limited).toBe(10);
@@ -165,14 +207,22 @@ describe('chat over WebSocket', () => {
     await admin.users.create.mutate({ username: 'mallory', password: 'secret' });
     const mallory = await chatAs(t, 'mallory', 'secret');
     expect(await mallory.trpc.chat.rooms.query()).toEqual([]);
-    await expect(mallory.trpc.chat.history.query({ roomId })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await expect(send(mallory, roomId, 'hi')).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await expect(mallory.trpc.chat.setTyping.mutate({ roomId, typing: true })).rejects.toMatchObject({
+    await expect(mallory.trpc.chat.history.query({ roomId })).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
+    await expect(send(mallory, roomId, 'hi')).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
+    await expect(
+      mallory.trpc.chat.setTyping.mutate({ roomId, typing: true }),
+    ).rejects.toMatchObject({
       data: { code: 'NOT_FOUND' },
     });
     const sub = record<Tracked>((o) => mallory.trpc.chat.onMessage.subscribe({ roomId }, o));
     expect((await sub.waitForError()).data?.code).toBe('NOT_FOUND');
-    await expect(mallory.trpc.chat.send.mutate({ roomId, text: '', clientMessageId: 'nope' })).rejects.toMatchObject({
+    await expect(
+      mallory.trpc.chat.send.mutate({ roomId, text: '', clientMessageId: 'nope' }),
+    ).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST' },
     });
     await mallory.close();
@@ -182,16 +232,68 @@ describe('chat over WebSocket', () => {
     await using t = await startTestServer();
     const alice = await chatAs(t, 'alice');
     const [ops] = await alice.trpc.teams.list.query();
-    const incident = await alice.trpc.incidents.create.mutate({ title: 'DB failover', severity: 'critical', teamId: ops!.id });
+    const incident = await alice.trpc.incidents.create.mutate({
+      title: 'DB failover',
+      severity: 'critical',
+      teamId: ops!.id,
+    });
     const room = (await alice.trpc.chat.rooms.query()).find((r) => r.incidentId === incident.id);
     expect(room).toMatchObject({ kind: 'incident', teamId: ops!.id, name: 'DB failover' });
     const bob = await t.client({ username: 'bob' });
     const before = await bob.notifications.unreadCount.query();
     await send(alice, room!.id, 'hey @bob can you look? cc @nobody');
-    await eventually(async () => (await bob.notifications.unreadCount.query()) === before + 1, 3000, 'mention');
+    await eventually(
+      async () => (await bob.notifications.unreadCount.query()) === before + 1,
+      3000,
+      'mention',
+    );
     const [note] = (await bob.notifications.list.query({ limit: 1 })).items;
     expect(note).toMatchObject({ link: `/incidents/${incident.id}` });
     expect(note?.title).toContain('mentioned you');
+    await alice.close();
+  });
+
+  it("speaks tRPC's WebSocket frames exactly, and releases subscriptions on stop and on close", async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const cookie = await t.login('bob');
+    const raw = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`, { headers: { cookie } });
+    const frames: unknown[] = [];
+    raw.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as unknown));
+    await new Promise((r) => raw.once('open', r));
+    const { counts } = t.server.services.metrics;
+    raw.send(
+      JSON.stringify([
+        { id: 1, method: 'subscription', params: { path: 'chat.onMessage', input: { roomId } } },
+        { id: 2, method: 'query', params: { path: 'auth.me', input: undefined } },
+      ]),
+    );
+    await eventually(() => frames.length >= 2, 3000, 'started and the query answer');
+    expect(frames).toContainEqual({ id: 1, result: { type: 'started' } });
+    expect(frames).toContainEqual({
+      id: 2,
+      result: { type: 'data', data: expect.objectContaining({ username: 'bob' }) as unknown },
+    });
+    const alice = await chatAs(t, 'alice');
+    const sent = await send(alice, roomId, 'exact');
+    await eventually(() => frames.length >= 3, 3000, 'the message');
+    expect(frames[2]).toEqual({
+      id: 1,
+      result: { type: 'data', id: sent.id, data: { id: sent.id, data: sent } },
+    });
+    raw.send(JSON.stringify({ id: 1, method: 'subscription.stop' }));
+    await eventually(() => frames.length >= 4, 3000, 'stopped');
+    expect(frames[3]).toEqual({ id: 1, result: { type: 'stopped' } });
+    raw.send(
+      JSON.stringify({
+        id: 3,
+        method: 'subscription',
+        params: { path: 'chat.onTyping', input: { roomId } },
+      }),
+    );
+    await eventually(() => counts.subscriptions === 1, 3000, 'one subscription');
+    raw.terminate();
+    await eventually(() => counts.subscriptions === 0, 3000, 'released on close');
     await alice.close();
   });
 
@@ -201,7 +303,13 @@ describe('chat over WebSocket', () => {
     const raw = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`, { headers: { cookie } });
     await new Promise((r) => raw.once('open', r));
     const closed = new Promise<void>((r) => raw.once('close', () => r()));
-    raw.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'notifications.onNotification', input: {} } }));
+    raw.send(
+      JSON.stringify({
+        id: 1,
+        method: 'subscription',
+        params: { path: 'notifications.onNotification', input: {} },
+      }),
+    );
     await new Promise<void>((r) => raw.once('message', () => r()));
     (raw as unknown as { _socket: { pause(): void } })._socket.pause();
     const admin = await t.client({ username: 'admin' });
@@ -210,7 +318,12 @@ describe('chat over WebSocket', () => {
     for (let sent = 0; counts.dropped === 0 && sent < 6000; sent += 50) {
       await Promise.all(
         Array.from({ length: 50 }, () =>
-          admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: 'big', body, severity: 'info' }),
+          admin.notifications.send.mutate({
+            to: { usernames: ['alice'] },
+            title: 'big',
+            body,
+            severity: 'info',
+          }),
         ),
       );
     }
