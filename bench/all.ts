@@ -1,25 +1,42 @@
 /**
  * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints) and chat (WebSocket)
- * benchmarks one after the other, each with the same flags (each reads the ones it knows).
- * `--only notifications,ops,chat` picks some. Exits non-zero when any of them did.
+ * benchmarks one after the other. `--quick` and `--seconds S` go to all three; anything else
+ * means different things to each (`--rate` is broadcasts, points or messages per second), so it
+ * needs `--only notifications|ops|chat`. Exits non-zero when any of them did.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseFlags } from './common.ts';
 
 const SUITES = { notifications: 'run.ts', ops: 'ops.ts', chat: 'chat.ts' } as const;
 type Suite = keyof typeof SUITES;
+const SHARED = ['quick', 'seconds'];
 
-const args = process.argv.slice(2);
-const onlyAt = args.indexOf('--only');
-const only = onlyAt === -1 ? null : (args[onlyAt + 1] ?? '').split(',');
-const passed = onlyAt === -1 ? args : args.filter((_, i) => i !== onlyAt && i !== onlyAt + 1);
+const flags = parseFlags(process.argv.slice(2));
+const only = flags.get('only')?.split(',');
+flags.delete('only');
+for (const name of only ?? []) {
+  if (!(name in SUITES))
+    throw new Error(`--only ${name}: one of ${Object.keys(SUITES).join(', ')}`);
+}
+const suites = (Object.keys(SUITES) as Suite[]).filter((s) => !only || only.includes(s));
+if (suites.length > 1) {
+  for (const name of flags.keys()) {
+    if (!SHARED.includes(name))
+      throw new Error(`--${name} applies to one benchmark: add --only <${suites.join('|')}>`);
+  }
+}
+const args = [...flags].flatMap(([name, value]) =>
+  value === 'true' ? [`--${name}`] : [`--${name}`, value],
+);
 
 let failed = 0;
-for (const suite of Object.keys(SUITES) as Suite[]) {
-  if (only && !only.includes(suite)) continue;
+for (const suite of suites) {
   const script = fileURLToPath(new URL(SUITES[suite], import.meta.url));
   process.stdout.write(`\n=== ${suite} (bench/${SUITES[suite]}) ===\n`);
-  const { status } = spawnSync(process.execPath, ['--import', 'tsx', script, ...passed], { stdio: 'inherit' });
+  const { status } = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: 'inherit',
+  });
   if (status !== 0) failed = status ?? 1;
 }
 process.exit(failed);

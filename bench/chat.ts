@@ -18,7 +18,14 @@ import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { coreBusySeconds, cpuSeconds, numberFlag, parseFlags, rssKiB, sleep } from './common.ts';
+import {
+  coreBusySeconds,
+  cpuSeconds,
+  numberFlag,
+  parseKnownFlags,
+  rssKiB,
+  sleep,
+} from './common.ts';
 import {
   Histogram,
   benchDir,
@@ -36,12 +43,11 @@ import {
   wallNow,
 } from './bench-proc.ts';
 
-const flags = parseFlags(process.argv.slice(2));
-for (const name of flags.keys()) {
-  if (!['members', 'rate', 'seconds', 'senders', 'quick'].includes(name)) {
-    throw new Error(`unknown flag --${name} (use --members N --rate R --seconds S --senders K --quick)`);
-  }
-}
+const flags = parseKnownFlags(
+  process.argv.slice(2),
+  ['members', 'rate', 'seconds', 'senders', 'quick'],
+  '--members N --rate R --seconds S --senders K --quick',
+);
 const quick = flags.get('quick') === 'true';
 const config = {
   members: Math.floor(numberFlag(flags, 'members', quick ? 100 : 1000)),
@@ -80,7 +86,8 @@ function post(url: URL, token: string, body: string): Promise<number> {
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
-          if (res.statusCode !== 200) console.error(`  send: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+          if (res.statusCode !== 200)
+            console.error(`  send: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
           resolve(res.statusCode ?? 0);
         });
         res.on('error', reject);
@@ -208,7 +215,8 @@ async function measure(
           if (at === -1 || !text.includes(tag)) return;
           deliveries++;
           if (frameBytes === 0) frameBytes = data.length;
-          const latency = wallNow() - Date.parse(text.slice(at + CREATED_AT.length, at + CREATED_AT.length + 24));
+          const latency =
+            wallNow() - Date.parse(text.slice(at + CREATED_AT.length, at + CREATED_AT.length + 24));
           hist.add(latency);
           if (latency > maxLatency) maxLatency = latency;
         });
@@ -275,7 +283,11 @@ async function measure(
             continue;
           }
           inFlight++;
-          pending.push(send(i).then(count).then(() => void inFlight--));
+          pending.push(
+            send(i)
+              .then(count)
+              .then(() => void inFlight--),
+          );
         }
         await Promise.race([Promise.all(pending), sleep(30_000)]);
       } else {
@@ -352,12 +364,17 @@ function report(pulse: TargetResult, baseline: TargetResult): string {
       fmt(pick(baseline), digits),
       withRatio ? fmt(ratio(pick(pulse), pick(baseline)), 2) : '',
     ]);
-  const text = (name: string, pick: (r: TargetResult) => string) => rows.push([name, pick(pulse), pick(baseline), '']);
+  const text = (name: string, pick: (r: TargetResult) => string) =>
+    rows.push([name, pick(pulse), pick(baseline), '']);
   num('idle KiB per connection', (r) => r.idleKiBPerConnection);
-  text('idle RSS before → after, MiB', (r) => `${fmt(r.rssBeforeKiB / 1024)} → ${fmt(r.rssIdleKiB / 1024)}`);
+  text(
+    'idle RSS before → after, MiB',
+    (r) => `${fmt(r.rssBeforeKiB / 1024)} → ${fmt(r.rssIdleKiB / 1024)}`,
+  );
   num('connect + subscribe all, s', (r) => r.connectSeconds, 2, false);
   for (const key of ['fixed', 'flat'] as const) {
-    const title = key === 'fixed' ? `fixed ${config.rate}/s` : `flat out (${config.senders} senders)`;
+    const title =
+      key === 'fixed' ? `fixed ${config.rate}/s` : `flat out (${config.senders} senders)`;
     num(`${title}: messages/s`, (r) => r[key].messagesPerS, 1);
     num(`${title}: deliveries/s`, (r) => r[key].deliveriesPerS, 0);
     num(`${title}: latency p50 ms`, (r) => r[key].latencyMs.p50, 1, false);
@@ -367,11 +384,22 @@ function report(pulse: TargetResult, baseline: TargetResult): string {
     num(`${title}: server CPU % of a core`, (r) => r[key].serverCpuShare * 100, 0, false);
     num(`${title}: load CPU % of a core`, (r) => r[key].loadCpuShare * 100, 0, false);
     if (pinning) {
-      num(`${title}: other processes on CPU 0 %`, (r) => r[key].otherShareServerCore * 100, 0, false);
+      num(
+        `${title}: other processes on CPU 0 %`,
+        (r) => r[key].otherShareServerCore * 100,
+        0,
+        false,
+      );
       num(`${title}: other processes on CPU 1 %`, (r) => r[key].otherShareLoadCore * 100, 0, false);
     }
-    text(`${title}: delivered / expected`, (r) => `${r[key].deliveries} / ${r[key].expectedDeliveries}`);
-    text(`${title}: sends skipped / failed`, (r) => `${r[key].sendsSkipped} / ${r[key].sendErrors}`);
+    text(
+      `${title}: delivered / expected`,
+      (r) => `${r[key].deliveries} / ${r[key].expectedDeliveries}`,
+    );
+    text(
+      `${title}: sends skipped / failed`,
+      (r) => `${r[key].sendsSkipped} / ${r[key].sendErrors}`,
+    );
   }
   text('connections failed / lost', (r) => `${r.connectFailures} / ${r.socketsLost}`);
   text('data frame bytes', (r) => String(r.frameBytes));
@@ -387,12 +415,15 @@ async function main() {
       (pinning ? 'servers on CPU 0, load on CPU 1' : 'not pinned'),
   );
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
-  if (Number(loadavg.split(' ')[0]) > 0.5) console.error(`note: the machine is busy (loadavg ${loadavg}); figures will be noisier`);
+  if (Number(loadavg.split(' ')[0]) > 0.5)
+    console.error(`note: the machine is busy (loadavg ${loadavg}); figures will be noisier`);
   const dir = makeWorkDir();
   const dbPath = join(dir, 'pulse.db');
   const seedStart = performance.now();
   const seeded = await seedUsers(dbPath, config.members, ['read'], ['read', 'write']);
-  console.error(`seeded ${config.members} members in ${fmt((performance.now() - seedStart) / 1000)} s`);
+  console.error(
+    `seeded ${config.members} members in ${fmt((performance.now() - seedStart) / 1000)} s`,
+  );
   const roomId = `room_${seeded.teamId}`;
 
   const pulse = await measure(
@@ -414,13 +445,25 @@ async function main() {
 
   const ratios = {
     deliveriesPerSFlat: ratio(pulse.flat.deliveriesPerS, baseline.flat.deliveriesPerS),
-    cpuPerDeliveryFixed: ratio(pulse.fixed.serverCpuUsPerDelivery, baseline.fixed.serverCpuUsPerDelivery),
-    cpuPerDeliveryFlat: ratio(pulse.flat.serverCpuUsPerDelivery, baseline.flat.serverCpuUsPerDelivery),
+    cpuPerDeliveryFixed: ratio(
+      pulse.fixed.serverCpuUsPerDelivery,
+      baseline.fixed.serverCpuUsPerDelivery,
+    ),
+    cpuPerDeliveryFlat: ratio(
+      pulse.flat.serverCpuUsPerDelivery,
+      baseline.flat.serverCpuUsPerDelivery,
+    ),
     kibPerConnection: ratio(pulse.idleKiBPerConnection, baseline.idleKiBPerConnection),
   };
   const results = {
     startedAt: startedAt.toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, pinned: pinning, loadavgAtStart: loadavg },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      pinned: pinning,
+      loadavgAtStart: loadavg,
+    },
     config: { ...config, quick },
     pulse,
     baseline,
@@ -439,7 +482,12 @@ async function main() {
   console.log(`  server CPU per delivery, flat out    ${fmt(ratios.cpuPerDeliveryFlat, 2)}`);
   console.log(`  KiB per idle connection              ${fmt(ratios.kibPerConnection, 2)}`);
   const noise = Math.max(
-    ...[pulse, baseline].flatMap((r) => [r.fixed.otherShareServerCore, r.flat.otherShareServerCore, r.fixed.otherShareLoadCore, r.flat.otherShareLoadCore]),
+    ...[pulse, baseline].flatMap((r) => [
+      r.fixed.otherShareServerCore,
+      r.flat.otherShareServerCore,
+      r.fixed.otherShareLoadCore,
+      r.flat.otherShareLoadCore,
+    ]),
   );
   if (noise > 0.1) {
     console.log(
@@ -460,7 +508,8 @@ async function main() {
   const file = join(resultsDir, `chat-${stamp(startedAt)}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nResults: ${file}`);
-  const lossless = (r: TargetResult) => r.connectFailures === 0 && r.fixed.drained && r.flat.drained;
+  const lossless = (r: TargetResult) =>
+    r.connectFailures === 0 && r.fixed.drained && r.flat.drained;
   if (!lossless(pulse) || !lossless(baseline)) process.exitCode = 1;
 }
 

@@ -106,7 +106,10 @@ export function coreBusySeconds(cpu: number): number {
     .find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) return NaN;
   const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / ticksPerSecond();
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) /
+    ticksPerSecond()
+  );
 }
 
 /** `--name value` and `--flag` from argv. */
@@ -121,6 +124,19 @@ export function parseFlags(argv: string[]): Map<string, string> {
       flags.set(arg.slice(2), next);
       i++;
     }
+  }
+  return flags;
+}
+
+/** `parseFlags`, refusing any flag not in `allowed` with a usage line. */
+export function parseKnownFlags(
+  argv: string[],
+  allowed: readonly string[],
+  usage: string,
+): Map<string, string> {
+  const flags = parseFlags(argv);
+  for (const name of flags.keys()) {
+    if (!allowed.includes(name)) throw new Error(`unknown flag --${name} (use ${usage})`);
   }
   return flags;
 }

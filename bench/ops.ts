@@ -19,7 +19,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type ClientRequest } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { coreBusySeconds, cpuSeconds, numberFlag, parseFlags, rssKiB, sleep } from './common.ts';
+import {
+  coreBusySeconds,
+  cpuSeconds,
+  numberFlag,
+  parseKnownFlags,
+  rssKiB,
+  sleep,
+} from './common.ts';
 import {
   Histogram,
   benchDir,
@@ -37,12 +44,11 @@ import {
   wallNow,
 } from './bench-proc.ts';
 
-const flags = parseFlags(process.argv.slice(2));
-for (const name of flags.keys()) {
-  if (!['subscribers', 'seconds', 'rate', 'senders', 'quick'].includes(name)) {
-    throw new Error(`unknown flag --${name} (use --subscribers N --seconds S --rate R --senders K --quick)`);
-  }
-}
+const flags = parseKnownFlags(
+  process.argv.slice(2),
+  ['subscribers', 'seconds', 'rate', 'senders', 'quick'],
+  '--subscribers N --seconds S --rate R --senders K --quick',
+);
 const quick = flags.get('quick') === 'true';
 const config = {
   subscribers: Math.floor(numberFlag(flags, 'subscribers', quick ? 20 : 200)),
@@ -121,7 +127,11 @@ function ingestBody(count: number, series: string[], ts: number | null): string 
   for (let i = 0; i < count; i++) {
     const s = series[i % series.length] ?? 'bench.x';
     const value = Math.round(Math.random() * 100_000) / 100;
-    parts.push(ts === null ? `{"series":"${s}","value":${value}}` : `{"series":"${s}","value":${value},"ts":${ts}}`);
+    parts.push(
+      ts === null
+        ? `{"series":"${s}","value":${value}}`
+        : `{"series":"${s}","value":${value},"ts":${ts}}`,
+    );
   }
   return `{"points":[${parts.join(',')}]}`;
 }
@@ -152,7 +162,8 @@ async function ingestPhase(url: URL, pid: number, token: string): Promise<Ingest
             points += config.ingestBatch;
           } else {
             errors++;
-            if (errors <= 3) console.error(`  ingest: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+            if (errors <= 3)
+              console.error(`  ingest: HTTP ${res.status} ${res.text.slice(0, 200)}`);
           }
         } catch (error) {
           errors++;
@@ -228,8 +239,7 @@ function parseBatch(payload: string): { points: number; newestTs: number } {
   if (payload === lastPayload) return lastParsed;
   const value = JSON.parse(payload) as unknown;
   const batch = (Array.isArray(value) ? value : (value as { data?: unknown }).data) as
-    | { series: string; points: { ts: number }[] }[]
-    | undefined;
+    { series: string; points: { ts: number }[] }[] | undefined;
   let points = 0;
   let newestTs = -Infinity;
   for (const entry of batch ?? []) {
@@ -250,12 +260,24 @@ interface PhaseCounters {
   maxLatency: number;
 }
 
-async function fanoutPhase(baseUrl: string, pid: number, adminToken: string, tokens: string[]): Promise<FanoutResult> {
+async function fanoutPhase(
+  baseUrl: string,
+  pid: number,
+  adminToken: string,
+  tokens: string[],
+): Promise<FanoutResult> {
   const input = encodeURIComponent(JSON.stringify({ series: SERIES }));
   const subUrl = new URL(`/trpc/metrics.onPoints?input=${input}`, baseUrl);
   const ingestUrl = new URL('/trpc/metrics.ingest', baseUrl);
   const subAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
-  const counters: PhaseCounters = { active: false, startedAt: 0, batches: 0, points: 0, hist: new Histogram(), maxLatency: 0 };
+  const counters: PhaseCounters = {
+    active: false,
+    startedAt: 0,
+    batches: 0,
+    points: 0,
+    hist: new Histogram(),
+    maxLatency: 0,
+  };
   let connectFailures = 0;
   let streamsLost = 0;
   let finished = false;
@@ -269,7 +291,13 @@ async function fanoutPhase(baseUrl: string, pid: number, adminToken: string, tok
       if (connectedCount + connectFailures >= tokens.length) resolve();
     };
     for (const token of tokens) {
-      const sub: Subscriber = { req: null as unknown as ClientRequest, connected: false, ended: false, batches: 0, perSecond: new Map() };
+      const sub: Subscriber = {
+        req: null as unknown as ClientRequest,
+        connected: false,
+        ended: false,
+        batches: 0,
+        perSecond: new Map(),
+      };
       const req = request(subUrl, {
         agent: subAgent,
         headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
@@ -335,7 +363,9 @@ async function fanoutPhase(baseUrl: string, pid: number, adminToken: string, tok
   });
   await Promise.race([allConnected, sleep(60_000)]);
   const connectSeconds = (performance.now() - connectStart) / 1000;
-  console.error(`  ${connectedCount}/${tokens.length} subscribers connected in ${fmt(connectSeconds, 2)} s`);
+  console.error(
+    `  ${connectedCount}/${tokens.length} subscribers connected in ${fmt(connectSeconds, 2)} s`,
+  );
   await sleep(2000);
   const rssIdleKiB = rssKiB(pid);
 
@@ -352,7 +382,8 @@ async function fanoutPhase(baseUrl: string, pid: number, adminToken: string, tok
         stats.points += perRequest;
       } else {
         stats.errors++;
-        if (stats.errors <= 3) console.error(`  ingest: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+        if (stats.errors <= 3)
+          console.error(`  ingest: HTTP ${res.status} ${res.text.slice(0, 200)}`);
       }
     } catch (error) {
       stats.errors++;
@@ -428,7 +459,11 @@ async function fanoutPhase(baseUrl: string, pid: number, adminToken: string, tok
     pointsDelivered: counters.points,
     pointsDeliveredPerS: counters.points / seconds,
     deliveredShare: counters.points / Math.max(1, stats.points * n),
-    latencyMs: { p50: counters.hist.percentile(0.5), p99: counters.hist.percentile(0.99), max: counters.maxLatency },
+    latencyMs: {
+      p50: counters.hist.percentile(0.5),
+      p99: counters.hist.percentile(0.99),
+      max: counters.maxLatency,
+    },
     maxBatchesPerSOneSubscriber: maxPerS,
     meanBatchesPerSPerSubscriber: perSubSum / n / seconds,
     serverCpuShare: cpu / seconds,
@@ -450,17 +485,27 @@ async function main() {
       (pinning ? 'server on CPU 0, load on CPU 1' : 'not pinned'),
   );
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
-  if (Number(loadavg.split(' ')[0]) > 0.5) console.error(`note: the machine is busy (loadavg ${loadavg}); figures will be noisier`);
+  if (Number(loadavg.split(' ')[0]) > 0.5)
+    console.error(`note: the machine is busy (loadavg ${loadavg}); figures will be noisier`);
   const dir = makeWorkDir();
   const dbPath = join(dir, 'pulse.db');
   const seeded = await seedUsers(dbPath, config.subscribers, ['ingest'], ['read']);
-  const server = await startServer('pulse', 0, ['--import', 'tsx', join(rootDir, 'src/server/index.ts')], pulseEnv(dir, dbPath));
+  const server = await startServer(
+    'pulse',
+    0,
+    ['--import', 'tsx', join(rootDir, 'src/server/index.ts')],
+    pulseEnv(dir, dbPath),
+  );
   let ingest: IngestResult;
   let fanout: FanoutResult;
   try {
     console.error(`pulse: ${server.url} (pid ${server.pid})`);
     console.error('(a) ingest');
-    ingest = await ingestPhase(new URL('/trpc/metrics.ingest', server.url), server.pid, seeded.adminToken);
+    ingest = await ingestPhase(
+      new URL('/trpc/metrics.ingest', server.url),
+      server.pid,
+      seeded.adminToken,
+    );
     console.error('(b) fan-out');
     fanout = await fanoutPhase(server.url, server.pid, seeded.adminToken, seeded.memberTokens);
   } finally {
@@ -469,7 +514,13 @@ async function main() {
 
   const results = {
     startedAt: startedAt.toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, pinned: pinning, loadavgAtStart: loadavg },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      pinned: pinning,
+      loadavgAtStart: loadavg,
+    },
     config: { ...config, quick, series: SERIES },
     ingest,
     fanout,
@@ -479,7 +530,9 @@ async function main() {
     `\nPulse dashboard benchmark — ${cpus().length} × ${results.machine.cpuModel}, Node ${process.version}` +
       (pinning ? ', server on CPU 0, load on CPU 1' : ', unpinned'),
   );
-  console.log(`\n(a) metrics.ingest, ${config.senders} senders × ${config.ingestBatch} points/request, ${config.seconds} s`);
+  console.log(
+    `\n(a) metrics.ingest, ${config.senders} senders × ${config.ingestBatch} points/request, ${config.seconds} s`,
+  );
   console.log(
     table(
       ['', 'value'],
@@ -489,7 +542,10 @@ async function main() {
         ['server CPU µs/point', fmt(ingest.serverCpuUsPerPoint, 2)],
         ['server CPU % of a core', fmt(ingest.serverCpuShare * 100, 0)],
         ['load CPU % of a core', fmt(ingest.loadCpuShare * 100, 0)],
-        ['other processes on CPU 0 / CPU 1 %', `${fmt(ingest.otherShareServerCore * 100, 0)} / ${fmt(ingest.otherShareLoadCore * 100, 0)}`],
+        [
+          'other processes on CPU 0 / CPU 1 %',
+          `${fmt(ingest.otherShareServerCore * 100, 0)} / ${fmt(ingest.otherShareLoadCore * 100, 0)}`,
+        ],
         ['requests ok / failed', `${ingest.requests} / ${ingest.errors}`],
       ],
     ),
@@ -515,10 +571,16 @@ async function main() {
         ['server CPU % of a core', fmt(f.serverCpuShare * 100, 0)],
         ['server CPU µs/batch delivered', fmt(f.serverCpuUsPerBatch, 1)],
         ['load CPU % of a core', fmt(f.loadCpuShare * 100, 0)],
-        ['other processes on CPU 0 / CPU 1 %', `${fmt(f.otherShareServerCore * 100, 0)} / ${fmt(f.otherShareLoadCore * 100, 0)}`],
+        [
+          'other processes on CPU 0 / CPU 1 %',
+          `${fmt(f.otherShareServerCore * 100, 0)} / ${fmt(f.otherShareLoadCore * 100, 0)}`,
+        ],
         ['idle KiB per subscriber (after the ingest phase: rough)', fmt(f.idleKiBPerSubscriber, 1)],
         ['connect all, s', fmt(f.connectSeconds, 2)],
-        ['ingest requests ok / failed / skipped', `${f.ingestRequests} / ${f.ingestErrors} / ${f.ingestSkipped}`],
+        [
+          'ingest requests ok / failed / skipped',
+          `${f.ingestRequests} / ${f.ingestErrors} / ${f.ingestSkipped}`,
+        ],
         ['subscriptions failed / lost', `${f.connectFailures} / ${f.streamsLost}`],
       ],
     ),

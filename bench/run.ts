@@ -16,7 +16,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { numberFlag, parseFlags, type PhaseResult, type TargetResult } from './common.ts';
+import { numberFlag, parseKnownFlags, type PhaseResult, type TargetResult } from './common.ts';
 import { seedDatabase } from './seed.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -24,12 +24,11 @@ const rootDir = dirname(benchDir);
 
 const TARGET = { subscribers: 1000, rate: 20, p99Ms: 100, idleKiB: 30 } as const;
 
-const flags = parseFlags(process.argv.slice(2));
-for (const name of flags.keys()) {
-  if (!['subscribers', 'rate', 'seconds', 'quick', 'senders', 'profile'].includes(name)) {
-    throw new Error(`unknown flag --${name} (use --subscribers N --rate R --seconds S --quick --profile)`);
-  }
-}
+const flags = parseKnownFlags(
+  process.argv.slice(2),
+  ['subscribers', 'rate', 'seconds', 'quick', 'senders', 'profile'],
+  '--subscribers N --rate R --seconds S --quick --profile',
+);
 const quick = flags.get('quick') === 'true';
 /** Runs each server under `--cpu-prof`; the profiles land in bench/results/profile-<time>/<server>/. */
 const profile = flags.get('profile') === 'true';
@@ -57,7 +56,8 @@ function start(name: string, cpu: number, args: string[], env: NodeJS.ProcessEnv
   children.add(child);
   child.once('exit', () => children.delete(child));
   // The load generator labels its own lines.
-  const prefix = (line: string) => console.error(name.endsWith(' load') ? `  ${line}` : `  [${name}] ${line}`);
+  const prefix = (line: string) =>
+    console.error(name.endsWith(' load') ? `  ${line}` : `  [${name}] ${line}`);
   if (child.stderr) createInterface({ input: child.stderr }).on('line', prefix);
   return child;
 }
@@ -110,14 +110,19 @@ function listeningUrl(
   timeoutMs = 60_000,
 ): Promise<{ url: string; sendUrl: string | null }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with code ${code} before listening`));
     });
     if (!child.stdout) return reject(new Error(`${name} has no stdout`));
     createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /listening on (http:\/\/[^\s)]+)(?: \(sends: (http:\/\/[^\s)]+)\))?/i.exec(line);
+      const match = /listening on (http:\/\/[^\s)]+)(?: \(sends: (http:\/\/[^\s)]+)\))?/i.exec(
+        line,
+      );
       if (match?.[1]) {
         clearTimeout(timer);
         resolve({ url: match[1], sendUrl: match[2] ?? null });
@@ -152,26 +157,44 @@ async function measure(
   try {
     const { url, sendUrl } = await listeningUrl(server, label);
     if (server.pid === undefined) throw new Error(`${label} has no pid`);
-    console.error(`${label}: ${url} (pid ${server.pid}); load generator${pinning ? ' on CPU 1' : ''}`);
+    console.error(
+      `${label}: ${url} (pid ${server.pid}); load generator${pinning ? ' on CPU 1' : ''}`,
+    );
     const out = join(dir, `${label}-result.json`);
-    const load = start(`${label} load`, 1, [
-      '--import',
-      'tsx',
-      join(benchDir, 'load.ts'),
-      '--url', url,
-      '--pid', String(server.pid),
-      '--creds', credsFile,
-      '--out', out,
-      '--label', label,
-      '--subscribers', String(config.subscribers),
-      '--rate', String(config.rate),
-      '--seconds', String(config.seconds),
-      '--warmup', String(config.warmupSeconds),
-      '--senders', String(config.flatSenders),
-      '--server-cpu', pinning ? '0' : '-1',
-      ...(sendUrl ? ['--send-url', sendUrl] : []),
-      '--exit-with-stdin',
-    ], process.env);
+    const load = start(
+      `${label} load`,
+      1,
+      [
+        '--import',
+        'tsx',
+        join(benchDir, 'load.ts'),
+        '--url',
+        url,
+        '--pid',
+        String(server.pid),
+        '--creds',
+        credsFile,
+        '--out',
+        out,
+        '--label',
+        label,
+        '--subscribers',
+        String(config.subscribers),
+        '--rate',
+        String(config.rate),
+        '--seconds',
+        String(config.seconds),
+        '--warmup',
+        String(config.warmupSeconds),
+        '--senders',
+        String(config.flatSenders),
+        '--server-cpu',
+        pinning ? '0' : '-1',
+        ...(sendUrl ? ['--send-url', sendUrl] : []),
+        '--exit-with-stdin',
+      ],
+      process.env,
+    );
     load.stdout?.resume();
     const code = await exitCode(load);
     if (code !== 0) throw new Error(`${label} load generator exited with code ${code}`);
@@ -201,28 +224,88 @@ function table(results: { label: Label; result: TargetResult }[]) {
     rows.push([
       name,
       ...results.map((r) => fmt(pick(r.result), digits)),
-      ...(base ? compared.map((r) => (ratios ? fmt(ratio(pick(r.result), pick(base)), 2) : '')) : []),
+      ...(base
+        ? compared.map((r) => (ratios ? fmt(ratio(pick(r.result), pick(base)), 2) : ''))
+        : []),
     ]);
   const text = (name: string, pick: (r: TargetResult) => string) =>
-    rows.push([name, ...results.map((r) => pick(r.result)), ...(base ? compared.map(() => '') : [])]);
+    rows.push([
+      name,
+      ...results.map((r) => pick(r.result)),
+      ...(base ? compared.map(() => '') : []),
+    ]);
 
   num('idle KiB per subscription', (r) => r.idleKiBPerSubscription);
-  text('idle RSS before → after, MiB', (r) => `${fmt(r.rssBeforeKiB / 1024)} → ${fmt(r.rssIdleKiB / 1024)}`);
+  text(
+    'idle RSS before → after, MiB',
+    (r) => `${fmt(r.rssBeforeKiB / 1024)} → ${fmt(r.rssIdleKiB / 1024)}`,
+  );
   num('connect all, s', (r) => r.connectSeconds, 2, false);
   for (const key of ['fixed', 'flat'] as const) {
-    const title = key === 'fixed' ? `fixed ${config.rate}/s` : `flat out (${config.flatSenders} senders)`;
+    const title =
+      key === 'fixed' ? `fixed ${config.rate}/s` : `flat out (${config.flatSenders} senders)`;
     const phase = (pick: (p: PhaseResult) => number) => (r: TargetResult) => pick(r[key]);
-    num(`${title}: broadcasts/s`, phase((p) => p.broadcastsPerS));
-    num(`${title}: deliveries/s`, phase((p) => p.deliveriesPerS), 0);
-    num(`${title}: latency p50 ms`, phase((p) => p.latencyMs.p50), 1, false);
-    num(`${title}: latency p99 ms`, phase((p) => p.latencyMs.p99), 1, false);
-    num(`${title}: latency max ms`, phase((p) => p.latencyMs.max), 1, false);
-    num(`${title}: server CPU µs/delivery`, phase((p) => p.serverCpuUsPerDelivery), 2);
-    num(`${title}: server CPU % of a core`, phase((p) => p.serverCpuShare * 100), 0, false);
-    num(`${title}: load CPU % of a core`, phase((p) => p.loadCpuShare * 100), 0, false);
-    if (pinning) num(`${title}: other processes on CPU 0 %`, phase((p) => p.otherCpuShareOnServerCore * 100), 0, false);
-    num(`${title}: server disk writes KiB/broadcast`, phase((p) => p.serverDiskWriteKiBPerBroadcast), 0, false);
-    text(`${title}: sends skipped / failed`, (r) => `${r[key].sendsSkipped} / ${r[key].sendErrors}`);
+    num(
+      `${title}: broadcasts/s`,
+      phase((p) => p.broadcastsPerS),
+    );
+    num(
+      `${title}: deliveries/s`,
+      phase((p) => p.deliveriesPerS),
+      0,
+    );
+    num(
+      `${title}: latency p50 ms`,
+      phase((p) => p.latencyMs.p50),
+      1,
+      false,
+    );
+    num(
+      `${title}: latency p99 ms`,
+      phase((p) => p.latencyMs.p99),
+      1,
+      false,
+    );
+    num(
+      `${title}: latency max ms`,
+      phase((p) => p.latencyMs.max),
+      1,
+      false,
+    );
+    num(
+      `${title}: server CPU µs/delivery`,
+      phase((p) => p.serverCpuUsPerDelivery),
+      2,
+    );
+    num(
+      `${title}: server CPU % of a core`,
+      phase((p) => p.serverCpuShare * 100),
+      0,
+      false,
+    );
+    num(
+      `${title}: load CPU % of a core`,
+      phase((p) => p.loadCpuShare * 100),
+      0,
+      false,
+    );
+    if (pinning)
+      num(
+        `${title}: other processes on CPU 0 %`,
+        phase((p) => p.otherCpuShareOnServerCore * 100),
+        0,
+        false,
+      );
+    num(
+      `${title}: server disk writes KiB/broadcast`,
+      phase((p) => p.serverDiskWriteKiBPerBroadcast),
+      0,
+      false,
+    );
+    text(
+      `${title}: sends skipped / failed`,
+      (r) => `${r[key].sendsSkipped} / ${r[key].sendErrors}`,
+    );
     text(`${title}: missing / duplicates`, (r) => `${r[key].missing} / ${r[key].duplicates}`);
   }
   text('subscriptions failed / lost', (r) => `${r.connectFailures} / ${r.streamsLost}`);
@@ -243,7 +326,9 @@ interface TargetCheck {
 function checks(pulse: TargetResult): TargetCheck[] {
   const f = pulse.fixed;
   const atScale = config.subscribers >= TARGET.subscribers && config.rate >= TARGET.rate;
-  const scale = atScale ? '' : ` (run at ${config.subscribers} × ${config.rate}/s, below the target's scale)`;
+  const scale = atScale
+    ? ''
+    : ` (run at ${config.subscribers} × ${config.rate}/s, below the target's scale)`;
   const scheduled = Math.max(1, Math.round(config.rate * config.seconds));
   const kept = f.sendErrors === 0 && f.sendsSkipped === 0 && f.sent >= scheduled && f.drained;
   const lossless =
@@ -280,7 +365,10 @@ function checks(pulse: TargetResult): TargetCheck[] {
 /** Warns when other processes took a noticeable share of the server's core during a phase. */
 function disturbance(results: { label: Label; result: TargetResult }[]): string | null {
   const worst = Math.max(
-    ...results.flatMap(({ result }) => [result.fixed.otherCpuShareOnServerCore, result.flat.otherCpuShareOnServerCore]),
+    ...results.flatMap(({ result }) => [
+      result.fixed.otherCpuShareOnServerCore,
+      result.flat.otherCpuShareOnServerCore,
+    ]),
   );
   if (!pinning || !(worst > 0.1)) return null;
   return (
@@ -296,7 +384,9 @@ async function main() {
   console.error(
     `Pulse benchmark: ${config.subscribers} SSE subscribers, ${config.rate} broadcasts/s, ` +
       `${config.seconds} s per phase${quick ? ' (quick)' : ''}; ` +
-      (pinning ? 'server on CPU 0, load on CPU 1' : 'taskset or a second CPU missing: processes not pinned'),
+      (pinning
+        ? 'server on CPU 0, load on CPU 1'
+        : 'taskset or a second CPU missing: processes not pinned'),
   );
   const loadavg = readFileSync('/proc/loadavg', 'utf8').trim();
   if (Number(loadavg.split(' ')[0]) > 0.5) {
@@ -309,7 +399,9 @@ async function main() {
   const creds = await seedDatabase(dbPath, config.subscribers);
   const credsFile = join(dir, 'credentials.json');
   writeFileSync(credsFile, JSON.stringify(creds));
-  console.error(`seeded ${config.subscribers} members in ${fmt((performance.now() - seedStart) / 1000)} s`);
+  console.error(
+    `seeded ${config.subscribers} members in ${fmt((performance.now() - seedStart) / 1000)} s`,
+  );
 
   const pulseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -325,13 +417,23 @@ async function main() {
   delete pulseEnv.REDIS_URL;
   delete pulseEnv.PULSE_ALLOWED_ORIGINS;
 
-  const profileDir = join(benchDir, 'results', `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
+  const profileDir = join(
+    benchDir,
+    'results',
+    `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`,
+  );
   const nodeArgs = (label: Label) => [
     ...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : []),
     '--import',
     'tsx',
   ];
-  const pulse = await measure('pulse', [...nodeArgs('pulse'), join(rootDir, 'src/server/index.ts')], pulseEnv, credsFile, dir);
+  const pulse = await measure(
+    'pulse',
+    [...nodeArgs('pulse'), join(rootDir, 'src/server/index.ts')],
+    pulseEnv,
+    credsFile,
+    dir,
+  );
   const pulseLive = await measure(
     'pulse-live',
     [...nodeArgs('pulse-live'), join(benchDir, 'pulse-live-server.ts'), credsFile],
@@ -347,11 +449,16 @@ async function main() {
     dir,
   );
   if (profile) {
-    console.error(`\nCPU profiles: ${profileDir}/<server>\n  summarize: node --import tsx bench/profile-summary.ts ${profileDir}/pulse`);
+    console.error(
+      `\nCPU profiles: ${profileDir}/<server>\n  summarize: node --import tsx bench/profile-summary.ts ${profileDir}/pulse`,
+    );
   }
 
   const ratiosOf = (r: TargetResult) => ({
-    cpuPerDeliveryFixed: ratio(r.fixed.serverCpuUsPerDelivery, baseline.fixed.serverCpuUsPerDelivery),
+    cpuPerDeliveryFixed: ratio(
+      r.fixed.serverCpuUsPerDelivery,
+      baseline.fixed.serverCpuUsPerDelivery,
+    ),
     cpuPerDeliveryFlat: ratio(r.flat.serverCpuUsPerDelivery, baseline.flat.serverCpuUsPerDelivery),
     deliveriesPerSFlat: ratio(r.flat.deliveriesPerS, baseline.flat.deliveriesPerS),
     idleKiBPerSubscription: ratio(r.idleKiBPerSubscription, baseline.idleKiBPerSubscription),
@@ -379,15 +486,19 @@ async function main() {
       (pinning ? ', server on CPU 0 and load on CPU 1' : ', unpinned') +
       `\n"Pulse, no store": the same server and SSE path, broadcasts dispatched to the hub without the database.`,
   );
-  console.log(table([
-    { label: 'pulse', result: pulse },
-    { label: 'pulse-live', result: pulseLive },
-    { label: 'baseline', result: baseline },
-  ]));
+  console.log(
+    table([
+      { label: 'pulse', result: pulse },
+      { label: 'pulse-live', result: pulseLive },
+      { label: 'baseline', result: baseline },
+    ]),
+  );
   const r = results.ratios;
   console.log('\nRatios (÷ baseline)                       Pulse   Pulse, no store');
   const ratioLine = (name: string, key: keyof typeof r.pulse) =>
-    console.log(`  ${name.padEnd(38)} ${fmt(r.pulse[key], 2).padStart(6)}   ${fmt(r.pulseLive[key], 2).padStart(6)}`);
+    console.log(
+      `  ${name.padEnd(38)} ${fmt(r.pulse[key], 2).padStart(6)}   ${fmt(r.pulseLive[key], 2).padStart(6)}`,
+    );
   ratioLine('server CPU per delivery, fixed rate', 'cpuPerDeliveryFixed');
   ratioLine('server CPU per delivery, flat out', 'cpuPerDeliveryFlat');
   ratioLine('deliveries/s, flat out', 'deliveriesPerSFlat');
@@ -399,7 +510,8 @@ async function main() {
   ]);
   if (noise) console.log(`\n${noise}`);
   console.log('\nTargets:');
-  for (const c of results.targets) console.log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  for (const c of results.targets)
+    console.log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
 
   const resultsDir = join(benchDir, 'results');
   mkdirSync(resultsDir, { recursive: true });
