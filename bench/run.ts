@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { numberFlag, parseKnownFlags, type PhaseResult, type TargetResult } from './common.ts';
+import { pulseEnv as pulseServerEnv } from './bench-proc.ts';
 import { seedDatabase } from './seed.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -403,19 +404,7 @@ async function main() {
     `seeded ${config.subscribers} members in ${fmt((performance.now() - seedStart) / 1000)} s`,
   );
 
-  const pulseEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    DATABASE_URL: `sqlite:${dbPath}`,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    PULSE_DEMO: '0',
-    PULSE_SCRYPT_LOG_N: '10',
-    PULSE_STATIC_DIR: join(dir, 'no-web-app'),
-    PULSE_MAX_CONNECTIONS_PER_USER: '50',
-  };
-  delete pulseEnv.REDIS_URL;
-  delete pulseEnv.PULSE_ALLOWED_ORIGINS;
+  const pulseEnv = pulseServerEnv(dir, dbPath);
 
   const profileDir = join(
     benchDir,
