@@ -1,5 +1,16 @@
 import { z } from 'zod';
 
+/** A comma-separated list; unset means empty. */
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -13,15 +24,7 @@ const envSchema = z.object({
     .enum(['0', '1', 'true', 'false'])
     .default('0')
     .transform((v) => v === '1' || v === 'true'),
-  PULSE_ALLOWED_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  PULSE_ALLOWED_ORIGINS: list,
   /** Where the built web app lives; the server answers 404 pages when it is missing. */
   PULSE_STATIC_DIR: z.string().default('dist/client'),
   /** Seconds between SSE keep-alive pings. */
@@ -36,8 +39,40 @@ const envSchema = z.object({
   PULSE_METRICS_RETENTION_H: z.coerce.number().positive().default(24),
   /** Chat messages one user may send per 10 s (a burst allowance; benchmarks raise it). */
   PULSE_CHAT_SENDS_PER_10S: z.coerce.number().int().positive().default(20),
-  /** scrypt cost (log2 N); lower only for tests. */
-  PULSE_SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
+  /** scrypt cost (log2 N) for new password hashes; OWASP's minimum is 17. Lower only for tests. */
+  PULSE_SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
+  /** Password hashes computed at once; sign-ins past `PULSE_KDF_QUEUE` waiting answer TOO_MANY_REQUESTS. */
+  PULSE_KDF_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  PULSE_KDF_QUEUE: z.coerce.number().int().min(0).default(32),
+  /** Failed sign-ins allowed per username, and per address, within `PULSE_LOGIN_WINDOW_S`. */
+  PULSE_LOGIN_FAILURES_PER_USER: z.coerce.number().int().min(1).max(10).default(10),
+  PULSE_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  PULSE_LOGIN_WINDOW_S: z.coerce.number().int().min(900).default(900),
+  /** A session unused this long ends; any session ends this long after sign-in. */
+  PULSE_SESSION_IDLE_S: z.coerce.number().positive().default(7 * 86_400),
+  PULSE_SESSION_MAX_S: z.coerce.number().positive().default(30 * 86_400),
+  /** Host names (optionally `name:port`) this server answers for besides HOST, localhost and loopback. */
+  PULSE_PUBLIC_HOSTS: list,
+  /** When set, `/metrics` answers only `Authorization: Bearer <this>`. */
+  PULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Request bounds: body bytes (413), calls per batch, URL bytes (414), SSE `input` bytes. */
+  PULSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1 << 20),
+  PULSE_MAX_BATCH_CALLS: z.coerce.number().int().min(1).default(100),
+  PULSE_MAX_URL_BYTES: z.coerce.number().int().min(1024).max(65_536).default(8192),
+  PULSE_MAX_SSE_INPUT_BYTES: z.coerce.number().int().min(256).default(4096),
+  /** Open subscriptions per WebSocket, and per user across transports. */
+  PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
+  PULSE_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(20).default(1000),
+  /** WebSockets without credentials one address may hold open. */
+  PULSE_MAX_ANON_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(20).default(20),
+  /** Distinct series all `metrics.onPoints` subscriptions of this instance may watch together. */
+  PULSE_MAX_WATCHED_SERIES: z.coerce.number().int().min(50).default(10_000),
+  /** Alert rules one team may have. */
+  PULSE_MAX_RULES_PER_TEAM: z.coerce.number().int().min(1).default(100),
+  /** Stored points one `metrics.range` may read; a wider read answers PAYLOAD_TOO_LARGE. */
+  PULSE_RANGE_MAX_ROWS: z.coerce.number().int().min(10_000).default(1_000_000),
+  /** How far in the future a metric point may be stamped. */
+  PULSE_MAX_CLOCK_SKEW_S: z.coerce.number().int().min(0).default(300),
   /** Mark the session cookie Secure (set when served over HTTPS). */
   PULSE_SECURE_COOKIE: z
     .enum(['0', '1'])
