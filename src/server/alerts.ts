@@ -1,3 +1,4 @@
+import { consume } from './bus.ts';
 import type { AlertRule } from '../shared/schemas/incidents.ts';
 import { openIncident } from './incidents.ts';
 import type { Services } from './services.ts';
@@ -59,8 +60,13 @@ export function startAlertEngine(services: Deps, signal: AbortSignal) {
   const timer = setInterval(() => request('all'), 1000);
   timer.unref();
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
-  void (async () => {
-    for await (const { series } of services.bus.subscribe('metrics.ingested', signal)) request(series);
-  })();
+  consume({
+    subscribe: () => services.bus.subscribe('metrics.ingested', signal),
+    signal,
+    what: 'alert engine',
+    handle: ({ series }) => request(series),
+    // The every-second pass evaluates everything anyway; start it now.
+    resumed: () => request('all'),
+  });
   return { evaluateNow: () => evaluate(null) };
 }

@@ -20,8 +20,8 @@ export interface Topics {
   'chat.typing': { roomId: string; person: Person; typing: boolean };
   /** A user's presence in a room changed on one instance (first subscription opened, last closed). */
   'chat.presence': { instance: string; roomId: string; person: Person; present: boolean };
-  /** A session or token ended: close what it opened. */
-  'auth.revoked': { kind: 'session' | 'token'; key: string };
+  /** A session or token ended, or a user was disabled (key: the user id): close what it opened. */
+  'auth.revoked': { kind: 'session' | 'token' | 'user'; key: string };
 }
 export type Topic = keyof Topics;
 
@@ -95,4 +95,40 @@ export function createMemoryBus(): EventBus {
       listeners.clear();
     },
   };
+}
+
+/**
+ * Runs `handle` for every message a subscription yields until `signal` aborts: the one way
+ * background loops read the bus. A handler that throws is logged and the loop goes on; a
+ * subscription that fails (its consumer fell behind) is logged and taken again, and `resumed`
+ * lets the owner catch up from the database on what it may have missed. Nothing here can end the
+ * process or silently stop a loop.
+ */
+export function consume<T>(opts: {
+  subscribe: () => AsyncIterable<T>;
+  signal: AbortSignal;
+  what: string;
+  handle: (message: T) => void;
+  resumed?: () => void;
+}): void {
+  let messages = opts.subscribe();
+  void (async () => {
+    while (!opts.signal.aborted) {
+      try {
+        for await (const message of messages) {
+          try {
+            opts.handle(message);
+          } catch (error) {
+            console.error(`${opts.what}: a bus message could not be handled`, error);
+          }
+        }
+        return;
+      } catch (error) {
+        if (opts.signal.aborted) return;
+        console.error(`${opts.what}: bus subscription failed; subscribing again`, error);
+        messages = opts.subscribe();
+        opts.resumed?.();
+      }
+    }
+  })();
 }

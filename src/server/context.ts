@@ -41,15 +41,13 @@ export function createContextInner(opts: ContextInnerOptions) {
 
 export type Context = ReturnType<typeof createContextInner>;
 
-/** Where a request may have come from: the server's own origin plus `PULSE_ALLOWED_ORIGINS`. */
+/**
+ * Where a browser request may come from: the server's own origins (from `HOST`,
+ * `PULSE_PUBLIC_HOSTS` and the port) plus `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin`.
+ */
 export function isOriginAllowed(services: Services, req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  const host = req.headers.host;
-  if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) {
-    return true;
-  }
-  return services.env.PULSE_ALLOWED_ORIGINS.includes(origin);
+  return origin === undefined || services.hosts.originAllowed(origin);
 }
 
 function bearerOf(req: IncomingMessage): string | null {
@@ -82,7 +80,9 @@ export async function authenticate(
   const sessionSecret = cookieHeader ? parseCookie(cookieHeader)[SESSION_COOKIE] : undefined;
   if (sessionSecret) {
     const idHash = hashSecret(sessionSecret);
-    const userId = await services.users.sessions.userIdOf(idHash);
+    const idleSince = new Date(Date.now() - services.env.PULSE_SESSION_IDLE_S * 1000).toISOString();
+    const userId = await services.users.sessions.userIdOf(idHash, idleSince);
+    if (userId) services.touchSession(idHash);
     const user = userId ? await services.users.byId(userId) : null;
     if (user) return { user, credential: { kind: 'session', key: idHash, scopes: null }, bearer: false };
   }

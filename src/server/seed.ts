@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { hashPassword } from './auth/secrets.ts';
 import { notify } from './notify.ts';
 import type { Services } from './services.ts';
 
@@ -23,7 +22,7 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
     username: 'admin',
     displayName: 'Administrator',
     role: 'admin',
-    passwordHash: await hashPassword(adminPassword, env.PULSE_SCRYPT_LOG_N),
+    passwordHash: await services.passwords.hash(adminPassword),
     teamIds: [],
   });
   lines.push(
@@ -35,7 +34,7 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
 
   const team = await users.teams.create('ops');
   if (!team) return lines;
-  const passwordHash = await hashPassword(DEMO_PASSWORD, env.PULSE_SCRYPT_LOG_N);
+  const passwordHash = await services.passwords.hash(DEMO_PASSWORD);
   const ids: string[] = [];
   for (const demo of DEMO_USERS) {
     const user = await users.create({ ...demo, role: 'member', passwordHash, teamIds: [team.id] });

@@ -1,13 +1,16 @@
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import sirv from 'sirv';
 import { WebSocket, WebSocketServer } from 'ws';
+import { getTRPCErrorShape, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { authenticate, createContextInner, createRequestContext, isOriginAllowed } from './context.ts';
+import { authenticate, createContextInner, createRequestContext, isOriginAllowed, peerAddress } from './context.ts';
 import type { Env } from './env.ts';
 import { createSseTransport } from './live/sse.ts';
 import { createWsFeeds } from './live/ws.ts';
@@ -35,6 +38,32 @@ function boundSendBuffer(services: Services, socket: WebSocket): void {
   }) as WebSocket['send'];
 }
 
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`${text}\n`);
+}
+
+/** tRPC's error shape, as its adapters would answer, for requests refused before tRPC runs. */
+function errorShape(error: TRPCError) {
+  return getTRPCErrorShape({
+    config: appRouter._def._config,
+    error,
+    type: 'unknown',
+    path: undefined,
+    input: undefined,
+    ctx: undefined,
+  });
+}
+
+/**
+ * Expected errors (bad input, auth) are answers, not incidents; anything that reaches a client
+ * as INTERNAL_SERVER_ERROR is a bug, logged once here with where it happened.
+ */
+function logInternalError(opts: { error: TRPCError; path: string | undefined; type: string }): void {
+  if (opts.error.code !== 'INTERNAL_SERVER_ERROR') return;
+  console.error(`tRPC ${opts.type} ${opts.path ?? '(no path)'} failed`, opts.error.cause ?? opts.error);
+}
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -53,11 +82,15 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const trpcHttp = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
+    // A body without Content-Length is cut off here; one that declares too much is refused before.
+    maxBodySize: env.PULSE_MAX_BODY_BYTES,
+    maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
     createContext: ({ req, res, info }) =>
       createRequestContext(services, req, {
         connectionParams: info.connectionParams,
         setCookie: (header) => res.appendHeader('Set-Cookie', header),
       }),
+    onError: logInternalError,
   });
 
   const staticDir = resolve(env.PULSE_STATIC_DIR);
@@ -82,13 +115,53 @@ export async function startServer(env: Env): Promise<RunningServer> {
     res.once('finish', () => end({ kind, status: String(res.statusCode) }));
   }
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  /** Answers a request to `/trpc/*` before tRPC sees it, in tRPC's error shape. */
+  function refuseCall(res: ServerResponse, code: TRPC_ERROR_CODE_KEY, message: string) {
+    const shape = errorShape(new TRPCError({ code, message }));
+    res.writeHead(shape.data.httpStatus, { 'Content-Type': 'application/json', Connection: 'close' });
+    res.end(JSON.stringify({ error: shape }));
+  }
+
+  function metricsAllowed(req: IncomingMessage): boolean {
+    const token = env.PULSE_METRICS_TOKEN;
+    if (token === undefined) return true;
+    const given = Buffer.from(req.headers.authorization ?? '');
+    const expected = Buffer.from(`Bearer ${token}`);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
+    // DNS rebinding: a hostile page whose name resolves here must reach nothing, not even a 404.
+    if (!services.hosts.hostAllowed(req.headers.host)) {
+      const missing = req.headers.host === undefined;
+      return plain(res, missing ? 400 : 421, missing ? 'A Host header is required' : 'Unknown host');
+    }
+    const target = req.url ?? '/';
+    if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return plain(res, 414, 'URL too long');
+    let url: URL;
+    try {
+      url = new URL(target, 'http://localhost');
+    } catch {
+      return plain(res, 400, 'Malformed URL');
+    }
     const { pathname } = url;
     if (pathname.startsWith('/trpc/')) {
-      if (sse.handle(req, res, decodeURIComponent(pathname.slice('/trpc/'.length)), url)) return;
+      let path: string;
+      try {
+        path = decodeURIComponent(pathname.slice('/trpc/'.length));
+      } catch {
+        return refuseCall(res, 'BAD_REQUEST', 'Malformed percent-escape in the procedure path');
+      }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > env.PULSE_MAX_BODY_BYTES) {
+        refuseCall(res, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${env.PULSE_MAX_BODY_BYTES} bytes`);
+        // Discarded as it arrives, never buffered; the connection closes after the answer.
+        req.resume();
+        return;
+      }
+      if (sse.handle(req, res, path, url)) return;
       observe(req, res, req.method === 'GET' ? 'query' : 'mutation');
-      trpcHttp(req, res);
+      void trpcHttp(req, res);
       return;
     }
     if (pathname === '/healthz') {
@@ -99,18 +172,40 @@ export async function startServer(env: Env): Promise<RunningServer> {
       return;
     }
     if (pathname === '/metrics') {
-      void services.metrics.render().then(({ contentType, body }) => {
-        res.writeHead(200, { 'Content-Type': contentType });
-        res.end(body);
-      });
+      if (!metricsAllowed(req)) {
+        res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer realm="metrics"' });
+        res.end('Send the metrics token as a bearer token\n');
+        return;
+      }
+      services.metrics.render().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'Content-Type': contentType });
+          res.end(body);
+        },
+        (error: unknown) => {
+          console.error('Rendering /metrics failed', error);
+          plain(res, 500, 'Metrics unavailable');
+        },
+      );
       return;
     }
     observe(req, res, 'page');
-    serveStatic(req, res, () => {
-      res.writeHead(404);
-      res.end();
-    });
+    serveStatic(req, res, () => plain(res, 404, 'Not found'));
+  }
+
+  const server = createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (error) {
+      // Nothing above should throw; if something does, this request fails alone.
+      console.error(`Request ${req.method ?? '?'} ${(req.url ?? '').slice(0, 200)} failed`, error);
+      if (!res.headersSent) plain(res, 500, 'Internal error');
+      else res.destroy();
+    }
   });
+  // Slow-loris bounds: a client gets this long to send its headers, and its whole request.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
   // Registered before tRPC's handler, so every send it makes is bounded.
@@ -119,6 +214,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
     boundSendBuffer(services, socket);
     wsFeeds(socket, req);
   });
+  // A socket holds its address's anonymous slot until it authenticates, or closes.
+  const anonymousSlots = new WeakMap<IncomingMessage, () => void>();
   const wsHandler = applyWSSHandler({
     wss,
     router: appRouter,
@@ -127,11 +224,16 @@ export async function startServer(env: Env): Promise<RunningServer> {
       pingMs: env.PULSE_WS_PING_S * 1000,
       pongWaitMs: Math.min(10_000, env.PULSE_WS_PING_S * 1000),
     },
+    // Socket-level errors (a frame over the limit, a reset) come without a path: not bugs.
+    onError: (opts) => {
+      if (opts.path !== undefined) logInternalError(opts);
+    },
     // Never throws: a throwing createContext makes tRPC 11.19 clients reconnect in a loop.
     // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
     async createContext({ req, res, info }) {
       const socket = res as unknown as WebSocket;
       const { user, credential } = await authenticate(services, req, info.connectionParams);
+      if (user) anonymousSlots.get(req)?.();
       const unregister = services.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
         close: (reason) =>
           socket.close(
@@ -144,22 +246,44 @@ export async function startServer(env: Env): Promise<RunningServer> {
         return createContextInner({ services });
       }
       socket.once('close', unregister);
-      return createContextInner({ services, user, credential, ip: req.socket.remoteAddress ?? 'unknown' });
+      return createContextInner({ services, user, credential, ip: peerAddress(req) });
     },
   });
 
-  server.on('upgrade', (req, socket, head) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Errors on a socket nobody listens to would end the process.
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (pathname !== '/trpc') return refuse(404, 'Not Found');
-    if (!isOriginAllowed(services, req)) return refuse(403, 'Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    try {
+      if (!services.hosts.hostAllowed(req.headers.host)) {
+        return req.headers.host === undefined ? refuse(400, 'Bad Request') : refuse(421, 'Misdirected Request');
+      }
+      const target = req.url ?? '/';
+      if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return refuse(414, 'URI Too Long');
+      let pathname: string;
+      try {
+        pathname = new URL(target, 'http://localhost').pathname;
+      } catch {
+        return refuse(400, 'Bad Request');
+      }
+      if (pathname !== '/trpc') return refuse(404, 'Not Found');
+      if (!isOriginAllowed(services, req)) return refuse(403, 'Forbidden');
+      const slot = services.connections.takeAnonymous(peerAddress(req));
+      if (!slot) return refuse(429, 'Too Many Requests');
+      anonymousSlots.set(req, slot);
+      socket.once('close', slot);
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch (error) {
+      console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
+      socket.destroy();
+    }
   });
 
   await new Promise<void>((resolveListen) => server.listen(env.PORT, env.HOST, resolveListen));
   const { port } = server.address() as AddressInfo;
+  services.hosts.listening(port);
   const host = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
 
   let closing: Promise<void> | null = null;

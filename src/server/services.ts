@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { createMemoryBus, type EventBus } from './bus.ts';
+import { consume, createMemoryBus, type EventBus } from './bus.ts';
 import { ConnectionRegistry } from './connections.ts';
 import type { Env } from './env.ts';
+import { HostPolicy } from './hosts.ts';
+import { createPasswordHasher, type PasswordHasher } from './auth/secrets.ts';
 import { Hub } from './live/hub.ts';
 import { startAlertEngine } from './alerts.ts';
+import { startSessionSweeper } from './auth/sessions.ts';
 import { startHealthSampler } from './health-sampler.ts';
 import { startChatFanout, type ChatFanout } from './live/chat-fanout.ts';
 import { startIncidentFanout } from './live/incident-fanout.ts';
@@ -41,6 +44,10 @@ export interface Services {
   hub: Hub;
   metrics: Metrics;
   connections: ConnectionRegistry;
+  /** Which Host headers and browser origins this server answers. */
+  hosts: HostPolicy;
+  /** Password hashing, bounded in concurrency. */
+  passwords: PasswordHasher;
   loginLimits: { byUsername: RateLimiterMemory; byAddress: RateLimiterMemory };
   /** Per user: messages (`PULSE_CHAT_SENDS_PER_10S`) and typing signals. */
   chatLimits: { send: RateLimiterMemory; typing: RateLimiterMemory };
@@ -49,6 +56,8 @@ export interface Services {
   startedAt: number;
   /** Records a token's use, at most once a minute per token. */
   touchToken(id: string): void;
+  /** Records a session's use (it idles out `PULSE_SESSION_IDLE_S` after the last), throttled. */
+  touchSession(idHash: string): void;
 }
 
 /** Opens the database, starts the fan-out and wires the services; `close` undoes it all. */
@@ -75,9 +84,20 @@ export async function createServices(
   const chat = createChatStore(db);
   const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const chatFanout = startChatFanout({ bus, hub, store: chat, instance, signal: stop.signal });
-  const connections = new ConnectionRegistry(metrics, env.PULSE_MAX_CONNECTIONS_PER_USER);
+  const connections = new ConnectionRegistry(metrics, {
+    perUser: env.PULSE_MAX_CONNECTIONS_PER_USER,
+    subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+    anonymousPerAddress: env.PULSE_MAX_ANON_CONNECTIONS_PER_ADDRESS,
+  });
 
+  // When each token or session was last recorded as used; pruned with the expiry sweep.
   const touched = new Map<string, number>();
+  const throttled = (key: string, everyMs: number): boolean => {
+    const now = Date.now();
+    if ((touched.get(key) ?? 0) > now - everyMs) return true;
+    touched.set(key, now);
+    return false;
+  };
   const services: Services = {
     env,
     db,
@@ -92,9 +112,21 @@ export async function createServices(
     hub,
     metrics,
     connections,
+    hosts: new HostPolicy(env),
+    passwords: createPasswordHasher({
+      logN: env.PULSE_SCRYPT_LOG_N,
+      concurrency: env.PULSE_KDF_CONCURRENCY,
+      queue: env.PULSE_KDF_QUEUE,
+    }),
     loginLimits: {
-      byUsername: new RateLimiterMemory({ points: 10, duration: 300 }),
-      byAddress: new RateLimiterMemory({ points: 100, duration: 300 }),
+      byUsername: new RateLimiterMemory({
+        points: env.PULSE_LOGIN_FAILURES_PER_USER,
+        duration: env.PULSE_LOGIN_WINDOW_S,
+      }),
+      byAddress: new RateLimiterMemory({
+        points: env.PULSE_LOGIN_FAILURES_PER_ADDRESS,
+        duration: env.PULSE_LOGIN_WINDOW_S,
+      }),
     },
     chatLimits: {
       send: new RateLimiterMemory({ points: env.PULSE_CHAT_SENDS_PER_10S, duration: 10 }),
@@ -104,10 +136,13 @@ export async function createServices(
     version,
     startedAt: Date.now(),
     touchToken(id) {
-      const now = Date.now();
-      if ((touched.get(id) ?? 0) > now - 60_000) return;
-      touched.set(id, now);
+      if (throttled(id, 60_000)) return;
       void users.tokens.touch(id).catch(() => undefined);
+    },
+    touchSession(idHash) {
+      // Often enough that a session in use never idles out between two touches.
+      if (throttled(idHash, Math.min(60_000, (env.PULSE_SESSION_IDLE_S * 1000) / 4))) return;
+      void users.sessions.touch(idHash).catch(() => undefined);
     },
   };
 
@@ -122,11 +157,16 @@ export async function createServices(
   const pruner = setInterval(prune, 60_000);
   pruner.unref();
   stop.signal.addEventListener('abort', () => clearInterval(pruner), { once: true });
-  void (async () => {
-    for await (const { key } of bus.subscribe('auth.revoked', stop.signal)) {
-      connections.closeCredential(key);
-    }
-  })();
+  consume({
+    subscribe: () => bus.subscribe('auth.revoked', stop.signal),
+    signal: stop.signal,
+    what: 'revocation',
+    handle: ({ kind, key }) => (kind === 'user' ? connections.closeUser(key) : connections.closeCredential(key)),
+  });
+  startSessionSweeper(services, stop.signal, () => {
+    const stale = Date.now() - 60_000;
+    for (const [key, at] of touched) if (at < stale) touched.delete(key);
+  });
 
   return {
     services,

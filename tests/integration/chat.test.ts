@@ -204,8 +204,8 @@ describe('chat over WebSocket', () => {
     await using t = await startTestServer();
     const roomId = await opsRoom(t);
     const admin = await t.client({ username: 'admin' });
-    await admin.users.create.mutate({ username: 'mallory', password: 'secret' });
-    const mallory = await chatAs(t, 'mallory', 'secret');
+    await admin.users.create.mutate({ username: 'mallory', password: 'secret-password' });
+    const mallory = await chatAs(t, 'mallory', 'secret-password');
     expect(await mallory.trpc.chat.rooms.query()).toEqual([]);
     await expect(mallory.trpc.chat.history.query({ roomId })).rejects.toMatchObject({
       data: { code: 'NOT_FOUND' },

@@ -214,10 +214,10 @@ describe('alerts and incidents', () => {
     await using t = await startTestServer();
     const teamId = await opsTeam(t);
     const admin = await t.client({ username: 'admin' });
-    await admin.users.create.mutate({ username: 'dave', password: 'secret' });
+    await admin.users.create.mutate({ username: 'dave', password: 'secret-password' });
     const alice = await t.client({ username: 'alice' });
     const carol = await t.client({ username: 'carol' });
-    const dave = await t.client({ username: 'dave', password: 'secret' });
+    const dave = await t.client({ username: 'dave', password: 'secret-password' });
     const incident = await alice.incidents.create.mutate({ title: 'Disk full', severity: 'warning', teamId });
     const carolId = (await carol.auth.me.query()).id;
     const daveId = (await dave.auth.me.query()).id;
@@ -244,8 +244,8 @@ describe('alerts and incidents', () => {
     await using t = await startTestServer();
     const teamId = await opsTeam(t);
     const admin = await t.client({ username: 'admin' });
-    await admin.users.create.mutate({ username: 'erin', password: 'secret' });
-    const erin = await t.client({ username: 'erin', password: 'secret' });
+    await admin.users.create.mutate({ username: 'erin', password: 'secret-password' });
+    const erin = await t.client({ username: 'erin', password: 'secret-password' });
     const alice = await t.client({ username: 'alice' });
     const bob = await t.client({ username: 'bob' });
     const bobs = record<TrackedIncident>((o) => bob.incidents.onChange.subscribe(undefined, o));

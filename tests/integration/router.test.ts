@@ -96,7 +96,7 @@ describe('router through createCaller', () => {
     const [ops] = await admin.teams.list();
     await admin.notifications.send({ to: { teamId: ops!.id }, title: 'team-before', severity: 'info' });
     await admin.notifications.send({ to: { all: true }, title: 'all-before', severity: 'info' });
-    const dave = await admin.users.create({ username: 'dave', password: 'secret' });
+    const dave = await admin.users.create({ username: 'dave', password: 'secret-password' });
     await admin.teams.addMember({ teamId: ops!.id, userId: dave.id });
     await admin.notifications.send({ to: { teamId: ops!.id }, title: 'team-after', severity: 'info' });
     const davesCaller = t.callerFor(dave.id);
@@ -170,12 +170,12 @@ describe('router through createCaller', () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');
     const team = await admin.teams.create({ name: 'payments' });
-    const dave = await admin.users.create({ username: 'dave', password: 'secret', teamIds: [team.id] });
+    const dave = await admin.users.create({ username: 'dave', password: 'secret-password', teamIds: [team.id] });
     expect(dave).toMatchObject({ username: 'dave', displayName: 'dave', role: 'member', teamIds: [team.id] });
-    expect(await codeOf(admin.users.create({ username: 'dave', password: 'other' }))).toBe('CONFLICT');
+    expect(await codeOf(admin.users.create({ username: 'dave', password: 'other-password' }))).toBe('CONFLICT');
     expect(await codeOf(admin.teams.create({ name: 'payments' }))).toBe('CONFLICT');
-    expect(await codeOf(admin.users.create({ username: 'Bad Name', password: 'secret' }))).toBe('BAD_REQUEST');
-    expect(await codeOf(admin.users.create({ username: 'erin', password: 'secret', teamIds: ['team_nope'] }))).toBe(
+    expect(await codeOf(admin.users.create({ username: 'Bad Name', password: 'secret-password' }))).toBe('BAD_REQUEST');
+    expect(await codeOf(admin.users.create({ username: 'erin', password: 'secret-password', teamIds: ['team_nope'] }))).toBe(
       'NOT_FOUND',
     );
     const bob = t.user('bob');

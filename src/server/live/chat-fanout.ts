@@ -1,6 +1,6 @@
 import { TYPING_TTL_MS } from '../../shared/limits.ts';
 import { messageSchema, type Message, type Person } from '../../shared/schemas/chat.ts';
-import type { EventBus } from '../bus.ts';
+import { consume, type EventBus } from '../bus.ts';
 import { messageSeq, type ChatStore } from '../store/chat.ts';
 import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
 import { followLog } from './log-follower.ts';
@@ -34,7 +34,7 @@ export function startChatFanout(opts: {
   const follower = followLog({
     signal,
     what: 'chat',
-    announcements: bus.subscribe('chat.messages', signal),
+    announcements: () => bus.subscribe('chat.messages', signal),
     start: () => store.maxSeq(),
     read: (after, limit) => store.since(after, limit),
     seqOf: (row) => row.seq,
@@ -105,16 +105,20 @@ export function startChatFanout(opts: {
     }
   }
 
-  void (async () => {
-    for await (const { roomId, person, typing: on } of bus.subscribe('chat.typing', signal)) {
-      applyTyping(roomId, person, on);
-    }
-  })();
-  void (async () => {
-    for await (const msg of bus.subscribe('chat.presence', signal)) {
+  consume({
+    subscribe: () => bus.subscribe('chat.typing', signal),
+    signal,
+    what: 'chat typing',
+    handle: ({ roomId, person, typing: on }) => applyTyping(roomId, person, on),
+  });
+  consume({
+    subscribe: () => bus.subscribe('chat.presence', signal),
+    signal,
+    what: 'chat presence',
+    handle(msg) {
       if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
-    }
-  })();
+    },
+  });
   const { ready } = follower;
 
   signal.addEventListener(

@@ -80,6 +80,13 @@ class SlowConsumerError extends TRPCError {
 export const slowConsumerError = (): TRPCError => new SlowConsumerError();
 export const isSlowConsumerError = (error: unknown): boolean => error instanceof SlowConsumerError;
 
+/** The answer to a subscription past the caller's `PULSE_MAX_SUBSCRIPTIONS_PER_USER`. */
+export const tooManySubscriptions = (max: number): TRPCError =>
+  new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: `At most ${max} open subscriptions per user: close some first`,
+  });
+
 /** Local fan-out: channels of subscribers on this instance, fed by the sources. */
 export class Hub {
   private readonly channels = new Map<string, Set<Subscriber>>();
@@ -89,7 +96,15 @@ export class Hub {
   dispatch(channel: string, event: LiveEvent): void {
     const subscribers = this.channels.get(channel);
     if (!subscribers) return;
-    for (const subscriber of subscribers) subscriber.offer(event);
+    for (const subscriber of subscribers) {
+      try {
+        subscriber.offer(event);
+      } catch (cause) {
+        // One broken subscriber ends alone; the others still get the event.
+        console.error(`Delivery on '${channel}' failed; ending that subscription`, cause);
+        subscriber.sink.end(new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Delivery failed', cause }));
+      }
+    }
   }
 
   has(channel: string): boolean {

@@ -18,7 +18,7 @@ export function startIncidentFanout(opts: { bus: EventBus; hub: Hub; store: Inci
   const follower = followLog({
     signal,
     what: 'incident',
-    announcements: bus.subscribe('incidents.changed', signal),
+    announcements: () => bus.subscribe('incidents.changed', signal),
     start: () => store.maxChangeSeq(),
     read: (after, limit) => store.changesAfter(after, null, limit),
     seqOf: (c) => c.seq,

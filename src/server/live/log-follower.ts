@@ -1,3 +1,5 @@
+import { consume } from '../bus.ts';
+
 /**
  * Follows an append-only log in the database (rows with a growing `seq`): announcements say
  * "committed up to seq N"; the follower reads everything after its cursor, in pages, one read
@@ -6,8 +8,8 @@
  */
 export function followLog<T>(opts: {
   signal: AbortSignal;
-  /** Subscribed before `start` reads the cursor, so no commit falls between the two. */
-  announcements: AsyncIterable<{ seq: number }>;
+  /** Subscribes to announcements; called before `start` reads the cursor, so no commit falls between the two. */
+  announcements: () => AsyncIterable<{ seq: number }>;
   start: () => Promise<number>;
   read: (afterSeq: number, limit: number) => Promise<T[]>;
   seqOf: (row: T) => number;
@@ -31,24 +33,52 @@ export function followLog<T>(opts: {
     }
   }
 
+  let retry: NodeJS.Timeout | null = null;
   function pump(): void {
-    running ??= drain()
-      .catch((error: unknown) => console.error(`${opts.what} fan-out failed`, error))
-      .finally(() => {
+    if (running || retry || opts.signal.aborted) return;
+    running = drain().then(
+      () => {
         running = null;
-        if (cursor < wanted && !opts.signal.aborted) pump();
-      });
+        if (cursor < wanted) pump();
+      },
+      (error: unknown) => {
+        running = null;
+        console.error(`${opts.what} fan-out failed; retrying in 1 s`, error);
+        // The database is failing: try again later rather than in a tight loop.
+        retry = setTimeout(() => {
+          retry = null;
+          pump();
+        }, 1000);
+        retry.unref();
+      },
+    );
   }
 
+  let started = false;
+  consume({
+    subscribe: opts.announcements,
+    signal: opts.signal,
+    what: `${opts.what} fan-out`,
+    handle({ seq: announced }) {
+      wanted = Math.max(wanted, announced);
+      if (started) pump();
+    },
+    // Announcements may have been lost: the log itself says how far it goes.
+    resumed() {
+      void opts.start().then(
+        (seq) => {
+          wanted = Math.max(wanted, seq);
+          pump();
+        },
+        (error: unknown) => console.error(`${opts.what} fan-out could not catch up`, error),
+      );
+    },
+  });
   const ready = opts.start().then((seq) => {
     cursor = seq;
     wanted = Math.max(wanted, seq);
-    void (async () => {
-      for await (const { seq: announced } of opts.announcements) {
-        wanted = Math.max(wanted, announced);
-        pump();
-      }
-    })();
+    started = true;
+    pump();
   });
 
   return { ready };

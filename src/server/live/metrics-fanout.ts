@@ -1,6 +1,6 @@
 import { POINTS_FLUSH_MS } from '../../shared/limits.ts';
 import type { Point, PointsBatch } from '../../shared/schemas/metrics.ts';
-import type { EventBus } from '../bus.ts';
+import { consume, type EventBus } from '../bus.ts';
 import type { MetricStore } from '../store/metrics.ts';
 import { liveEvent, type FeedSpec, type Hub } from './hub.ts';
 
@@ -40,13 +40,25 @@ export function startMetricsFanout(opts: { bus: EventBus; hub: Hub; store: Metri
     }
   }
 
+  let retry: NodeJS.Timeout | null = null;
   function pump(): void {
-    running ??= drain()
-      .catch((error: unknown) => console.error('metrics fan-out failed', error))
-      .finally(() => {
+    if (running || retry || signal.aborted || cursor >= wanted) return;
+    running = drain().then(
+      () => {
         running = null;
-        if (cursor < wanted && !signal.aborted) pump();
-      });
+        pump();
+      },
+      (error: unknown) => {
+        running = null;
+        console.error('metrics fan-out failed; retrying in 1 s', error);
+        // The database is failing: try again later rather than in a tight loop.
+        retry = setTimeout(() => {
+          retry = null;
+          pump();
+        }, 1000);
+        retry.unref();
+      },
+    );
   }
 
   function flush(): void {
@@ -65,24 +77,38 @@ export function startMetricsFanout(opts: { bus: EventBus; hub: Hub; store: Metri
     pending.clear();
   }
 
-  const ready = (async () => {
-    const ingested = bus.subscribe('metrics.ingested', signal);
-    cursor = await store.maxId();
-    wanted = cursor;
-    void (async () => {
-      for await (const { lastId, series } of ingested) {
-        if (lastId <= wanted) continue;
-        // Nobody here watches these series: skip the read, just move on.
-        if (!series.some((s) => watched.has(s))) {
-          if (!running && cursor === wanted) cursor = lastId;
-          wanted = lastId;
-          continue;
-        }
+  let started = false;
+  consume({
+    subscribe: () => bus.subscribe('metrics.ingested', signal),
+    signal,
+    what: 'metrics fan-out',
+    handle({ lastId, series }) {
+      if (lastId <= wanted) return;
+      // Nobody here watches these series: skip the read, just move on.
+      if (started && !series.some((s) => watched.has(s))) {
+        if (!running && cursor === wanted) cursor = lastId;
         wanted = lastId;
-        pump();
+        return;
       }
-    })();
-  })();
+      wanted = lastId;
+      if (started) pump();
+    },
+    resumed() {
+      void store.maxId().then(
+        (id) => {
+          wanted = Math.max(wanted, id);
+          pump();
+        },
+        (error: unknown) => console.error('metrics fan-out could not catch up', error),
+      );
+    },
+  });
+  const ready = store.maxId().then((id) => {
+    cursor = id;
+    wanted = Math.max(wanted, id);
+    started = true;
+    pump();
+  });
 
   return {
     ready,

@@ -1,5 +1,5 @@
 import { notificationSchema, type Notification } from '../../shared/schemas/notifications.ts';
-import type { EventBus } from '../bus.ts';
+import { consume, type EventBus } from '../bus.ts';
 import { notificationSeq, type NotificationStore } from '../store/notifications.ts';
 import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from './hub.ts';
 import { followLog } from './log-follower.ts';
@@ -30,7 +30,7 @@ export function startNotificationFanout(opts: {
   const follower = followLog({
     signal,
     what: 'notification',
-    announcements: bus.subscribe('notifications.created', signal),
+    announcements: () => bus.subscribe('notifications.created', signal),
     start: () => store.maxSeq(),
     read: (after, limit) => store.since(after, limit),
     seqOf: (c) => c.seq,
@@ -44,11 +44,12 @@ export function startNotificationFanout(opts: {
       else for (const userId of audience.userIds) hub.dispatch(notificationChannel(userId), event);
     },
   });
-  void (async () => {
-    for await (const { userId, event } of bus.subscribe('notifications.read', signal)) {
-      hub.dispatch(readStateChannel(userId), liveEvent(event));
-    }
-  })();
+  consume({
+    subscribe: () => bus.subscribe('notifications.read', signal),
+    signal,
+    what: 'read-state fan-out',
+    handle: ({ userId, event }) => hub.dispatch(readStateChannel(userId), liveEvent(event)),
+  });
   const { ready } = follower;
 
   return { ready };

@@ -11,7 +11,14 @@ import {
 import type { Closable } from '../connections.ts';
 import { createRequestContext, type Context } from '../context.ts';
 import type { Services } from '../services.ts';
-import { feedSpecOf, isSlowConsumerError, liveEvent, type LiveEvent, type Sink } from './hub.ts';
+import {
+  feedSpecOf,
+  isSlowConsumerError,
+  liveEvent,
+  tooManySubscriptions,
+  type LiveEvent,
+  type Sink,
+} from './hub.ts';
 
 /**
  * Subscriptions over Server-Sent Events, speaking exactly the wire format of tRPC's
@@ -178,6 +185,13 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Serv
     let result: unknown;
     let failure: TRPCError | null = null;
     try {
+      const rawInput = url.searchParams.get('input');
+      if (rawInput !== null && Buffer.byteLength(rawInput) > services.env.PULSE_MAX_SSE_INPUT_BYTES) {
+        throw new TRPCError({
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `Subscription input is limited to ${services.env.PULSE_MAX_SSE_INPUT_BYTES} bytes`,
+        });
+      }
       input = parseJsonParam(url, 'input');
       const params = parseJsonParam(url, 'connectionParams');
       // Same precedence as tRPC: the reconnecting EventSource's header wins.
@@ -231,11 +245,19 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Serv
         new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many open streams for this user' }),
       );
     }
+    const userId = ctx?.user?.id;
+    const slot = userId === undefined ? () => undefined : services.connections.takeSubscription(userId);
+    if (!slot) {
+      unregister();
+      abort.abort();
+      return conn.end(tooManySubscriptions(services.env.PULSE_MAX_SUBSCRIPTIONS_PER_USER));
+    }
     open.add(conn);
     let stop = () => abort.abort();
     res.once('close', () => {
       open.delete(conn);
       unregister();
+      slot();
       stop();
     });
 

@@ -9,7 +9,7 @@ import {
 import type { WebSocket } from 'ws';
 import { authenticate, createContextInner, type Context } from '../context.ts';
 import type { Services } from '../services.ts';
-import { feedSpecOf, type LiveEvent, type Sink } from './hub.ts';
+import { feedSpecOf, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
 
 /**
  * Feed subscriptions over WebSocket without tRPC's per-event machinery. tRPC's ws adapter
@@ -39,9 +39,22 @@ function tailOf(event: LiveEvent & { ws?: string }): string {
   return event.ws;
 }
 
+/** A subscription of one socket: pending until its procedure has run, then open until closed. */
+interface Entry {
+  close: (() => void) | null;
+  /** Stopped by the client, or its socket closed, before or after it opened. */
+  ended: boolean;
+}
+
+const isRequestId = (id: unknown): id is Id => typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+
 export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services }) {
   const { router, services } = opts;
+  const { env } = services;
   const procedures = router._def.procedures as Record<string, { _def: { type: string } } | undefined>;
+  // wsLink re-sends every open subscription plus the calls in flight in one frame after a
+  // reconnect, so a frame may carry a full socket's subscriptions and a full batch.
+  const maxCallsPerFrame = env.PULSE_MAX_BATCH_CALLS + env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET;
 
   return function attach(socket: WebSocket, req: IncomingMessage): void {
     const expectsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
@@ -51,15 +64,23 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
       (ctxPromise ??= authenticate(services, req, params).then(({ user, credential }) =>
         createContextInner({ services, user, credential, ip: req.socket.remoteAddress ?? 'unknown' }),
       ));
-    const open = new Map<Id, () => void>();
+    // Ids are reserved the moment a message arrives, so a second message with the same id is
+    // refused even while the first is still being authorized.
+    const entries = new Map<Id, Entry>();
     let sawParams = !expectsParams;
 
     const send = (text: string) => {
       if (socket.readyState === socket.OPEN) socket.send(text);
     };
     const prefix = (id: Id, jsonrpc?: string) => `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''}`;
+    const errorFor = (id: Id, jsonrpc: string | undefined, path: string, input: unknown, ctx: Context | undefined) =>
+      (cause: unknown) => {
+        const error = getTRPCErrorFromUnknown(cause);
+        const shape: unknown = getTRPCErrorShape({ config: router._def._config, error, type: 'subscription', path, input, ctx });
+        send(`${prefix(id, jsonrpc)},"error":${JSON.stringify(shape)}}`);
+      };
 
-    async function subscribe(msg: Request & { id: Id }) {
+    async function subscribe(msg: Request & { id: Id }, entry: Entry) {
       const path = String(msg.params?.path);
       let input = msg.params?.input;
       const lastEventId = msg.params?.lastEventId;
@@ -68,14 +89,18 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
       }
       const head = prefix(msg.id, msg.jsonrpc);
       let ctx: Context | undefined;
-      const fail = (cause: unknown) => {
-        const error = getTRPCErrorFromUnknown(cause);
-        const shape: unknown = getTRPCErrorShape({ config: router._def._config, error, type: 'subscription', path, input, ctx });
-        send(`${head},"error":${JSON.stringify(shape)}}`);
+      let slot: (() => void) | null = null;
+      const forget = () => {
+        slot?.();
+        if (entries.get(msg.id) === entry) entries.delete(msg.id);
       };
       try {
-        if (open.has(msg.id)) throw new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${msg.id}` });
         ctx = await context();
+        const userId = ctx.user?.id;
+        if (userId !== undefined) {
+          slot = services.connections.takeSubscription(userId);
+          if (!slot) throw tooManySubscriptions(env.PULSE_MAX_SUBSCRIPTIONS_PER_USER);
+        }
         const result: unknown = await callTRPCProcedure({
           router,
           path,
@@ -87,9 +112,10 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
         });
         const spec = feedSpecOf(result);
         if (!spec) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${path} is not a feed` });
-        if (socket.readyState !== socket.OPEN) return;
+        if (entry.ended || socket.readyState !== socket.OPEN) return forget();
         send(`${head},"result":{"type":"started"}}`);
         const { metrics } = services;
+        const fail = errorFor(msg.id, msg.jsonrpc, path, input, ctx);
         const sink: Sink = {
           deliver(event) {
             send(head + tailOf(event));
@@ -97,17 +123,33 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
             metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
           },
           end(error) {
-            if (!open.delete(msg.id)) return;
+            if (entry.ended) return;
+            entry.ended = true;
             close();
+            forget();
             if (error) fail(error);
             else send(`${head},"result":{"type":"stopped"}}`);
           },
         };
         const close = spec.hub.open(spec, sink);
-        open.set(msg.id, close);
+        entry.close = () => {
+          close();
+          forget();
+        };
       } catch (cause) {
-        fail(cause);
+        forget();
+        if (!entry.ended) errorFor(msg.id, msg.jsonrpc, path, input, ctx)(cause);
+        entry.ended = true;
       }
+    }
+
+    function stop(id: Id, jsonrpc: string | undefined): void {
+      const entry = entries.get(id);
+      if (!entry) return;
+      entries.delete(id);
+      entry.ended = true;
+      entry.close?.();
+      send(`${prefix(id, jsonrpc)},"result":{"type":"stopped"}}`);
     }
 
     /** Takes what is ours out of a message; returns what tRPC should still see, or null. */
@@ -127,21 +169,40 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
         return raw;
       }
       const messages = Array.isArray(parsed) ? parsed : [parsed];
+      if (messages.length > maxCallsPerFrame) {
+        socket.close(1008, `At most ${maxCallsPerFrame} calls per message`);
+        return null;
+      }
       const rest: unknown[] = [];
       for (const m of messages) {
         const msg = m as Request;
-        if (isObject(m) && msg.id !== undefined && msg.id !== null) {
-          const id = msg.id;
-          if (msg.method === 'subscription.stop' && open.has(id)) {
-            open.get(id)?.();
-            open.delete(id);
-            send(`${prefix(id, msg.jsonrpc)},"result":{"type":"stopped"}}`);
-            continue;
+        if (!isObject(m) || !isRequestId(msg.id)) {
+          rest.push(m);
+          continue;
+        }
+        const id = msg.id;
+        if (msg.method === 'subscription.stop' && entries.has(id)) {
+          stop(id, msg.jsonrpc);
+          continue;
+        }
+        const path = String(msg.params?.path);
+        if (msg.method === 'subscription' && procedures[path]?._def.type === 'subscription') {
+          const refuse = errorFor(id, msg.jsonrpc, path, msg.params?.input, undefined);
+          if (entries.has(id)) {
+            refuse(new TRPCError({ code: 'BAD_REQUEST', message: `Subscription id ${JSON.stringify(id)} is already open` }));
+          } else if (entries.size >= env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET) {
+            refuse(
+              new TRPCError({
+                code: 'TOO_MANY_REQUESTS',
+                message: `At most ${env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`,
+              }),
+            );
+          } else {
+            const entry: Entry = { close: null, ended: false };
+            entries.set(id, entry);
+            void subscribe({ ...msg, id }, entry);
           }
-          if (msg.method === 'subscription' && procedures[String(msg.params?.path)]?._def.type === 'subscription') {
-            void subscribe({ ...msg, id });
-            continue;
-          }
+          continue;
         }
         rest.push(m);
       }
@@ -155,7 +216,13 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
       if (event === 'message' && args[1] === false && Buffer.isBuffer(args[0])) {
         const text = args[0].toString('utf8');
         if (text === 'PING' || text === 'PONG') return emit(event, ...args);
-        const rest = take(text);
+        let rest: string | null;
+        try {
+          rest = take(text);
+        } catch {
+          // Input too deep to re-encode, say: answered as tRPC answers unparsable messages.
+          rest = '\u0000';
+        }
         if (rest === null) return true;
         return emit(event, Buffer.from(rest), false);
       }
@@ -163,8 +230,11 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
     }) as WebSocket['emit'];
 
     socket.once('close', () => {
-      for (const close of open.values()) close();
-      open.clear();
+      for (const entry of entries.values()) {
+        entry.ended = true;
+        entry.close?.();
+      }
+      entries.clear();
     });
   };
 }

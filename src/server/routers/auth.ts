@@ -9,18 +9,11 @@ import {
 } from '../../shared/schemas/auth.ts';
 import { idSchema } from '../../shared/schemas/common.ts';
 import { SESSION_COOKIE } from '../context.ts';
-import { hashPassword, hashSecret, newSecret, verifyPassword } from '../auth/secrets.ts';
+import { hashSecret, newSecret } from '../auth/secrets.ts';
 import { authedProcedure, publicProcedure } from '../trpc.ts';
 
-const SESSION_DAYS = 30;
-
-/** Verified against when the username is unknown, so both failures take as long. */
-const dummyHashes = new Map<number, Promise<string>>();
-function dummyHash(logN: number): Promise<string> {
-  let hash = dummyHashes.get(logN);
-  if (!hash) dummyHashes.set(logN, (hash = hashPassword('not-a-password', logN)));
-  return hash;
-}
+const tooManyAttempts = () =>
+  new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many failed sign-ins; try again in a few minutes' });
 
 export const authRouter = {
   login: publicProcedure
@@ -30,32 +23,33 @@ export const authRouter = {
       const { services } = ctx;
       const { byUsername, byAddress } = services.loginLimits;
       const userKey = input.username.toLowerCase();
-      const [perUser, perAddress] = await Promise.all([
-        byUsername.get(userKey),
-        byAddress.get(ctx.ip),
-      ]);
-      if ((perUser?.remainingPoints ?? 1) <= 0 || (perAddress?.remainingPoints ?? 1) <= 0) {
-        throw new TRPCError({
-          code: 'TOO_MANY_REQUESTS',
-          message: 'Too many failed sign-ins; try again in a few minutes',
-        });
-      }
+      // Every attempt is counted before any password is hashed, and counting is atomic, so
+      // guesses sent in parallel or in one batch cannot all slip under the limit, and a
+      // locked-out username or address costs no hashing at all. A success gives its count back.
+      const counted = await Promise.allSettled([byUsername.consume(userKey), byAddress.consume(ctx.ip)]);
+      const refund = async () => {
+        await Promise.all([byUsername.reward(userKey, 1), byAddress.reward(ctx.ip, 1)]).catch(() => undefined);
+      };
+      if (counted.some((c) => c.status === 'rejected')) throw tooManyAttempts();
       const credentials = await services.users.credentialsOf(input.username);
-      const ok = await verifyPassword(
+      // Unknown users are checked against a decoy hash, so both failures take as long.
+      const { ok, rehash } = await services.passwords.verify(
         input.password,
-        credentials?.passwordHash ?? (await dummyHash(services.env.PULSE_SCRYPT_LOG_N)),
+        credentials?.passwordHash ?? (await services.passwords.decoy()),
       );
-      const user = ok && credentials ? await services.users.byId(credentials.id) : null;
-      if (!user) {
-        await Promise.all([
-          byUsername.consume(userKey).catch(() => undefined),
-          byAddress.consume(ctx.ip).catch(() => undefined),
-        ]);
+      if (!ok || !credentials) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
       }
-      await byUsername.delete(userKey);
+      await refund();
+      if (credentials.disabled) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'This account is disabled; ask an admin' });
+      }
+      const user = await services.users.byId(credentials.id);
+      if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
+      // Hashes made at an older, weaker cost are replaced while the password is at hand.
+      if (rehash) await services.users.setPasswordHash(user.id, await services.passwords.hash(input.password));
       const secret = newSecret('ps_');
-      const expires = new Date(Date.now() + SESSION_DAYS * 86_400_000);
+      const expires = new Date(Date.now() + services.env.PULSE_SESSION_MAX_S * 1000);
       await services.users.sessions.create(hashSecret(secret), user.id, expires.toISOString());
       ctx.setCookie?.(
         serialize(SESSION_COOKIE, secret, {
@@ -104,6 +98,8 @@ export const authRouter = {
         name: input.name,
         tokenHash: hashSecret(token),
         scopes,
+        // A token made by a token dies with it (decision 0007).
+        parentId: ctx.credential.kind === 'token' ? ctx.credential.key : null,
       });
       return { id, token };
     }),
@@ -112,10 +108,9 @@ export const authRouter = {
     .input(z.object({ id: idSchema }))
     .output(z.object({ ok: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      if (!(await ctx.services.users.tokens.revoke(ctx.user.id, input.id))) {
-        throw new TRPCError({ code: 'NOT_FOUND', message: `No token '${input.id}'` });
-      }
-      await ctx.services.bus.publish('auth.revoked', { kind: 'token', key: input.id });
+      const revoked = await ctx.services.users.tokens.revoke(ctx.user.id, input.id);
+      if (revoked.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No token '${input.id}'` });
+      for (const key of revoked) await ctx.services.bus.publish('auth.revoked', { kind: 'token', key });
       return { ok: true as const };
     }),
 

@@ -4,12 +4,14 @@ import {
   addMemberSchema,
   createTeamSchema,
   createUserSchema,
+  setDisabledSchema,
+  userIdSchema,
   teamSchema,
   userSchema,
 } from '../../shared/schemas/auth.ts';
 import { personSchema } from '../../shared/schemas/chat.ts';
 import { idSchema } from '../../shared/schemas/common.ts';
-import { hashPassword } from '../auth/secrets.ts';
+import type { Services } from '../services.ts';
 import { adminProcedure, authedProcedure } from '../trpc.ts';
 
 export const usersRouter = {
@@ -17,7 +19,7 @@ export const usersRouter = {
     .input(createUserSchema)
     .output(userSchema)
     .mutation(async ({ ctx, input }) => {
-      const { users, env } = ctx.services;
+      const { users, passwords } = ctx.services;
       const teamIds = input.teamIds ?? [];
       const known = await users.teams.existingIds(teamIds);
       const unknown = teamIds.filter((id) => !known.has(id));
@@ -26,7 +28,7 @@ export const usersRouter = {
       }
       const user = await users.create({
         username: input.username,
-        passwordHash: await hashPassword(input.password, env.PULSE_SCRYPT_LOG_N),
+        passwordHash: await passwords.hash(input.password),
         displayName: input.displayName ?? input.username,
         role: input.role ?? 'member',
         teamIds,
@@ -38,7 +40,56 @@ export const usersRouter = {
     }),
 
   list: adminProcedure.output(z.array(userSchema)).query(({ ctx }) => ctx.services.users.list()),
+
+  /**
+   * Disables (or enables again) a user: a disabled user cannot sign in, their sessions end,
+   * their tokens stop working, and their open streams and sockets close.
+   */
+  setDisabled: adminProcedure
+    .input(setDisabledSchema)
+    .output(z.object({ userId: idSchema, disabled: z.boolean(), sessionsEnded: z.number().int() }))
+    .mutation(async ({ ctx, input }) => {
+      const { users, bus } = ctx.services;
+      if (input.userId === ctx.user.id && input.disabled) {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot disable your own account' });
+      }
+      if (!(await users.setDisabled(input.userId, input.disabled))) {
+        throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${input.userId}'` });
+      }
+      if (!input.disabled) return { userId: input.userId, disabled: false, sessionsEnded: 0 };
+      const ended = await users.sessions.deleteAllOf(input.userId);
+      await bus.publish('auth.revoked', { kind: 'user', key: input.userId });
+      return { userId: input.userId, disabled: true, sessionsEnded: ended.length };
+    }),
+
+  /** Ends every session of a user (signs them out everywhere). */
+  revokeSessions: adminProcedure
+    .input(userIdSchema)
+    .output(z.object({ count: z.number().int() }))
+    .mutation(async ({ ctx, input }) => {
+      const { users, bus } = ctx.services;
+      await requireUser(ctx.services, input.userId);
+      const ended = await users.sessions.deleteAllOf(input.userId);
+      for (const key of ended) await bus.publish('auth.revoked', { kind: 'session', key });
+      return { count: ended.length };
+    }),
+
+  /** Revokes every API token of a user. */
+  revokeTokens: adminProcedure
+    .input(userIdSchema)
+    .output(z.object({ count: z.number().int() }))
+    .mutation(async ({ ctx, input }) => {
+      const { users, bus } = ctx.services;
+      await requireUser(ctx.services, input.userId);
+      const revoked = await users.tokens.revokeAllOf(input.userId);
+      for (const key of revoked) await bus.publish('auth.revoked', { kind: 'token', key });
+      return { count: revoked.length };
+    }),
 } satisfies TRPCRouterRecord;
+
+async function requireUser(services: Services, userId: string): Promise<void> {
+  if (!(await services.users.byId(userId))) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${userId}'` });
+}
 
 export const teamsRouter = {
   create: adminProcedure

@@ -13,6 +13,7 @@ export interface Database {
     role: 'admin' | 'member';
     password_hash: string;
     created_at: string;
+    disabled_at: string | null;
   };
   teams: { id: string; name: string; created_at: string };
   team_members: { team_id: string; user_id: string; joined_at: Generated<string> };
@@ -21,6 +22,7 @@ export interface Database {
     user_id: string;
     created_at: string;
     expires_at: string;
+    last_seen_at: string | null;
   };
   api_tokens: {
     id: string;
@@ -31,6 +33,7 @@ export interface Database {
     created_at: string;
     last_used_at: string | null;
     revoked_at: string | null;
+    parent_id: string | null;
   };
   notifications: {
     seq: Generated<number>;

@@ -210,4 +210,16 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_credentials': {
+    // Credentials that end cleanly: disabled users, idle sessions, tokens made by tokens.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('last_seen_at', 'text').execute();
+      await db.schema.alterTable('api_tokens').addColumn('parent_id', 'text').execute();
+      await db.schema.createIndex('sessions_user').on('sessions').columns(['user_id']).execute();
+      await db.schema.createIndex('sessions_expiry').on('sessions').columns(['expires_at']).execute();
+      await db.schema.createIndex('api_tokens_user').on('api_tokens').columns(['user_id', 'created_at']).execute();
+      await db.schema.createIndex('api_tokens_parent').on('api_tokens').columns(['parent_id']).execute();
+    },
+  },
 };

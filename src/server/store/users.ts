@@ -1,4 +1,5 @@
 import type { Role, TokenInfo, TokenScope, User } from '../../shared/schemas/auth.ts';
+import { sql } from 'kysely';
 import type { Db } from './db.ts';
 import { newId, nowIso } from './ids.ts';
 
@@ -101,13 +102,34 @@ export function createUserStore(db: Db) {
       return row ? ((await toUsers([row]))[0] ?? null) : null;
     },
 
-    async credentialsOf(username: string): Promise<{ id: string; passwordHash: string } | null> {
+    async credentialsOf(
+      username: string,
+    ): Promise<{ id: string; passwordHash: string; disabled: boolean } | null> {
       const row = await db
         .selectFrom('users')
-        .select(['id', 'password_hash'])
+        .select(['id', 'password_hash', 'disabled_at'])
         .where('username', '=', username)
         .executeTakeFirst();
-      return row ? { id: row.id, passwordHash: row.password_hash } : null;
+      return row ? { id: row.id, passwordHash: row.password_hash, disabled: row.disabled_at !== null } : null;
+    },
+
+    async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+    },
+
+    /** Disables or enables a user; false when there is no such user. */
+    async setDisabled(id: string, disabled: boolean): Promise<boolean> {
+      const res = await db
+        .updateTable('users')
+        .set({ disabled_at: disabled ? nowIso() : null })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
+
+    async disabledAt(id: string): Promise<string | null> {
+      const row = await db.selectFrom('users').select('disabled_at').where('id', '=', id).executeTakeFirst();
+      return row?.disabled_at ?? null;
     },
 
     async list(): Promise<User[]> {
@@ -203,26 +225,55 @@ export function createUserStore(db: Db) {
 
     sessions: {
       async create(idHash: string, userId: string, expiresAt: string): Promise<void> {
+        const now = nowIso();
         await db
           .insertInto('sessions')
-          .values({ id_hash: idHash, user_id: userId, created_at: nowIso(), expires_at: expiresAt })
+          .values({ id_hash: idHash, user_id: userId, created_at: now, expires_at: expiresAt, last_seen_at: now })
           .execute();
       },
-      /** The session's user id, when the session exists and has not expired. */
-      async userIdOf(idHash: string): Promise<string | null> {
+      /**
+       * The session's user id, when the session exists, has not expired, was used after
+       * `idleSince`, and its user is not disabled.
+       */
+      async userIdOf(idHash: string, idleSince: string): Promise<string | null> {
         const row = await db
-          .selectFrom('sessions')
-          .select('user_id')
-          .where('id_hash', '=', idHash)
-          .where('expires_at', '>', nowIso())
+          .selectFrom('sessions as s')
+          .innerJoin('users as u', 'u.id', 's.user_id')
+          .select('s.user_id')
+          .where('s.id_hash', '=', idHash)
+          .where('s.expires_at', '>', nowIso())
+          .where((eb) => eb(eb.fn.coalesce('s.last_seen_at', 's.created_at'), '>', idleSince))
+          .where('u.disabled_at', 'is', null)
           .executeTakeFirst();
         return row?.user_id ?? null;
+      },
+      async touch(idHash: string): Promise<void> {
+        await db.updateTable('sessions').set({ last_seen_at: nowIso() }).where('id_hash', '=', idHash).execute();
       },
       async delete(idHash: string): Promise<void> {
         await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
       },
-      async deleteExpired(): Promise<void> {
-        await db.deleteFrom('sessions').where('expires_at', '<=', nowIso()).execute();
+      /** Deletes sessions past their absolute expiry or idle since `idleSince`; returns their hashes. */
+      async deleteExpired(idleSince: string, limit: number): Promise<string[]> {
+        const rows = await db
+          .selectFrom('sessions')
+          .select('id_hash')
+          .where((eb) =>
+            eb.or([
+              eb('expires_at', '<=', nowIso()),
+              eb(eb.fn.coalesce('last_seen_at', 'created_at'), '<=', idleSince),
+            ]),
+          )
+          .limit(limit)
+          .execute();
+        const hashes = rows.map((r) => r.id_hash);
+        if (hashes.length > 0) await db.deleteFrom('sessions').where('id_hash', 'in', hashes).execute();
+        return hashes;
+      },
+      /** Deletes every session of a user; returns their hashes. */
+      async deleteAllOf(userId: string): Promise<string[]> {
+        const rows = await db.deleteFrom('sessions').where('user_id', '=', userId).returning('id_hash').execute();
+        return rows.map((r) => r.id_hash);
       },
     },
 
@@ -251,6 +302,8 @@ export function createUserStore(db: Db) {
         name: string;
         tokenHash: string;
         scopes: TokenScope[];
+        /** The token that made this one: revoking it revokes this one too. */
+        parentId?: string | null;
       }): Promise<string> {
         const id = newId('tok');
         await db
@@ -264,16 +317,19 @@ export function createUserStore(db: Db) {
             created_at: nowIso(),
             last_used_at: null,
             revoked_at: null,
+            parent_id: input.parentId ?? null,
           })
           .execute();
         return id;
       },
       async byHash(tokenHash: string): Promise<StoredToken | null> {
         const row = await db
-          .selectFrom('api_tokens')
-          .select(['id', 'user_id', 'scopes'])
-          .where('token_hash', '=', tokenHash)
-          .where('revoked_at', 'is', null)
+          .selectFrom('api_tokens as t')
+          .innerJoin('users as u', 'u.id', 't.user_id')
+          .select(['t.id', 't.user_id', 't.scopes'])
+          .where('t.token_hash', '=', tokenHash)
+          .where('t.revoked_at', 'is', null)
+          .where('u.disabled_at', 'is', null)
           .executeTakeFirst();
         return row
           ? { id: row.id, userId: row.user_id, scopes: JSON.parse(row.scopes) as TokenScope[] }
@@ -302,16 +358,30 @@ export function createUserStore(db: Db) {
           lastUsedAt: r.last_used_at,
         }));
       },
-      /** Revokes one of the user's own tokens; false when there is no such live token. */
-      async revoke(userId: string, id: string): Promise<boolean> {
-        const res = await db
+      /**
+       * Revokes one of the user's live tokens and every live token made from it, at any depth;
+       * returns the ids revoked (empty when there is no such live token).
+       */
+      async revoke(userId: string, id: string): Promise<string[]> {
+        const { rows } = await sql<{ id: string }>`
+          WITH RECURSIVE tree(id) AS (
+            SELECT id FROM api_tokens WHERE id = ${id} AND user_id = ${userId} AND revoked_at IS NULL
+            UNION
+            SELECT t.id FROM api_tokens t JOIN tree ON t.parent_id = tree.id WHERE t.revoked_at IS NULL
+          )
+          UPDATE api_tokens SET revoked_at = ${nowIso()} WHERE id IN (SELECT id FROM tree) RETURNING id`.execute(db);
+        return rows.map((r) => r.id);
+      },
+      /** Revokes every live token of a user; returns their ids. */
+      async revokeAllOf(userId: string): Promise<string[]> {
+        const rows = await db
           .updateTable('api_tokens')
           .set({ revoked_at: nowIso() })
-          .where('id', '=', id)
           .where('user_id', '=', userId)
           .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        return Number(res.numUpdatedRows) > 0;
+          .returning('id')
+          .execute();
+        return rows.map((r) => r.id);
       },
     },
   };

@@ -57,6 +57,9 @@ export const createUserSchema = z.object({
   teamIds: z.array(idSchema).max(100).optional(),
 });
 
+export const userIdSchema = z.object({ userId: idSchema });
+export const setDisabledSchema = z.object({ userId: idSchema, disabled: z.boolean() });
+
 export const teamSchema = z.object({ id: idSchema, name: z.string() });
 export type Team = z.infer<typeof teamSchema>;
 
