@@ -31,8 +31,12 @@ export class HostPolicy {
   private readonly names: Set<string>;
   private readonly origins = new Set<string>();
 
-  constructor(private readonly env: Pick<Env, 'HOST' | 'PULSE_PUBLIC_HOSTS' | 'PULSE_ALLOWED_ORIGINS'>) {
-    const configured = [env.HOST, ...env.PULSE_PUBLIC_HOSTS].map(splitHost).filter((h) => h !== null);
+  constructor(
+    private readonly env: Pick<Env, 'HOST' | 'PULSE_PUBLIC_HOSTS' | 'PULSE_ALLOWED_ORIGINS'>,
+  ) {
+    const configured = [env.HOST, ...env.PULSE_PUBLIC_HOSTS]
+      .map(splitHost)
+      .filter((h) => h !== null);
     this.names = new Set([...LOOPBACK, ...configured.map((h) => h.name)]);
   }
 

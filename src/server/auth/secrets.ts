@@ -14,7 +14,11 @@ interface ScryptParams {
 const BLOCK_SIZE = 8;
 const PARALLELISM = 1;
 
-function scryptAsync(password: string, salt: Buffer, { logN, r, p }: ScryptParams): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Buffer,
+  { logN, r, p }: ScryptParams,
+): Promise<Buffer> {
   const N = 2 ** logN;
   return new Promise((resolve, reject) => {
     // maxmem must exceed 128 * N * r * p bytes.
@@ -34,7 +38,12 @@ function parseHash(stored: string): { params: ScryptParams; salt: Buffer; key: B
   let params: ScryptParams;
   if (/^\d+$/.test(spec)) params = { logN: Number(spec), r: 8, p: 1 };
   else {
-    const fields = Object.fromEntries(spec.split(',').map((kv) => kv.split('=')));
+    const fields: Record<string, string> = Object.fromEntries(
+      spec.split(',').map((kv): [string, string] => {
+        const [k = '', v = ''] = kv.split('=');
+        return [k, v];
+      }),
+    );
     params = { logN: Number(fields['ln']), r: Number(fields['r']), p: Number(fields['p']) };
   }
   const sane = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
@@ -59,7 +68,11 @@ export interface PasswordHasher {
  * each hash takes ~128 MiB and a few hundred ms, so a flood of sign-ins is answered
  * TOO_MANY_REQUESTS rather than exhausting memory or delaying every other request.
  */
-export function createPasswordHasher(opts: { logN: number; concurrency: number; queue: number }): PasswordHasher {
+export function createPasswordHasher(opts: {
+  logN: number;
+  concurrency: number;
+  queue: number;
+}): PasswordHasher {
   const params: ScryptParams = { logN: opts.logN, r: BLOCK_SIZE, p: PARALLELISM };
   let running = 0;
   const waiting: (() => void)[] = [];
@@ -67,7 +80,10 @@ export function createPasswordHasher(opts: { logN: number; concurrency: number; 
   async function withSlot<T>(work: () => Promise<T>): Promise<T> {
     if (running >= opts.concurrency) {
       if (waiting.length >= opts.queue) {
-        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many sign-ins at once; try again shortly' });
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: 'Too many sign-ins at once; try again shortly',
+        });
       }
       await new Promise<void>((resolve) => waiting.push(resolve));
     } else running++;
@@ -98,7 +114,9 @@ export function createPasswordHasher(opts: { logN: number; concurrency: number; 
       const actual = await withSlot(() => scryptAsync(password, parsed.salt, parsed.params));
       const ok = actual.length === parsed.key.length && timingSafeEqual(actual, parsed.key);
       const weaker =
-        parsed.params.logN < params.logN || parsed.params.r !== params.r || parsed.params.p !== params.p;
+        parsed.params.logN < params.logN ||
+        parsed.params.r !== params.r ||
+        parsed.params.p !== params.p;
       return { ok, rehash: ok && (weaker || !stored.startsWith('scrypt$ln=')) };
     },
     decoy() {
@@ -122,5 +140,7 @@ export function hashSecret(secret: string): string {
 
 /** One hash outside a server (benchmark and test seeds). */
 export function hashPassword(password: string, logN: number): Promise<string> {
-  return createPasswordHasher({ logN, concurrency: 1, queue: Number.POSITIVE_INFINITY }).hash(password);
+  return createPasswordHasher({ logN, concurrency: 1, queue: Number.POSITIVE_INFINITY }).hash(
+    password,
+  );
 }

@@ -5,7 +5,7 @@ const SWEEP_PAGE = 500;
 /**
  * Ends sessions past their absolute lifetime (`PULSE_SESSION_MAX_S`) or idle for
  * `PULSE_SESSION_IDLE_S`: deletes them and announces each, so the streams and sockets they opened
- * close. Runs every 30 s, or more often when sessions idle out sooner.
+ * close. Runs every 30 s, or more often when sessions end sooner.
  */
 export function startSessionSweeper(
   services: Pick<Services, 'users' | 'bus' | 'env'>,
@@ -13,7 +13,8 @@ export function startSessionSweeper(
   afterSweep: () => void,
 ): void {
   const { users, bus, env } = services;
-  const everyMs = Math.max(250, Math.min(30_000, (env.PULSE_SESSION_IDLE_S * 1000) / 4));
+  const shortest = Math.min(env.PULSE_SESSION_IDLE_S, env.PULSE_SESSION_MAX_S) * 1000;
+  const everyMs = Math.max(250, Math.min(30_000, shortest / 4));
   let running = false;
 
   async function sweep(): Promise<void> {
