@@ -10,6 +10,7 @@ import {
 } from '@trpc/client';
 import { createTRPCReact, getQueryKey } from '@trpc/react-query';
 import type { AppRouter } from '../server/routers/_app.ts';
+import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
 import { backoffDelayMs } from './lib/backoff.ts';
 import { createExternalStore } from './lib/external-store.ts';
 import { retryStateLink } from './lib/retry-state-link.ts';
@@ -96,7 +97,7 @@ function httpLinks() {
         httpSubscriptionLink({ url: '/trpc' }),
       ],
     }),
-    false: httpBatchLink({ url: '/trpc', maxURLLength: 4000 }),
+    false: httpBatchLink({ url: '/trpc', maxURLLength: CLIENT_URL_MAX, maxItems: CLIENT_BATCH_MAX }),
   });
 }
 

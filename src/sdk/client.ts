@@ -12,6 +12,7 @@ import {
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import type { AppRouter } from '../server/routers/_app.ts';
+import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
 
 export interface PulseClientOptions {
   /** The server's origin, e.g. `http://127.0.0.1:3000`. */
@@ -72,7 +73,13 @@ export function createPulseClient(opts: PulseClientOptions): PulseClient {
         }),
       }),
     ],
-    false: httpBatchLink({ url: trpcUrl, headers: () => headers, fetch: opts.fetch }),
+    false: httpBatchLink({
+      url: trpcUrl,
+      headers: () => headers,
+      fetch: opts.fetch,
+      maxURLLength: CLIENT_URL_MAX,
+      maxItems: CLIENT_BATCH_MAX,
+    }),
   });
   if (!opts.webSocket) return createTRPCClient<AppRouter>({ links: [overHttp] });
 

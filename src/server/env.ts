@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLIENT_BATCH_MAX } from '../shared/limits.ts';
 
 /** A comma-separated list; unset means empty. */
 const list = z
@@ -57,7 +58,7 @@ const envSchema = z.object({
   PULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Request bounds: body bytes (413), calls per batch, URL bytes (414), SSE `input` bytes. */
   PULSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1 << 20),
-  PULSE_MAX_BATCH_CALLS: z.coerce.number().int().min(1).default(100),
+  PULSE_MAX_BATCH_CALLS: z.coerce.number().int().min(CLIENT_BATCH_MAX).default(100),
   PULSE_MAX_URL_BYTES: z.coerce.number().int().min(1024).max(65_536).default(8192),
   PULSE_MAX_SSE_INPUT_BYTES: z.coerce.number().int().min(256).default(4096),
   /** Open subscriptions per WebSocket, and per user across transports. */

@@ -7,6 +7,13 @@ export const DISPLAY_NAME_MAX = 100;
 export const TEAM_NAME_MAX = 60;
 export const TOKEN_NAME_MAX = 100;
 
+/**
+ * Calls the web app and the SDK put in one HTTP batch, and the URL length a batched GET may
+ * reach: under the server's smallest allowed `PULSE_MAX_BATCH_CALLS` and `PULSE_MAX_URL_BYTES`.
+ */
+export const CLIENT_BATCH_MAX = 50;
+export const CLIENT_URL_MAX = 4000;
+
 export const NOTIFICATION_TITLE_MAX = 200;
 export const NOTIFICATION_BODY_MAX = 2000;
 export const NOTIFICATION_LINK_MAX = 2000;
