@@ -9,6 +9,9 @@ export async function ingestPoints(
   const now = Date.now();
   const rows = points.map((p) => ({ series: p.series, value: p.value, ts: p.ts ?? now }));
   const lastId = await services.metricStore.ingest(rows);
-  await services.bus.publish('metrics.ingested', { lastId, series: [...new Set(rows.map((r) => r.series))] });
+  await services.bus.publish('metrics.ingested', {
+    lastId,
+    series: [...new Set(rows.map((r) => r.series))],
+  });
   return rows.length;
 }

@@ -35,7 +35,11 @@ export async function createTestServices() {
     caller(username: string | null, scopes?: TokenScope[]) {
       const user = username === null ? null : byName(username);
       const credential: Credential | null = user
-        ? { kind: scopes ? 'token' : 'session', key: `test-${username}`, scopes: scopes ? new Set(scopes) : null }
+        ? {
+            kind: scopes ? 'token' : 'session',
+            key: `test-${username}`,
+            scopes: scopes ? new Set(scopes) : null,
+          }
         : null;
       return createCaller(createContextInner({ services, user, credential }));
     },
@@ -44,7 +48,11 @@ export async function createTestServices() {
       const user = await services.users.byId(userId);
       if (!user) throw new Error(`no user ${userId}`);
       return createCaller(
-        createContextInner({ services, user, credential: { kind: 'session', key: `test-${userId}`, scopes: null } }),
+        createContextInner({
+          services,
+          user,
+          credential: { kind: 'session', key: `test-${userId}`, scopes: null },
+        }),
       );
     },
     /** A caller whose request came from a foreign browser origin. */

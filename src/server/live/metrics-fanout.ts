@@ -14,7 +14,12 @@ const MAX_PENDING_PER_SERIES = 5000;
  * subscriber gets at most one batch per window (`POINTS_FLUSH_MS`), however fast points come.
  * Only series someone on this instance watches are read back from the database.
  */
-export function startMetricsFanout(opts: { bus: EventBus; hub: Hub; store: MetricStore; signal: AbortSignal }) {
+export function startMetricsFanout(opts: {
+  bus: EventBus;
+  hub: Hub;
+  store: MetricStore;
+  signal: AbortSignal;
+}) {
   const { bus, hub, store, signal } = opts;
   const watched = new Map<string, number>();
   const channels = new Map<string, { series: string[]; refs: number }>();

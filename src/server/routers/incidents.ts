@@ -23,7 +23,8 @@ import { authedProcedure } from '../trpc.ts';
 
 /** The teams whose incidents and rules the user may see: null means all (admins). */
 const visibleTeams = (user: User): string[] | null => (user.role === 'admin' ? null : user.teamIds);
-const canSee = (user: User, teamId: string) => user.role === 'admin' || user.teamIds.includes(teamId);
+const canSee = (user: User, teamId: string) =>
+  user.role === 'admin' || user.teamIds.includes(teamId);
 
 async function requireTeam(services: Services, user: User, teamId: string) {
   // Teams the caller is not in answer as unknown ones: existence does not leak.
@@ -83,7 +84,8 @@ export const incidentsRouter = {
     .mutation(async ({ ctx, input }) => {
       await requireTeam(ctx.services, ctx.user, input.teamId);
       const incident = await openIncident(ctx.services, { ...input, actorId: ctx.user.id });
-      if (!incident) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Incident not created' });
+      if (!incident)
+        throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Incident not created' });
       return incident;
     }),
 
@@ -92,7 +94,11 @@ export const incidentsRouter = {
     .output(incidentSchema)
     .mutation(async ({ ctx, input }) => {
       await requireIncident(ctx.services, ctx.user, input.id);
-      return changeIncident(ctx.services, { ...input, action: 'acknowledge', actorId: ctx.user.id });
+      return changeIncident(ctx.services, {
+        ...input,
+        action: 'acknowledge',
+        actorId: ctx.user.id,
+      });
     }),
 
   assign: authedProcedure
@@ -119,9 +125,16 @@ export const incidentsRouter = {
     }),
 
   /** Every change the caller may see, creation included; replayable from `lastEventId`. */
-  onChange: authedProcedure.input(onIncidentChangeSchema).subscription(({ ctx, input }) =>
-    trackedFeed<Incident>(
-      incidentFeedSpec(ctx.services.hub, ctx.services.incidents, visibleTeams(ctx.user), input?.lastEventId),
+  onChange: authedProcedure
+    .input(onIncidentChangeSchema)
+    .subscription(({ ctx, input }) =>
+      trackedFeed<Incident>(
+        incidentFeedSpec(
+          ctx.services.hub,
+          ctx.services.incidents,
+          visibleTeams(ctx.user),
+          input?.lastEventId,
+        ),
+      ),
     ),
-  ),
 } satisfies TRPCRouterRecord;

@@ -17,7 +17,9 @@ export const metricsRouter = {
     .meta({ scope: 'ingest' })
     .input(ingestSchema)
     .output(z.object({ accepted: z.number().int() }))
-    .mutation(async ({ ctx, input }) => ({ accepted: await ingestPoints(ctx.services, input.points) })),
+    .mutation(async ({ ctx, input }) => ({
+      accepted: await ingestPoints(ctx.services, input.points),
+    })),
 
   list: authedProcedure
     .output(z.array(seriesSummarySchema))
@@ -26,10 +28,14 @@ export const metricsRouter = {
   range: authedProcedure
     .input(rangeSchema)
     .output(z.array(pointSchema))
-    .query(({ ctx, input }) => ctx.services.metricStore.range(input.series, input.from, input.to, input.maxPoints)),
+    .query(({ ctx, input }) =>
+      ctx.services.metricStore.range(input.series, input.from, input.to, input.maxPoints),
+    ),
 
   /** New points of the given series, coalesced into at most ~10 batches a second. */
   onPoints: authedProcedure
     .input(onPointsSchema)
-    .subscription(({ ctx, input }) => valueFeed<PointsBatch>(ctx.services.metricsFanout.feed(input.series))),
+    .subscription(({ ctx, input }) =>
+      valueFeed<PointsBatch>(ctx.services.metricsFanout.feed(input.series)),
+    ),
 } satisfies TRPCRouterRecord;

@@ -37,7 +37,10 @@ export function createMetricStore(db: Db) {
             .insertInto('metric_series')
             .values({ series, last_ts: p.ts, last_value: p.value })
             .onConflict((oc) =>
-              oc.column('series').doUpdateSet({ last_ts: p.ts, last_value: p.value }).where('metric_series.last_ts', '<=', p.ts),
+              oc
+                .column('series')
+                .doUpdateSet({ last_ts: p.ts, last_value: p.value })
+                .where('metric_series.last_ts', '<=', p.ts),
             )
             .execute();
         }
@@ -47,7 +50,10 @@ export function createMetricStore(db: Db) {
 
     async list(): Promise<SeriesSummary[]> {
       const rows = await db.selectFrom('metric_series').selectAll().orderBy('series').execute();
-      return rows.map((r) => ({ series: r.series, last: { ts: Number(r.last_ts), value: r.last_value } }));
+      return rows.map((r) => ({
+        series: r.series,
+        last: { ts: Number(r.last_ts), value: r.last_value },
+      }));
     },
 
     async range(series: string, from: number, to: number, maxPoints: number): Promise<Point[]> {
@@ -92,7 +98,10 @@ export function createMetricStore(db: Db) {
 
     /** Deletes points older than `beforeTs`, and series with nothing newer. */
     async prune(beforeTs: number): Promise<number> {
-      const res = await db.deleteFrom('metric_points').where('ts', '<', beforeTs).executeTakeFirst();
+      const res = await db
+        .deleteFrom('metric_points')
+        .where('ts', '<', beforeTs)
+        .executeTakeFirst();
       await db.deleteFrom('metric_series').where('last_ts', '<', beforeTs).execute();
       return Number(res.numDeletedRows);
     },
@@ -101,7 +110,11 @@ export function createMetricStore(db: Db) {
      * For alert rules: when the current run of points satisfying `op threshold` began (the first
      * point after the last one that did not), and whether the latest point satisfies it.
      */
-    async run(series: string, op: '>' | '<', threshold: number): Promise<{ since: number; holdsNow: boolean } | null> {
+    async run(
+      series: string,
+      op: '>' | '<',
+      threshold: number,
+    ): Promise<{ since: number; holdsNow: boolean } | null> {
       const latest = await db
         .selectFrom('metric_points')
         .select(['ts', 'value'])
@@ -119,7 +132,8 @@ export function createMetricStore(db: Db) {
         .where('series', '=', series)
         .where('value', op === '>' ? '<=' : '>=', threshold)
         .executeTakeFirst();
-      const lastBad = violation?.ts === null || violation?.ts === undefined ? null : Number(violation.ts);
+      const lastBad =
+        violation?.ts === null || violation?.ts === undefined ? null : Number(violation.ts);
       const first = await db
         .selectFrom('metric_points')
         .select((eb) => eb.fn.min('ts').as('ts'))

@@ -37,7 +37,14 @@ export type NotificationPage = z.infer<typeof notificationPageSchema>;
 /** Who a notification goes to. `usernames` and `teamName` are conveniences for programs. */
 export const recipientsSchema = z.union([
   z.object({ userIds: z.array(idSchema).min(1).max(NOTIFICATION_RECIPIENTS_MAX) }).strict(),
-  z.object({ usernames: z.array(z.string().min(1).max(USERNAME_MAX)).min(1).max(NOTIFICATION_RECIPIENTS_MAX) }).strict(),
+  z
+    .object({
+      usernames: z
+        .array(z.string().min(1).max(USERNAME_MAX))
+        .min(1)
+        .max(NOTIFICATION_RECIPIENTS_MAX),
+    })
+    .strict(),
   z.object({ teamId: idSchema }).strict(),
   z.object({ teamName: z.string().min(1).max(TEAM_NAME_MAX) }).strict(),
   z.object({ all: z.literal(true) }).strict(),
