@@ -11,14 +11,18 @@ import { createCallerFactory } from '../../src/server/trpc.ts';
 
 const createCaller = createCallerFactory(appRouter);
 
-/** Services on a fresh SQLite database (seeded with admin + demo users), with callers for any user. */
-export async function createTestServices() {
+/**
+ * Services on a fresh SQLite database (seeded with admin + demo users), with callers for any
+ * user; `env` adds or overrides configuration (limits, say).
+ */
+export async function createTestServices(overrides: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
   const env = parseEnv({
     DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
     PULSE_ADMIN_PASSWORD: 'admin-secret',
     PULSE_DEMO: '1',
     PULSE_SCRYPT_LOG_N: '10',
+    ...overrides,
   });
   const { services, close } = await createServices(env);
   await seedIfEmpty(services);
