@@ -60,3 +60,38 @@ describe('notification links', () => {
     ]);
   });
 });
+
+describe('alert rules per team', () => {
+  it('stores up to PULSE_MAX_RULES_PER_TEAM rules in a team and refuses the next, naming the limit', async () => {
+    await using t = await createTestServices({ PULSE_MAX_RULES_PER_TEAM: '3' });
+    const admin = t.caller('admin');
+    const alice = t.caller('alice');
+    const [ops] = await admin.teams.list();
+    const other = await admin.teams.create({ name: 'payments' });
+    const rule = (teamId: string, i: number) =>
+      ({
+        series: `app.q${i}`,
+        op: '>',
+        threshold: i,
+        forSeconds: 60,
+        severity: 'warning',
+        teamId,
+      }) as const;
+
+    const created = [];
+    for (let i = 0; i < 3; i++) created.push(await alice.alerts.createRule(rule(ops!.id, i)));
+    const error = await refusal(alice.alerts.createRule(rule(ops!.id, 3)));
+    expect(error.code).toBe('TOO_MANY_REQUESTS');
+    expect(error.message).toBe("Team 'ops' has 3 alert rules, its limit is 3: delete one first");
+    expect((await alice.alerts.listRules()).map((r) => r.series)).toEqual([
+      'app.q0',
+      'app.q1',
+      'app.q2',
+    ]);
+
+    // Per team: another team still has room; a deleted rule makes room again.
+    await admin.alerts.createRule(rule(other.id, 9));
+    await alice.alerts.deleteRule({ id: created[0]!.id });
+    expect((await alice.alerts.createRule(rule(ops!.id, 4))).series).toBe('app.q4');
+  });
+});

@@ -28,9 +28,9 @@ const canSee = (user: User, teamId: string) =>
 
 async function requireTeam(services: Services, user: User, teamId: string) {
   // Teams the caller is not in answer as unknown ones: existence does not leak.
-  if (!canSee(user, teamId) || !(await services.users.teams.byId(teamId))) {
-    throw new TRPCError({ code: 'NOT_FOUND', message: `No team '${teamId}'` });
-  }
+  const team = canSee(user, teamId) ? await services.users.teams.byId(teamId) : null;
+  if (!team) throw new TRPCError({ code: 'NOT_FOUND', message: `No team '${teamId}'` });
+  return team;
 }
 
 async function requireIncident(services: Services, user: User, id: string) {
@@ -50,8 +50,16 @@ export const alertsRouter = {
     .input(createRuleSchema)
     .output(alertRuleSchema)
     .mutation(async ({ ctx, input }) => {
-      await requireTeam(ctx.services, ctx.user, input.teamId);
-      return ctx.services.incidents.rules.create(input);
+      const team = await requireTeam(ctx.services, ctx.user, input.teamId);
+      const max = ctx.services.env.PULSE_MAX_RULES_PER_TEAM;
+      const created = await ctx.services.incidents.rules.create(input, max);
+      if (!created.ok) {
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Team '${team.name}' has ${created.count} alert rules, its limit is ${max}: delete one first`,
+        });
+      }
+      return created.rule;
     }),
 
   deleteRule: authedProcedure

@@ -239,22 +239,38 @@ export function createIncidentStore(db: Db) {
     },
 
     rules: {
-      async create(input: Omit<AlertRule, 'id' | 'createdAt'>): Promise<AlertRule> {
+      /**
+       * Stores a rule unless its team already has `maxPerTeam`: counted in the insert's own
+       * transaction, so concurrent creates cannot pass the cap together (SQLite runs one write
+       * transaction at a time; PostgreSQL will need the team row locked first).
+       */
+      async create(
+        input: Omit<AlertRule, 'id' | 'createdAt'>,
+        maxPerTeam: number,
+      ): Promise<{ ok: true; rule: AlertRule } | { ok: false; count: number }> {
         const rule: AlertRule = { ...input, id: newId('rule'), createdAt: nowIso() };
-        await db
-          .insertInto('alert_rules')
-          .values({
-            id: rule.id,
-            series: rule.series,
-            op: rule.op,
-            threshold: rule.threshold,
-            for_seconds: rule.forSeconds,
-            severity: rule.severity,
-            team_id: rule.teamId,
-            created_at: rule.createdAt,
-          })
-          .execute();
-        return rule;
+        return db.transaction().execute(async (tx) => {
+          const { n } = await tx
+            .selectFrom('alert_rules')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('team_id', '=', rule.teamId)
+            .executeTakeFirstOrThrow();
+          if (Number(n) >= maxPerTeam) return { ok: false as const, count: Number(n) };
+          await tx
+            .insertInto('alert_rules')
+            .values({
+              id: rule.id,
+              series: rule.series,
+              op: rule.op,
+              threshold: rule.threshold,
+              for_seconds: rule.forSeconds,
+              severity: rule.severity,
+              team_id: rule.teamId,
+              created_at: rule.createdAt,
+            })
+            .execute();
+          return { ok: true as const, rule };
+        });
       },
       async list(teamIds: string[] | null, series?: string[]): Promise<AlertRule[]> {
         if (teamIds?.length === 0 || series?.length === 0) return [];

@@ -210,4 +210,15 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_rules_by_team': {
+    // createRule counts the team's rules before it inserts (PULSE_MAX_RULES_PER_TEAM); a
+    // member's rules page reads their teams' rules in (created_at, id) order.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('alert_rules_team')
+        .on('alert_rules')
+        .columns(['team_id', 'created_at', 'id'])
+        .execute();
+    },
+  },
 };
