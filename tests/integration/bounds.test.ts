@@ -1,7 +1,12 @@
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
+import type { PointsBatch } from '../../src/shared/schemas/metrics.ts';
+import { createPulseClient } from '../../src/sdk/client.ts';
 import { createTestServices } from '../support/caller.ts';
+import { record } from '../support/live.ts';
+import { startTestServer } from '../support/server.ts';
+import { wsClient } from '../support/ws.ts';
 
 /** The error a call failed with (a TRPCError), or a failure when it did not fail. */
 async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
@@ -83,15 +88,88 @@ describe('alert rules per team', () => {
     const error = await refusal(alice.alerts.createRule(rule(ops!.id, 3)));
     expect(error.code).toBe('TOO_MANY_REQUESTS');
     expect(error.message).toBe("Team 'ops' has 3 alert rules, its limit is 3: delete one first");
-    expect((await alice.alerts.listRules()).map((r) => r.series)).toEqual([
-      'app.q0',
-      'app.q1',
-      'app.q2',
-    ]);
+    const stored = (await alice.alerts.listRules()).map((r) => r.series);
+    expect(stored.sort()).toEqual(['app.q0', 'app.q1', 'app.q2']);
 
     // Per team: another team still has room; a deleted rule makes room again.
     await admin.alerts.createRule(rule(other.id, 9));
     await alice.alerts.deleteRule({ id: created[0]!.id });
     expect((await alice.alerts.createRule(rule(ops!.id, 4))).series).toBe('app.q4');
+  });
+});
+
+/** `n` series names with a prefix: `a.0`, `a.1`, … */
+const seriesNames = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}.${i}`);
+
+describe('series watched by metrics.onPoints', () => {
+  it('takes 50 series in one subscription and refuses 51', async () => {
+    await using t = await createTestServices();
+    const alice = t.caller('alice');
+    const stream = (await alice.metrics.onPoints({ series: seriesNames('a', 50) }))[
+      Symbol.asyncIterator
+    ]();
+    await stream.return?.();
+    const error = await refusal(alice.metrics.onPoints({ series: seriesNames('a', 51) }));
+    expect(error.code).toBe('BAD_REQUEST');
+  });
+
+  it('refuses a subscription that would watch more than PULSE_MAX_WATCHED_SERIES series; watched ones cost nothing', async () => {
+    await using t = await createTestServices({ PULSE_MAX_WATCHED_SERIES: '60' });
+    const alice = t.caller('alice');
+    const open = async (series: string[]) =>
+      (await alice.metrics.onPoints({ series }))[Symbol.asyncIterator]();
+
+    const first = await open(seriesNames('a', 50));
+    // Resolved but never opened: it holds nothing back.
+    await alice.metrics.onPoints({ series: seriesNames('x', 10) });
+    const second = await open(seriesNames('b', 10));
+    expect(t.services.metricsFanout.watchedWith([])).toBe(60);
+
+    const error = await refusal(alice.metrics.onPoints({ series: ['a.0', 'c.0'] }));
+    expect(error.code).toBe('TOO_MANY_REQUESTS');
+    expect(error.message).toBe(
+      'This server watches at most 60 series (PULSE_MAX_WATCHED_SERIES); these would make 61: watch fewer, or try again later',
+    );
+    const again = await open([...seriesNames('a', 50).slice(10), ...seriesNames('b', 10)]);
+
+    await second.return?.();
+    await again.return?.();
+    const third = await open(seriesNames('c', 10));
+    expect(t.services.metricsFanout.watchedWith([])).toBe(60);
+    await third.return?.();
+    await first.return?.();
+    expect(t.services.metricsFanout.watchedWith([])).toBe(0);
+  });
+
+  it('answers past the limit with a plain TOO_MANY_REQUESTS over SSE and WebSocket', async () => {
+    await using t = await startTestServer({ PULSE_MAX_WATCHED_SERIES: '50' });
+    const cookie = await t.login('alice');
+    const sse = createPulseClient({ url: t.url, headers: { cookie }, subscriptionRetries: 0 });
+    const full = record<PointsBatch>((o) =>
+      sse.metrics.onPoints.subscribe({ series: seriesNames('a', 50) }, o),
+    );
+    await full.started;
+
+    const overSse = record<PointsBatch>((o) =>
+      sse.metrics.onPoints.subscribe({ series: ['a.0', 'b.0'] }, o),
+    );
+    expect((await overSse.waitForError()).data?.code).toBe('TOO_MANY_REQUESTS');
+    const ws = wsClient(t.url, { headers: { cookie } });
+    const overWs = record<PointsBatch>((o) =>
+      ws.trpc.metrics.onPoints.subscribe({ series: ['b.0'] }, o),
+    );
+    const wsError = await overWs.waitForError();
+    expect(wsError.data?.code).toBe('TOO_MANY_REQUESTS');
+    expect(wsError.message).toContain('at most 50 series');
+
+    // Series already watched cost nothing.
+    const same = record<PointsBatch>((o) =>
+      ws.trpc.metrics.onPoints.subscribe({ series: ['a.7'] }, o),
+    );
+    await same.started;
+    same.stop();
+    full.stop();
+    await ws.close();
   });
 });

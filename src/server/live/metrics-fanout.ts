@@ -91,6 +91,12 @@ export function startMetricsFanout(opts: {
 
   return {
     ready,
+    /** Distinct series watched if `series` were added: those watched already add nothing. */
+    watchedWith(series: readonly string[]): number {
+      let added = 0;
+      for (const s of new Set(series)) if (!watched.has(s)) added++;
+      return watched.size + added;
+    },
     /** What `metrics.onPoints` streams for a set of series. */
     feed(series: string[]): FeedSpec {
       const unique = [...new Set(series)].sort();

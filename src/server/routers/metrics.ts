@@ -1,4 +1,4 @@
-import type { TRPCRouterRecord } from '@trpc/server';
+import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import {
   ingestSchema,
@@ -32,10 +32,23 @@ export const metricsRouter = {
       ctx.services.metricStore.range(input.series, input.from, input.to, input.maxPoints),
     ),
 
-  /** New points of the given series, coalesced into at most ~10 batches a second. */
-  onPoints: authedProcedure
-    .input(onPointsSchema)
-    .subscription(({ ctx, input }) =>
-      valueFeed<PointsBatch>(ctx.services.metricsFanout.feed(input.series)),
-    ),
+  /**
+   * New points of the given series, coalesced into at most ~10 batches a second. Refused when
+   * it would take the series this server watches past `PULSE_MAX_WATCHED_SERIES`: checked here,
+   * so every transport answers with a plain tRPC error, against what is watched now rather than
+   * reserved, so a stream that is never opened holds nothing. Subscriptions resolved at the
+   * same moment can pass the limit together by a few series (at most WATCH_SERIES_MAX each).
+   */
+  onPoints: authedProcedure.input(onPointsSchema).subscription(({ ctx, input }) => {
+    const { metricsFanout, env } = ctx.services;
+    const max = env.PULSE_MAX_WATCHED_SERIES;
+    const total = metricsFanout.watchedWith(input.series);
+    if (total > max) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `This server watches at most ${max} series (PULSE_MAX_WATCHED_SERIES); these would make ${total}: watch fewer, or try again later`,
+      });
+    }
+    return valueFeed<PointsBatch>(metricsFanout.feed(input.series));
+  }),
 } satisfies TRPCRouterRecord;
