@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ZodError } from 'zod';
 import type { PointsBatch } from '../../src/shared/schemas/metrics.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
@@ -171,5 +171,59 @@ describe('series watched by metrics.onPoints', () => {
     same.stop();
     full.stop();
     await ws.close();
+  });
+});
+
+describe('metric timestamps', () => {
+  it('accepts points up to PULSE_MAX_CLOCK_SKEW_S ahead and back to the retention, and refuses a batch with any beyond', async () => {
+    await using t = await createTestServices({
+      PULSE_MAX_CLOCK_SKEW_S: '60',
+      PULSE_METRICS_RETENTION_H: '2',
+    });
+    const alice = t.caller('alice');
+    const now = Date.now();
+    // The server reads its clock once per call: pinned, the edges are exact.
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now);
+    const ingest = (...ts: number[]) =>
+      alice.metrics.ingest({
+        points: ts.map((at, i) => ({ series: 'edge.ts', value: i, ts: at })),
+      });
+    const latest = now + 60_000;
+    const earliest = now - 2 * 3_600_000;
+
+    expect(await ingest(latest, earliest, now)).toEqual({ accepted: 3 });
+    const error = await refusal(ingest(now, now, now, latest + 1, earliest - 1, earliest));
+    clock.mockRestore();
+
+    expect(error.code).toBe('BAD_REQUEST');
+    expect(error.cause).toBeInstanceOf(ZodError);
+    const { issues } = error.cause as ZodError;
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      [['points', 3, 'ts'], "more than 60 s ahead of the server's clock"],
+      [['points', 4, 'ts'], 'older than the 2 h this server keeps points'],
+    ]);
+    const stored = await alice.metrics.range({ series: 'edge.ts', from: 0, to: latest + 1 });
+    expect(stored.map((p) => p.ts)).toEqual([earliest, now, latest]);
+  });
+
+  it('shows the zod issues to clients, and points without ts are stamped now', async () => {
+    await using t = await startTestServer();
+    const alice = await t.client({ username: 'alice' });
+    const future = Date.now() + 10 * 60_000;
+    const error = await alice.metrics.ingest
+      .mutate({
+        points: [
+          { series: 'x.y', value: 1 },
+          { series: 'x.y', value: 2, ts: future },
+        ],
+      })
+      .catch((e: unknown) => e as { data?: { code?: string; issues?: { path: unknown[] }[] } });
+    expect(error).toMatchObject({
+      data: { code: 'BAD_REQUEST', issues: [{ path: ['points', 1, 'ts'] }] },
+    });
+    expect((await alice.metrics.list.query()).map((s) => s.series)).not.toContain('x.y');
+    expect(await alice.metrics.ingest.mutate({ points: [{ series: 'x.y', value: 1 }] })).toEqual({
+      accepted: 1,
+    });
   });
 });

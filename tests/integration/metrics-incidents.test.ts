@@ -49,7 +49,8 @@ describe('metrics', () => {
   });
 
   it('keeps a window of points and downsamples ranges keeping spikes', async () => {
-    await using t = await startTestServer({ PULSE_METRICS_RETENTION_H: '1' });
+    // Kept for 4 h while these arrive, then for 1 h after the restart below.
+    await using t = await startTestServer({ PULSE_METRICS_RETENTION_H: '4' });
     const alice = await t.client({ username: 'alice' });
     const now = Date.now();
     const old = Array.from({ length: 10 }, (_, i) => ({
@@ -82,7 +83,7 @@ describe('metrics', () => {
     expect(few.map((p) => p.ts)).toEqual([...few.map((p) => p.ts)].sort((a, b) => a - b));
     // Retention runs at start: after a restart, points older than an hour are gone.
     await t.stop();
-    await t.restart();
+    await t.restart({ PULSE_METRICS_RETENTION_H: '1' });
     const again = createPulseClient({ url: t.url, headers: { cookie: await t.login('alice') } });
     const kept = await again.metrics.range.query({
       series: 'disk.used',
