@@ -6,7 +6,10 @@ import type { Services } from './services.ts';
  * Ingests the server's own health every second (the first sample at once) as `pulse.*` series,
  * so a fresh install has a live dashboard.
  */
-export function startHealthSampler(services: Pick<Services, 'metricStore' | 'bus' | 'metrics'>, signal: AbortSignal) {
+export function startHealthSampler(
+  services: Pick<Services, 'metricStore' | 'bus' | 'metrics' | 'env'>,
+  signal: AbortSignal,
+) {
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const { counts } = services.metrics;
@@ -26,7 +29,11 @@ export function startHealthSampler(services: Pick<Services, 'metricStore' | 'bus
       { series: 'pulse.connections.ws', value: counts.ws, ts },
       { series: 'pulse.subscriptions', value: counts.subscriptions, ts },
       { series: 'pulse.eventloop.lag_ms', value: Math.round(lagMs * 100) / 100, ts },
-      { series: 'pulse.rss_mb', value: Math.round((process.memoryUsage.rss() / 2 ** 20) * 10) / 10, ts },
+      {
+        series: 'pulse.rss_mb',
+        value: Math.round((process.memoryUsage.rss() / 2 ** 20) * 10) / 10,
+        ts,
+      },
       { series: 'pulse.events.delivered_per_s', value: Math.round(perSecond), ts },
     ]);
   }

@@ -159,4 +159,45 @@ describeInBrowser('web app: live notifications', () => {
     errors.forEach((e) => e.check());
     await context.close();
   });
+
+  it('opens an external link in a new tab marked as external, and a path inside the app', async () => {
+    await using t = await startWebServer();
+    const admin = await t.client({ username: 'admin' });
+    for (const [title, link] of [
+      ['Status page says degraded', 'https://status.example/incidents/42'],
+      ['Look at the incidents', '/incidents'],
+    ] as const) {
+      await admin.notifications.send.mutate({
+        to: { usernames: ['alice'] },
+        title,
+        severity: 'info',
+        link,
+      });
+    }
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(t.url);
+
+    const external = inboxItem(page, 'Status page says degraded').locator('a');
+    await external.waitFor();
+    expect(await external.getAttribute('href')).toBe('https://status.example/incidents/42');
+    expect(await external.getAttribute('target')).toBe('_blank');
+    expect(await external.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(await external.getByRole('img', { name: 'opens external site' }).textContent()).toBe(
+      '↗',
+    );
+
+    const internal = inboxItem(page, 'Look at the incidents').locator('a');
+    expect(await internal.getAttribute('target')).toBeNull();
+    expect(await internal.getByRole('img', { name: 'opens external site' }).count()).toBe(0);
+    // In the app: no page load (the marker set on this document survives the click).
+    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+    await internal.click();
+    await page.locator('[data-testid=incident-board]').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/incidents');
+    expect(await page.evaluate(() => 'sameDocument' in window)).toBe(true);
+    errors.check();
+    await context.close();
+  });
 });

@@ -17,7 +17,9 @@ describe('metrics', () => {
   it('delivers ingested points to onPoints subscribers in coalesced batches', async () => {
     await using t = await startTestServer();
     const alice = await t.client({ username: 'alice' });
-    const live = record<PointsBatch>((o) => alice.metrics.onPoints.subscribe({ series: ['app.latency', 'app.errors'] }, o));
+    const live = record<PointsBatch>((o) =>
+      alice.metrics.onPoints.subscribe({ series: ['app.latency', 'app.errors'] }, o),
+    );
     await live.started;
     const t0 = Date.now();
     // 60 batches as fast as they go: far more than ten a second.
@@ -30,21 +32,32 @@ describe('metrics', () => {
       });
     }
     const elapsed = Date.now() - t0;
-    await eventually(() => live.items.flat().flatMap((b) => b.points).length >= 60, 5000, 'all points');
+    await eventually(
+      () => live.items.flat().flatMap((b) => b.points).length >= 60,
+      5000,
+      'all points',
+    );
     live.stop();
     const batches = live.items.flat();
     expect(batches.every((b) => b.series === 'app.latency')).toBe(true);
-    expect(batches.flatMap((b) => b.points.map((p) => p.value))).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(batches.flatMap((b) => b.points.map((p) => p.value))).toEqual(
+      Array.from({ length: 60 }, (_, i) => i),
+    );
     // At most about one batch per 100 ms window.
     expect(live.items.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 2);
     expect(live.items.length).toBeLessThan(60);
   });
 
   it('keeps a window of points and downsamples ranges keeping spikes', async () => {
-    await using t = await startTestServer({ PULSE_METRICS_RETENTION_H: '1' });
+    // Kept for 4 h while these arrive, then for 1 h after the restart below.
+    await using t = await startTestServer({ PULSE_METRICS_RETENTION_H: '4' });
     const alice = await t.client({ username: 'alice' });
     const now = Date.now();
-    const old = Array.from({ length: 10 }, (_, i) => ({ series: 'disk.used', value: 1, ts: now - 3 * 3_600_000 + i }));
+    const old = Array.from({ length: 10 }, (_, i) => ({
+      series: 'disk.used',
+      value: 1,
+      ts: now - 3 * 3_600_000 + i,
+    }));
     await alice.metrics.ingest.mutate({ points: old });
     const recent = Array.from({ length: 5000 }, (_, i) => ({
       series: 'disk.used',
@@ -52,17 +65,32 @@ describe('metrics', () => {
       ts: now - 5000 + i,
     }));
     await alice.metrics.ingest.mutate({ points: recent });
-    const all = await alice.metrics.range.query({ series: 'disk.used', from: 0, to: now, maxPoints: 10_000 });
+    const all = await alice.metrics.range.query({
+      series: 'disk.used',
+      from: 0,
+      to: now,
+      maxPoints: 10_000,
+    });
     expect(all).toHaveLength(5010);
-    const few = await alice.metrics.range.query({ series: 'disk.used', from: now - 5000, to: now, maxPoints: 50 });
+    const few = await alice.metrics.range.query({
+      series: 'disk.used',
+      from: now - 5000,
+      to: now,
+      maxPoints: 50,
+    });
     expect(few.length).toBeLessThanOrEqual(50);
     expect(few.map((p) => p.value)).toContain(1000);
     expect(few.map((p) => p.ts)).toEqual([...few.map((p) => p.ts)].sort((a, b) => a - b));
     // Retention runs at start: after a restart, points older than an hour are gone.
     await t.stop();
-    await t.restart();
+    await t.restart({ PULSE_METRICS_RETENTION_H: '1' });
     const again = createPulseClient({ url: t.url, headers: { cookie: await t.login('alice') } });
-    const kept = await again.metrics.range.query({ series: 'disk.used', from: 0, to: now, maxPoints: 10_000 });
+    const kept = await again.metrics.range.query({
+      series: 'disk.used',
+      from: 0,
+      to: now,
+      maxPoints: 10_000,
+    });
     expect(kept).toHaveLength(5000);
     const summary = (await again.metrics.list.query()).find((s) => s.series === 'disk.used');
     expect(summary?.last).toEqual({ ts: now - 1, value: 50 + (4999 % 7) });
@@ -77,10 +105,17 @@ describe('metrics', () => {
       { points: [{ series: 'ok', value: Number.NaN }] },
       { points: [] },
       { points: Array.from({ length: 5001 }, () => ({ series: 'ok', value: 1 })) },
-      { points: [{ series: 'ok', value: 1 }, { series: 'ok', value: 'high' }] },
+      {
+        points: [
+          { series: 'ok', value: 1 },
+          { series: 'ok', value: 'high' },
+        ],
+      },
     ];
     for (const input of bad) {
-      await expect(alice.metrics.ingest.mutate(input as never)).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
+      await expect(alice.metrics.ingest.mutate(input as never)).rejects.toMatchObject({
+        data: { code: 'BAD_REQUEST' },
+      });
     }
     // JSON cannot say Infinity, but a raw body can overflow to it.
     const cookie = await t.login('alice');
@@ -97,7 +132,11 @@ describe('metrics', () => {
   it('ingests its own health every second from the start', async () => {
     await using t = await startTestServer();
     const alice = await t.client({ username: 'alice' });
-    await eventually(async () => (await alice.metrics.list.query()).length >= 6, 1500, 'the first sample');
+    await eventually(
+      async () => (await alice.metrics.list.query()).length >= 6,
+      1500,
+      'the first sample',
+    );
     const names = (await alice.metrics.list.query()).map((s) => s.series);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -109,7 +148,9 @@ describe('metrics', () => {
         'pulse.events.delivered_per_s',
       ]),
     );
-    const live = record<PointsBatch>((o) => alice.metrics.onPoints.subscribe({ series: ['pulse.rss_mb'] }, o));
+    const live = record<PointsBatch>((o) =>
+      alice.metrics.onPoints.subscribe({ series: ['pulse.rss_mb'] }, o),
+    );
     await live.waitFor(2, 4000);
     live.stop();
   });
@@ -119,13 +160,17 @@ describe('metrics', () => {
     const alice = await t.client({ username: 'alice' });
     const { token } = await alice.auth.createToken.mutate({ name: 'agent', scopes: ['ingest'] });
     const agent = createPulseClient({ url: t.url, token });
-    expect(await agent.metrics.ingest.mutate({ points: [{ series: 'agent.up', value: 1 }] })).toEqual({ accepted: 1 });
+    expect(
+      await agent.metrics.ingest.mutate({ points: [{ series: 'agent.up', value: 1 }] }),
+    ).toEqual({ accepted: 1 });
     await expect(agent.metrics.list.query()).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
     const reader = createPulseClient({
       url: t.url,
       token: (await alice.auth.createToken.mutate({ name: 'r', scopes: ['read'] })).token,
     });
-    await expect(reader.metrics.ingest.mutate({ points: [{ series: 'agent.up', value: 1 }] })).rejects.toMatchObject({
+    await expect(
+      reader.metrics.ingest.mutate({ points: [{ series: 'agent.up', value: 1 }] }),
+    ).rejects.toMatchObject({
       data: { code: 'FORBIDDEN' },
     });
   });
@@ -139,27 +184,54 @@ describe('alerts and incidents', () => {
     const bob = await t.client({ username: 'bob' });
     const bobsBefore = await bob.notifications.unreadCount.query();
     const rule = await alice.alerts.createRule.mutate({
-      series: 'api.p99', op: '>', threshold: 500, forSeconds: 2, severity: 'critical', teamId,
+      series: 'api.p99',
+      op: '>',
+      threshold: 500,
+      forSeconds: 2,
+      severity: 'critical',
+      teamId,
     });
     const now = Date.now();
     // Above the threshold for 5 s already: the rule holds as soon as these arrive.
     await alice.metrics.ingest.mutate({
-      points: Array.from({ length: 6 }, (_, i) => ({ series: 'api.p99', value: 900, ts: now - 5000 + i * 1000 })),
+      points: Array.from({ length: 6 }, (_, i) => ({
+        series: 'api.p99',
+        value: 900,
+        ts: now - 5000 + i * 1000,
+      })),
     });
-    await eventually(async () => (await alice.incidents.list.query()).length === 1, 3000, 'the incident');
+    await eventually(
+      async () => (await alice.incidents.list.query()).length === 1,
+      3000,
+      'the incident',
+    );
     await alice.metrics.ingest.mutate({ points: [{ series: 'api.p99', value: 950 }] });
     await new Promise((r) => setTimeout(r, 1500)); // a full evaluation period passes
     const [incident] = await alice.incidents.list.query();
     expect(await alice.incidents.list.query()).toHaveLength(1);
-    expect(incident).toMatchObject({ ruleId: rule.id, teamId, status: 'open', severity: 'critical', version: 1 });
+    expect(incident).toMatchObject({
+      ruleId: rule.id,
+      teamId,
+      status: 'open',
+      severity: 'critical',
+      version: 1,
+    });
     const detail = await alice.incidents.get.query({ id: incident!.id });
     expect(detail.timeline).toEqual([expect.objectContaining({ action: 'opened', actorId: null })]);
-    await eventually(async () => (await bob.notifications.unreadCount.query()) === bobsBefore + 1, 3000, 'the team notified');
+    await eventually(
+      async () => (await bob.notifications.unreadCount.query()) === bobsBefore + 1,
+      3000,
+      'the team notified',
+    );
     const [note] = (await bob.notifications.list.query({ limit: 1 })).items;
     expect(note).toMatchObject({ severity: 'critical', link: `/incidents/${incident!.id}` });
     // Resolved while the condition still holds: the next evaluation opens a new one.
     await alice.incidents.resolve.mutate({ id: incident!.id, version: 1 });
-    await eventually(async () => (await alice.incidents.list.query({ status: 'open' })).length === 1, 3000, 'a new incident');
+    await eventually(
+      async () => (await alice.incidents.list.query({ status: 'open' })).length === 1,
+      3000,
+      'a new incident',
+    );
     expect(await alice.incidents.list.query()).toHaveLength(2);
   });
 
@@ -167,7 +239,14 @@ describe('alerts and incidents', () => {
     await using t = await startTestServer();
     const teamId = await opsTeam(t);
     const alice = await t.client({ username: 'alice' });
-    await alice.alerts.createRule.mutate({ series: 'q.depth', op: '<', threshold: 10, forSeconds: 60, severity: 'warning', teamId });
+    await alice.alerts.createRule.mutate({
+      series: 'q.depth',
+      op: '<',
+      threshold: 10,
+      forSeconds: 60,
+      severity: 'warning',
+      teamId,
+    });
     const now = Date.now();
     await alice.metrics.ingest.mutate({
       points: [
@@ -186,7 +265,11 @@ describe('alerts and incidents', () => {
     const teamId = await opsTeam(t);
     const alice = await t.client({ username: 'alice' });
     const bob = await t.client({ username: 'bob' });
-    const incident = await alice.incidents.create.mutate({ title: 'Checkout down', severity: 'critical', teamId });
+    const incident = await alice.incidents.create.mutate({
+      title: 'Checkout down',
+      severity: 'critical',
+      teamId,
+    });
     expect(incident.version).toBe(1);
     const results = await Promise.allSettled([
       alice.incidents.acknowledge.mutate({ id: incident.id, version: 1 }),
@@ -199,13 +282,17 @@ describe('alerts and incidents', () => {
     expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ data: { code: 'CONFLICT' } });
     const before = await alice.incidents.get.query({ id: incident.id });
     expect(before).toMatchObject({ status: 'acknowledged', version: 2 });
-    await expect(alice.incidents.resolve.mutate({ id: incident.id, version: 1 })).rejects.toMatchObject({
+    await expect(
+      alice.incidents.resolve.mutate({ id: incident.id, version: 1 }),
+    ).rejects.toMatchObject({
       data: { code: 'CONFLICT' },
     });
     expect(await alice.incidents.get.query({ id: incident.id })).toEqual(before);
     const resolved = await bob.incidents.resolve.mutate({ id: incident.id, version: 2 });
     expect(resolved).toMatchObject({ status: 'resolved', version: 3 });
-    await expect(bob.incidents.acknowledge.mutate({ id: incident.id, version: 3 })).rejects.toMatchObject({
+    await expect(
+      bob.incidents.acknowledge.mutate({ id: incident.id, version: 3 }),
+    ).rejects.toMatchObject({
       data: { code: 'CONFLICT' },
     });
   });
@@ -218,22 +305,42 @@ describe('alerts and incidents', () => {
     const alice = await t.client({ username: 'alice' });
     const carol = await t.client({ username: 'carol' });
     const dave = await t.client({ username: 'dave', password: 'secret-password' });
-    const incident = await alice.incidents.create.mutate({ title: 'Disk full', severity: 'warning', teamId });
+    const incident = await alice.incidents.create.mutate({
+      title: 'Disk full',
+      severity: 'warning',
+      teamId,
+    });
     const carolId = (await carol.auth.me.query()).id;
     const daveId = (await dave.auth.me.query()).id;
     const before = await carol.notifications.unreadCount.query();
-    const assigned = await alice.incidents.assign.mutate({ id: incident.id, version: 1, assigneeId: carolId });
+    const assigned = await alice.incidents.assign.mutate({
+      id: incident.id,
+      version: 1,
+      assigneeId: carolId,
+    });
     expect(assigned).toMatchObject({ assigneeId: carolId, version: 2 });
-    await eventually(async () => (await carol.notifications.unreadCount.query()) === before + 1, 3000, 'assignee notified');
-    await expect(alice.incidents.assign.mutate({ id: incident.id, version: 2, assigneeId: daveId })).rejects.toMatchObject({
+    await eventually(
+      async () => (await carol.notifications.unreadCount.query()) === before + 1,
+      3000,
+      'assignee notified',
+    );
+    await expect(
+      alice.incidents.assign.mutate({ id: incident.id, version: 2, assigneeId: daveId }),
+    ).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST' },
     });
     // Outside the team: as if it did not exist.
-    await expect(dave.incidents.get.query({ id: incident.id })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await expect(dave.incidents.acknowledge.mutate({ id: incident.id, version: 2 })).rejects.toMatchObject({
+    await expect(dave.incidents.get.query({ id: incident.id })).rejects.toMatchObject({
       data: { code: 'NOT_FOUND' },
     });
-    await expect(dave.incidents.create.mutate({ title: 'x', severity: 'info', teamId })).rejects.toMatchObject({
+    await expect(
+      dave.incidents.acknowledge.mutate({ id: incident.id, version: 2 }),
+    ).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
+    await expect(
+      dave.incidents.create.mutate({ title: 'x', severity: 'info', teamId }),
+    ).rejects.toMatchObject({
       data: { code: 'NOT_FOUND' },
     });
     expect(await dave.incidents.list.query()).toEqual([]);

@@ -17,7 +17,11 @@ describe('router through createCaller', () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');
     for (let i = 1; i <= 5; i++) {
-      await admin.notifications.send({ to: { usernames: ['alice'] }, title: `n${i}`, severity: 'info' });
+      await admin.notifications.send({
+        to: { usernames: ['alice'] },
+        title: `n${i}`,
+        severity: 'info',
+      });
     }
     const alice = t.caller('alice');
     const first = await alice.notifications.list({ limit: 3 });
@@ -52,11 +56,15 @@ describe('router through createCaller', () => {
 
   it("answers another user's notification exactly as an unknown one", async () => {
     await using t = await createTestServices();
-    await t.caller('admin').notifications.send({ to: { usernames: ['alice'] }, title: 'private', severity: 'info' });
+    await t
+      .caller('admin')
+      .notifications.send({ to: { usernames: ['alice'] }, title: 'private', severity: 'info' });
     const [mine] = (await t.caller('alice').notifications.list({ limit: 1 })).items;
     const bob = t.caller('bob');
     const foreign = await bob.notifications.markRead({ id: mine!.id }).catch((e: TRPCError) => e);
-    const unknown = await bob.notifications.markRead({ id: 'ntf_999999' }).catch((e: TRPCError) => e);
+    const unknown = await bob.notifications
+      .markRead({ id: 'ntf_999999' })
+      .catch((e: TRPCError) => e);
     expect(foreign).toBeInstanceOf(TRPCError);
     expect(unknown).toBeInstanceOf(TRPCError);
     expect((foreign as TRPCError).code).toBe('NOT_FOUND');
@@ -71,22 +79,40 @@ describe('router through createCaller', () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');
     const [ops] = await admin.teams.list();
-    expect(await admin.notifications.send({ to: { teamId: ops!.id }, title: 't', severity: 'warning' })).toEqual({
-      count: 3,
-    });
-    expect(await admin.notifications.send({ to: { teamName: 'ops' }, title: 't', severity: 'info' })).toEqual({
-      count: 3,
-    });
-    expect(await admin.notifications.send({ to: { all: true }, title: 'a', severity: 'info' })).toEqual({ count: 4 });
     expect(
-      await admin.notifications.send({ to: { usernames: ['bob', 'bob', 'carol'] }, title: 'u', severity: 'info' }),
+      await admin.notifications.send({ to: { teamId: ops!.id }, title: 't', severity: 'warning' }),
+    ).toEqual({
+      count: 3,
+    });
+    expect(
+      await admin.notifications.send({ to: { teamName: 'ops' }, title: 't', severity: 'info' }),
+    ).toEqual({
+      count: 3,
+    });
+    expect(
+      await admin.notifications.send({ to: { all: true }, title: 'a', severity: 'info' }),
+    ).toEqual({ count: 4 });
+    expect(
+      await admin.notifications.send({
+        to: { usernames: ['bob', 'bob', 'carol'] },
+        title: 'u',
+        severity: 'info',
+      }),
     ).toEqual({ count: 2 });
     expect(await t.caller('bob').notifications.unreadCount()).toBe(3 + 4);
-    expect(await codeOf(admin.notifications.send({ to: { teamName: 'nope' }, title: 't', severity: 'info' }))).toBe(
-      'NOT_FOUND',
-    );
     expect(
-      await codeOf(admin.notifications.send({ to: { userIds: ['usr_missing'] }, title: 't', severity: 'info' })),
+      await codeOf(
+        admin.notifications.send({ to: { teamName: 'nope' }, title: 't', severity: 'info' }),
+      ),
+    ).toBe('NOT_FOUND');
+    expect(
+      await codeOf(
+        admin.notifications.send({
+          to: { userIds: ['usr_missing'] },
+          title: 't',
+          severity: 'info',
+        }),
+      ),
     ).toBe('NOT_FOUND');
   });
 
@@ -94,13 +120,22 @@ describe('router through createCaller', () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');
     const [ops] = await admin.teams.list();
-    await admin.notifications.send({ to: { teamId: ops!.id }, title: 'team-before', severity: 'info' });
+    await admin.notifications.send({
+      to: { teamId: ops!.id },
+      title: 'team-before',
+      severity: 'info',
+    });
     await admin.notifications.send({ to: { all: true }, title: 'all-before', severity: 'info' });
     const dave = await admin.users.create({ username: 'dave', password: 'secret-password' });
     await admin.teams.addMember({ teamId: ops!.id, userId: dave.id });
-    await admin.notifications.send({ to: { teamId: ops!.id }, title: 'team-after', severity: 'info' });
+    await admin.notifications.send({
+      to: { teamId: ops!.id },
+      title: 'team-after',
+      severity: 'info',
+    });
     const davesCaller = t.callerFor(dave.id);
-    const davesTitles = async () => (await (await davesCaller).notifications.list({ limit: 100 })).items.map((n) => n.title);
+    const davesTitles = async () =>
+      (await (await davesCaller).notifications.list({ limit: 100 })).items.map((n) => n.title);
     expect(await davesTitles()).toEqual(['team-after']);
     // One member reading a team notification leaves it unread for the others.
     const alice = t.caller('alice');
@@ -144,23 +179,37 @@ describe('router through createCaller', () => {
     expect(await codeOf(t.caller(null).notifications.list({}))).toBe('UNAUTHORIZED');
     expect(await codeOf(t.caller(null).auth.me())).toBe('UNAUTHORIZED');
     expect(await t.caller(null).system.health()).toMatchObject({ status: 'ok' });
-    expect(await codeOf(t.caller('alice').notifications.send({ to: { all: true }, title: 't', severity: 'info' }))).toBe(
-      'FORBIDDEN',
-    );
+    expect(
+      await codeOf(
+        t.caller('alice').notifications.send({ to: { all: true }, title: 't', severity: 'info' }),
+      ),
+    ).toBe('FORBIDDEN');
     expect(await codeOf(t.caller('alice').users.list())).toBe('FORBIDDEN');
     expect(await codeOf(t.caller('alice').system.stats())).toBe('FORBIDDEN');
     // Tokens do what their scopes say.
     expect(await codeOf(t.caller('alice', ['read']).notifications.list({}))).toBe('OK');
     expect(await codeOf(t.caller('alice', ['read']).notifications.markAllRead())).toBe('FORBIDDEN');
     expect(await codeOf(t.caller('alice', ['write']).notifications.list({}))).toBe('FORBIDDEN');
-    expect(await codeOf(t.caller('admin', ['write']).notifications.send({ to: { all: true }, title: 't', severity: 'info' }))).toBe(
-      'FORBIDDEN',
-    );
-    expect(await codeOf(t.caller('admin', ['notify']).notifications.send({ to: { all: true }, title: 't', severity: 'info' }))).toBe(
-      'OK',
-    );
-    expect(await codeOf(t.caller('alice').auth.createToken({ name: 'n', scopes: ['notify'] }))).toBe('FORBIDDEN');
-    expect(await codeOf(t.caller('alice', ['write']).auth.createToken({ name: 'n', scopes: ['read'] }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        t
+          .caller('admin', ['write'])
+          .notifications.send({ to: { all: true }, title: 't', severity: 'info' }),
+      ),
+    ).toBe('FORBIDDEN');
+    expect(
+      await codeOf(
+        t
+          .caller('admin', ['notify'])
+          .notifications.send({ to: { all: true }, title: 't', severity: 'info' }),
+      ),
+    ).toBe('OK');
+    expect(
+      await codeOf(t.caller('alice').auth.createToken({ name: 'n', scopes: ['notify'] })),
+    ).toBe('FORBIDDEN');
+    expect(
+      await codeOf(t.caller('alice', ['write']).auth.createToken({ name: 'n', scopes: ['read'] })),
+    ).toBe('FORBIDDEN');
     // A browser on a foreign origin may read but not mutate with its cookie.
     expect(await codeOf(t.foreignCaller('alice').notifications.unreadCount())).toBe('OK');
     expect(await codeOf(t.foreignCaller('alice').notifications.markAllRead())).toBe('FORBIDDEN');
@@ -170,28 +219,50 @@ describe('router through createCaller', () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');
     const team = await admin.teams.create({ name: 'payments' });
-    const dave = await admin.users.create({ username: 'dave', password: 'secret-password', teamIds: [team.id] });
-    expect(dave).toMatchObject({ username: 'dave', displayName: 'dave', role: 'member', teamIds: [team.id] });
-    expect(await codeOf(admin.users.create({ username: 'dave', password: 'other-password' }))).toBe('CONFLICT');
-    expect(await codeOf(admin.teams.create({ name: 'payments' }))).toBe('CONFLICT');
-    expect(await codeOf(admin.users.create({ username: 'Bad Name', password: 'secret-password' }))).toBe('BAD_REQUEST');
-    expect(await codeOf(admin.users.create({ username: 'erin', password: 'secret-password', teamIds: ['team_nope'] }))).toBe(
-      'NOT_FOUND',
+    const dave = await admin.users.create({
+      username: 'dave',
+      password: 'secret-password',
+      teamIds: [team.id],
+    });
+    expect(dave).toMatchObject({
+      username: 'dave',
+      displayName: 'dave',
+      role: 'member',
+      teamIds: [team.id],
+    });
+    expect(await codeOf(admin.users.create({ username: 'dave', password: 'other-password' }))).toBe(
+      'CONFLICT',
     );
+    expect(await codeOf(admin.teams.create({ name: 'payments' }))).toBe('CONFLICT');
+    expect(await codeOf(admin.users.create({ username: 'Bad Name', password: 'secret-password' }))).toBe(
+      'BAD_REQUEST',
+    );
+    expect(
+      await codeOf(
+        admin.users.create({ username: 'erin', password: 'secret-password', teamIds: ['team_nope'] }),
+      ),
+    ).toBe('NOT_FOUND');
     const bob = t.user('bob');
     const updated = await admin.teams.addMember({ teamId: team.id, userId: bob.id });
     expect(updated.teamIds).toContain(team.id);
-    expect((await admin.users.list()).map((u) => u.username)).toEqual(['admin', 'alice', 'bob', 'carol', 'dave']);
-    // Members see only their own teams, and their own teams' people.
-    expect((await t.caller('carol').teams.list()).map((x) => x.name)).toEqual(['ops']);
-    const [ops] = await t.caller('carol').teams.list();
-    expect((await t.caller('carol').teams.members({ teamId: ops!.id })).map((p) => p.username)).toEqual([
+    expect((await admin.users.list()).map((u) => u.username)).toEqual([
+      'admin',
       'alice',
       'bob',
       'carol',
+      'dave',
     ]);
+    // Members see only their own teams, and their own teams' people.
+    expect((await t.caller('carol').teams.list()).map((x) => x.name)).toEqual(['ops']);
+    const [ops] = await t.caller('carol').teams.list();
+    expect(
+      (await t.caller('carol').teams.members({ teamId: ops!.id })).map((p) => p.username),
+    ).toEqual(['alice', 'bob', 'carol']);
     expect(await codeOf(t.caller('carol').teams.members({ teamId: team.id }))).toBe('NOT_FOUND');
-    expect((await admin.teams.members({ teamId: team.id })).map((p) => p.displayName)).toEqual(['Bob Okafor', 'dave']);
+    expect((await admin.teams.members({ teamId: team.id })).map((p) => p.displayName)).toEqual([
+      'Bob Okafor',
+      'dave',
+    ]);
   });
 
   it('streams through the async-iterable form and releases the subscriber on return', async () => {
@@ -200,7 +271,9 @@ describe('router through createCaller', () => {
     const iterable = await t.caller('alice').notifications.onNotification();
     const iterator = iterable[Symbol.asyncIterator]();
     expect(counts.subscriptions).toBe(1);
-    await t.caller('admin').notifications.send({ to: { usernames: ['alice'] }, title: 'live', severity: 'info' });
+    await t
+      .caller('admin')
+      .notifications.send({ to: { usernames: ['alice'] }, title: 'live', severity: 'info' });
     // Server-side callers see the raw `tracked()` envelope, whatever the client types say.
     const value: unknown = (await iterator.next()).value;
     expect(isTrackedEnvelope(value)).toBe(true);

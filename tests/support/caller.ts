@@ -11,14 +11,18 @@ import { createCallerFactory } from '../../src/server/trpc.ts';
 
 const createCaller = createCallerFactory(appRouter);
 
-/** Services on a fresh SQLite database (seeded with admin + demo users), with callers for any user. */
-export async function createTestServices() {
+/**
+ * Services on a fresh SQLite database (seeded with admin + demo users), with callers for any
+ * user; `env` adds or overrides configuration (limits, say).
+ */
+export async function createTestServices(overrides: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
   const env = parseEnv({
     DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
     PULSE_ADMIN_PASSWORD: 'admin-secret',
     PULSE_DEMO: '1',
     PULSE_SCRYPT_LOG_N: '10',
+    ...overrides,
   });
   const { services, close } = await createServices(env);
   await seedIfEmpty(services);
@@ -35,7 +39,11 @@ export async function createTestServices() {
     caller(username: string | null, scopes?: TokenScope[]) {
       const user = username === null ? null : byName(username);
       const credential: Credential | null = user
-        ? { kind: scopes ? 'token' : 'session', key: `test-${username}`, scopes: scopes ? new Set(scopes) : null }
+        ? {
+            kind: scopes ? 'token' : 'session',
+            key: `test-${username}`,
+            scopes: scopes ? new Set(scopes) : null,
+          }
         : null;
       return createCaller(createContextInner({ services, user, credential }));
     },
@@ -44,7 +52,11 @@ export async function createTestServices() {
       const user = await services.users.byId(userId);
       if (!user) throw new Error(`no user ${userId}`);
       return createCaller(
-        createContextInner({ services, user, credential: { kind: 'session', key: `test-${userId}`, scopes: null } }),
+        createContextInner({
+          services,
+          user,
+          credential: { kind: 'session', key: `test-${userId}`, scopes: null },
+        }),
       );
     },
     /** A caller whose request came from a foreign browser origin. */

@@ -14,18 +14,18 @@ export interface TestServer extends AsyncDisposable {
   dir: string;
   /** Stops the server, keeping its database (for restart tests). */
   stop(): Promise<void>;
-  /** Starts a server again on the same database and port. */
-  restart(): Promise<void>;
+  /** Starts a server again on the same database and port; `env` changes its configuration. */
+  restart(env?: Record<string, string>): Promise<void>;
   /** Signs in and returns the session cookie header. */
   login(username: string, password?: string): Promise<string>;
   /** A typed client signed in as `username` (by cookie), or with `token`. */
-  client(auth: { username: string; password?: string } | { token: string } | null): Promise<PulseClient>;
+  client(
+    auth: { username: string; password?: string } | { token: string } | null,
+  ): Promise<PulseClient>;
 }
 
 /** A real Pulse server on an ephemeral port with a fresh SQLite database. */
-export async function startTestServer(
-  env: Record<string, string> = {},
-): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-test-'));
   const baseEnv = {
     PORT: '0',
@@ -51,8 +51,8 @@ export async function startTestServer(
       // Let clients in this process see their sockets close before anything reuses them.
       await new Promise((r) => setTimeout(r, 50));
     },
-    async restart() {
-      server = await startServer(parseEnv({ ...baseEnv, PORT: String(server.port) }));
+    async restart(env = {}) {
+      server = await startServer(parseEnv({ ...baseEnv, ...env, PORT: String(server.port) }));
     },
     async login(username, password = username === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD) {
       const res = await fetch(`${server.url}/trpc/auth.login`, {

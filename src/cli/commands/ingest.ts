@@ -182,6 +182,8 @@ export const ingestCommand = defineCommand({
     '',
     '  pulse ingest SERIES VALUE [--ts MS]',
     '      one point; --ts is milliseconds since the epoch (default: now on the server).',
+    '      The server takes stamps from its retention ago (24 h unless configured) up to 5',
+    '      minutes ahead of its clock, and refuses a batch with any point outside that whole.',
     '      A negative VALUE goes after `--`: pulse ingest temp.outside -- -3.5',
     '  pulse ingest --stdin [--batch N]',
     "      one point per line: 'series value [ts]', separated by spaces or tabs; blank lines",

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { Notification } from '../../shared/schemas/notifications.ts';
+import { linkKind, type Notification } from '../../shared/schemas/notifications.ts';
 import { RelativeTime } from './relative-time.tsx';
 
 export interface NotificationListProps {
@@ -60,17 +60,7 @@ export function NotificationList(props: NotificationListProps) {
             </span>
             <div className="notification__main">
               <p className="notification__title">
-                {n.link ? (
-                  <a
-                    href={n.link}
-                    target={n.link.startsWith('/') ? undefined : '_blank'}
-                    rel="noreferrer"
-                  >
-                    {n.title}
-                  </a>
-                ) : (
-                  n.title
-                )}
+                <NotificationTitle title={n.title} link={n.link} />
               </p>
               {n.body && <p className="notification__body">{n.body}</p>}
               <RelativeTime iso={n.createdAt} />
@@ -100,5 +90,24 @@ export function NotificationList(props: NotificationListProps) {
         </div>
       )}
     </div>
+  );
+}
+
+/**
+ * A path on this site navigates inside the app (the app shell handles same-origin links). A
+ * page elsewhere opens in a new tab that cannot reach back into this one, marked as external.
+ * Anything else, such as a link stored before links were checked, shows as plain text.
+ */
+function NotificationTitle({ title, link }: { title: string; link: string | null }) {
+  const kind = link === null ? null : linkKind(link);
+  if (link === null || kind === null) return <>{title}</>;
+  if (kind === 'internal') return <a href={link}>{title}</a>;
+  return (
+    <a href={link} target="_blank" rel="noopener noreferrer" data-external="true">
+      {title}{' '}
+      <span className="external-mark" role="img" aria-label="opens external site">
+        ↗
+      </span>
+    </a>
   );
 }

@@ -14,7 +14,12 @@ const MAX_PENDING_PER_SERIES = 5000;
  * subscriber gets at most one batch per window (`POINTS_FLUSH_MS`), however fast points come.
  * Only series someone on this instance watches are read back from the database.
  */
-export function startMetricsFanout(opts: { bus: EventBus; hub: Hub; store: MetricStore; signal: AbortSignal }) {
+export function startMetricsFanout(opts: {
+  bus: EventBus;
+  hub: Hub;
+  store: MetricStore;
+  signal: AbortSignal;
+}) {
   const { bus, hub, store, signal } = opts;
   const watched = new Map<string, number>();
   const channels = new Map<string, { series: string[]; refs: number }>();
@@ -112,6 +117,12 @@ export function startMetricsFanout(opts: { bus: EventBus; hub: Hub; store: Metri
 
   return {
     ready,
+    /** Distinct series watched if `series` were added: those watched already add nothing. */
+    watchedWith(series: readonly string[]): number {
+      let added = 0;
+      for (const s of new Set(series)) if (!watched.has(s)) added++;
+      return watched.size + added;
+    },
     /** What `metrics.onPoints` streams for a set of series. */
     feed(series: string[]): FeedSpec {
       const unique = [...new Set(series)].sort();

@@ -63,16 +63,16 @@ export const authRouter = {
       return { user };
     }),
 
-  logout: authedProcedure
-    .output(z.object({ ok: z.literal(true) }))
-    .mutation(async ({ ctx }) => {
-      if (ctx.credential.kind === 'session') {
-        await ctx.services.users.sessions.delete(ctx.credential.key);
-        await ctx.services.bus.publish('auth.revoked', { kind: 'session', key: ctx.credential.key });
-        ctx.setCookie?.(serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }));
-      }
-      return { ok: true as const };
-    }),
+  logout: authedProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
+    if (ctx.credential.kind === 'session') {
+      await ctx.services.users.sessions.delete(ctx.credential.key);
+      await ctx.services.bus.publish('auth.revoked', { kind: 'session', key: ctx.credential.key });
+      ctx.setCookie?.(
+        serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),
+      );
+    }
+    return { ok: true as const };
+  }),
 
   me: authedProcedure.output(userSchema).query(({ ctx }) => ctx.user),
 
@@ -82,7 +82,10 @@ export const authRouter = {
     .mutation(async ({ ctx, input }) => {
       const scopes = [...new Set(input.scopes)];
       if (scopes.includes('notify') && ctx.user.role !== 'admin') {
-        throw new TRPCError({ code: 'FORBIDDEN', message: "Only admins may create 'notify' tokens" });
+        throw new TRPCError({
+          code: 'FORBIDDEN',
+          message: "Only admins may create 'notify' tokens",
+        });
       }
       const held = ctx.credential.scopes;
       const missing = held ? scopes.filter((s) => !held.has(s)) : [];

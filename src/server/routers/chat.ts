@@ -26,8 +26,13 @@ const ROOM_PREFIX = 'room_';
 export const teamRoomId = (teamId: string) => `${ROOM_PREFIX}${teamId}`;
 export const incidentRoomId = (incidentId: string) => `${ROOM_PREFIX}${incidentId}`;
 
-const person = (user: User): Person => ({ userId: user.id, username: user.username, displayName: user.displayName });
-const canEnter = (user: User, teamId: string) => user.role === 'admin' || user.teamIds.includes(teamId);
+const person = (user: User): Person => ({
+  userId: user.id,
+  username: user.username,
+  displayName: user.displayName,
+});
+const canEnter = (user: User, teamId: string) =>
+  user.role === 'admin' || user.teamIds.includes(teamId);
 
 /** The room, when it exists and the user may enter it; NOT_FOUND otherwise, so rooms do not leak. */
 async function requireRoom(services: Services, user: User, roomId: string): Promise<Room> {
@@ -37,11 +42,18 @@ async function requireRoom(services: Services, user: User, roomId: string): Prom
   let room: Room | null = null;
   if (owner.startsWith('team_')) {
     const team = await services.users.teams.byId(owner);
-    if (team) room = { id: roomId, kind: 'team', teamId: team.id, incidentId: null, name: `#${team.name}` };
+    if (team)
+      room = { id: roomId, kind: 'team', teamId: team.id, incidentId: null, name: `#${team.name}` };
   } else if (owner.startsWith('inc_')) {
     const incident = await services.incidents.get(owner);
     if (incident) {
-      room = { id: roomId, kind: 'incident', teamId: incident.teamId, incidentId: incident.id, name: incident.title };
+      room = {
+        id: roomId,
+        kind: 'incident',
+        teamId: incident.teamId,
+        incidentId: incident.id,
+        name: incident.title,
+      };
     }
   }
   if (!room || !canEnter(user, room.teamId)) throw notFound();
@@ -49,12 +61,21 @@ async function requireRoom(services: Services, user: User, roomId: string): Prom
 }
 
 /** Users named `@username` in the text who may read the room, besides the author. */
-async function mentioned(services: Services, text: string, room: Room, authorId: string): Promise<string[]> {
-  const names = [...new Set([...text.matchAll(/(?:^|[^\w@])@([a-z0-9_.-]{1,40})/g)].map((m) => m[1] ?? ''))];
+async function mentioned(
+  services: Services,
+  text: string,
+  room: Room,
+  authorId: string,
+): Promise<string[]> {
+  const names = [
+    ...new Set([...text.matchAll(/(?:^|[^\w@])@([a-z0-9_.-]{1,40})/g)].map((m) => m[1] ?? '')),
+  ];
   if (names.length === 0) return [];
   const ids = await services.users.idsByUsernames(names);
   const users = await Promise.all([...ids.values()].map((id) => services.users.byId(id)));
-  return users.filter((u): u is User => u !== null && u.id !== authorId && canEnter(u, room.teamId)).map((u) => u.id);
+  return users
+    .filter((u): u is User => u !== null && u.id !== authorId && canEnter(u, room.teamId))
+    .map((u) => u.id);
 }
 
 async function rateLimit(limiter: Services['chatLimits']['send'], userId: string, what: string) {
@@ -103,7 +124,10 @@ export const chatRouter = {
       await requireRoom(ctx.services, ctx.user, input.roomId);
       const before = input.before ? messageSeq(input.before) : null;
       if (input.before && before === null) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: `'${input.before}' is not a message id` });
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `'${input.before}' is not a message id`,
+        });
       }
       const page = await ctx.services.chat.history(input.roomId, before, input.limit);
       const oldest = page.items[0];
@@ -119,7 +143,8 @@ export const chatRouter = {
       // A retry of a stored send answers at once, without counting against the limit.
       const earlier = await services.chat.existing(user.id, input.roomId, input.clientMessageId);
       if (earlier?.kind === 'existing') return earlier.message;
-      if (earlier?.kind !== 'conflict') await rateLimit(services.chatLimits.send, user.id, 'messages');
+      if (earlier?.kind !== 'conflict')
+        await rateLimit(services.chatLimits.send, user.id, 'messages');
       const result = await services.chat.send({ ...input, authorId: user.id });
       if (result.kind === 'conflict') {
         throw new TRPCError({
@@ -131,12 +156,16 @@ export const chatRouter = {
         await services.bus.publish('chat.messages', { seq: result.seq });
         await services.chatFanout.setTyping(input.roomId, person(user), false);
         const targets = await mentioned(services, input.text, room, user.id);
-        await notify(services, { kind: 'users', userIds: targets }, {
-          title: `${user.displayName} mentioned you in ${room.name}`,
-          body: input.text.length > 300 ? `${input.text.slice(0, 300)}…` : input.text,
-          severity: 'info',
-          link: room.incidentId ? `/incidents/${room.incidentId}` : `/chat/${room.id}`,
-        });
+        await notify(
+          services,
+          { kind: 'users', userIds: targets },
+          {
+            title: `${user.displayName} mentioned you in ${room.name}`,
+            body: input.text.length > 300 ? `${input.text.slice(0, 300)}…` : input.text,
+            severity: 'info',
+            link: room.incidentId ? `/incidents/${room.incidentId}` : `/chat/${room.id}`,
+          },
+        );
       }
       return result.message;
     }),
@@ -144,7 +173,9 @@ export const chatRouter = {
   /** The room's new messages, replayable from `lastEventId` like notifications. */
   onMessage: authedProcedure.input(onMessageSchema).subscription(async ({ ctx, input }) => {
     await requireRoom(ctx.services, ctx.user, input.roomId);
-    return trackedFeed<Message>(ctx.services.chatFanout.messages(input.roomId, person(ctx.user), input.lastEventId));
+    return trackedFeed<Message>(
+      ctx.services.chatFanout.messages(input.roomId, person(ctx.user), input.lastEventId),
+    );
   }),
 
   setTyping: authedProcedure
@@ -169,4 +200,3 @@ export const chatRouter = {
     return valueFeed<Person[]>(ctx.services.chatFanout.presence(input.roomId, person(ctx.user)));
   }),
 } satisfies TRPCRouterRecord;
-

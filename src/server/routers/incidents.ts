@@ -23,13 +23,14 @@ import { authedProcedure } from '../trpc.ts';
 
 /** The teams whose incidents and rules the user may see: null means all (admins). */
 const visibleTeams = (user: User): string[] | null => (user.role === 'admin' ? null : user.teamIds);
-const canSee = (user: User, teamId: string) => user.role === 'admin' || user.teamIds.includes(teamId);
+const canSee = (user: User, teamId: string) =>
+  user.role === 'admin' || user.teamIds.includes(teamId);
 
 async function requireTeam(services: Services, user: User, teamId: string) {
   // Teams the caller is not in answer as unknown ones: existence does not leak.
-  if (!canSee(user, teamId) || !(await services.users.teams.byId(teamId))) {
-    throw new TRPCError({ code: 'NOT_FOUND', message: `No team '${teamId}'` });
-  }
+  const team = canSee(user, teamId) ? await services.users.teams.byId(teamId) : null;
+  if (!team) throw new TRPCError({ code: 'NOT_FOUND', message: `No team '${teamId}'` });
+  return team;
 }
 
 async function requireIncident(services: Services, user: User, id: string) {
@@ -49,8 +50,16 @@ export const alertsRouter = {
     .input(createRuleSchema)
     .output(alertRuleSchema)
     .mutation(async ({ ctx, input }) => {
-      await requireTeam(ctx.services, ctx.user, input.teamId);
-      return ctx.services.incidents.rules.create(input);
+      const team = await requireTeam(ctx.services, ctx.user, input.teamId);
+      const max = ctx.services.env.PULSE_MAX_RULES_PER_TEAM;
+      const created = await ctx.services.incidents.rules.create(input, max);
+      if (!created.ok) {
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Team '${team.name}' has ${created.count} alert rules, its limit is ${max}: delete one first`,
+        });
+      }
+      return created.rule;
     }),
 
   deleteRule: authedProcedure
@@ -83,7 +92,8 @@ export const incidentsRouter = {
     .mutation(async ({ ctx, input }) => {
       await requireTeam(ctx.services, ctx.user, input.teamId);
       const incident = await openIncident(ctx.services, { ...input, actorId: ctx.user.id });
-      if (!incident) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Incident not created' });
+      if (!incident)
+        throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Incident not created' });
       return incident;
     }),
 
@@ -92,7 +102,11 @@ export const incidentsRouter = {
     .output(incidentSchema)
     .mutation(async ({ ctx, input }) => {
       await requireIncident(ctx.services, ctx.user, input.id);
-      return changeIncident(ctx.services, { ...input, action: 'acknowledge', actorId: ctx.user.id });
+      return changeIncident(ctx.services, {
+        ...input,
+        action: 'acknowledge',
+        actorId: ctx.user.id,
+      });
     }),
 
   assign: authedProcedure
@@ -119,9 +133,16 @@ export const incidentsRouter = {
     }),
 
   /** Every change the caller may see, creation included; replayable from `lastEventId`. */
-  onChange: authedProcedure.input(onIncidentChangeSchema).subscription(({ ctx, input }) =>
-    trackedFeed<Incident>(
-      incidentFeedSpec(ctx.services.hub, ctx.services.incidents, visibleTeams(ctx.user), input?.lastEventId),
+  onChange: authedProcedure
+    .input(onIncidentChangeSchema)
+    .subscription(({ ctx, input }) =>
+      trackedFeed<Incident>(
+        incidentFeedSpec(
+          ctx.services.hub,
+          ctx.services.incidents,
+          visibleTeams(ctx.user),
+          input?.lastEventId,
+        ),
+      ),
     ),
-  ),
 } satisfies TRPCRouterRecord;

@@ -48,7 +48,12 @@ export function createIncidentStore(db: Db) {
   async function logChange(tx: Tx, incident: Incident, at: string): Promise<number> {
     const row = await tx
       .insertInto('incident_changes')
-      .values({ incident_id: incident.id, team_id: incident.teamId, snapshot: JSON.stringify(incident), at })
+      .values({
+        incident_id: incident.id,
+        team_id: incident.teamId,
+        snapshot: JSON.stringify(incident),
+        at,
+      })
       .returning('seq')
       .executeTakeFirstOrThrow();
     return row.seq;
@@ -90,7 +95,13 @@ export function createIncidentStore(db: Db) {
         await tx.insertInto('incidents').values(row).execute();
         await tx
           .insertInto('incident_timeline')
-          .values({ incident_id: row.id, at, actor_id: input.actorId, action: 'opened', detail: input.detail })
+          .values({
+            incident_id: row.id,
+            at,
+            actor_id: input.actorId,
+            action: 'opened',
+            detail: input.detail,
+          })
           .execute();
         const incident = toIncident(row);
         return { seq: await logChange(tx, incident, at), incident };
@@ -108,7 +119,11 @@ export function createIncidentStore(db: Db) {
       detail: string;
     }): Promise<TransitionResult> {
       return db.transaction().execute(async (tx): Promise<TransitionResult> => {
-        const current = await tx.selectFrom('incidents').selectAll().where('id', '=', input.id).executeTakeFirst();
+        const current = await tx
+          .selectFrom('incidents')
+          .selectAll()
+          .where('id', '=', input.id)
+          .executeTakeFirst();
         if (!current) return { ok: false, reason: 'not-found' };
         if (current.version !== input.version || !input.allowedFrom.includes(current.status)) {
           return { ok: false, reason: 'conflict', current: toIncident(current) };
@@ -123,14 +138,26 @@ export function createIncidentStore(db: Db) {
         };
         const res = await tx
           .updateTable('incidents')
-          .set({ status: next.status, assignee_id: next.assignee_id, version: next.version, updated_at: at })
+          .set({
+            status: next.status,
+            assignee_id: next.assignee_id,
+            version: next.version,
+            updated_at: at,
+          })
           .where('id', '=', input.id)
           .where('version', '=', input.version)
           .executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) return { ok: false, reason: 'conflict', current: toIncident(current) };
+        if (Number(res.numUpdatedRows) !== 1)
+          return { ok: false, reason: 'conflict', current: toIncident(current) };
         await tx
           .insertInto('incident_timeline')
-          .values({ incident_id: input.id, at, actor_id: input.actorId, action: input.action, detail: input.detail })
+          .values({
+            incident_id: input.id,
+            at,
+            actor_id: input.actorId,
+            action: input.action,
+            detail: input.detail,
+          })
           .execute();
         const incident = toIncident(next);
         return { ok: true, change: { seq: await logChange(tx, incident, at), incident } };
@@ -138,7 +165,11 @@ export function createIncidentStore(db: Db) {
     },
 
     async get(id: string): Promise<IncidentDetail | null> {
-      const row = await db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db
+        .selectFrom('incidents')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!row) return null;
       const timeline = await db
         .selectFrom('incident_timeline')
@@ -148,7 +179,12 @@ export function createIncidentStore(db: Db) {
         .execute();
       return {
         ...toIncident(row),
-        timeline: timeline.map((t) => ({ at: t.at, actorId: t.actor_id, action: t.action, detail: t.detail })),
+        timeline: timeline.map((t) => ({
+          at: t.at,
+          actorId: t.actor_id,
+          action: t.action,
+          detail: t.detail,
+        })),
       };
     },
 
@@ -168,7 +204,11 @@ export function createIncidentStore(db: Db) {
     },
 
     /** Changes after `seq` of the given teams (all when null), oldest first. */
-    async changesAfter(seq: number, teamIds: string[] | null, limit: number): Promise<IncidentChange[]> {
+    async changesAfter(
+      seq: number,
+      teamIds: string[] | null,
+      limit: number,
+    ): Promise<IncidentChange[]> {
       if (teamIds?.length === 0) return [];
       const rows = await db
         .selectFrom('incident_changes')
@@ -182,7 +222,11 @@ export function createIncidentStore(db: Db) {
     },
 
     async changeTeam(seq: number): Promise<string | null> {
-      const row = await db.selectFrom('incident_changes').select('team_id').where('seq', '=', seq).executeTakeFirst();
+      const row = await db
+        .selectFrom('incident_changes')
+        .select('team_id')
+        .where('seq', '=', seq)
+        .executeTakeFirst();
       return row?.team_id ?? null;
     },
 
@@ -195,22 +239,38 @@ export function createIncidentStore(db: Db) {
     },
 
     rules: {
-      async create(input: Omit<AlertRule, 'id' | 'createdAt'>): Promise<AlertRule> {
+      /**
+       * Stores a rule unless its team already has `maxPerTeam`: counted in the insert's own
+       * transaction, so concurrent creates cannot pass the cap together (SQLite runs one write
+       * transaction at a time; PostgreSQL will need the team row locked first).
+       */
+      async create(
+        input: Omit<AlertRule, 'id' | 'createdAt'>,
+        maxPerTeam: number,
+      ): Promise<{ ok: true; rule: AlertRule } | { ok: false; count: number }> {
         const rule: AlertRule = { ...input, id: newId('rule'), createdAt: nowIso() };
-        await db
-          .insertInto('alert_rules')
-          .values({
-            id: rule.id,
-            series: rule.series,
-            op: rule.op,
-            threshold: rule.threshold,
-            for_seconds: rule.forSeconds,
-            severity: rule.severity,
-            team_id: rule.teamId,
-            created_at: rule.createdAt,
-          })
-          .execute();
-        return rule;
+        return db.transaction().execute(async (tx) => {
+          const { n } = await tx
+            .selectFrom('alert_rules')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('team_id', '=', rule.teamId)
+            .executeTakeFirstOrThrow();
+          if (Number(n) >= maxPerTeam) return { ok: false as const, count: Number(n) };
+          await tx
+            .insertInto('alert_rules')
+            .values({
+              id: rule.id,
+              series: rule.series,
+              op: rule.op,
+              threshold: rule.threshold,
+              for_seconds: rule.forSeconds,
+              severity: rule.severity,
+              team_id: rule.teamId,
+              created_at: rule.createdAt,
+            })
+            .execute();
+          return { ok: true as const, rule };
+        });
       },
       async list(teamIds: string[] | null, series?: string[]): Promise<AlertRule[]> {
         if (teamIds?.length === 0 || series?.length === 0) return [];
@@ -233,7 +293,11 @@ export function createIncidentStore(db: Db) {
         }));
       },
       async teamOf(id: string): Promise<string | null> {
-        const row = await db.selectFrom('alert_rules').select('team_id').where('id', '=', id).executeTakeFirst();
+        const row = await db
+          .selectFrom('alert_rules')
+          .select('team_id')
+          .where('id', '=', id)
+          .executeTakeFirst();
         return row?.team_id ?? null;
       },
       async delete(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Point, SeriesSummary } from '../../shared/schemas/metrics.ts';
 import type { Db } from './db.ts';
-import { downsample } from './downsample.ts';
+import { StreamingDownsampler } from './downsample.ts';
 
 export interface StoredPoint {
   id: number;
@@ -11,6 +11,8 @@ export interface StoredPoint {
 
 /** SQLite binds at most 32,766 parameters per statement; three per point. */
 const INSERT_CHUNK = 2000;
+/** Rows per query when `range` reads a series. */
+const RANGE_PAGE = 5000;
 
 /** Metric points and the last value of each series. */
 export function createMetricStore(db: Db) {
@@ -37,7 +39,10 @@ export function createMetricStore(db: Db) {
             .insertInto('metric_series')
             .values({ series, last_ts: p.ts, last_value: p.value })
             .onConflict((oc) =>
-              oc.column('series').doUpdateSet({ last_ts: p.ts, last_value: p.value }).where('metric_series.last_ts', '<=', p.ts),
+              oc
+                .column('series')
+                .doUpdateSet({ last_ts: p.ts, last_value: p.value })
+                .where('metric_series.last_ts', '<=', p.ts),
             )
             .execute();
         }
@@ -47,25 +52,57 @@ export function createMetricStore(db: Db) {
 
     async list(): Promise<SeriesSummary[]> {
       const rows = await db.selectFrom('metric_series').selectAll().orderBy('series').execute();
-      return rows.map((r) => ({ series: r.series, last: { ts: Number(r.last_ts), value: r.last_value } }));
+      return rows.map((r) => ({
+        series: r.series,
+        last: { ts: Number(r.last_ts), value: r.last_value },
+      }));
     },
 
-    async range(series: string, from: number, to: number, maxPoints: number): Promise<Point[]> {
-      const rows = await db
-        .selectFrom('metric_points')
-        .select(['ts', 'value'])
-        .where('series', '=', series)
-        .where('ts', '>=', from)
-        .where('ts', '<=', to)
-        .orderBy('ts')
-        .orderBy('id')
-        .execute();
-      return downsample(
-        rows.map((r) => ({ ts: Number(r.ts), value: r.value })),
-        maxPoints,
-        from,
-        to,
-      );
+    /**
+     * The points of `series` from `from` to `to` (inclusive), downsampled to `maxPoints`. Read
+     * in keyset pages of `RANGE_PAGE`, each its own query (other queries run in between), into
+     * a downsampler that holds at most `maxPoints`: memory does not grow with the range. `null`
+     * when the range holds more than `maxRows` points: reading stops there.
+     */
+    async range(
+      series: string,
+      from: number,
+      to: number,
+      maxPoints: number,
+      maxRows: number,
+    ): Promise<Point[] | null> {
+      const sampler = new StreamingDownsampler(maxPoints, from, to);
+      const page = (after: { ts: number; id: number } | null, limit: number) => {
+        const query = db
+          .selectFrom('metric_points')
+          .select(['id', 'ts', 'value'])
+          .where('series', '=', series)
+          .where('ts', '<=', to);
+        return (
+          after === null
+            ? query.where('ts', '>=', from)
+            : query.where(({ eb, refTuple, tuple }) =>
+                eb(refTuple('ts', 'id'), '>', tuple(after.ts, after.id)),
+              )
+        )
+          .orderBy('ts')
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+      };
+      let after: { ts: number; id: number } | null = null;
+      let read = 0;
+      for (;;) {
+        // One row past the cap tells a range that is too wide from one that fits exactly.
+        const limit = Math.min(RANGE_PAGE, maxRows + 1 - read);
+        const rows = await page(after, limit);
+        read += rows.length;
+        if (read > maxRows) return null;
+        for (const row of rows) sampler.push({ ts: Number(row.ts), value: row.value });
+        const last = rows.at(-1);
+        if (rows.length < limit || !last) return sampler.result();
+        after = { ts: Number(last.ts), id: last.id };
+      }
     },
 
     /** Points stored after `afterId` for the given series, in id order (live fan-out). */
@@ -92,7 +129,10 @@ export function createMetricStore(db: Db) {
 
     /** Deletes points older than `beforeTs`, and series with nothing newer. */
     async prune(beforeTs: number): Promise<number> {
-      const res = await db.deleteFrom('metric_points').where('ts', '<', beforeTs).executeTakeFirst();
+      const res = await db
+        .deleteFrom('metric_points')
+        .where('ts', '<', beforeTs)
+        .executeTakeFirst();
       await db.deleteFrom('metric_series').where('last_ts', '<', beforeTs).execute();
       return Number(res.numDeletedRows);
     },
@@ -101,7 +141,11 @@ export function createMetricStore(db: Db) {
      * For alert rules: when the current run of points satisfying `op threshold` began (the first
      * point after the last one that did not), and whether the latest point satisfies it.
      */
-    async run(series: string, op: '>' | '<', threshold: number): Promise<{ since: number; holdsNow: boolean } | null> {
+    async run(
+      series: string,
+      op: '>' | '<',
+      threshold: number,
+    ): Promise<{ since: number; holdsNow: boolean } | null> {
       const latest = await db
         .selectFrom('metric_points')
         .select(['ts', 'value'])
@@ -119,7 +163,8 @@ export function createMetricStore(db: Db) {
         .where('series', '=', series)
         .where('value', op === '>' ? '<=' : '>=', threshold)
         .executeTakeFirst();
-      const lastBad = violation?.ts === null || violation?.ts === undefined ? null : Number(violation.ts);
+      const lastBad =
+        violation?.ts === null || violation?.ts === undefined ? null : Number(violation.ts);
       const first = await db
         .selectFrom('metric_points')
         .select((eb) => eb.fn.min('ts').as('ts'))

@@ -210,7 +210,31 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  '0006_credentials': {
+  '0006_rules_by_team': {
+    // createRule counts the team's rules before it inserts (PULSE_MAX_RULES_PER_TEAM); a
+    // member's rules page reads their teams' rules in (created_at, id) order.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('alert_rules_team')
+        .on('alert_rules')
+        .columns(['team_id', 'created_at', 'id'])
+        .execute();
+    },
+  },
+  '0007_metric_points_keyset': {
+    // metrics.range reads a series in (ts, id) pages: `(ts, id) > (lastTs, lastId)`. SQLite
+    // keeps the rowid in every index, but PostgreSQL needs id in the index itself. It serves
+    // every query the (series, ts) index did, which goes (one index less to write per point).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('metric_points_series_ts_id')
+        .on('metric_points')
+        .columns(['series', 'ts', 'id'])
+        .execute();
+      await db.schema.dropIndex('metric_points_series_ts').execute();
+    },
+  },
+  '0008_credentials': {
     // Credentials that end cleanly: disabled users, idle sessions, tokens made by tokens.
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();

@@ -80,7 +80,9 @@ export function createUserStore(db: Db) {
         if (teamIds.length > 0) {
           await tx
             .insertInto('team_members')
-            .values(teamIds.map((teamId) => ({ team_id: teamId, user_id: id, joined_at: nowIso() })))
+            .values(
+              teamIds.map((teamId) => ({ team_id: teamId, user_id: id, joined_at: nowIso() })),
+            )
             .execute();
         }
         return {
@@ -203,7 +205,9 @@ export function createUserStore(db: Db) {
           .execute();
       },
       /** The team's members as people (id, username, display name), by username. */
-      async people(teamId: string): Promise<{ userId: string; username: string; displayName: string }[]> {
+      async people(
+        teamId: string,
+      ): Promise<{ userId: string; username: string; displayName: string }[]> {
         const rows = await db
           .selectFrom('team_members as m')
           .innerJoin('users as u', 'u.id', 'm.user_id')
@@ -211,7 +215,11 @@ export function createUserStore(db: Db) {
           .where('m.team_id', '=', teamId)
           .orderBy('u.username')
           .execute();
-        return rows.map((r) => ({ userId: r.id, username: r.username, displayName: r.display_name }));
+        return rows.map((r) => ({
+          userId: r.id,
+          username: r.username,
+          displayName: r.display_name,
+        }));
       },
       async memberIds(teamId: string): Promise<string[]> {
         const rows = await db

@@ -21,7 +21,11 @@ export const roomSchema = z.object({
 });
 export type Room = z.infer<typeof roomSchema>;
 
-export const personSchema = z.object({ userId: idSchema, username: z.string(), displayName: z.string() });
+export const personSchema = z.object({
+  userId: idSchema,
+  username: z.string(),
+  displayName: z.string(),
+});
 export type Person = z.infer<typeof personSchema>;
 
 export const roomInputSchema = z.object({ roomId: idSchema });
@@ -31,14 +35,24 @@ export const historySchema = z.object({
   before: z.string().max(100).nullish(),
   limit: z.number().int().min(1).max(CHAT_PAGE_MAX).default(CHAT_PAGE_DEFAULT),
 });
-export const historyPageSchema = z.object({ items: z.array(messageSchema), nextCursor: z.string().nullable() });
+export const historyPageSchema = z.object({
+  items: z.array(messageSchema),
+  nextCursor: z.string().nullable(),
+});
 
 export const sendMessageSchema = z.object({
   roomId: idSchema,
-  text: z.string().min(1).max(CHAT_TEXT_MAX).refine((t) => t.trim().length > 0, 'text is blank'),
+  text: z
+    .string()
+    .min(1)
+    .max(CHAT_TEXT_MAX)
+    .refine((t) => t.trim().length > 0, 'text is blank'),
   clientMessageId: z.uuid(),
 });
 export type SendMessageInput = z.infer<typeof sendMessageSchema>;
 
-export const onMessageSchema = z.object({ roomId: idSchema, lastEventId: z.string().max(100).nullish() });
+export const onMessageSchema = z.object({
+  roomId: idSchema,
+  lastEventId: z.string().max(100).nullish(),
+});
 export const setTypingSchema = z.object({ roomId: idSchema, typing: z.boolean() });

@@ -28,7 +28,9 @@ export const timelineEntrySchema = z.object({
 });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
-export const incidentDetailSchema = incidentSchema.extend({ timeline: z.array(timelineEntrySchema) });
+export const incidentDetailSchema = incidentSchema.extend({
+  timeline: z.array(timelineEntrySchema),
+});
 export type IncidentDetail = z.infer<typeof incidentDetailSchema>;
 
 export const listIncidentsSchema = z.object({ status: incidentStatusSchema.optional() }).optional();

@@ -7,7 +7,9 @@ import {
   WATCH_SERIES_MAX,
 } from '../limits.ts';
 
-export const seriesNameSchema = z.string().regex(SERIES_PATTERN, 'series: 1–100 of A-Z a-z 0-9 _ . : -');
+export const seriesNameSchema = z
+  .string()
+  .regex(SERIES_PATTERN, 'series: 1–100 of A-Z a-z 0-9 _ . : -');
 /** Milliseconds since the epoch. */
 export const timestampSchema = z.number().int().min(0).max(8.64e15);
 
@@ -41,7 +43,9 @@ export const onPointsSchema = z.object({
   series: z.array(seriesNameSchema).min(1).max(WATCH_SERIES_MAX),
 });
 
-export const pointsBatchSchema = z.array(z.object({ series: z.string(), points: z.array(pointSchema) }));
+export const pointsBatchSchema = z.array(
+  z.object({ series: z.string(), points: z.array(pointSchema) }),
+);
 export type PointsBatch = z.infer<typeof pointsBatchSchema>;
 
 export const timeRangeSchema = z.enum(['5m', '1h', '24h']);

@@ -37,12 +37,36 @@ export type NotificationPage = z.infer<typeof notificationPageSchema>;
 /** Who a notification goes to. `usernames` and `teamName` are conveniences for programs. */
 export const recipientsSchema = z.union([
   z.object({ userIds: z.array(idSchema).min(1).max(NOTIFICATION_RECIPIENTS_MAX) }).strict(),
-  z.object({ usernames: z.array(z.string().min(1).max(USERNAME_MAX)).min(1).max(NOTIFICATION_RECIPIENTS_MAX) }).strict(),
+  z
+    .object({
+      usernames: z
+        .array(z.string().min(1).max(USERNAME_MAX))
+        .min(1)
+        .max(NOTIFICATION_RECIPIENTS_MAX),
+    })
+    .strict(),
   z.object({ teamId: idSchema }).strict(),
   z.object({ teamName: z.string().min(1).max(TEAM_NAME_MAX) }).strict(),
   z.object({ all: z.literal(true) }).strict(),
 ]);
 export type Recipients = z.infer<typeof recipientsSchema>;
+
+/** Whitespace or control characters: a link holding them may not go where it seems to. */
+const UNSAFE_LINK_CHARS = /[\s\p{Cc}]/u;
+
+/**
+ * What a notification link is: a path on this site, a page elsewhere (an absolute http(s)
+ * URL), or neither. `//host` and `/\host` look like paths but browsers read them as other sites.
+ */
+export function linkKind(link: string): 'internal' | 'external' | null {
+  if (UNSAFE_LINK_CHARS.test(link)) return null;
+  if (link.startsWith('/')) {
+    return link.startsWith('//') || link.startsWith('/\\') ? null : 'internal';
+  }
+  const scheme = /^(https?):\/\//i.exec(link)?.[1];
+  if (!scheme || !URL.canParse(link)) return null;
+  return new URL(link).protocol === `${scheme.toLowerCase()}:` ? 'external' : null;
+}
 
 export const sendNotificationSchema = z.object({
   to: recipientsSchema,
@@ -52,7 +76,10 @@ export const sendNotificationSchema = z.object({
   link: z
     .string()
     .max(NOTIFICATION_LINK_MAX)
-    .refine((s) => s.startsWith('/') || /^https?:\/\//.test(s), 'a path or an http(s) URL')
+    .refine(
+      (s) => linkKind(s) !== null,
+      'a path on this site (/…, not //…) or an absolute http(s) URL, without spaces',
+    )
     .nullish(),
 });
 export type SendNotificationInput = z.input<typeof sendNotificationSchema>;
