@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { describe, expect, it, vi } from 'vitest';
 import { ZodError } from 'zod';
 import type { PointsBatch } from '../../src/shared/schemas/metrics.ts';
+import { downsample } from '../../src/server/store/downsample.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import { createTestServices } from '../support/caller.ts';
 import { record } from '../support/live.ts';
@@ -225,5 +226,43 @@ describe('metric timestamps', () => {
     expect(await alice.metrics.ingest.mutate({ points: [{ series: 'x.y', value: 1 }] })).toEqual({
       accepted: 1,
     });
+  });
+});
+
+describe('metrics.range', () => {
+  it('reads up to PULSE_RANGE_MAX_ROWS points in pages, the same as downsampling them all, and refuses a wider range', async () => {
+    await using t = await createTestServices({ PULSE_RANGE_MAX_ROWS: '10000' });
+    const alice = t.caller('alice');
+    const base = Date.now() - 60_000;
+    // Three points per millisecond: pages of 5,000 end in the middle of equal stamps.
+    const points = Array.from({ length: 10_000 }, (_, i) => ({
+      ts: base + Math.floor(i / 3),
+      value: Math.round(Math.sin(i / 40) * 1000) / 10 + (i === 7777 ? 500 : 0),
+    }));
+    for (let i = 0; i < points.length; i += 5000) {
+      const batch = points.slice(i, i + 5000).map((p) => ({ series: 'wide', ...p }));
+      await alice.metrics.ingest({ points: batch });
+    }
+    const from = base - 10;
+    const to = base + 4000;
+
+    expect(await alice.metrics.range({ series: 'wide', from, to, maxPoints: 10_000 })).toEqual(
+      points,
+    );
+    for (const maxPoints of [1, 2, 99, 1000]) {
+      expect(await alice.metrics.range({ series: 'wide', from, to, maxPoints })).toEqual(
+        downsample(points, maxPoints, from, to),
+      );
+    }
+
+    await alice.metrics.ingest({ points: [{ series: 'wide', ts: base + 3999, value: 1 }] });
+    const error = await refusal(alice.metrics.range({ series: 'wide', from, to }));
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(error.message).toContain("Series 'wide' has more than 10000 points");
+    expect(error.message).toContain('narrow the range');
+    // A narrower range of the same series is fine.
+    expect(
+      await alice.metrics.range({ series: 'wide', from, to: base + 3998, maxPoints: 10 }),
+    ).toHaveLength(10);
   });
 });

@@ -28,9 +28,18 @@ export const metricsRouter = {
   range: authedProcedure
     .input(rangeSchema)
     .output(z.array(pointSchema))
-    .query(({ ctx, input }) =>
-      ctx.services.metricStore.range(input.series, input.from, input.to, input.maxPoints),
-    ),
+    .query(async ({ ctx, input }) => {
+      const { series, from, to, maxPoints } = input;
+      const maxRows = ctx.services.env.PULSE_RANGE_MAX_ROWS;
+      const points = await ctx.services.metricStore.range(series, from, to, maxPoints, maxRows);
+      if (points === null) {
+        throw new TRPCError({
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `Series '${series}' has more than ${maxRows} points from ${from} to ${to}, more than one range may read (PULSE_RANGE_MAX_ROWS): narrow the range`,
+        });
+      }
+      return points;
+    }),
 
   /**
    * New points of the given series, coalesced into at most ~10 batches a second. Refused when

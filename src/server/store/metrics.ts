@@ -1,6 +1,6 @@
 import type { Point, SeriesSummary } from '../../shared/schemas/metrics.ts';
 import type { Db } from './db.ts';
-import { downsample } from './downsample.ts';
+import { StreamingDownsampler } from './downsample.ts';
 
 export interface StoredPoint {
   id: number;
@@ -11,6 +11,8 @@ export interface StoredPoint {
 
 /** SQLite binds at most 32,766 parameters per statement; three per point. */
 const INSERT_CHUNK = 2000;
+/** Rows per query when `range` reads a series. */
+const RANGE_PAGE = 5000;
 
 /** Metric points and the last value of each series. */
 export function createMetricStore(db: Db) {
@@ -56,22 +58,49 @@ export function createMetricStore(db: Db) {
       }));
     },
 
-    async range(series: string, from: number, to: number, maxPoints: number): Promise<Point[]> {
-      const rows = await db
-        .selectFrom('metric_points')
-        .select(['ts', 'value'])
-        .where('series', '=', series)
-        .where('ts', '>=', from)
-        .where('ts', '<=', to)
-        .orderBy('ts')
-        .orderBy('id')
-        .execute();
-      return downsample(
-        rows.map((r) => ({ ts: Number(r.ts), value: r.value })),
-        maxPoints,
-        from,
-        to,
-      );
+    /**
+     * The points of `series` from `from` to `to` (inclusive), downsampled to `maxPoints`. Read
+     * in keyset pages of `RANGE_PAGE`, each its own query (other queries run in between), into
+     * a downsampler that holds at most `maxPoints`: memory does not grow with the range. `null`
+     * when the range holds more than `maxRows` points: reading stops there.
+     */
+    async range(
+      series: string,
+      from: number,
+      to: number,
+      maxPoints: number,
+      maxRows: number,
+    ): Promise<Point[] | null> {
+      const sampler = new StreamingDownsampler(maxPoints, from, to);
+      const page = (after: { ts: number; id: number } | null, limit: number) => {
+        const query = db
+          .selectFrom('metric_points')
+          .select(['id', 'ts', 'value'])
+          .where('series', '=', series)
+          .where('ts', '<=', to);
+        return (
+          after === null
+            ? query.where('ts', '>=', from)
+            : query.where((eb) => eb(eb.refTuple('ts', 'id'), '>', eb.tuple(after.ts, after.id)))
+        )
+          .orderBy('ts')
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+      };
+      let after: { ts: number; id: number } | null = null;
+      let read = 0;
+      for (;;) {
+        // One row past the cap tells a range that is too wide from one that fits exactly.
+        const limit = Math.min(RANGE_PAGE, maxRows + 1 - read);
+        const rows = await page(after, limit);
+        read += rows.length;
+        if (read > maxRows) return null;
+        for (const row of rows) sampler.push({ ts: Number(row.ts), value: row.value });
+        const last = rows.at(-1);
+        if (rows.length < limit || !last) return sampler.result();
+        after = { ts: Number(last.ts), id: last.id };
+      }
     },
 
     /** Points stored after `afterId` for the given series, in id order (live fan-out). */

@@ -221,4 +221,17 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_metric_points_keyset': {
+    // metrics.range reads a series in (ts, id) pages: `(ts, id) > (lastTs, lastId)`. SQLite
+    // keeps the rowid in every index, but PostgreSQL needs id in the index itself. It serves
+    // every query the (series, ts) index did, which goes (one index less to write per point).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('metric_points_series_ts_id')
+        .on('metric_points')
+        .columns(['series', 'ts', 'id'])
+        .execute();
+      await db.schema.dropIndex('metric_points_series_ts').execute();
+    },
+  },
 };
