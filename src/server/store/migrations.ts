@@ -234,4 +234,25 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('metric_points_series_ts').execute();
     },
   },
+  '0008_list_pages': {
+    // Lists are read in keyset pages: incidents newest first (all, or a member's teams; the
+    // chat rooms page too), a user's tokens newest first.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('incidents_opened')
+        .on('incidents')
+        .columns(['opened_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('incidents_team_opened')
+        .on('incidents')
+        .columns(['team_id', 'opened_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('api_tokens_user')
+        .on('api_tokens')
+        .columns(['user_id', 'created_at', 'id'])
+        .execute();
+    },
+  },
 };
