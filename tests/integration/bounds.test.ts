@@ -389,6 +389,12 @@ describe('lists that grow are paged', () => {
     ]) {
       expect((await refusal(caller.chat.rooms({ cursor }))).code, cursor).toBe('BAD_REQUEST');
     }
+    // One room by id, wherever it is in the list, for the rooms the caller may enter.
+    const last = whole.at(-1)!;
+    expect(await caller.chat.room({ roomId: last.id })).toEqual(last);
+    expect((await refusal(caller.chat.room({ roomId: `room_${hidden.id}` }))).code).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('pages alert rules oldest first, and refuses a rule of another team as the cursor', async () => {

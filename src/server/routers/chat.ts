@@ -137,6 +137,12 @@ export const chatRouter = {
       return rooms;
     }),
 
+  /** One room the caller may enter (its name and what it belongs to), without listing them all. */
+  room: authedProcedure
+    .input(roomInputSchema)
+    .output(roomSchema)
+    .query(({ ctx, input }) => requireRoom(ctx.services, ctx.user, input.roomId)),
+
   /** Everyone who may read the room (its team), to show names and complete @mentions. */
   members: authedProcedure
     .input(roomInputSchema)
