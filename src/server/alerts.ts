@@ -6,7 +6,11 @@ import type { Services } from './services.ts';
 type Deps = Pick<Services, 'incidents' | 'notifications' | 'bus' | 'users' | 'metricStore'>;
 
 /** Whether a rule's condition holds now: the latest point satisfies it, and has for `forSeconds`. */
-export async function ruleHolds(services: Deps, rule: AlertRule, now = Date.now()): Promise<boolean> {
+export async function ruleHolds(
+  services: Deps,
+  rule: AlertRule,
+  now = Date.now(),
+): Promise<boolean> {
   const run = await services.metricStore.run(rule.series, rule.op, rule.threshold);
   return run !== null && run.holdsNow && now - run.since >= rule.forSeconds * 1000;
 }
@@ -21,7 +25,7 @@ export function startAlertEngine(services: Deps, signal: AbortSignal) {
   let dirty: Set<string> | 'all' | null = null;
 
   async function evaluate(series: string[] | null): Promise<void> {
-    const rules = await services.incidents.rules.list(null, series ?? undefined);
+    const rules = await services.incidents.rules.ofSeries(series ?? undefined);
     for (const rule of rules) {
       if (signal.aborted) return;
       if (await ruleHolds(services, rule)) {

@@ -22,6 +22,10 @@ export const NOTIFICATION_PAGE_MAX = 100;
 /** Recipients one `notifications.send` may name explicitly. */
 export const NOTIFICATION_RECIPIENTS_MAX = 1000;
 
+/** Page sizes of the lists that grow (incidents, rooms, rules, tokens, users). */
+export const LIST_PAGE_DEFAULT = 100;
+export const LIST_PAGE_MAX = 500;
+
 export const SERIES_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
 export const INGEST_BATCH_MAX = 5000;
 export const RANGE_POINTS_DEFAULT = 1000;

@@ -237,4 +237,71 @@ describeInBrowser('web app: incident board', () => {
     errors.check();
     await context.close();
   });
+
+  it('lets a member assign an incident to a teammate, by name', async () => {
+    await using t = await startWebServer();
+    const { incident } = await openIncident(t, 'carol', 'Search index lagging');
+    const bob = await t.client({ username: 'bob' });
+    const bobId = (await bob.auth.me.query()).id;
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await openBoard(page, t, incident.id);
+
+    const select = cardIn(page, 'open', incident.id).locator('select[data-action=assign]');
+    const options = await select.locator('option:not([disabled])').allTextContents();
+    expect(options).toEqual(['Alice Martin', 'Bob Okafor', 'Carol Nguyen']);
+    await select.selectOption({ label: 'Bob Okafor' });
+    await cardIn(page, 'open', incident.id)
+      .locator('[data-testid=assignee]', { hasText: 'Bob Okafor' })
+      .waitFor();
+    await waitForAttribute(
+      page,
+      `[data-testid=incident-card][data-id="${incident.id}"]`,
+      'data-version',
+      '2',
+    );
+    expect(await bob.incidents.get.query({ id: incident.id })).toMatchObject({
+      assigneeId: bobId,
+      version: 2,
+    });
+    errors.check();
+    await context.close();
+  });
+
+  it('shows the newest incidents first and loads older ones on demand, still live', async () => {
+    await using t = await startWebServer();
+    const { client: carol, incident: oldest } = await openIncident(t, 'carol', 'The oldest one');
+    const teamId = oldest.teamId;
+    for (let i = 0; i < 100; i++) {
+      await carol.incidents.create.mutate({ title: `Noise ${i}`, severity: 'info', teamId });
+    }
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto(`${t.url}/incidents`);
+    await waitForLive(page);
+    const open = page.locator('[data-testid=column-open] [data-testid=incident-card]');
+    await page.locator('[data-testid=incidents-more]').waitFor();
+    expect(await open.count()).toBe(100);
+    expect(await cardIn(page, 'open', oldest.id).count()).toBe(0);
+
+    await page.click('[data-testid=incidents-more]');
+    await cardIn(page, 'open', oldest.id).waitFor();
+    expect(await open.count()).toBe(101);
+    await page.locator('[data-testid=incidents-more]').waitFor({ state: 'detached' });
+
+    // A change to an incident on the second page, and a new one, both arrive live.
+    await carol.incidents.acknowledge.mutate({ id: oldest.id, version: 1 });
+    await cardIn(page, 'acknowledged', oldest.id).waitFor();
+    const fresh = await carol.incidents.create.mutate({
+      title: 'Fresh',
+      severity: 'critical',
+      teamId,
+    });
+    await cardIn(page, 'open', fresh.id).waitFor();
+    expect(await open.count()).toBe(101);
+    errors.check();
+    await context.close();
+  });
 });

@@ -266,3 +266,204 @@ describe('metrics.range', () => {
     ).toHaveLength(10);
   });
 });
+
+/** Every page of a list, `limit` at a time, asking with the last id of each page as the cursor. */
+async function pages<T extends { id: string }>(
+  fetch: (input: { cursor: string | null; limit: number }) => Promise<T[]>,
+  limit: number,
+): Promise<T[][]> {
+  const all: T[][] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const page = await fetch({ cursor, limit });
+    all.push(page);
+    if (page.length < limit) return all;
+    cursor = page.at(-1)?.id ?? null;
+  }
+}
+
+describe('lists that grow are paged', () => {
+  it('pages incidents newest first by a keyset cursor, with status, and refuses unknown or foreign cursors', async () => {
+    await using t = await createTestServices();
+    const admin = t.caller('admin');
+    const alice = t.caller('alice');
+    const [ops] = await admin.teams.list();
+    const other = await admin.teams.create({ name: 'payments' });
+    const opened = [];
+    // Many in the same millisecond: the id breaks the tie.
+    for (let i = 0; i < 7; i++) {
+      opened.push(
+        await alice.incidents.create({ title: `i${i}`, severity: 'info', teamId: ops!.id }),
+      );
+    }
+    const foreign = await admin.incidents.create({
+      title: 'theirs',
+      severity: 'info',
+      teamId: other.id,
+    });
+    await alice.incidents.acknowledge({ id: opened[2]!.id, version: 1 });
+
+    const whole = await alice.incidents.list();
+    expect(whole).toHaveLength(7);
+    const newestFirst = [...whole].sort(
+      (a, b) => b.openedAt.localeCompare(a.openedAt) || (a.id < b.id ? 1 : -1),
+    );
+    expect(whole.map((i) => i.id)).toEqual(newestFirst.map((i) => i.id));
+    const paged = await pages((page) => alice.incidents.list(page), 3);
+    expect(paged.map((p) => p.length)).toEqual([3, 3, 1]);
+    expect(paged.flat()).toEqual(whole);
+    expect(await pages((page) => alice.incidents.list({ ...page, status: 'open' }), 2)).toEqual([
+      whole.filter((i) => i.status === 'open').slice(0, 2),
+      whole.filter((i) => i.status === 'open').slice(2, 4),
+      whole.filter((i) => i.status === 'open').slice(4, 6),
+      [],
+    ]);
+
+    // Keyset, not an offset: a new incident does not shift the pages after the first.
+    const first = await alice.incidents.list({ limit: 3 });
+    await alice.incidents.create({ title: 'late', severity: 'info', teamId: ops!.id });
+    expect(await alice.incidents.list({ cursor: first.at(-1)!.id, limit: 3 })).toEqual(
+      whole.slice(3, 6),
+    );
+
+    for (const cursor of ['inc_nope', foreign.id]) {
+      const error = await refusal(alice.incidents.list({ cursor }));
+      expect(error.code).toBe('BAD_REQUEST');
+      expect(error.message).toBe(
+        `Unknown cursor '${cursor}': pass the id of the last item of the previous page`,
+      );
+    }
+    const everything = await admin.incidents.list();
+    const at = everything.findIndex((i) => i.id === foreign.id);
+    expect(await admin.incidents.list({ cursor: foreign.id })).toEqual(everything.slice(at + 1));
+    expect((await refusal(alice.incidents.list({ limit: 0 }))).code).toBe('BAD_REQUEST');
+    expect((await refusal(alice.incidents.list({ limit: 501 }))).code).toBe('BAD_REQUEST');
+    expect(await alice.incidents.list({ limit: 500 })).toHaveLength(8);
+  });
+
+  it('pages chat rooms: team rooms by name, then incident rooms newest first', async () => {
+    await using t = await createTestServices();
+    const admin = t.caller('admin');
+    const [ops] = await admin.teams.list();
+    const alice = t.user('alice');
+    const teams = [];
+    for (const name of ['zeta', 'alpha', 'mid']) {
+      const team = await admin.teams.create({ name });
+      await admin.teams.addMember({ teamId: team.id, userId: alice.id });
+      teams.push(team);
+    }
+    const hidden = await admin.teams.create({ name: 'hidden' });
+    const incidents = [];
+    for (let i = 0; i < 4; i++) {
+      incidents.push(
+        await admin.incidents.create({ title: `i${i}`, severity: 'info', teamId: ops!.id }),
+      );
+    }
+    const hiddenIncident = await admin.incidents.create({
+      title: 'h',
+      severity: 'info',
+      teamId: hidden.id,
+    });
+    const caller = await t.callerFor(alice.id);
+
+    const whole = await caller.chat.rooms();
+    expect(whole.map((r) => r.name)).toEqual([
+      '#alpha',
+      '#mid',
+      '#ops',
+      '#zeta',
+      ...(await caller.incidents.list()).map((i) => i.title),
+    ]);
+    for (const limit of [1, 2, 3, 4, 5, 9]) {
+      expect(
+        (await pages((page) => caller.chat.rooms(page), limit)).flat(),
+        `limit ${limit}`,
+      ).toEqual(whole);
+    }
+    for (const cursor of [
+      `room_${hidden.id}`,
+      `room_${hiddenIncident.id}`,
+      'room_team_nope',
+      'room_inc_nope',
+      'nope',
+    ]) {
+      expect((await refusal(caller.chat.rooms({ cursor }))).code, cursor).toBe('BAD_REQUEST');
+    }
+    // One room by id, wherever it is in the list, for the rooms the caller may enter.
+    const last = whole.at(-1)!;
+    expect(await caller.chat.room({ roomId: last.id })).toEqual(last);
+    expect((await refusal(caller.chat.room({ roomId: `room_${hidden.id}` }))).code).toBe(
+      'NOT_FOUND',
+    );
+  });
+
+  it('pages alert rules oldest first, and refuses a rule of another team as the cursor', async () => {
+    await using t = await createTestServices();
+    const admin = t.caller('admin');
+    const alice = t.caller('alice');
+    const [ops] = await admin.teams.list();
+    const other = await admin.teams.create({ name: 'payments' });
+    const rule = (teamId: string, i: number) =>
+      ({
+        series: `r.${i}`,
+        op: '<',
+        threshold: i,
+        forSeconds: 0,
+        severity: 'info',
+        teamId,
+      }) as const;
+    for (let i = 0; i < 5; i++) await alice.alerts.createRule(rule(ops!.id, i));
+    const theirs = await admin.alerts.createRule(rule(other.id, 9));
+
+    const whole = await alice.alerts.listRules();
+    expect(whole).toHaveLength(5);
+    const ordered = [...whole].sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || (a.id < b.id ? -1 : 1),
+    );
+    expect(whole).toEqual(ordered);
+    expect((await pages((page) => alice.alerts.listRules(page), 2)).flat()).toEqual(whole);
+    expect((await refusal(alice.alerts.listRules({ cursor: theirs.id }))).code).toBe('BAD_REQUEST');
+    expect(await admin.alerts.listRules({ cursor: whole.at(-1)!.id })).toEqual([theirs]);
+  });
+
+  it("pages the caller's tokens newest first; a revoked token still marks the place; another's is refused", async () => {
+    await using t = await createTestServices();
+    const alice = t.caller('alice');
+    const ids = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await alice.auth.createToken({ name: `t${i}`, scopes: ['read'] })).id);
+    const bobs = await t.caller('bob').auth.createToken({ name: 'bob', scopes: ['read'] });
+
+    const whole = await alice.auth.listTokens();
+    expect(whole.map((tok) => tok.name).sort()).toEqual(['t0', 't1', 't2', 't3', 't4']);
+    expect(whole).toEqual(
+      [...whole].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || (a.id < b.id ? 1 : -1)),
+    );
+    const [first] = await pages((page) => alice.auth.listTokens(page), 2);
+    await alice.auth.revokeToken({ id: first!.at(-1)!.id });
+    expect(await alice.auth.listTokens({ cursor: first!.at(-1)!.id, limit: 10 })).toEqual(
+      whole.slice(2),
+    );
+    expect((await refusal(alice.auth.listTokens({ cursor: bobs.id }))).code).toBe('BAD_REQUEST');
+  });
+
+  it('pages users by username', async () => {
+    await using t = await createTestServices();
+    const admin = t.caller('admin');
+    for (const username of ['zoe', 'dave', 'eve'])
+      await admin.users.create({ username, password: 'secret' });
+    const whole = await admin.users.list();
+    expect(whole.map((u) => u.username)).toEqual([
+      'admin',
+      'alice',
+      'bob',
+      'carol',
+      'dave',
+      'eve',
+      'zoe',
+    ]);
+    expect((await pages((page) => admin.users.list(page), 3)).flat()).toEqual(whole);
+    expect((await refusal(admin.users.list({ cursor: 'usr_nope' }))).code).toBe('BAD_REQUEST');
+    expect((await refusal(t.caller('alice').users.list())).code).toBe('FORBIDDEN');
+  });
+});

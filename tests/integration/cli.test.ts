@@ -230,7 +230,9 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
     expect(loud.stderr).toContain("--severity 'loud' is not one of info, warning, critical");
 
     expect(link.code).toBe(1);
-    expect(link.stderr.trim()).toBe('BAD_REQUEST: Invalid input: link: a path or an http(s) URL');
+    expect(link.stderr.trim()).toBe(
+      'BAD_REQUEST: Invalid input: link: a path on this site (/…, not //…) or an absolute http(s) URL, without spaces',
+    );
 
     expect(nobody.code).toBe(1);
     expect(nobody.stderr.trim()).toBe("NOT_FOUND: No user 'nobody'");

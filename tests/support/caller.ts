@@ -26,7 +26,7 @@ export async function createTestServices(overrides: Record<string, string> = {})
   });
   const { services, close } = await createServices(env);
   await seedIfEmpty(services);
-  const users = await services.users.list();
+  const users = (await services.users.list({ cursor: null, limit: 500 })) ?? [];
   const byName = (name: string): User => {
     const user = users.find((u) => u.username === name);
     if (!user) throw new Error(`no seeded user ${name}`);

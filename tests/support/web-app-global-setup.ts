@@ -7,6 +7,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,10 +66,12 @@ export async function setup(project: TestProject) {
       if (existsSync(dir)) rmSync(staging, { recursive: true, force: true });
       else renameSync(staging, dir);
     }
+    // Other builds go once unused for an hour: a run of another checkout may be serving one now.
+    utimesSync(dir, new Date(), new Date());
+    const stale = Date.now() - 3_600_000;
     for (const old of readdirSync(cacheRoot)) {
-      if (join(cacheRoot, old) !== dir && !old.endsWith('.tmp')) {
-        rmSync(join(cacheRoot, old), { recursive: true, force: true });
-      }
+      const path = join(cacheRoot, old);
+      if (path !== dir && statSync(path).mtimeMs < stale) rmSync(path, { recursive: true, force: true });
     }
     project.provide('webAppDir', dir);
     project.provide('webAppError', '');

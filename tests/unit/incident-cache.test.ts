@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   applyPending,
   boardColumns,
+  loadedIncidents,
   mergeDetail,
-  mergeIncident,
+  mergeIncidentPages,
 } from '../../src/client/features/incidents/incident-cache.ts';
 import type { Incident, IncidentDetail } from '../../src/shared/schemas/incidents.ts';
 
@@ -21,21 +22,70 @@ const incident = (id: string, version: number, patch: Partial<Incident> = {}): I
   ...patch,
 });
 
+/** The board's cache: pages as the server sent them. */
+const pagesOf = (...pages: Incident[][]) => ({ pages, pageParams: pages.map((_, i) => i) });
+const ids = (data: { pages: Incident[][] }) => data.pages.map((page) => page.map((i) => i.id));
+
 describe('incident caches merge by version', () => {
-  it('takes a newer version, and inserts an unknown incident first', () => {
-    const list = [incident('a', 1), incident('b', 1)];
-    const next = mergeIncident(list, incident('b', 2, { status: 'acknowledged' }));
-    expect(next.map((i) => [i.id, i.version, i.status])).toEqual([
-      ['a', 1, 'open'],
-      ['b', 2, 'acknowledged'],
+  it('takes a newer version where the incident is, and puts a new incident first', () => {
+    const data = pagesOf([incident('b', 1), incident('a', 1)]);
+    const next = mergeIncidentPages(data, incident('a', 2, { status: 'acknowledged' }), 10);
+    expect(next.pages[0]!.map((i) => [i.id, i.version, i.status])).toEqual([
+      ['b', 1, 'open'],
+      ['a', 2, 'acknowledged'],
     ]);
-    expect(mergeIncident(next, incident('c', 1)).map((i) => i.id)).toEqual(['c', 'a', 'b']);
+    const newer = incident('c', 1, { openedAt: '2025-01-02T00:00:00.000Z' });
+    expect(ids(mergeIncidentPages(next, newer, 10))).toEqual([['c', 'b', 'a']]);
   });
 
   it('never lets an older or equal version overwrite what is there', () => {
-    const list = [incident('a', 3, { status: 'resolved' })];
-    expect(mergeIncident(list, incident('a', 2, { status: 'acknowledged' }))).toBe(list);
-    expect(mergeIncident(list, incident('a', 3, { status: 'open' }))).toBe(list);
+    const data = pagesOf([incident('a', 3, { status: 'resolved' })]);
+    expect(mergeIncidentPages(data, incident('a', 2, { status: 'acknowledged' }), 10)).toBe(data);
+    expect(mergeIncidentPages(data, incident('a', 3, { status: 'open' }), 10)).toBe(data);
+  });
+
+  it('finds an incident on any loaded page', () => {
+    const data = pagesOf(
+      [incident('d', 1), incident('c', 1)],
+      [incident('b', 1), incident('a', 1)],
+    );
+    const next = mergeIncidentPages(data, incident('a', 2), 2);
+    expect(next.pages[0]).toBe(data.pages[0]);
+    expect(next.pages[1]!.map((i) => i.version)).toEqual([1, 2]);
+  });
+
+  it('puts an unknown incident where the server orders it, unless that is past the loaded pages', () => {
+    // Newest first: openedAt, then id, both descending.
+    const at = (day: number) => `2025-01-0${day}T00:00:00.000Z`;
+    const loaded = pagesOf(
+      [incident('e', 1, { openedAt: at(9) }), incident('d', 1, { openedAt: at(7) })],
+      [incident('c', 1, { openedAt: at(5) }), incident('b', 1, { openedAt: at(3) })],
+    );
+    expect(ids(mergeIncidentPages(loaded, incident('x', 1, { openedAt: at(6) }), 2))).toEqual([
+      ['e', 'd'],
+      ['x', 'c', 'b'],
+    ]);
+    expect(ids(mergeIncidentPages(loaded, incident('x', 1, { openedAt: at(3) }), 2))).toEqual([
+      ['e', 'd'],
+      ['c', 'x', 'b'],
+    ]);
+    // Older than everything loaded while more remain: loading more brings it.
+    expect(mergeIncidentPages(loaded, incident('x', 1, { openedAt: at(2) }), 2)).toBe(loaded);
+    // When the last page is short, nothing remains: it goes at the end.
+    expect(ids(mergeIncidentPages(loaded, incident('x', 1, { openedAt: at(2) }), 3))).toEqual([
+      ['e', 'd'],
+      ['c', 'b', 'x'],
+    ]);
+    expect(ids(mergeIncidentPages(pagesOf([]), incident('x', 1), 100))).toEqual([['x']]);
+  });
+
+  it('lists each loaded incident once, in order', () => {
+    const data = pagesOf(
+      [incident('b', 1), incident('a', 1)],
+      [incident('a', 1), incident('z', 1)],
+    );
+    expect(loadedIncidents(data).map((i) => i.id)).toEqual(['b', 'a', 'z']);
+    expect(loadedIncidents(undefined)).toEqual([]);
   });
 
   it('updates an incident page, keeping its timeline until the refetch', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Message, Room } from '../../shared/schemas/chat.ts';
 import { backoffMs, type PulseClient } from '../../sdk/client.ts';
+import { allPages } from '../../sdk/pages.ts';
 import { defineCommand } from '../command.ts';
 import { CliError, errorCode } from '../errors.ts';
 import { follow } from '../follow.ts';
@@ -17,7 +18,12 @@ export function findRoom(rooms: readonly Room[], wanted: string): Room | undefin
 }
 
 /** Sends one message, retrying (same clientMessageId, so never twice) until the server answers. */
-async function sendOnce(pulse: PulseClient, roomId: string, text: string, signal: AbortSignal): Promise<Message> {
+async function sendOnce(
+  pulse: PulseClient,
+  roomId: string,
+  text: string,
+  signal: AbortSignal,
+): Promise<Message> {
   const clientMessageId = randomUUID();
   for (let attempt = 0; ; attempt++) {
     try {
@@ -49,11 +55,16 @@ export const chatCommand = defineCommand({
   async run({ args, values, config, client, out, note, io }) {
     const pulse = client({ webSocket: true });
     const wanted = args[0] ?? '';
-    const rooms = await pulse.chat.rooms.query();
+    const rooms = await allPages((page) => pulse.chat.rooms.query(page));
     const room = findRoom(rooms, wanted);
-    if (!room) throw new CliError(`No room '${wanted}' you may enter (${rooms.map((r) => r.name).join(', ') || 'none'})`);
+    if (!room)
+      throw new CliError(
+        `No room '${wanted}' you may enter (${rooms.map((r) => r.name).join(', ') || 'none'})`,
+      );
     const historySize = Number(values.history ?? 20);
-    const names = new Map((await pulse.chat.members.query({ roomId: room.id })).map((p) => [p.userId, p.username]));
+    const names = new Map(
+      (await pulse.chat.members.query({ roomId: room.id })).map((p) => [p.userId, p.username]),
+    );
     const print = (m: Message) => {
       if (values.json) return out(JSON.stringify(m));
       const time = m.createdAt.slice(11, 19);
@@ -62,7 +73,10 @@ export const chatCommand = defineCommand({
 
     let last: string | null = null;
     if (historySize > 0) {
-      const page = await pulse.chat.history.query({ roomId: room.id, limit: Math.min(100, historySize) });
+      const page = await pulse.chat.history.query({
+        roomId: room.id,
+        limit: Math.min(100, historySize),
+      });
       for (const m of page.items) print(m);
       last = page.items.at(-1)?.id ?? null;
     }
@@ -77,7 +91,10 @@ export const chatCommand = defineCommand({
       lastEventId: last,
       signal: stop.signal,
       open: (lastEventId, observer) =>
-        pulse.chat.onMessage.subscribe({ roomId: room.id, ...(lastEventId ? { lastEventId } : {}) }, observer),
+        pulse.chat.onMessage.subscribe(
+          { roomId: room.id, ...(lastEventId ? { lastEventId } : {}) },
+          observer,
+        ),
       onEvent: (_id, message) => print(message),
       onState: (state, reason) => note(`${state}${reason ? ` (${reason})` : ''}`),
       onWarning: (message) => note(`warning: ${message}`),

@@ -4,6 +4,7 @@ import {
   type IncidentStatus,
 } from '../../shared/schemas/incidents.ts';
 import type { PulseClient } from '../../sdk/client.ts';
+import { allPages } from '../../sdk/pages.ts';
 import { defineCommand } from '../command.ts';
 import { CliError, describeError, errorCode, UsageError } from '../errors.ts';
 import { oneLine, table } from '../format.ts';
@@ -23,7 +24,7 @@ function parseStatus(value: string | undefined): IncidentStatus | undefined {
  */
 async function knownUsernames(pulse: PulseClient): Promise<Map<string, string>> {
   const me = await pulse.auth.me.query();
-  const users = me.role === 'admin' ? await pulse.users.list.query() : [me];
+  const users = me.role === 'admin' ? await allPages((page) => pulse.users.list.query(page)) : [me];
   return new Map(users.map((u) => [u.id, u.username]));
 }
 
@@ -51,9 +52,9 @@ export const incidentsCommand = defineCommand({
   summary: 'List the incidents you may see (your teams; all for admins), newest first',
   details: [
     'One line per incident: id, status, severity, version, assignee, opened time, title',
-    '(the 500 newest). With --json, one Incident object per line (NDJSON), as the API',
-    'returns it. Assignees show by username where you may know it (admins: everyone;',
-    'members: themselves), else by user id.',
+    '(all of them, read a page at a time). With --json, one Incident object per line',
+    '(NDJSON), as the API returns it. Assignees show by username where you may know it',
+    '(admins: everyone; members: themselves), else by user id.',
     '',
     'Options:',
     '  --status S   only incidents in status S: open, acknowledged or resolved',
@@ -62,7 +63,9 @@ export const incidentsCommand = defineCommand({
   async run({ values, client, out }) {
     const status = parseStatus(values.status);
     const pulse = client();
-    const incidents = await pulse.incidents.list.query(status ? { status } : undefined);
+    const incidents = await allPages((page) =>
+      pulse.incidents.list.query(status ? { ...page, status } : page),
+    );
     if (values.json) {
       for (const incident of incidents) out(JSON.stringify(incident));
       return;
@@ -130,7 +133,7 @@ async function resolveUser(
   if (who === me.id || who.toLowerCase() === me.username)
     return { id: me.id, username: me.username };
   if (me.role !== 'admin') return { id: who, username: null };
-  const users = await pulse.users.list.query();
+  const users = await allPages((page) => pulse.users.list.query(page));
   const user =
     users.find((u) => u.username === who.toLowerCase()) ?? users.find((u) => u.id === who);
   if (!user) throw new CliError(`NOT_FOUND: No user '${who}'`);

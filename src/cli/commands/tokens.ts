@@ -1,3 +1,4 @@
+import { allPages } from '../../sdk/pages.ts';
 import { tokenScopeSchema, type TokenScope } from '../../shared/schemas/auth.ts';
 import { defineCommand } from '../command.ts';
 import { UsageError } from '../errors.ts';
@@ -42,7 +43,8 @@ export const tokenListCommand = defineCommand({
   summary: 'List your API tokens',
   options: {},
   async run({ values, client, out }) {
-    const tokens = await client().auth.listTokens.query();
+    const pulse = client();
+    const tokens = await allPages((page) => pulse.auth.listTokens.query(page));
     if (values.json) return out(JSON.stringify(tokens));
     if (tokens.length === 0) return out('No tokens.');
     const rows = tokens.map((t) => [

@@ -7,9 +7,10 @@ import {
   tokenInfoSchema,
   userSchema,
 } from '../../shared/schemas/auth.ts';
-import { idSchema } from '../../shared/schemas/common.ts';
+import { idSchema, pageInputSchema } from '../../shared/schemas/common.ts';
 import { SESSION_COOKIE } from '../context.ts';
 import { hashSecret, newSecret } from '../auth/secrets.ts';
+import { pageOf, pageOrRefuse } from '../paging.ts';
 import { authedProcedure, publicProcedure } from '../trpc.ts';
 
 const tooManyAttempts = () =>
@@ -117,7 +118,12 @@ export const authRouter = {
       return { ok: true as const };
     }),
 
+  /** The caller's live tokens, newest first, a page at a time. */
   listTokens: authedProcedure
+    .input(pageInputSchema.optional())
     .output(z.array(tokenInfoSchema))
-    .query(({ ctx }) => ctx.services.users.tokens.list(ctx.user.id)),
+    .query(({ ctx, input }) => {
+      const page = pageOf(input);
+      return pageOrRefuse(page.cursor, ctx.services.users.tokens.list(ctx.user.id, page));
+    }),
 } satisfies TRPCRouterRecord;

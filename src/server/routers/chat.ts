@@ -15,8 +15,10 @@ import {
   type Person,
   type Room,
 } from '../../shared/schemas/chat.ts';
+import { pageInputSchema } from '../../shared/schemas/common.ts';
 import { trackedFeed, valueFeed } from '../live/hub.ts';
 import { notify } from '../notify.ts';
+import { pageOf, pageOrRefuse, unknownCursor } from '../paging.ts';
 import type { Services } from '../services.ts';
 import { messageSeq } from '../store/chat.ts';
 import { authedProcedure } from '../trpc.ts';
@@ -87,26 +89,59 @@ async function rateLimit(limiter: Services['chatLimits']['send'], userId: string
 }
 
 export const chatRouter = {
-  rooms: authedProcedure.output(z.array(roomSchema)).query(async ({ ctx }) => {
-    const { users, incidents } = ctx.services;
-    const teams = (await users.teams.list()).filter((t) => canEnter(ctx.user, t.id));
-    const teamRooms: Room[] = teams.map((t) => ({
-      id: teamRoomId(t.id),
-      kind: 'team',
-      teamId: t.id,
-      incidentId: null,
-      name: `#${t.name}`,
-    }));
-    const list = await incidents.list(ctx.user.role === 'admin' ? null : ctx.user.teamIds);
-    const incidentRooms: Room[] = list.map((i) => ({
-      id: incidentRoomId(i.id),
-      kind: 'incident',
-      teamId: i.teamId,
-      incidentId: i.id,
-      name: i.title,
-    }));
-    return [...teamRooms, ...incidentRooms];
-  }),
+  /**
+   * The rooms the caller may enter, a page at a time: team rooms by team name, then incident
+   * rooms newest first (`cursor`: the last room of the previous page). Each page reads only
+   * its own teams and incidents.
+   */
+  rooms: authedProcedure
+    .input(pageInputSchema.optional())
+    .output(z.array(roomSchema))
+    .query(async ({ ctx, input }) => {
+      const { users, incidents } = ctx.services;
+      const { cursor, limit } = pageOf(input);
+      const teamIds = ctx.user.role === 'admin' ? null : ctx.user.teamIds;
+      const owner = cursor?.startsWith(ROOM_PREFIX) ? cursor.slice(ROOM_PREFIX.length) : null;
+      const afterIncident = owner?.startsWith('inc_') ? owner : null;
+      let afterTeam: string | null = null;
+      if (owner?.startsWith('team_')) {
+        const team = canEnter(ctx.user, owner) ? await users.teams.byId(owner) : null;
+        if (!team) throw unknownCursor(cursor);
+        afterTeam = team.name;
+      } else if (cursor !== null && afterIncident === null) {
+        throw unknownCursor(cursor);
+      }
+      const rooms: Room[] = [];
+      if (afterIncident === null) {
+        for (const t of await users.teams.page(teamIds, afterTeam, limit)) {
+          rooms.push({
+            id: teamRoomId(t.id),
+            kind: 'team',
+            teamId: t.id,
+            incidentId: null,
+            name: `#${t.name}`,
+          });
+        }
+      }
+      if (rooms.length === limit) return rooms;
+      const page = { cursor: afterIncident, limit: limit - rooms.length };
+      for (const i of await pageOrRefuse(cursor, incidents.list(teamIds, page))) {
+        rooms.push({
+          id: incidentRoomId(i.id),
+          kind: 'incident',
+          teamId: i.teamId,
+          incidentId: i.id,
+          name: i.title,
+        });
+      }
+      return rooms;
+    }),
+
+  /** One room the caller may enter (its name and what it belongs to), without listing them all. */
+  room: authedProcedure
+    .input(roomInputSchema)
+    .output(roomSchema)
+    .query(({ ctx, input }) => requireRoom(ctx.services, ctx.user, input.roomId)),
 
   /** Everyone who may read the room (its team), to show names and complete @mentions. */
   members: authedProcedure

@@ -1,6 +1,6 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { idSchema } from '../../shared/schemas/common.ts';
+import { idSchema, pageInputSchema } from '../../shared/schemas/common.ts';
 import {
   alertRuleSchema,
   assignSchema,
@@ -17,6 +17,7 @@ import {
 import type { User } from '../../shared/schemas/auth.ts';
 import { changeIncident, openIncident } from '../incidents.ts';
 import { trackedFeed } from '../live/hub.ts';
+import { pageOf, pageOrRefuse } from '../paging.ts';
 import { incidentFeedSpec } from '../live/incident-fanout.ts';
 import type { Services } from '../services.ts';
 import { authedProcedure } from '../trpc.ts';
@@ -42,9 +43,17 @@ async function requireIncident(services: Services, user: User, id: string) {
 }
 
 export const alertsRouter = {
+  /** Oldest first, a page at a time (`cursor`: the last rule of the previous page). */
   listRules: authedProcedure
+    .input(pageInputSchema.optional())
     .output(z.array(alertRuleSchema))
-    .query(({ ctx }) => ctx.services.incidents.rules.list(visibleTeams(ctx.user))),
+    .query(({ ctx, input }) => {
+      const page = pageOf(input);
+      return pageOrRefuse(
+        page.cursor,
+        ctx.services.incidents.rules.list(visibleTeams(ctx.user), page),
+      );
+    }),
 
   createRule: authedProcedure
     .input(createRuleSchema)
@@ -76,10 +85,14 @@ export const alertsRouter = {
 } satisfies TRPCRouterRecord;
 
 export const incidentsRouter = {
+  /** Newest first, a page at a time (`cursor`: the last incident of the previous page). */
   list: authedProcedure
     .input(listIncidentsSchema)
     .output(z.array(incidentSchema))
-    .query(({ ctx, input }) => ctx.services.incidents.list(visibleTeams(ctx.user), input?.status)),
+    .query(({ ctx, input }) => {
+      const page = { ...pageOf(input), status: input?.status };
+      return pageOrRefuse(page.cursor, ctx.services.incidents.list(visibleTeams(ctx.user), page));
+    }),
 
   get: authedProcedure
     .input(incidentIdSchema)

@@ -10,8 +10,9 @@ import {
   userSchema,
 } from '../../shared/schemas/auth.ts';
 import { personSchema } from '../../shared/schemas/chat.ts';
-import { idSchema } from '../../shared/schemas/common.ts';
+import { idSchema, pageInputSchema } from '../../shared/schemas/common.ts';
 import type { Services } from '../services.ts';
+import { pageOf, pageOrRefuse } from '../paging.ts';
 import { adminProcedure, authedProcedure } from '../trpc.ts';
 
 export const usersRouter = {
@@ -39,7 +40,14 @@ export const usersRouter = {
       return user;
     }),
 
-  list: adminProcedure.output(z.array(userSchema)).query(({ ctx }) => ctx.services.users.list()),
+  /** By username, a page at a time (`cursor`: the last user of the previous page). */
+  list: adminProcedure
+    .input(pageInputSchema.optional())
+    .output(z.array(userSchema))
+    .query(({ ctx, input }) => {
+      const page = pageOf(input);
+      return pageOrRefuse(page.cursor, ctx.services.users.list(page));
+    }),
 
   /**
    * Disables (or enables again) a user: a disabled user cannot sign in, their sessions end,

@@ -23,6 +23,17 @@ const toIncident = (r: IncidentRow): Incident => ({
   ruleId: r.rule_id,
 });
 
+const toRule = (r: Database['alert_rules']): AlertRule => ({
+  id: r.id,
+  series: r.series,
+  op: r.op,
+  threshold: r.threshold,
+  forSeconds: r.for_seconds,
+  severity: r.severity,
+  teamId: r.team_id,
+  createdAt: r.created_at,
+});
+
 const CHANGE_PREFIX = 'chg_';
 export const changeId = (seq: number) => `${CHANGE_PREFIX}${seq}`;
 export function changeSeq(id: string): number | null {
@@ -188,17 +199,40 @@ export function createIncidentStore(db: Db) {
       };
     },
 
-    /** Incidents of the given teams (all teams when `teamIds` is null), newest first. */
-    async list(teamIds: string[] | null, status?: IncidentStatus): Promise<Incident[]> {
+    /**
+     * A page of the incidents of the given teams (all teams when `teamIds` is null), newest
+     * first (opened_at, then id, both descending), after the incident `cursor`; `null` when the
+     * cursor is no incident of those teams.
+     */
+    async list(
+      teamIds: string[] | null,
+      page: { status?: IncidentStatus | undefined; cursor: string | null; limit: number },
+    ): Promise<Incident[] | null> {
+      let after: { opened_at: string; id: string } | null = null;
+      if (page.cursor !== null) {
+        const row = await db
+          .selectFrom('incidents')
+          .select(['opened_at', 'id', 'team_id'])
+          .where('id', '=', page.cursor)
+          .executeTakeFirst();
+        if (!row || (teamIds !== null && !teamIds.includes(row.team_id))) return null;
+        after = row;
+      }
       if (teamIds?.length === 0) return [];
-      const rows = await db
-        .selectFrom('incidents')
-        .selectAll()
-        .$if(teamIds !== null, (q) => q.where('team_id', 'in', teamIds ?? []))
-        .$if(status !== undefined, (q) => q.where('status', '=', status ?? 'open'))
+      const { status } = page;
+      let query = db.selectFrom('incidents').selectAll();
+      if (teamIds !== null) query = query.where('team_id', 'in', teamIds);
+      if (status !== undefined) query = query.where('status', '=', status);
+      if (after !== null) {
+        const { opened_at, id } = after;
+        query = query.where((eb) =>
+          eb(eb.refTuple('opened_at', 'id'), '<', eb.tuple(opened_at, id)),
+        );
+      }
+      const rows = await query
         .orderBy('opened_at', 'desc')
-        .orderBy('id')
-        .limit(500)
+        .orderBy('id', 'desc')
+        .limit(page.limit)
         .execute();
       return rows.map(toIncident);
     },
@@ -272,25 +306,47 @@ export function createIncidentStore(db: Db) {
           return { ok: true as const, rule };
         });
       },
-      async list(teamIds: string[] | null, series?: string[]): Promise<AlertRule[]> {
-        if (teamIds?.length === 0 || series?.length === 0) return [];
+      /** Every rule of the given series (all teams): the alert engine's read. */
+      async ofSeries(series?: string[]): Promise<AlertRule[]> {
+        if (series?.length === 0) return [];
         const rows = await db
           .selectFrom('alert_rules')
           .selectAll()
-          .$if(teamIds !== null, (q) => q.where('team_id', 'in', teamIds ?? []))
           .$if(series !== undefined, (q) => q.where('series', 'in', series ?? []))
           .orderBy('created_at')
+          .orderBy('id')
           .execute();
-        return rows.map((r) => ({
-          id: r.id,
-          series: r.series,
-          op: r.op,
-          threshold: r.threshold,
-          forSeconds: r.for_seconds,
-          severity: r.severity,
-          teamId: r.team_id,
-          createdAt: r.created_at,
-        }));
+        return rows.map(toRule);
+      },
+      /**
+       * A page of the rules of the given teams (all when null), oldest first (created_at, then
+       * id), after the rule `cursor`; `null` when the cursor is no rule of those teams.
+       */
+      async list(
+        teamIds: string[] | null,
+        page: { cursor: string | null; limit: number },
+      ): Promise<AlertRule[] | null> {
+        let after: { created_at: string; id: string } | null = null;
+        if (page.cursor !== null) {
+          const row = await db
+            .selectFrom('alert_rules')
+            .select(['created_at', 'id', 'team_id'])
+            .where('id', '=', page.cursor)
+            .executeTakeFirst();
+          if (!row || (teamIds !== null && !teamIds.includes(row.team_id))) return null;
+          after = row;
+        }
+        if (teamIds?.length === 0) return [];
+        let query = db.selectFrom('alert_rules').selectAll();
+        if (teamIds !== null) query = query.where('team_id', 'in', teamIds);
+        if (after !== null) {
+          const { created_at, id } = after;
+          query = query.where((eb) =>
+            eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(created_at, id)),
+          );
+        }
+        const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit).execute();
+        return rows.map(toRule);
       },
       async teamOf(id: string): Promise<string | null> {
         const row = await db

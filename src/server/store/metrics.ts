@@ -81,9 +81,7 @@ export function createMetricStore(db: Db) {
         return (
           after === null
             ? query.where('ts', '>=', from)
-            : query.where(({ eb, refTuple, tuple }) =>
-                eb(refTuple('ts', 'id'), '>', tuple(after.ts, after.id)),
-              )
+            : query.where((eb) => eb(eb.refTuple('ts', 'id'), '>', eb.tuple(after.ts, after.id)))
         )
           .orderBy('ts')
           .orderBy('id')

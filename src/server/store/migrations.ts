@@ -107,7 +107,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('alert_rules_series').on('alert_rules').columns(['series']).execute();
+      await db.schema
+        .createIndex('alert_rules_series')
+        .on('alert_rules')
+        .columns(['series'])
+        .execute();
       await db.schema
         .createTable('incidents')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -121,7 +125,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('rule_id', 'text')
         .execute();
-      await db.schema.createIndex('incidents_team').on('incidents').columns(['team_id', 'status']).execute();
+      await db.schema
+        .createIndex('incidents_team')
+        .on('incidents')
+        .columns(['team_id', 'status'])
+        .execute();
       // One unresolved incident per rule, enforced by the database itself.
       await sql`CREATE UNIQUE INDEX incidents_open_per_rule ON incidents (rule_id) WHERE rule_id IS NOT NULL AND status <> 'resolved'`.execute(
         db,
@@ -129,7 +137,9 @@ export const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('incident_timeline')
         .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('incident_id', 'text', (c) => c.notNull().references('incidents.id').onDelete('cascade'))
+        .addColumn('incident_id', 'text', (c) =>
+          c.notNull().references('incidents.id').onDelete('cascade'),
+        )
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('actor_id', 'text')
         .addColumn('action', 'text', (c) => c.notNull())
@@ -169,7 +179,9 @@ export const migrations: Record<string, Migration> = {
         .createTable('chat_messages')
         .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
         .addColumn('room_id', 'text', (c) => c.notNull())
-        .addColumn('author_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('author_id', 'text', (c) =>
+          c.notNull().references('users.id').onDelete('cascade'),
+        )
         .addColumn('text', 'text', (c) => c.notNull())
         .addColumn('client_message_id', 'text', (c) => c.notNull().unique())
         .addColumn('created_at', 'text', (c) => c.notNull())
@@ -191,8 +203,12 @@ export const migrations: Record<string, Migration> = {
         .addColumn('audience', 'text', (c) => c.notNull().defaultTo('users'))
         .execute();
       await db.schema.alterTable('notifications').addColumn('team_id', 'text').execute();
-      await sql`CREATE INDEX notifications_team ON notifications (team_id, seq) WHERE team_id IS NOT NULL`.execute(db);
-      await sql`CREATE INDEX notifications_everyone ON notifications (seq) WHERE audience = 'all'`.execute(db);
+      await sql`CREATE INDEX notifications_team ON notifications (team_id, seq) WHERE team_id IS NOT NULL`.execute(
+        db,
+      );
+      await sql`CREATE INDEX notifications_everyone ON notifications (seq) WHERE audience = 'all'`.execute(
+        db,
+      );
       // Team notifications are for those who were members when they were sent ('' = always were).
       await db.schema
         .alterTable('team_members')
@@ -234,16 +250,44 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('metric_points_series_ts').execute();
     },
   },
-  '0008_credentials': {
+  '0008_list_pages': {
+    // Lists are read in keyset pages: incidents newest first (all, or a member's teams; the
+    // chat rooms page too), a user's tokens newest first.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('incidents_opened')
+        .on('incidents')
+        .columns(['opened_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('incidents_team_opened')
+        .on('incidents')
+        .columns(['team_id', 'opened_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('api_tokens_user')
+        .on('api_tokens')
+        .columns(['user_id', 'created_at', 'id'])
+        .execute();
+    },
+  },
+  '0009_credentials': {
     // Credentials that end cleanly: disabled users, idle sessions, tokens made by tokens.
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
       await db.schema.alterTable('sessions').addColumn('last_seen_at', 'text').execute();
       await db.schema.alterTable('api_tokens').addColumn('parent_id', 'text').execute();
       await db.schema.createIndex('sessions_user').on('sessions').columns(['user_id']).execute();
-      await db.schema.createIndex('sessions_expiry').on('sessions').columns(['expires_at']).execute();
-      await db.schema.createIndex('api_tokens_user').on('api_tokens').columns(['user_id', 'created_at']).execute();
-      await db.schema.createIndex('api_tokens_parent').on('api_tokens').columns(['parent_id']).execute();
+      await db.schema
+        .createIndex('sessions_expiry')
+        .on('sessions')
+        .columns(['expires_at'])
+        .execute();
+      await db.schema
+        .createIndex('api_tokens_parent')
+        .on('api_tokens')
+        .columns(['parent_id'])
+        .execute();
     },
   },
 };

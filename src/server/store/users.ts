@@ -134,8 +134,25 @@ export function createUserStore(db: Db) {
       return row?.disabled_at ?? null;
     },
 
-    async list(): Promise<User[]> {
-      const rows = await db.selectFrom('users').select(userColumns).orderBy('username').execute();
+    /** A page of users by username, after the user `cursor`; `null` when there is no such user. */
+    async list(page: { cursor: string | null; limit: number }): Promise<User[] | null> {
+      let after: string | null = null;
+      if (page.cursor !== null) {
+        const row = await db
+          .selectFrom('users')
+          .select('username')
+          .where('id', '=', page.cursor)
+          .executeTakeFirst();
+        if (!row) return null;
+        after = row.username;
+      }
+      const rows = await db
+        .selectFrom('users')
+        .select(userColumns)
+        .$if(after !== null, (q) => q.where('username', '>', after ?? ''))
+        .orderBy('username')
+        .limit(page.limit)
+        .execute();
       return toUsers(rows);
     },
 
@@ -175,6 +192,22 @@ export function createUserStore(db: Db) {
       },
       async list(): Promise<{ id: string; name: string }[]> {
         return db.selectFrom('teams').select(['id', 'name']).orderBy('name').execute();
+      },
+      /** Teams by name (of `teamIds`, or all when null), after the one named `afterName`. */
+      async page(
+        teamIds: string[] | null,
+        afterName: string | null,
+        limit: number,
+      ): Promise<{ id: string; name: string }[]> {
+        if (teamIds?.length === 0) return [];
+        return db
+          .selectFrom('teams')
+          .select(['id', 'name'])
+          .$if(teamIds !== null, (q) => q.where('id', 'in', teamIds ?? []))
+          .$if(afterName !== null, (q) => q.where('name', '>', afterName ?? ''))
+          .orderBy('name')
+          .limit(limit)
+          .execute();
       },
       async byId(id: string): Promise<{ id: string; name: string } | null> {
         const row = await db
@@ -350,13 +383,41 @@ export function createUserStore(db: Db) {
           .where('id', '=', id)
           .execute();
       },
-      async list(userId: string): Promise<TokenInfo[]> {
-        const rows = await db
+      /**
+       * A page of the user's live tokens, newest first (created_at, then id, both descending),
+       * after the token `cursor`; `null` when the cursor is none of the user's tokens. A token
+       * revoked since it ended the previous page still marks the place.
+       */
+      async list(
+        userId: string,
+        page: { cursor: string | null; limit: number },
+      ): Promise<TokenInfo[] | null> {
+        let after: { created_at: string; id: string } | null = null;
+        if (page.cursor !== null) {
+          const row = await db
+            .selectFrom('api_tokens')
+            .select(['created_at', 'id'])
+            .where('id', '=', page.cursor)
+            .where('user_id', '=', userId)
+            .executeTakeFirst();
+          if (!row) return null;
+          after = row;
+        }
+        let query = db
           .selectFrom('api_tokens')
           .select(['id', 'name', 'scopes', 'created_at', 'last_used_at'])
           .where('user_id', '=', userId)
-          .where('revoked_at', 'is', null)
+          .where('revoked_at', 'is', null);
+        if (after !== null) {
+          const { created_at, id } = after;
+          query = query.where((eb) =>
+            eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(created_at, id)),
+          );
+        }
+        const rows = await query
           .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(page.limit)
           .execute();
         return rows.map((r) => ({
           id: r.id,

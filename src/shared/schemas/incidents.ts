@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ALERT_FOR_SECONDS_MAX, INCIDENT_TITLE_MAX } from '../limits.ts';
-import { idSchema, isoTimeSchema, severitySchema } from './common.ts';
+import { idSchema, isoTimeSchema, pageInputSchema, severitySchema } from './common.ts';
 import { seriesNameSchema } from './metrics.ts';
 
 export const incidentStatusSchema = z.enum(['open', 'acknowledged', 'resolved']);
@@ -33,7 +33,9 @@ export const incidentDetailSchema = incidentSchema.extend({
 });
 export type IncidentDetail = z.infer<typeof incidentDetailSchema>;
 
-export const listIncidentsSchema = z.object({ status: incidentStatusSchema.optional() }).optional();
+export const listIncidentsSchema = pageInputSchema
+  .extend({ status: incidentStatusSchema.optional() })
+  .optional();
 export const incidentIdSchema = z.object({ id: idSchema });
 export const createIncidentSchema = z.object({
   title: z.string().trim().min(1).max(INCIDENT_TITLE_MAX),

@@ -1,3 +1,4 @@
+import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { User } from '../../../shared/schemas/auth.ts';
 import type { Room } from '../../../shared/schemas/chat.ts';
 import { trpc } from '../../trpc.ts';
@@ -6,6 +7,8 @@ import { useSeen } from './chat-storage.ts';
 import { chatRoomPath, countUnread } from './messages.ts';
 import './chat.css';
 
+/** Team rooms by name, then incident rooms newest first, a page at a time. */
+const ROOMS_INPUT = { limit: LIST_PAGE_DEFAULT };
 /** Messages looked at per room for its unread marker; more shows as "50+". */
 const UNREAD_WINDOW = 50;
 /** Rooms not open are checked this often (a stream per room would count us present in each). */
@@ -13,8 +16,11 @@ const UNREAD_POLL_MS = 15_000;
 
 /** /chat: the rooms this user may enter, with unread markers; /chat/:roomId opens one. */
 export function ChatPage({ user, roomId }: { user: User; roomId: string | null }) {
-  const rooms = trpc.chat.rooms.useQuery(undefined, { staleTime: 30_000 });
-  const list = rooms.data ?? [];
+  const rooms = trpc.chat.rooms.useInfiniteQuery(ROOMS_INPUT, {
+    getNextPageParam: (last) => (last.length < ROOMS_INPUT.limit ? undefined : last.at(-1)?.id),
+    staleTime: 30_000,
+  });
+  const list = rooms.data?.pages.flat() ?? [];
   return (
     <div className="chat-page">
       <nav className="card chat-rooms" aria-labelledby="chat-rooms-title" data-testid="chat-rooms">
@@ -42,6 +48,19 @@ export function ChatPage({ user, roomId }: { user: User; roomId: string | null }
           user={user}
           current={roomId}
         />
+        {rooms.hasNextPage && (
+          <p className="pad">
+            <button
+              type="button"
+              className="link-button"
+              data-testid="chat-rooms-more"
+              disabled={rooms.isFetchingNextPage}
+              onClick={() => void rooms.fetchNextPage()}
+            >
+              {rooms.isFetchingNextPage ? 'Loading…' : 'Load more'}
+            </button>
+          </p>
+        )}
       </nav>
       {roomId === null ? (
         <section className="card pad chat-page__empty">

@@ -1,6 +1,7 @@
 import { useCallback, useEffect } from 'react';
 import type { User } from '../../../shared/schemas/auth.ts';
 import { errorCode, trpc } from '../../trpc.ts';
+import { useAllUsers } from '../people/use-all-users.ts';
 import { chatLinkUp, discardMessage, queueMessage, retryMessage } from './chat-outbox.ts';
 import { markSeen, useKnownPeople } from './chat-storage.ts';
 import { Composer } from './composer.tsx';
@@ -34,28 +35,23 @@ const WAITING_HINT: Record<string, string> = {
 
 function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps & { me: User }) {
   const utils = trpc.useUtils();
-  const rooms = trpc.chat.rooms.useQuery(undefined, { staleTime: 30_000 });
-  const room = rooms.data?.find((r) => r.id === roomId);
+  // Asked for by id: the rooms list comes a page at a time, and this one may be on any page.
+  const room = trpc.chat.room.useQuery({ roomId }, { staleTime: 30_000 }).data;
   const roomName = room?.name ?? roomId;
   const messages = useChatMessages(roomId, me.id);
   const people = useChatPeople(roomId);
   const known = useKnownPeople();
   // Messages carry the author's id only. Admins may list everyone; members learn names from
   // the people they meet in rooms (remembered across visits).
-  const users = trpc.users.list.useQuery(undefined, {
-    enabled: me.role === 'admin',
-    staleTime: 60_000,
-  });
+  const users = useAllUsers(me.role === 'admin');
   const link = useWsLink();
 
   const name = useCallback(
     (userId: string) =>
       userId === me.id
         ? me.displayName
-        : (known[userId]?.displayName ??
-          users.data?.find((u) => u.id === userId)?.displayName ??
-          userId),
-    [me, known, users.data],
+        : (known[userId]?.displayName ?? users.find((u) => u.id === userId)?.displayName ?? userId),
+    [me, known, users],
   );
 
   // Seen up to the newest message while the page is on screen (for the rooms' unread markers).

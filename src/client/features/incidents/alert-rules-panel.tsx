@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { SeverityField, TeamField } from '../../components/form-fields.tsx';
 import { z } from 'zod';
-import { ALERT_FOR_SECONDS_MAX } from '../../../shared/limits.ts';
+import { ALERT_FOR_SECONDS_MAX, LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Severity } from '../../../shared/schemas/common.ts';
 import { createRuleSchema } from '../../../shared/schemas/incidents.ts';
 import { SeverityBadge } from '../../components/incident-card.tsx';
@@ -9,6 +9,9 @@ import { trpc } from '../../trpc.ts';
 
 type Field = keyof z.infer<typeof createRuleSchema>;
 const opSchema = createRuleSchema.shape.op;
+
+/** The rules list: oldest first, a page at a time. */
+const RULES_INPUT = { limit: LIST_PAGE_DEFAULT };
 
 /** A number field's text as the schema sees it: empty is missing, not zero. */
 const numberOrNaN = (text: string) => (text.trim() === '' ? Number.NaN : Number(text));
@@ -19,7 +22,11 @@ const numberOrNaN = (text: string) => (text.trim() === '' ? Number.NaN : Number(
  */
 export function AlertRulesPanel() {
   const utils = trpc.useUtils();
-  const rules = trpc.alerts.listRules.useQuery(undefined, { staleTime: 30_000 });
+  const rules = trpc.alerts.listRules.useInfiniteQuery(RULES_INPUT, {
+    getNextPageParam: (last) => (last.length < RULES_INPUT.limit ? undefined : last.at(-1)?.id),
+    staleTime: 30_000,
+  });
+  const list = rules.data?.pages.flat();
   const teams = trpc.teams.list.useQuery(undefined, { staleTime: 60_000 });
   const series = trpc.metrics.list.useQuery(undefined, { staleTime: 30_000 });
   const remove = trpc.alerts.deleteRule.useMutation({
@@ -42,14 +49,14 @@ export function AlertRulesPanel() {
           Could not delete the rule: {remove.error.message}
         </p>
       )}
-      {rules.data && rules.data.length === 0 && (
+      {list && list.length === 0 && (
         <p className="muted pad">
           No rules yet. A rule opens an incident when a series stays past a threshold.
         </p>
       )}
-      {rules.data && rules.data.length > 0 && (
+      {list && list.length > 0 && (
         <ul className="rules__list">
-          {rules.data.map((rule) => (
+          {list.map((rule) => (
             <li key={rule.id} className="rules__item" data-testid="alert-rule" data-id={rule.id}>
               <SeverityBadge severity={rule.severity} />
               <code>
@@ -70,6 +77,19 @@ export function AlertRulesPanel() {
             </li>
           ))}
         </ul>
+      )}
+      {rules.hasNextPage && (
+        <p className="pad">
+          <button
+            type="button"
+            className="link-button"
+            data-testid="rules-more"
+            disabled={rules.isFetchingNextPage}
+            onClick={() => void rules.fetchNextPage()}
+          >
+            {rules.isFetchingNextPage ? 'Loading…' : 'Load more'}
+          </button>
+        </p>
       )}
       <NewRuleForm
         teams={teams.data ?? []}

@@ -19,7 +19,7 @@ export function IncidentActions({ incident, view, pending, people }: IncidentAct
   const actions = useIncidentActions(incident);
   if (view.status === 'resolved') return null;
   const { me } = people;
-  const candidates = me.role === 'admin' ? people.candidates(view.teamId) : [];
+  const candidates = people.candidates(view.teamId);
   return (
     <>
       {view.status === 'open' && (

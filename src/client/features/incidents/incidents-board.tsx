@@ -3,7 +3,7 @@ import type { Incident, IncidentStatus } from '../../../shared/schemas/incidents
 import { IncidentCard } from '../../components/incident-card.tsx';
 import { incidentPath } from '../shell/routes.ts';
 import { AlertRulesPanel } from './alert-rules-panel.tsx';
-import { boardColumns } from './incident-cache.ts';
+import { boardColumns, loadedIncidents } from './incident-cache.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { NewIncidentForm } from './new-incident-form.tsx';
 import { setFailure, useIncidentView, usePendingChanges } from './use-incident-actions.ts';
@@ -15,16 +15,17 @@ const COLUMNS: { status: IncidentStatus; title: string }[] = [
   { status: 'acknowledged', title: 'Acknowledged' },
   { status: 'resolved', title: 'Resolved' },
 ];
-/** Resolved incidents pile up; the board shows the latest. */
+/** Resolved incidents pile up; the board shows the latest of those loaded. */
 const RESOLVED_SHOWN = 30;
 
 export function IncidentsBoard({ people }: { people: People }) {
   const list = useIncidentList();
   const withPending = usePendingChanges();
   const [creating, setCreating] = useState(false);
+  const incidents = loadedIncidents(list.data);
   // Columns by status as shown, so a card moves the moment its action is clicked.
-  const byId = new Map((list.data ?? []).map((i) => [i.id, i]));
-  const columns = boardColumns((list.data ?? []).map(withPending));
+  const byId = new Map(incidents.map((i) => [i.id, i]));
+  const columns = boardColumns(incidents.map(withPending));
 
   return (
     <div className="incidents" data-testid="incident-board">
@@ -74,6 +75,19 @@ export function IncidentsBoard({ people }: { people: People }) {
             );
           })}
         </div>
+      )}
+      {list.hasNextPage && (
+        <p className="board__more">
+          <button
+            type="button"
+            className="ghost"
+            data-testid="incidents-more"
+            disabled={list.isFetchingNextPage}
+            onClick={() => void list.fetchNextPage()}
+          >
+            {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
+          </button>
+        </p>
       )}
       <AlertRulesPanel />
     </div>

@@ -5,7 +5,7 @@ import { INCIDENT_TITLE_MAX } from '../../../shared/limits.ts';
 import type { Severity } from '../../../shared/schemas/common.ts';
 import { createIncidentSchema } from '../../../shared/schemas/incidents.ts';
 import { trpc } from '../../trpc.ts';
-import { mergeIncident } from './incident-cache.ts';
+import { mergeIntoIncidentList } from './use-live-incidents.ts';
 
 type Field = keyof z.infer<typeof createIncidentSchema>;
 
@@ -19,7 +19,7 @@ export function NewIncidentForm({ onDone }: { onDone: () => void }) {
   const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
   const create = trpc.incidents.create.useMutation({
     onSuccess: (incident) => {
-      utils.incidents.list.setData(undefined, (list) => list && mergeIncident(list, incident));
+      mergeIntoIncidentList(utils, incident);
       onDone();
     },
   });

@@ -2,7 +2,8 @@ import { useSyncExternalStore } from 'react';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
 import { createExternalStore } from '../../lib/external-store.ts';
 import { trpc } from '../../trpc.ts';
-import { applyPending, mergeDetail, mergeIncident, type PendingChange } from './incident-cache.ts';
+import { applyPending, mergeDetail, type PendingChange } from './incident-cache.ts';
+import { mergeIntoIncidentList } from './use-live-incidents.ts';
 
 type Utils = ReturnType<typeof trpc.useUtils>;
 
@@ -84,7 +85,7 @@ export function usePendingChanges(): (incident: Incident) => Incident {
 
 /** The server's answer to our own change: into both caches, by version like any other. */
 function applyAnswer(utils: Utils, answer: Incident): void {
-  utils.incidents.list.setData(undefined, (list) => list && mergeIncident(list, answer));
+  mergeIntoIncidentList(utils, answer);
   utils.incidents.get.setData({ id: answer.id }, (detail) => detail && mergeDetail(detail, answer));
   // The page's timeline has a new entry.
   void utils.incidents.get.invalidate({ id: answer.id });

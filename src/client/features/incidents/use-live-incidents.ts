@@ -1,16 +1,36 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect } from 'react';
+import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
 import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
 import { errorCode, trpc } from '../../trpc.ts';
-import { mergeDetail, mergeIncident } from './incident-cache.ts';
+import { mergeDetail, mergeIncidentPages } from './incident-cache.ts';
 
 /** Kept current by the stream: focus and remount refetches would only race it. */
 export const INCIDENTS_STALE_TIME = 5 * 60_000;
 
+/** The board's query: the newest incidents first, a page at a time. */
+export const INCIDENT_LIST_INPUT = { limit: LIST_PAGE_DEFAULT };
+
 export function useIncidentList() {
-  return trpc.incidents.list.useQuery(undefined, { staleTime: INCIDENTS_STALE_TIME });
+  return trpc.incidents.list.useInfiniteQuery(INCIDENT_LIST_INPUT, {
+    // A short page is the last; otherwise the next starts after its last incident.
+    getNextPageParam: (last) =>
+      last.length < INCIDENT_LIST_INPUT.limit ? undefined : last.at(-1)?.id,
+    staleTime: INCIDENTS_STALE_TIME,
+  });
+}
+
+/** An incident the server sent (live, or an answer) into the board's pages, by version. */
+export function mergeIntoIncidentList(
+  utils: ReturnType<typeof trpc.useUtils>,
+  incident: Incident,
+): void {
+  utils.incidents.list.setInfiniteData(
+    INCIDENT_LIST_INPUT,
+    (data) => data && mergeIncidentPages(data, incident, INCIDENT_LIST_INPUT.limit),
+  );
 }
 
 export function useIncident(id: string) {
@@ -35,7 +55,7 @@ export function useLiveIncidents(): void {
   const apply = useCallback(
     (incident: Incident) => {
       const { id } = incident;
-      utils.incidents.list.setData(undefined, (list) => list && mergeIncident(list, incident));
+      mergeIntoIncidentList(utils, incident);
       const before = utils.incidents.get.getData({ id });
       const after = before && mergeDetail(before, incident);
       if (after && after !== before) utils.incidents.get.setData({ id }, after);
