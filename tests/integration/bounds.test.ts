@@ -451,7 +451,7 @@ describe('lists that grow are paged', () => {
     await using t = await createTestServices();
     const admin = t.caller('admin');
     for (const username of ['zoe', 'dave', 'eve'])
-      await admin.users.create({ username, password: 'secret' });
+      await admin.users.create({ username, password: 'secret-password' });
     const whole = await admin.users.list();
     expect(whole.map((u) => u.username)).toEqual([
       'admin',
