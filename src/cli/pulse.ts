@@ -10,7 +10,12 @@ import { ingestCommand } from './commands/ingest.ts';
 import { notifyCommand } from './commands/notify.ts';
 import { tailCommand } from './commands/tail.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/tokens.ts';
-import { userAddCommand } from './commands/users.ts';
+import {
+  userAddCommand,
+  userDisableCommand,
+  userEnableCommand,
+  userSignOutCommand,
+} from './commands/users.ts';
 import { runCli } from './run.ts';
 
 /** Every command, in the order `pulse help` lists them. A new command is one more entry. */
@@ -19,6 +24,9 @@ const COMMANDS = [
   logoutCommand,
   whoamiCommand,
   userAddCommand,
+  userDisableCommand,
+  userEnableCommand,
+  userSignOutCommand,
   tokenCreateCommand,
   tokenListCommand,
   tokenRevokeCommand,

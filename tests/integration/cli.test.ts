@@ -120,6 +120,39 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
     expect((await admin.users.list.query()).map((u) => u.username)).not.toContain('eve');
   });
 
+  it('user disable, enable and sign-out act on a user by name, for admins only', async () => {
+    await using t = await startTestServer();
+    const asAdmin = cliEnv(t, { token: await tokenFor(t, 'admin') });
+    const bobToken = await tokenFor(t, 'bob');
+    const asBob = cliEnv(t, { token: bobToken });
+
+    const disabled = await pulse(['user', 'disable', 'bob'], asAdmin);
+    expect(disabled.stderr).toBe('');
+    expect(disabled.stdout.trim()).toBe('Disabled bob (1 session ended).');
+    const refused = await pulse(['whoami'], asBob);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('UNAUTHORIZED');
+
+    expect((await pulse(['user', 'enable', 'bob'], asAdmin)).stdout.trim()).toBe('Enabled bob.');
+    expect((await pulse(['whoami'], asBob)).stdout).toContain('bob (Bob Okafor)');
+    const anon = await t.client(null);
+    await expect(
+      anon.auth.login.mutate({ username: 'bob', password: DEMO_PASSWORD }),
+    ).resolves.toBeTruthy();
+
+    const signedOut = await pulse(['user', 'sign-out', 'bob', '--tokens', '--json'], asAdmin);
+    expect(JSON.parse(signedOut.stdout)).toEqual({ sessions: 1, tokens: 1 });
+    expect((await pulse(['whoami'], asBob)).code).toBe(1);
+
+    const unknown = await pulse(['user', 'disable', 'nobody'], asAdmin);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe("NOT_FOUND: No user 'nobody'");
+    const asAlice = cliEnv(t, { token: await tokenFor(t, 'alice') });
+    const notAdmin = await pulse(['user', 'disable', 'bob'], asAlice);
+    expect(notAdmin.code).toBe(1);
+    expect(notAdmin.stderr.trim()).toBe('FORBIDDEN: Admins only');
+  });
+
   it('token create prints a token that works, and token revoke stops it', async () => {
     await using t = await startTestServer();
     const home = tempHome();
