@@ -7,6 +7,8 @@ import { liveEvent, type FeedSpec, type Hub } from './hub.ts';
 const FETCH_PAGE = 5000;
 /** Points of one series kept per flush window; a live view past this rate needs `range`, not every point. */
 const MAX_PENDING_PER_SERIES = 5000;
+/** Points held for the next flush over all series: a window's memory stays bounded however many are watched. */
+const MAX_PENDING_TOTAL = 100_000;
 
 /**
  * Live points for `metrics.onPoints`. Subscribers that watch the same set of series share a
@@ -24,6 +26,7 @@ export function startMetricsFanout(opts: {
   const watched = new Map<string, number>();
   const channels = new Map<string, { series: string[]; refs: number }>();
   const pending = new Map<string, Point[]>();
+  let pendingTotal = 0;
   let cursor = 0;
   let wanted = 0;
   let running: Promise<void> | null = null;
@@ -38,7 +41,9 @@ export function startMetricsFanout(opts: {
         let list = pending.get(row.series);
         if (!list) pending.set(row.series, (list = []));
         list.push({ ts: row.ts, value: row.value });
-        if (list.length > MAX_PENDING_PER_SERIES) list.shift();
+        // Past a bound the oldest point of the series goes: the live view keeps its newest.
+        if (list.length > MAX_PENDING_PER_SERIES || pendingTotal >= MAX_PENDING_TOTAL) list.shift();
+        else pendingTotal++;
       }
       const last = rows.at(-1);
       cursor = rows.length === FETCH_PAGE && last ? last.id : target;
@@ -80,6 +85,7 @@ export function startMetricsFanout(opts: {
       }
     }
     pending.clear();
+    pendingTotal = 0;
   }
 
   let started = false;
@@ -144,6 +150,7 @@ export function startMetricsFanout(opts: {
             const n = (watched.get(s) ?? 1) - 1;
             if (n === 0) {
               watched.delete(s);
+              pendingTotal -= pending.get(s)?.length ?? 0;
               pending.delete(s);
             } else watched.set(s, n);
           }
