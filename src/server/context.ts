@@ -89,6 +89,24 @@ export async function authenticate(
   return { user: null, credential: null, bearer: false };
 }
 
+type Authentication = Awaited<ReturnType<typeof authenticate>>;
+const socketCredentials = new WeakMap<IncomingMessage, Promise<Authentication>>();
+
+/**
+ * A WebSocket's credentials, resolved once per socket however many parts ask (the upgrade,
+ * tRPC's context, the feed fast path): from its cookie or bearer header, or from the
+ * `connectionParams` of its first message.
+ */
+export function authenticateSocket(
+  services: Services,
+  req: IncomingMessage,
+  connectionParams: Record<string, unknown> | null,
+): Promise<Authentication> {
+  let found = socketCredentials.get(req);
+  if (!found) socketCredentials.set(req, (found = authenticate(services, req, connectionParams)));
+  return found;
+}
+
 export function peerAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
@@ -10,7 +10,13 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { getTRPCErrorShape, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { authenticate, createContextInner, createRequestContext, isOriginAllowed, peerAddress } from './context.ts';
+import {
+  authenticateSocket,
+  createContextInner,
+  createRequestContext,
+  isOriginAllowed,
+  peerAddress,
+} from './context.ts';
 import type { Env } from './env.ts';
 import { createSseTransport } from './live/sse.ts';
 import { createWsFeeds } from './live/ws.ts';
@@ -36,6 +42,38 @@ function boundSendBuffer(services: Services, socket: WebSocket): void {
       socket.terminate();
     }
   }) as WebSocket['send'];
+}
+
+/** One procedure path, or a batch of them joined by commas. */
+const PROCEDURE_PATHS = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?:,[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)*$/;
+
+/**
+ * The path, percent-decoded, when it and the query string are well-formed: every `%` starts an
+ * escape of valid UTF-8 and nothing decodes to a control character. Null otherwise.
+ */
+function wellFormed(pathname: string, search: string): string | null {
+  try {
+    const decoded = decodeURIComponent(pathname);
+    decodeURIComponent(search.replaceAll('+', ' '));
+    // eslint-disable-next-line no-control-regex
+    return /[\u0000-\u001f\u007f]/.test(decoded) ? null : decoded;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * After an early answer to an oversized body, the rest is read and dropped (never buffered) so
+ * that the client, still sending, reads the answer instead of a connection reset; past a few
+ * times the limit it is not worth waiting for, and the connection ends.
+ */
+function discardBody(req: IncomingMessage, limit: number): void {
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > 4 * limit) req.socket.destroy();
+  });
+  req.resume();
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
@@ -118,7 +156,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
   /** Answers a request to `/trpc/*` before tRPC sees it, in tRPC's error shape. */
   function refuseCall(res: ServerResponse, code: TRPC_ERROR_CODE_KEY, message: string) {
     const shape = errorShape(new TRPCError({ code, message }));
-    res.writeHead(shape.data.httpStatus, { 'Content-Type': 'application/json', Connection: 'close' });
+    res.writeHead(shape.data.httpStatus, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ error: shape }));
   }
 
@@ -145,18 +183,16 @@ export async function startServer(env: Env): Promise<RunningServer> {
       return plain(res, 400, 'Malformed URL');
     }
     const { pathname } = url;
+    const decoded = wellFormed(pathname, url.search);
     if (pathname.startsWith('/trpc/')) {
-      let path: string;
-      try {
-        path = decodeURIComponent(pathname.slice('/trpc/'.length));
-      } catch {
-        return refuseCall(res, 'BAD_REQUEST', 'Malformed percent-escape in the procedure path');
+      const path = decoded === null ? null : decoded.slice('/trpc/'.length);
+      if (path === null || !PROCEDURE_PATHS.test(path)) {
+        return refuseCall(res, 'BAD_REQUEST', 'Malformed procedure path or percent-escape in the URL');
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > env.PULSE_MAX_BODY_BYTES) {
         refuseCall(res, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${env.PULSE_MAX_BODY_BYTES} bytes`);
-        // Discarded as it arrives, never buffered; the connection closes after the answer.
-        req.resume();
+        discardBody(req, env.PULSE_MAX_BODY_BYTES);
         return;
       }
       if (sse.handle(req, res, path, url)) return;
@@ -189,6 +225,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       );
       return;
     }
+    if (decoded === null) return plain(res, 400, 'Malformed percent-escape in the URL');
     observe(req, res, 'page');
     serveStatic(req, res, () => plain(res, 404, 'Not found'));
   }
@@ -206,6 +243,25 @@ export async function startServer(env: Env): Promise<RunningServer> {
   // Slow-loris bounds: a client gets this long to send its headers, and its whole request.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // Requests Node's parser refuses (headers over 16 KiB, broken syntax, timeouts) still get an
+  // answer: written, then the rest of what the client sends is read and dropped for a moment,
+  // so that the answer is not lost under a connection reset.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 431
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.on('data', () => undefined);
+    socket.on('error', () => socket.destroy());
+    setTimeout(() => socket.destroy(), 2000).unref();
+  });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
   // Registered before tRPC's handler, so every send it makes is bounded.
@@ -232,7 +288,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
     async createContext({ req, res, info }) {
       const socket = res as unknown as WebSocket;
-      const { user, credential } = await authenticate(services, req, info.connectionParams);
+      const { user, credential } = await authenticateSocket(services, req, info.connectionParams);
       if (user) anonymousSlots.get(req)?.();
       const unregister = services.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
         close: (reason) =>
@@ -270,16 +326,39 @@ export async function startServer(env: Env): Promise<RunningServer> {
       }
       if (pathname !== '/trpc') return refuse(404, 'Not Found');
       if (!isOriginAllowed(services, req)) return refuse(403, 'Forbidden');
-      const slot = services.connections.takeAnonymous(peerAddress(req));
-      if (!slot) return refuse(429, 'Too Many Requests');
-      anonymousSlots.set(req, slot);
-      socket.once('close', slot);
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      void admit(req, socket, new URL(target, 'http://localhost').searchParams.get('connectionParams') === '1')
+        .then((admitted) => {
+          if (socket.destroyed) return;
+          if (!admitted) return refuse(429, 'Too Many Requests');
+          wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+        })
+        .catch((error: unknown) => {
+          console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
+          socket.destroy();
+        });
     } catch (error) {
       console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
       socket.destroy();
     }
   });
+
+  /**
+   * Whether a WebSocket may open: one with a valid cookie or bearer header always may (its
+   * per-user cap applies later); any other takes one of its address's anonymous slots, held
+   * until it authenticates through `connectionParams` or closes.
+   */
+  async function admit(req: IncomingMessage, socket: Duplex, expectsParams: boolean): Promise<boolean> {
+    if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
+      const { user } = await authenticateSocket(services, req, null);
+      if (user) return true;
+    }
+    if (socket.destroyed) return false;
+    const slot = services.connections.takeAnonymous(peerAddress(req));
+    if (!slot) return false;
+    anonymousSlots.set(req, slot);
+    socket.once('close', slot);
+    return true;
+  }
 
   await new Promise<void>((resolveListen) => server.listen(env.PORT, env.HOST, resolveListen));
   const { port } = server.address() as AddressInfo;

@@ -7,7 +7,7 @@ import {
   type AnyTRPCRouter,
 } from '@trpc/server';
 import type { WebSocket } from 'ws';
-import { authenticate, createContextInner, type Context } from '../context.ts';
+import { authenticateSocket, createContextInner, type Context } from '../context.ts';
 import type { Services } from '../services.ts';
 import { feedSpecOf, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
 
@@ -61,7 +61,7 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
     let params: Record<string, unknown> | null = null;
     let ctxPromise: Promise<Context> | null = null;
     const context = () =>
-      (ctxPromise ??= authenticate(services, req, params).then(({ user, credential }) =>
+      (ctxPromise ??= authenticateSocket(services, req, params).then(({ user, credential }) =>
         createContextInner({ services, user, credential, ip: req.socket.remoteAddress ?? 'unknown' }),
       ));
     // Ids are reserved the moment a message arrives, so a second message with the same id is
@@ -169,6 +169,19 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
         return raw;
       }
       const messages = Array.isArray(parsed) ? parsed : [parsed];
+      if (messages.length === 0) {
+        // tRPC would stay silent; every message gets an answer.
+        const shape: unknown = getTRPCErrorShape({
+          config: router._def._config,
+          error: new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' }),
+          type: 'unknown',
+          path: undefined,
+          input: undefined,
+          ctx: undefined,
+        });
+        send(`{"id":null,"error":${JSON.stringify(shape)}}`);
+        return null;
+      }
       if (messages.length > maxCallsPerFrame) {
         socket.close(1008, `At most ${maxCallsPerFrame} calls per message`);
         return null;
