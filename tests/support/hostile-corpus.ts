@@ -327,6 +327,7 @@ export const hostileCorpus: readonly HostileCase[] = [
           ['Host', hostOf(t)],
         ]);
         const problems: string[] = [];
+        const unanswered: string[] = [];
         for (let round = 0; round < 5; round++) {
           const answers = await Promise.all(
             Array.from({ length: 4 }, () =>
@@ -334,13 +335,19 @@ export const hostileCorpus: readonly HostileCase[] = [
             ),
           );
           for (const answer of answers) {
-            if (answer instanceof NoAnswerError) problems.push(answer.message);
+            if (answer instanceof NoAnswerError) unanswered.push(answer.message);
             else if (answer instanceof Error) throw answer;
             else {
               const problem = statusProblem(answer as HttpAnswer, [414, 431]);
               if (problem) problems.push(problem);
             }
           }
+        }
+        if (unanswered.length > 0) {
+          throw new NoAnswerError(
+            'closed',
+            `${unanswered.length} of 20 got no answer: ${unanswered[0]}`,
+          );
         }
         return problems.length === 0 ? null : `${problems.length} of 20: ${problems[0]}`;
       }),
