@@ -2,7 +2,7 @@
  * The soak: the real Pulse server under ordinary and hostile traffic at once for a bounded time,
  * watched from outside through `/metrics`.
  *
- *   npm run soak [-- --minutes N | --quick] [--exclude 'name,…'] [--sse N] [--ws N]
+ *   npm run soak [-- --minutes N | --quick] [--exclude 'name,…' | --no-hostile] [--sse N] [--ws N]
  *
  * One server (`src/server/index.ts`, fresh SQLite) pinned to CPU 0; this process, the load, on
  * CPU 1. Before the load, ~100 users of one team are created through the API by the admin, and
@@ -36,7 +36,7 @@ import {
 } from '../tests/support/hostile-corpus.ts';
 import { NoAnswerError, httpRequest } from '../tests/support/raw-http.ts';
 import { signIn, trpcCall, trpcRequest } from '../tests/support/trpc-http.ts';
-import { numberFlag, parseKnownFlags } from './common.ts';
+import { coreBusySeconds, cpuSeconds, numberFlag, parseKnownFlags } from './common.ts';
 import {
   benchDir,
   fmt,
@@ -54,8 +54,8 @@ import {
 
 const flags = parseKnownFlags(
   process.argv.slice(2),
-  ['minutes', 'quick', 'exclude', 'sse', 'ws', 'users'],
-  "--minutes N | --quick, --exclude 'case name,…', --sse N --ws N --users N",
+  ['minutes', 'quick', 'exclude', 'no-hostile', 'sse', 'ws', 'users'],
+  "--minutes N | --quick, --exclude 'case name,…' | --no-hostile, --sse N --ws N --users N",
 );
 const quick = flags.get('quick') === 'true';
 const config = {
@@ -78,9 +78,11 @@ const excluded = (flags.get('exclude') ?? '')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
-const corpus: HostileCase[] = hostileCorpus.filter(
-  (c) => !excluded.some((name) => c.name.includes(name)),
-);
+/** The corpus cases this run loops over: all, but those `--exclude` names; none with `--no-hostile`. */
+const corpus: HostileCase[] =
+  flags.get('no-hostile') === 'true'
+    ? []
+    : hostileCorpus.filter((c) => !excluded.some((name) => c.name.includes(name)));
 if (config.sse > config.users * 50)
   throw new Error('--sse: at most 50 per user (the per-user cap)');
 if (config.ws > config.users * 50) throw new Error('--ws: at most 50 per user (the per-user cap)');
@@ -581,7 +583,7 @@ async function everySecond(tick: (second: number) => Promise<void>): Promise<voi
 }
 
 async function hostileLoop(target: CorpusTarget): Promise<void> {
-  while (!stopping) {
+  while (!stopping && corpus.length > 0) {
     for (const c of corpus) {
       if (stopping) return;
       let t = hostile.get(c.name);
@@ -656,6 +658,11 @@ async function main(): Promise<number> {
   await scrape(url);
   const loadStart = performance.now();
   const elapsed = () => (performance.now() - loadStart) / 1000;
+  const cpuAtStart = {
+    server: cpuSeconds(server.pid),
+    core0: coreBusySeconds(0),
+    load: process.cpuUsage(),
+  };
   const samples: Sample[] = [];
   const stopTimer = setTimeout(stopRun, runMs);
 
@@ -750,6 +757,17 @@ async function main(): Promise<number> {
   await Promise.all([sampler, traffic, attacks]);
   clearTimeout(stopTimer);
   const ranSeconds = elapsed();
+  // Where the CPU went during the load: the server, this process, and others on the server's core.
+  const cpu = { serverShare: NaN, loadShare: NaN, otherShareOnServerCore: NaN };
+  if (serverExit === null) {
+    const serverS = cpuSeconds(server.pid) - cpuAtStart.server;
+    const load = process.cpuUsage(cpuAtStart.load);
+    cpu.serverShare = serverS / ranSeconds;
+    cpu.loadShare = (load.user + load.system) / 1e6 / ranSeconds;
+    if (pinning)
+      cpu.otherShareOnServerCore =
+        Math.max(0, coreBusySeconds(0) - cpuAtStart.core0 - serverS) / ranSeconds;
+  }
 
   // Every client leaves; the server must come back to zero.
   const afterClose = { subscriptions: NaN, sse: NaN, ws: NaN, seconds: NaN };
@@ -850,6 +868,10 @@ async function main(): Promise<number> {
       `${fmt(loopMax)} / ${fmt(loopP99)} ms (includes the 10 ms sampling interval)`,
     ],
     [
+      "CPU: server / load / other processes on the server's core",
+      `${fmt(cpu.serverShare * 100, 0)}% / ${fmt(cpu.loadShare * 100, 0)}% / ${fmt(cpu.otherShareOnServerCore * 100, 0)}% of a core`,
+    ],
+    [
       'deliveries SSE / WebSocket',
       `${deliveries.sse} / ${deliveries.ws} (duplicates ${deliveries.duplicates}, gaps ${deliveries.gaps})`,
     ],
@@ -884,6 +906,12 @@ async function main(): Promise<number> {
   for (const [name, t] of Object.entries(tallies)) {
     if (t.firstProblems.length > 0) console.log(`\n${name}: ${t.firstProblems.join('\n  ')}`);
   }
+  if (cpu.otherShareOnServerCore > 0.1) {
+    console.log(
+      `\nnote: other processes took ${fmt(cpu.otherShareOnServerCore * 100, 0)}% of the server's core; ` +
+        `event-loop delay suffers from that directly (loadavg at start: ${loadavg}).`,
+    );
+  }
   console.log('\nTargets');
   console.log(`  server up throughout                         ${targets.server}`);
   console.log(
@@ -917,6 +945,7 @@ async function main(): Promise<number> {
       maxDrift: rssDrift,
     },
     eventLoopP99Ms: { max: loopMax, p99OfSamples: loopP99 },
+    cpu,
     deliveries,
     endedByServer: ended,
     requests: tallies,
