@@ -49,6 +49,8 @@ import {
  */
 
 const PASSWORD = 'correct-horse-battery';
+/** The one deadline the suite asserts on: a healthy server answers /healthz well within it. */
+const HEALTH_DEADLINE_MS = 1000;
 
 /** A server with the fixture's own team and people, signed in by cookie. */
 interface Site {
@@ -100,7 +102,7 @@ async function expectServing(srv: ServerProcess): Promise<void> {
   if (!srv.running()) throw crashed();
   let health: HttpAnswer;
   try {
-    health = await httpRequest(srv.url, { path: '/healthz', timeoutMs: 1000 });
+    health = await httpRequest(srv.url, { path: '/healthz', timeoutMs: HEALTH_DEADLINE_MS });
   } catch (error) {
     // A process that refuses connections is usually on its way out: say so when it is.
     if (await srv.waitForExit(2000)) throw crashed();
@@ -591,7 +593,7 @@ describe('with public hosts, a 250-call batch limit, 20 subscriptions per user a
           // While the batch is in flight the server still answers at once.
           const health = await httpRequest(tuned.srv.url, {
             path: '/healthz',
-            timeoutMs: 1000,
+            timeoutMs: HEALTH_DEADLINE_MS,
           }).catch((error: unknown) => error);
           const answer = await batch;
           const cpu = tuned.srv.cpuSeconds() - cpuBefore;

@@ -561,7 +561,10 @@ export const hostileCorpus: readonly HostileCase[] = [
   httpCase(
     'a body of 1 MiB + 1 byte (Content-Length)',
     'json',
-    adminPost('notifications.send', notificationBodyOf(LIMITS.maxBodyBytes + 1)),
+    (t) => ({
+      ...adminPost('notifications.send', notificationBodyOf(LIMITS.maxBodyBytes + 1))(t),
+      keepAlive: true,
+    }),
     payloadTooLargeProblem,
   ),
 

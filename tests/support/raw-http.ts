@@ -181,12 +181,21 @@ export interface HttpRequestOptions {
   headers?: Record<string, string>;
   body?: string | Buffer;
   timeoutMs?: number;
-  /** Defaults to a fresh connection per request. */
+  /** Defaults to a fresh connection per request (`Connection: close`). */
   agent?: Agent;
+  /**
+   * A fresh keep-alive connection instead, closed once answered: a server that refuses a body
+   * early may then read on and discard it rather than reset the connection under the answer.
+   */
+  keepAlive?: boolean;
 }
 
 /** One request through `node:http` (which sends `Host` and the path as given). */
 export function httpRequest(url: string, opts: HttpRequestOptions): Promise<HttpAnswer> {
+  if (opts.keepAlive) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    return httpRequest(url, { ...opts, keepAlive: false, agent }).finally(() => agent.destroy());
+  }
   const { hostname, port } = new URL(url);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
@@ -403,20 +412,22 @@ export function uploadUntilAnswered(
         ),
       timeoutMs,
     );
+    // One piece per turn, stopping as soon as the server starts answering: bytes written into
+    // a connection the server has reset would cost the answer it already sent.
     const pump = () => {
-      while (!settled && !socket.destroyed && sent < opts.totalBytes) {
-        const size = Math.min(piece.length, opts.totalBytes - sent);
-        const bytes = piece.subarray(0, size);
-        const frame = opts.chunked
-          ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
-          : bytes;
-        sent += size;
-        if (!socket.write(frame)) {
-          socket.once('drain', pump);
-          return;
-        }
+      if (settled || socket.destroyed || buf.length > 0) return;
+      if (sent >= opts.totalBytes) {
+        if (opts.chunked) socket.write('0\r\n\r\n');
+        return;
       }
-      if (opts.chunked && sent >= opts.totalBytes && !socket.destroyed) socket.write('0\r\n\r\n');
+      const size = Math.min(piece.length, opts.totalBytes - sent);
+      const bytes = piece.subarray(0, size);
+      const frame = opts.chunked
+        ? Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), bytes, Buffer.from('\r\n')])
+        : bytes;
+      sent += size;
+      if (socket.write(frame)) setImmediate(pump);
+      else socket.once('drain', pump);
     };
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
@@ -433,7 +444,13 @@ export function uploadUntilAnswered(
     const lengthHeader: [string, string] = opts.chunked
       ? ['Transfer-Encoding', 'chunked']
       : ['Content-Length', String(opts.totalBytes)];
-    socket.write(rawHead('POST', opts.path, [...opts.headers, lengthHeader]));
+    // A keep-alive request, as browsers and programs send: the server may answer early and
+    // read on (discarding) rather than close on bytes in flight.
+    const head = [
+      `POST ${opts.path} HTTP/1.1`,
+      ...[...opts.headers, lengthHeader].map(([k, v]) => `${k}: ${v}`),
+    ];
+    socket.write(`${head.join('\r\n')}\r\n\r\n`);
     pump();
   });
 }
