@@ -557,6 +557,7 @@ async function scrape(
 
 /** Resolves after `ms`, or at once when the run stops. */
 function pause(ms: number): Promise<void> {
+  if (stopping) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     stopWaiters.add(() => {
