@@ -57,6 +57,8 @@ interface Site {
   srv: ServerProcess;
   /** The admin's session cookie header value. */
   admin: string;
+  /** An API token of the admin's (read, write), for `connectionParams`. */
+  adminToken: string;
   teamId: string;
   roomId: string;
   cookies: Record<string, string>;
@@ -84,7 +86,14 @@ async function setUpSite(srv: ServerProcess, usernames: string[]): Promise<Site>
     );
     cookies[username] = await signIn(srv.url, username, PASSWORD);
   }
-  return { srv, admin, teamId: team.id, roomId: `room_${team.id}`, cookies };
+  const { token: adminToken } = await trpcCall<{ token: string }>(
+    srv.url,
+    'mutation',
+    'auth.createToken',
+    { name: 'hostile suite', scopes: ['read', 'write'] },
+    { cookie: admin },
+  );
+  return { srv, admin, adminToken, teamId: team.id, roomId: `room_${team.id}`, cookies };
 }
 
 const cookieOf = (site: Site, username: string): string => {
@@ -381,10 +390,12 @@ describe('WebSocket', () => {
     });
   }
 
-  it(`one socket holds ${LIMITS.maxSubscriptionsPerSocket} subscriptions; the next is refused with TOO_MANY_REQUESTS`, async () => {
+  it(`one socket (a token in connectionParams) holds ${LIMITS.maxSubscriptionsPerSocket} subscriptions; the next is refused with TOO_MANY_REQUESTS`, async () => {
     const before = (await statsOf(main)).subscriptions;
     await attack(main.srv, async () => {
-      const socket = await TrpcSocket.open(main.srv.url, { headers: { cookie: main.admin } });
+      const socket = await TrpcSocket.open(main.srv.url, {
+        connectionParams: { token: main.adminToken },
+      });
       try {
         const max = LIMITS.maxSubscriptionsPerSocket;
         for (let id = 1; id <= max; id++) {
