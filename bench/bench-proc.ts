@@ -121,6 +121,9 @@ export function pulseEnv(dir: string, dbPath: string, extra: Record<string, stri
     PULSE_SCRYPT_LOG_N: '10',
     PULSE_STATIC_DIR: join(dir, 'no-web-app'),
     PULSE_MAX_CONNECTIONS_PER_USER: '50',
+    // Every simulated client shares 127.0.0.1; WebSockets that authenticate by connectionParams
+    // count against their address until their first message, so one address must hold them all.
+    PULSE_MAX_ANON_CONNECTIONS_PER_ADDRESS: '100000',
     ...extra,
   };
   delete env.REDIS_URL;

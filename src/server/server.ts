@@ -258,9 +258,13 @@ export async function startServer(env: Env): Promise<RunningServer> {
           ? 408
           : 400;
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    socket.on('data', () => undefined);
+    let drained = 0;
+    socket.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > 4 * env.PULSE_MAX_BODY_BYTES) socket.destroy();
+    });
     socket.on('error', () => socket.destroy());
-    setTimeout(() => socket.destroy(), 2000).unref();
+    setTimeout(() => socket.destroy(), 10_000).unref();
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
