@@ -52,6 +52,29 @@ describe('what callers see', () => {
     });
   });
 
+  it('types the admin credential controls and the paged lists', () => {
+    expectTypeOf<In['users']['setDisabled']>().toEqualTypeOf<{ userId: string; disabled: boolean }>();
+    expectTypeOf<Out['users']['setDisabled']>().toEqualTypeOf<{
+      userId: string;
+      disabled: boolean;
+      sessionsEnded: number;
+    }>();
+    expectTypeOf<In['users']['revokeSessions']>().toEqualTypeOf<{ userId: string }>();
+    expectTypeOf<Out['users']['revokeTokens']>().toEqualTypeOf<{ count: number }>();
+    // Paging adds optional input and keeps the arrays the contract fixes.
+    expectTypeOf<undefined>().toExtend<In['users']['list']>();
+    expectTypeOf<{ cursor: string | null; limit: number }>().toExtend<In['users']['list']>();
+    expectTypeOf<Out['users']['list']>().toEqualTypeOf<Out['auth']['me'][]>();
+    expectTypeOf<Out['incidents']['list']>().toBeArray();
+    expectTypeOf<Out['chat']['rooms']>().toBeArray();
+    expectTypeOf<Out['alerts']['listRules']>().toBeArray();
+    expectTypeOf<Out['auth']['listTokens']>().toBeArray();
+    // @ts-expect-error disabled is a boolean
+    void client.users.setDisabled.mutate({ userId: 'usr_1', disabled: 'yes' });
+    // @ts-expect-error a user id is needed
+    void client.users.revokeSessions.mutate({});
+  });
+
   it('rejects wrong inputs at compile time', () => {
     // @ts-expect-error limit is a number
     void client.notifications.list.query({ limit: '10' });
