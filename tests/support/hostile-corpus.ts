@@ -303,6 +303,17 @@ export const hostileCorpus: readonly HostileCase[] = [
     badRequest,
   ),
   rawCase(
+    'GET a URL of exactly 8,192 bytes is served',
+    'url',
+    (t) => {
+      const base = '/trpc/system.health?pad=';
+      return rawHead('GET', base + 'a'.repeat(LIMITS.maxUrlBytes - base.length), [
+        ['Host', hostOf(t)],
+      ]);
+    },
+    (a) => statusProblem(a, [200]),
+  ),
+  rawCase(
     'GET a URL of 9,000 bytes (over PULSE_MAX_URL_BYTES)',
     'url',
     (t) => {
