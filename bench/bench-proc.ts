@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,8 @@ export const pinning =
 
 /** Pins this process (the load generator) to `cpu`, when taskset is there. */
 export function pinSelf(cpu: number): void {
-  if (pinning) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  if (pinning)
+    spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,13 +67,19 @@ export interface Started {
 }
 
 /** Starts `node <args>` (pinned to `cpu`) and resolves once it prints `listening on http://…`. */
-export function startServer(name: string, cpu: number, args: string[], env: NodeJS.ProcessEnv): Promise<Started> {
+export function startServer(
+  name: string,
+  cpu: number,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Started> {
   const command = pinning ? 'taskset' : process.execPath;
   const argv = pinning ? ['-c', String(cpu), process.execPath, ...args] : [...args];
   const child = spawn(command, argv, { cwd: rootDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  if (child.stderr) createInterface({ input: child.stderr }).on('line', (l) => console.error(`  [${name}] ${l}`));
+  if (child.stderr)
+    createInterface({ input: child.stderr }).on('line', (l) => console.error(`  [${name}] ${l}`));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
     child.once('exit', (code) => {
@@ -110,7 +117,11 @@ export async function stopServer(child: ChildProcess, graceMs = 5000): Promise<v
 }
 
 /** The environment of a real Pulse server on a fresh SQLite database in `dir`. */
-export function pulseEnv(dir: string, dbPath: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function pulseEnv(
+  dir: string,
+  dbPath: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
@@ -150,11 +161,22 @@ export async function seedUsers(
   try {
     const users = createUserStore(db);
     const passwordHash = await hashPassword(newSecret('pw_'), 10);
-    const admin = await users.create({ username: 'admin', displayName: 'Administrator', role: 'admin', passwordHash, teamIds: [] });
+    const admin = await users.create({
+      username: 'admin',
+      displayName: 'Administrator',
+      role: 'admin',
+      passwordHash,
+      teamIds: [],
+    });
     const team = await users.teams.create('bench');
     if (!admin || !team) throw new Error('seeding: the database is not empty');
     const adminToken = newSecret('pulse_');
-    await users.tokens.create({ userId: admin.id, name: 'bench admin', tokenHash: hashSecret(adminToken), scopes: adminScopes });
+    await users.tokens.create({
+      userId: admin.id,
+      name: 'bench admin',
+      tokenHash: hashSecret(adminToken),
+      scopes: adminScopes,
+    });
     const memberTokens: string[] = [];
     for (let i = 0; i < members; i++) {
       const user = await users.create({
@@ -166,7 +188,12 @@ export async function seedUsers(
       });
       if (!user) throw new Error(`seeding: user m${i} exists`);
       const token = newSecret('pulse_');
-      await users.tokens.create({ userId: user.id, name: 'bench member', tokenHash: hashSecret(token), scopes: memberScopes });
+      await users.tokens.create({
+        userId: user.id,
+        name: 'bench member',
+        tokenHash: hashSecret(token),
+        scopes: memberScopes,
+      });
       memberTokens.push(token);
     }
     return { teamId: team.id, adminToken, memberTokens };
@@ -203,13 +230,26 @@ export class Histogram {
   }
 }
 
-export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const fmt = (n: number, digits = 1): string =>
+  Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 
 /** A plain text table; the first column left-aligned, the rest right-aligned. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 export const stamp = (d: Date): string => d.toISOString().replace(/[:.]/g, '-');
+
+/** What a result file says about the machine it was measured on. */
+export function machineFacts(loadavgAtStart: unknown) {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    pinned: pinning,
+    loadavgAtStart,
+  };
+}

@@ -27,12 +27,13 @@ import {
   sleep,
 } from './common.ts';
 import {
-  Histogram,
   benchDir,
   fmt,
+  Histogram,
+  machineFacts,
   makeWorkDir,
-  pinSelf,
   pinning,
+  pinSelf,
   pulseEnv,
   rootDir,
   seedUsers,
@@ -457,13 +458,7 @@ async function main() {
   };
   const results = {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      pinned: pinning,
-      loadavgAtStart: loadavg,
-    },
+    machine: machineFacts(loadavg),
     config: { ...config, quick },
     pulse,
     baseline,

@@ -28,12 +28,13 @@ import {
   sleep,
 } from './common.ts';
 import {
-  Histogram,
   benchDir,
   fmt,
+  Histogram,
+  machineFacts,
   makeWorkDir,
-  pinSelf,
   pinning,
+  pinSelf,
   pulseEnv,
   rootDir,
   seedUsers,
@@ -514,13 +515,7 @@ async function main() {
 
   const results = {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      pinned: pinning,
-      loadavgAtStart: loadavg,
-    },
+    machine: machineFacts(loadavg),
     config: { ...config, quick, series: SERIES },
     ingest,
     fanout,

@@ -12,12 +12,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { numberFlag, parseKnownFlags, type PhaseResult, type TargetResult } from './common.ts';
-import { pulseEnv as pulseServerEnv } from './bench-proc.ts';
+import { machineFacts, pulseEnv as pulseServerEnv } from './bench-proc.ts';
 import { seedDatabase } from './seed.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -454,13 +454,7 @@ async function main() {
   });
   const results = {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      pinned: pinning,
-      loadavgAtStart: loadavg,
-    },
+    machine: machineFacts(loadavg),
     config: { ...config, quick },
     pulse,
     pulseLive,

@@ -40,16 +40,17 @@ import { coreBusySeconds, cpuSeconds, numberFlag, parseKnownFlags } from './comm
 import {
   benchDir,
   fmt,
+  machineFacts,
   makeWorkDir,
-  pinSelf,
   pinning,
+  pinSelf,
   pulseEnv,
   rootDir,
   stamp,
+  type Started,
   startServer,
   stopServer,
   table,
-  type Started,
 } from './bench-proc.ts';
 
 const flags = parseKnownFlags(
@@ -927,13 +928,7 @@ async function main(): Promise<number> {
 
   const results = {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      node: process.version,
-      pinned: pinning,
-      loadavgAtStart: loadavg,
-    },
+    machine: machineFacts(loadavg),
     config: { ...config, quick, excluded, hostileCases: corpus.map((c) => c.name) },
     seedSeconds,
     ranSeconds,

@@ -257,7 +257,7 @@ export interface SseOutcome {
 }
 
 /** Frames of an SSE body (`retry:`-only blocks are skipped). */
-function parseSseFrames(text: string): { frames: SseFrame[]; rest: string } {
+export function parseSseFrames(text: string): { frames: SseFrame[]; rest: string } {
   const frames: SseFrame[] = [];
   let rest = text;
   let cut: number;

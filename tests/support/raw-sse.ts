@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { parseSseFrames } from './raw-http.ts';
 
 export interface SseFrame {
   event: string;
@@ -21,24 +22,9 @@ export function openRawSse(url: string, headers: Record<string, string> = {}) {
   let ended = false;
 
   function parseFrames() {
-    let cut: number;
-    while ((cut = body.indexOf('\n\n')) !== -1) {
-      const block = body.slice(0, cut);
-      body = body.slice(cut + 2);
-      const frame: SseFrame = { event: 'message', id: null, data: '' };
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        const colon = line.indexOf(':');
-        const field = colon === -1 ? line : line.slice(0, colon);
-        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') frame.event = value;
-        else if (field === 'id') frame.id = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length === 0 && frame.event === 'message') continue; // a `retry:`-only block
-      frame.data = data.join('\n');
-      frames.push(frame);
-    }
+    const parsed = parseSseFrames(body);
+    frames.push(...parsed.frames);
+    body = parsed.rest;
   }
 
   // Decodes `Transfer-Encoding: chunked` as far as complete chunks go.

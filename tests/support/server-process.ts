@@ -1,9 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopServer } from '../../bench/bench-proc.ts';
+import { cpuSeconds } from '../../bench/common.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = join(ROOT, 'src/server/index.ts');
@@ -92,19 +94,6 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
   };
 }
 
-let ticks: number | null = null;
-/** Clock ticks per second of /proc's CPU times (USER_HZ). */
-function clockTicks(): number {
-  if (ticks === null) {
-    try {
-      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticks = 100;
-    }
-  }
-  return ticks;
-}
-
 /**
  * A real Pulse server (`node --import tsx src/server/index.ts`) in a child process on a fresh
  * SQLite database in its own temporary directory, so that a crash is observable rather than
@@ -179,22 +168,7 @@ export async function startServerProcess(
   };
 
   async function stop(graceMs = 5000): Promise<void> {
-    const proc = child;
-    if (!proc || !running() || proc.pid === undefined) return;
-    const pid = proc.pid;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    process.kill(pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      if (running()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }, graceMs);
-    await exited;
-    clearTimeout(timer);
+    if (child && running()) await stopServer(child, graceMs);
   }
 
   function waitForExit(ms: number): Promise<boolean> {
@@ -248,12 +222,7 @@ export async function startServerProcess(
       await launch();
     },
     waitForExit,
-    cpuSeconds() {
-      const stat = readFileSync(`/proc/${pidOf()}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / clockTicks();
-    },
+    cpuSeconds: () => cpuSeconds(pidOf()),
     rssBytes() {
       const status = readFileSync(`/proc/${pidOf()}/status`, 'utf8');
       const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);

@@ -1,4 +1,5 @@
 import { consume } from '../bus.ts';
+import { createPump } from './pump.ts';
 
 /**
  * Follows an append-only log in the database (rows with a growing `seq`): announcements say
@@ -20,7 +21,6 @@ export function followLog<T>(opts: {
   const page = opts.pageSize ?? 1000;
   let cursor = 0;
   let wanted = 0;
-  let running: Promise<void> | null = null;
 
   async function drain(): Promise<void> {
     while (cursor < wanted && !opts.signal.aborted) {
@@ -33,26 +33,12 @@ export function followLog<T>(opts: {
     }
   }
 
-  let retry: NodeJS.Timeout | null = null;
-  function pump(): void {
-    if (running || retry || opts.signal.aborted) return;
-    running = drain().then(
-      () => {
-        running = null;
-        if (cursor < wanted) pump();
-      },
-      (error: unknown) => {
-        running = null;
-        console.error(`${opts.what} fan-out failed; retrying in 1 s`, error);
-        // The database is failing: try again later rather than in a tight loop.
-        retry = setTimeout(() => {
-          retry = null;
-          pump();
-        }, 1000);
-        retry.unref();
-      },
-    );
-  }
+  const { pump } = createPump({
+    drain,
+    behind: () => cursor < wanted,
+    signal: opts.signal,
+    what: `${opts.what} fan-out`,
+  });
 
   let started = false;
   consume({

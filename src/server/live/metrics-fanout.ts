@@ -1,6 +1,7 @@
 import { POINTS_FLUSH_MS } from '../../shared/limits.ts';
 import type { Point, PointsBatch } from '../../shared/schemas/metrics.ts';
 import { consume, type EventBus } from '../bus.ts';
+import { createPump } from './pump.ts';
 import type { MetricStore } from '../store/metrics.ts';
 import { liveEvent, type FeedSpec, type Hub } from './hub.ts';
 
@@ -29,7 +30,6 @@ export function startMetricsFanout(opts: {
   let pendingTotal = 0;
   let cursor = 0;
   let wanted = 0;
-  let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
   async function drain(): Promise<void> {
@@ -50,26 +50,13 @@ export function startMetricsFanout(opts: {
     }
   }
 
-  let retry: NodeJS.Timeout | null = null;
-  function pump(): void {
-    if (running || retry || signal.aborted || cursor >= wanted) return;
-    running = drain().then(
-      () => {
-        running = null;
-        pump();
-      },
-      (error: unknown) => {
-        running = null;
-        console.error('metrics fan-out failed; retrying in 1 s', error);
-        // The database is failing: try again later rather than in a tight loop.
-        retry = setTimeout(() => {
-          retry = null;
-          pump();
-        }, 1000);
-        retry.unref();
-      },
-    );
-  }
+  const { pump, running } = createPump({
+    drain,
+    behind: () => cursor < wanted,
+    signal,
+    what: 'metrics fan-out',
+  });
+
 
   function flush(): void {
     if (pending.size === 0) return;
@@ -97,7 +84,7 @@ export function startMetricsFanout(opts: {
       if (lastId <= wanted) return;
       // Nobody here watches these series: skip the read, just move on.
       if (started && !series.some((s) => watched.has(s))) {
-        if (!running && cursor === wanted) cursor = lastId;
+        if (!running() && cursor === wanted) cursor = lastId;
         wanted = lastId;
         return;
       }
