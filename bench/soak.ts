@@ -196,6 +196,33 @@ const noteEnded = (kind: 'sse' | 'ws', problem: string) => {
   if (ended.firstProblems.length < 5) ended.firstProblems.push(`${kind}: ${problem}`);
 };
 
+/**
+ * One connection attempt's outcome, counted once in `t`: `ok`, `failed` (closing the slot), or
+ * `unanswered` when `awaited` has not arrived within the request deadline.
+ */
+function attempt(
+  t: Tally,
+  awaited: string,
+  close: () => void,
+  done: () => void,
+): (outcome: 'ok' | 'failed' | 'unanswered', problem?: string) => void {
+  let settled = false;
+  const settle = (outcome: 'ok' | 'failed' | 'unanswered', problem?: string) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    t[outcome]++;
+    if (problem) note(t, problem);
+    if (outcome !== 'ok') close();
+    done();
+  };
+  const timer = setTimeout(
+    () => settle('unanswered', `no '${awaited}' within ${config.requestTimeoutMs} ms`),
+    config.requestTimeoutMs,
+  );
+  return settle;
+}
+
 class SseSlot {
   readonly order = newOrder();
   lastId: string | null = null;
@@ -215,21 +242,8 @@ class SseSlot {
     this.pending = '';
     this.state = 'opening';
     return new Promise((resolve) => {
-      let settled = false;
-      const settle = (outcome: 'ok' | 'failed' | 'unanswered', problem?: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        t[outcome]++;
-        if (problem) note(t, problem);
-        if (outcome !== 'ok') this.close();
-        resolve();
-      };
+      const settle = attempt(t, 'connected', () => this.close(), resolve);
       this.settle = settle;
-      const timer = setTimeout(() => {
-        settle('unanswered', `no 'connected' within ${config.requestTimeoutMs} ms`);
-        this.close();
-      }, config.requestTimeoutMs);
       const headers: Record<string, string> = {
         accept: 'text/event-stream',
         authorization: `Bearer ${this.token}`,
@@ -318,20 +332,7 @@ class WsSlot {
     t.sent++;
     this.state = 'opening';
     return new Promise((resolve) => {
-      let settled = false;
-      const settle = (outcome: 'ok' | 'failed' | 'unanswered', problem?: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        t[outcome]++;
-        if (problem) note(t, problem);
-        if (outcome !== 'ok') this.close();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        settle('unanswered', `no 'started' within ${config.requestTimeoutMs} ms`);
-        this.close();
-      }, config.requestTimeoutMs);
+      const settle = attempt(t, 'started', () => this.close(), resolve);
       const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/trpc?connectionParams=1`, {
         perMessageDeflate: false,
       });

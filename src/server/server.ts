@@ -246,7 +246,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
   // Requests Node's parser refuses (headers over 16 KiB, broken syntax, timeouts) still get an
   // answer: written, then the rest of what the client sends is read and dropped for a moment,
   // so that the answer is not lost under a connection reset.
+  const refused = new WeakSet<Duplex>();
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // Node reports the same broken request again for every further chunk that arrives: answer once.
+    if (refused.has(socket)) return;
+    refused.add(socket);
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
