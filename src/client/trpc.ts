@@ -11,12 +11,13 @@ import {
 import { createTRPCReact, getQueryKey } from '@trpc/react-query';
 import type { AppRouter } from '../server/routers/_app.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
-import { backoffDelayMs } from './lib/backoff.ts';
+import { backoffDelayMs } from './transport/backoff.ts';
 import { createExternalStore } from './lib/external-store.ts';
-import { retryStateLink } from './lib/retry-state-link.ts';
-import { sharedSubscriptionLink, type TabRole } from './lib/shared-subscription-link.ts';
-import { transportSwitchLink } from './lib/transport-switch-link.ts';
-import { createWsTransport } from './lib/ws-transport.ts';
+import { retryStateLink } from './transport/retry-state-link.ts';
+import { sharedSubscriptionLink } from './transport/shared-subscription-link.ts';
+import type { TabRole } from './transport/shared-subscription-relay.ts';
+import { transportSwitchLink } from './transport/transport-switch-link.ts';
+import { createWsTransport } from './transport/ws-transport.ts';
 
 /** The typed hooks for the whole API; the only `createTRPCReact` in the app. */
 export const trpc = createTRPCReact<AppRouter>();
@@ -97,7 +98,11 @@ function httpLinks() {
         httpSubscriptionLink({ url: '/trpc' }),
       ],
     }),
-    false: httpBatchLink({ url: '/trpc', maxURLLength: CLIENT_URL_MAX, maxItems: CLIENT_BATCH_MAX }),
+    false: httpBatchLink({
+      url: '/trpc',
+      maxURLLength: CLIENT_URL_MAX,
+      maxItems: CLIENT_BATCH_MAX,
+    }),
   });
 }
 

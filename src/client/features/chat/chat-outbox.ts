@@ -1,6 +1,6 @@
 import { useMemo, useSyncExternalStore } from 'react';
 import type { Message } from '../../../shared/schemas/chat.ts';
-import { backoffDelayMs } from '../../lib/backoff.ts';
+import { backoffDelayMs } from '../../transport/backoff.ts';
 import { createExternalStore } from '../../lib/external-store.ts';
 import { errorCode, trpcClient, wsTransport } from '../../trpc.ts';
 import {

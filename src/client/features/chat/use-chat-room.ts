@@ -3,7 +3,7 @@ import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { CHAT_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Message, Person } from '../../../shared/schemas/chat.ts';
-import { useReportStream } from '../../lib/live-status.ts';
+import { useReportStream } from '../../transport/live-status.ts';
 import { errorCode, trpc, wsTransport } from '../../trpc.ts';
 import { onMessageSent, useRoomOutbox } from './chat-outbox.ts';
 import { rememberPeople } from './chat-storage.ts';

@@ -1,6 +1,6 @@
 import { skipToken } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
+import { markStreamStarted, useReportStream } from '../../transport/live-status.ts';
 import { errorCode, trpc } from '../../trpc.ts';
 import { PointsHub, streamSeries } from './points-hub.ts';
 

@@ -3,7 +3,7 @@ import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect } from 'react';
 import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
-import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
+import { markStreamStarted, useReportStream } from '../../transport/live-status.ts';
 import { errorCode, trpc } from '../../trpc.ts';
 import { mergeDetail, mergeIncidentPages } from './incident-cache.ts';
 

@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect } from 'react';
-import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
+import { markStreamStarted, useReportStream } from '../../transport/live-status.ts';
 import { errorCode, liveRole, trpc } from '../../trpc.ts';
 import { showDesktopNotification } from './desktop-notifications.ts';
 import {

@@ -1,6 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import { LinkIndicator, type LinkState } from '../../components/link-indicator.tsx';
-import { useStreamsState } from '../../lib/live-status.ts';
+import { useStreamsState } from '../../transport/live-status.ts';
 import { useOnline } from '../../lib/use-online.ts';
 import { httpHealth, liveRole } from '../../trpc.ts';
 import { WsLinkStatus } from '../chat/ws-link-status.tsx';

@@ -1,6 +1,6 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import type { LinkState } from '../components/link-indicator.tsx';
-import { createExternalStore } from './external-store.ts';
+import { createExternalStore } from '../lib/external-store.ts';
 
 /** A `useSubscription` status, as tRPC reports it. */
 export type StreamStatus = 'idle' | 'connecting' | 'pending' | 'error';
