@@ -1,64 +1,54 @@
-import { useEffect, useSyncExternalStore } from 'react';
 import type { LinkState } from '../components/link-indicator.tsx';
-import { createExternalStore } from '../lib/external-store.ts';
+import { createExternalStore, type ExternalStore } from '../lib/external-store.ts';
 
 /** A `useSubscription` status, as tRPC reports it. */
 export type StreamStatus = 'idle' | 'connecting' | 'pending' | 'error';
 
-interface StreamReport {
+export interface StreamReport {
   status: StreamStatus;
   error: string | null;
 }
 
 /**
- * The live streams this tab has open right now, by name. Features open their streams only on
+ * The live streams a tab has open right now, by name. Features open their streams only on
  * the pages that need them (the dashboard's points, the incidents' changes), and the header's
  * one SSE indicator speaks for all of them.
  */
-const reports = createExternalStore<ReadonlyMap<string, StreamReport>>(new Map());
-/** Some stream has started once: later trouble is "reconnecting", not "connecting". */
-const everStarted = createExternalStore(false);
-
-export function markStreamStarted(): void {
-  everStarted.set(true);
+export interface StreamReports {
+  all: ExternalStore<ReadonlyMap<string, StreamReport>>;
+  /** Some stream has started once: later trouble is "reconnecting", not "connecting". */
+  everStarted: ExternalStore<boolean>;
+  /** Sets a stream's report, or removes it (`null`: the stream is not open). */
+  report: (name: string, report: StreamReport | null) => void;
 }
 
-/**
- * Reports a stream's status for as long as the calling component is mounted; `null` while
- * the stream is not wanted (nothing to follow).
- */
-export function useReportStream(
-  name: string,
-  status: StreamStatus | null,
-  error: { message: string } | null,
-): void {
-  const message = error?.message ?? null;
-  useEffect(() => {
-    const next = new Map(reports.get());
-    if (status === null) next.delete(name);
-    else next.set(name, { status, error: message });
-    reports.set(next);
-  }, [name, status, message]);
-  useEffect(
-    () => () => {
-      const next = new Map(reports.get());
-      next.delete(name);
-      reports.set(next);
+export function createStreamReports(): StreamReports {
+  const all = createExternalStore<ReadonlyMap<string, StreamReport>>(new Map());
+  return {
+    all,
+    everStarted: createExternalStore(false),
+    report: (name, report) => {
+      if (report === null && !all.get().has(name)) return;
+      const next = new Map(all.get());
+      if (report === null) next.delete(name);
+      else next.set(name, report);
+      all.set(next);
     },
-    [name],
-  );
+  };
 }
 
 /** The SSE link's state across every open stream, and the last error one of them reported. */
-export function useStreamsState(online: boolean): { state: LinkState; problem: string | null } {
-  const all = useSyncExternalStore(reports.subscribe, reports.get);
-  const started = useSyncExternalStore(everStarted.subscribe, everStarted.get);
-  const list = [...all.values()];
+export function streamsState(
+  online: boolean,
+  everStarted: boolean,
+  reports: ReadonlyMap<string, StreamReport>,
+): { state: LinkState; problem: string | null } {
+  const list = [...reports.values()];
   const problem = list.find((r) => r.error !== null)?.error ?? null;
   return {
     state: linkState(
       online,
-      started,
+      everStarted,
       list.map((r) => r.status),
     ),
     problem,

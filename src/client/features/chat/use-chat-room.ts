@@ -3,9 +3,11 @@ import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { CHAT_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Message, Person } from '../../../shared/schemas/chat.ts';
-import { useReportStream } from '../../transport/live-status.ts';
-import { errorCode, trpc, wsTransport } from '../../trpc.ts';
-import { onMessageSent, useRoomOutbox } from './chat-outbox.ts';
+import { errorCode } from '../../lib/errors.ts';
+import { useReportStream } from '../../lib/live-stream.ts';
+import { useWsTransport } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
+import { useChatOutbox, useRoomOutbox } from './chat-session.tsx';
 import { rememberPeople } from './chat-storage.ts';
 import { addMessages, mergeMessages } from './messages.ts';
 import type { OutboxEntry } from './outbox.ts';
@@ -17,7 +19,8 @@ export type ChatItem =
 
 /** The WebSocket link as the header shows it. */
 export function useWsLink() {
-  return useSyncExternalStore(wsTransport.view.subscribe, wsTransport.view.get);
+  const { view } = useWsTransport();
+  return useSyncExternalStore(view.subscribe, view.get);
 }
 
 /**
@@ -29,6 +32,8 @@ export function useWsLink() {
  */
 export function useChatMessages(roomId: string, me: string) {
   const utils = trpc.useUtils();
+  const wsTransport = useWsTransport();
+  const outbox = useChatOutbox();
   const [live, setLive] = useState<Message[]>([]);
   const append = useCallback((incoming: readonly Message[]) => {
     setLive((current) => addMessages(current, incoming));
@@ -70,10 +75,10 @@ export function useChatMessages(roomId: string, me: string) {
   // The answers to our own sends, which may come before (or instead of) the stream's echo.
   useEffect(
     () =>
-      onMessageSent((message) => {
+      outbox.onSent((message) => {
         if (message.roomId === roomId) append([message]);
       }),
-    [roomId, append],
+    [outbox, roomId, append],
   );
 
   // The server cannot resume from where we were: refetch and subscribe afresh (what we hold
@@ -92,7 +97,7 @@ export function useChatMessages(roomId: string, me: string) {
   // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
   useReportStream(`chat.onMessage:${roomId}`, mode === 'fallback' ? status : null, streamError);
 
-  const outbox = useRoomOutbox(roomId);
+  const waiting = useRoomOutbox(roomId);
   const pages = history.data?.pages;
   const confirmed = useMemo(
     () => mergeMessages(...(pages ?? []).map((p) => p.items), live),
@@ -103,16 +108,16 @@ export function useChatMessages(roomId: string, me: string) {
     const done = new Set(confirmed.filter((m) => m.authorId === me).map((m) => m.clientMessageId));
     return [
       ...confirmed.map((message): ChatItem => ({ kind: 'message', key: message.id, message })),
-      ...outbox.entries
+      ...waiting.entries
         .filter((entry) => !done.has(entry.clientMessageId))
         .map((entry): ChatItem => ({
           kind: 'outbox',
           key: entry.clientMessageId,
           entry,
-          sending: outbox.sendingId === entry.clientMessageId,
+          sending: waiting.sendingId === entry.clientMessageId,
         })),
     ];
-  }, [confirmed, outbox, me]);
+  }, [confirmed, waiting, me]);
 
   return {
     items,

@@ -1,7 +1,9 @@
 import { skipToken } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { markStreamStarted, useReportStream } from '../../transport/live-status.ts';
-import { errorCode, trpc } from '../../trpc.ts';
+import { errorCode } from '../../lib/errors.ts';
+import { useReportStream } from '../../lib/live-stream.ts';
+import { useLinkStates } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
 import { PointsHub, streamSeries } from './points-hub.ts';
 
 /**
@@ -11,12 +13,13 @@ import { PointsHub, streamSeries } from './points-hub.ts';
 export function useLivePoints(series: readonly string[]): PointsHub {
   const [hub] = useState(() => new PointsHub());
   const utils = trpc.useUtils();
+  const { streams } = useLinkStates();
   const watched = streamSeries(series);
   const sub = trpc.metrics.onPoints.useSubscription(
     watched.length > 0 ? { series: watched } : skipToken,
     {
       onStarted: () => {
-        markStreamStarted();
+        streams.everStarted.set(true);
         hub.started();
       },
       // Never read `sub.data`: that would re-render the page for every batch.

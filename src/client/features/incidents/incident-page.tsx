@@ -1,7 +1,7 @@
 import type { IncidentDetail } from '../../../shared/schemas/incidents.ts';
 import { FailureMessage, SeverityBadge } from '../../components/incident-card.tsx';
 import { RelativeTime } from '../../components/relative-time.tsx';
-import { errorCode } from '../../trpc.ts';
+import { errorCode } from '../../lib/errors.ts';
 import { ChatPanel } from '../chat/chat-panel.tsx';
 import { incidentRoomId } from '../chat/messages.ts';
 import { IncidentActions } from './incident-actions.tsx';

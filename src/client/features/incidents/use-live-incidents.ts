@@ -3,8 +3,10 @@ import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect } from 'react';
 import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
-import { markStreamStarted, useReportStream } from '../../transport/live-status.ts';
-import { errorCode, trpc } from '../../trpc.ts';
+import { errorCode } from '../../lib/errors.ts';
+import { useReportStream } from '../../lib/live-stream.ts';
+import { useLinkStates } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
 import { mergeDetail, mergeIncidentPages } from './incident-cache.ts';
 
 /** Kept current by the stream: focus and remount refetches would only race it. */
@@ -46,6 +48,7 @@ export function useIncident(id: string) {
 export function useLiveIncidents(): void {
   const utils = trpc.useUtils();
   const queryClient = useQueryClient();
+  const { streams } = useLinkStates();
 
   const refetch = useCallback(() => {
     void utils.incidents.list.invalidate();
@@ -74,7 +77,7 @@ export function useLiveIncidents(): void {
 
   const changes = trpc.incidents.onChange.useSubscription(undefined, {
     onStarted: () => {
-      markStreamStarted();
+      streams.everStarted.set(true);
       refetch();
     },
     onData: ({ data }) => apply(data),

@@ -1,8 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect } from 'react';
-import { markStreamStarted, useReportStream } from '../../transport/live-status.ts';
-import { errorCode, liveRole, trpc } from '../../trpc.ts';
+import { errorCode } from '../../lib/errors.ts';
+import { useReportStream } from '../../lib/live-stream.ts';
+import { useLinkStates } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
 import { showDesktopNotification } from './desktop-notifications.ts';
 import {
   markReadInPages,
@@ -20,6 +22,7 @@ import { isReadStateMutating } from './use-read-state.ts';
 export function useLiveNotifications(): void {
   const utils = trpc.useUtils();
   const queryClient = useQueryClient();
+  const { liveRole, streams } = useLinkStates();
 
   const refetch = useCallback(() => {
     void utils.notifications.list.invalidate();
@@ -27,9 +30,9 @@ export function useLiveNotifications(): void {
   }, [utils]);
   // A stream (re)started: whatever happened while it was down is fetched, not missed.
   const onStarted = useCallback(() => {
-    markStreamStarted();
+    streams.everStarted.set(true);
     refetch();
-  }, [refetch]);
+  }, [streams, refetch]);
 
   const onError = useCallback(
     (error: unknown) => {
