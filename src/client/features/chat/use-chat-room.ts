@@ -3,8 +3,7 @@ import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { CHAT_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Message, Person } from '../../../shared/schemas/chat.ts';
-import { errorCode } from '../../lib/errors.ts';
-import { useReportStream } from '../../lib/live-stream.ts';
+import { useLiveStream } from '../../lib/live-stream.ts';
 import { useWsTransport } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
 import { useChatOutbox, useRoomOutbox } from './chat-session.tsx';
@@ -61,14 +60,19 @@ export function useChatMessages(roomId: string, me: string) {
       .catch(() => undefined); // the stream's own error says what is wrong
   }, [utils, roomId, append]);
 
-  const stream = trpc.chat.onMessage.useSubscription(
+  const mode = useSyncExternalStore(wsTransport.mode.subscribe, wsTransport.mode.get);
+  const { refetch } = history;
+  const { status, error: streamError } = useLiveStream(
+    trpc.chat.onMessage,
     { roomId },
     {
+      name: `chat.onMessage:${roomId}`,
+      // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
+      reported: mode === 'fallback',
       onStarted: catchUp,
       onData: ({ data }) => append([data]),
-      onError: (error) => {
-        if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
-      },
+      // What we hold stays: it is all real messages.
+      onResumeRefused: () => void refetch(),
     },
   );
 
@@ -80,22 +84,6 @@ export function useChatMessages(roomId: string, me: string) {
       }),
     [outbox, roomId, append],
   );
-
-  // The server cannot resume from where we were: refetch and subscribe afresh (what we hold
-  // stays: it is all real messages). Done here, not in onError, which runs before the hook
-  // records the error.
-  const { status, error: streamError, reset } = stream;
-  const { refetch } = history;
-  useEffect(() => {
-    if (status === 'error' && errorCode(streamError) === 'PRECONDITION_FAILED') {
-      void refetch();
-      reset();
-    }
-  }, [status, streamError, reset, refetch]);
-
-  const mode = useSyncExternalStore(wsTransport.mode.subscribe, wsTransport.mode.get);
-  // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
-  useReportStream(`chat.onMessage:${roomId}`, mode === 'fallback' ? status : null, streamError);
 
   const waiting = useRoomOutbox(roomId);
   const pages = history.data?.pages;

@@ -1,11 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
-import { useCallback, useEffect } from 'react';
+import { useCallback } from 'react';
 import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
-import { errorCode } from '../../lib/errors.ts';
-import { useReportStream } from '../../lib/live-stream.ts';
-import { useLinkStates } from '../../pulse-provider.tsx';
+import { useLiveStream } from '../../lib/live-stream.ts';
 import { trpc } from '../../trpc.ts';
 import { mergeDetail, mergeIncidentPages } from './incident-cache.ts';
 
@@ -48,7 +46,6 @@ export function useIncident(id: string) {
 export function useLiveIncidents(): void {
   const utils = trpc.useUtils();
   const queryClient = useQueryClient();
-  const { streams } = useLinkStates();
 
   const refetch = useCallback(() => {
     void utils.incidents.list.invalidate();
@@ -75,23 +72,9 @@ export function useLiveIncidents(): void {
     [utils, queryClient],
   );
 
-  const changes = trpc.incidents.onChange.useSubscription(undefined, {
-    onStarted: () => {
-      streams.everStarted.set(true);
-      refetch();
-    },
+  useLiveStream(trpc.incidents.onChange, undefined, {
+    name: 'incidents.onChange',
+    onStarted: refetch,
     onData: ({ data }) => apply(data),
-    onError: (error) => {
-      if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
-    },
   });
-
-  const { reset, status, error } = changes;
-  useEffect(() => {
-    if (status === 'error' && errorCode(error) === 'PRECONDITION_FAILED') {
-      refetch();
-      reset();
-    }
-  }, [status, error, reset, refetch]);
-  useReportStream('incidents.onChange', status, error);
 }
