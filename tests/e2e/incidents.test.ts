@@ -5,6 +5,7 @@ import {
   inboxItem,
   launchBrowser,
   signedInContext,
+  signIn,
   startWebServer,
   waitForAttribute,
   waitForLive,
@@ -145,6 +146,41 @@ describeInBrowser('web app: incident board', () => {
       '3',
     );
     expect(await bob.locator('[data-testid=incident-failure]').count()).toBe(0);
+    errors.check();
+    await context.close();
+  });
+
+  it('drops an action still in flight from view when its user signs out', async () => {
+    await using t = await startWebServer();
+    const { incident } = await openIncident(t, 'carol', 'Cache hit rate below 50%');
+    const context = await signedInContext(browser, t, 'alice');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await openBoard(page, t, incident.id);
+
+    const reached = deferred();
+    const release = deferred();
+    await page.route(
+      (url) => url.pathname.startsWith('/trpc/') && url.pathname.includes('incidents.resolve'),
+      async (route) => {
+        reached.resolve();
+        await release.promise;
+        await route.continue();
+      },
+    );
+    await cardIn(page, 'open', incident.id).locator('[data-action=resolve]').click();
+    await cardIn(page, 'resolved', incident.id).waitFor();
+    await reached.promise;
+
+    await page.click('[data-testid=logout]');
+    await page.locator('input[name=username]').waitFor();
+    await signIn(page, 'alice');
+    await waitForLive(page);
+    // The server has not resolved it, and this is a new session: no overlay from the last one.
+    const card = cardIn(page, 'open', incident.id);
+    await card.waitFor();
+    expect(await card.getAttribute('data-pending')).toBe('false');
+    release.resolve();
     errors.check();
     await context.close();
   });
