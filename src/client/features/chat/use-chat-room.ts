@@ -1,5 +1,3 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
-import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { CHAT_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Message, Person } from '../../../shared/schemas/chat.ts';
@@ -38,20 +36,17 @@ export function useChatMessages(roomId: string, me: string) {
     setLive((current) => addMessages(current, incoming));
   }, []);
 
-  const history = useInfiniteQuery({
-    queryKey: getQueryKey(trpc.chat.history, { roomId }, 'infinite'),
-    queryFn: ({ pageParam, signal }) =>
-      utils.client.chat.history.query(
-        { roomId, before: pageParam, limit: CHAT_PAGE_DEFAULT },
-        { signal },
-      ),
-    initialPageParam: null as string | null,
-    getNextPageParam: (page) => page.nextCursor,
-    // The stream keeps it current; a refetch of every loaded page on focus would only cost.
-    staleTime: Infinity,
-    refetchOnWindowFocus: false,
-    refetchOnReconnect: false,
-  });
+  // Newest page first; each next page is older (`cursor`: the oldest message loaded).
+  const history = trpc.chat.history.useInfiniteQuery(
+    { roomId, limit: CHAT_PAGE_DEFAULT },
+    {
+      getNextPageParam: (page) => page.nextCursor,
+      // The stream keeps it current; a refetch of every loaded page on focus would only cost.
+      staleTime: Infinity,
+      refetchOnWindowFocus: false,
+      refetchOnReconnect: false,
+    },
+  );
 
   const catchUp = useCallback(() => {
     utils.client.chat.history
