@@ -1,6 +1,7 @@
 import { LoginPage } from './features/auth/login-page.tsx';
 import { AppShell } from './features/shell/app-shell.tsx';
-import { errorCode, trpc } from './trpc.ts';
+import { errorCode } from './lib/errors.ts';
+import { trpc } from './trpc.ts';
 
 /** Who we are decides what shows: the sign-in page or the app. */
 export function App() {

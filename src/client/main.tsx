@@ -1,19 +1,21 @@
-import { QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
-import { queryClient, trpc, trpcClient } from './trpc.ts';
+import { createPulseClients } from './pulse-clients.ts';
+import { PulseProvider } from './pulse-provider.tsx';
 import './styles.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');
 
+// Made here, once: StrictMode renders twice in development, and a second set would open a second
+// WebSocket and queue for the stream-sharing leader lock.
+const clients = createPulseClients();
+
 createRoot(root).render(
   <StrictMode>
-    <trpc.Provider client={trpcClient} queryClient={queryClient}>
-      <QueryClientProvider client={queryClient}>
-        <App />
-      </QueryClientProvider>
-    </trpc.Provider>
+    <PulseProvider clients={clients}>
+      <App />
+    </PulseProvider>
   </StrictMode>,
 );

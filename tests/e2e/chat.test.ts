@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 import {
   describeInBrowser,
-  launchBrowser,
   refusedSocket,
-  signedInContext,
-  startWebServer,
   waitForAttribute,
   waitForText,
-  watchErrors,
+  webAppFixture,
+  type WebApp,
 } from '../support/browser.ts';
-import { eventually } from '../support/live.ts';
 
 /** Chromium logs each socket refused while the server is down; only those are expected. */
-const watchChatErrors = (page: Page, origin: string) =>
-  watchErrors(page, { expected: [refusedSocket(origin)] });
+const chatErrors = (t: TestServer) => ({ expected: [refusedSocket(t.url)] });
 
 async function opsRoomId(t: TestServer): Promise<string> {
   const alice = await t.client({ username: 'alice' });
@@ -28,21 +24,20 @@ async function opsRoomId(t: TestServer): Promise<string> {
 const roomUrl = (t: TestServer, roomId: string) => `${t.url}/chat/${encodeURIComponent(roomId)}`;
 
 async function openRoom(
-  browser: Browser,
-  t: TestServer,
+  app: WebApp,
   username: string,
   roomId: string,
   opts: { refuseWebSockets?: boolean } = {},
 ) {
-  const context = await signedInContext(browser, t, username);
-  if (opts.refuseWebSockets) await context.addInitScript(refuseWebSockets);
-  const page = await context.newPage();
-  const errors = watchChatErrors(page, t.url);
-  await page.goto(roomUrl(t, roomId));
-  await waitForAttribute(page, '[data-testid=chat-panel]', 'data-room-id', roomId);
+  const tab = await app.open(username, {
+    ...chatErrors(app.t),
+    ...(opts.refuseWebSockets ? { initScript: refuseWebSockets } : {}),
+  });
+  await tab.page.goto(roomUrl(app.t, roomId));
+  await waitForAttribute(tab.page, '[data-testid=chat-panel]', 'data-room-id', roomId);
   const link = opts.refuseWebSockets ? 'fallback' : 'connected';
-  await waitForAttribute(page, '[data-testid=link-ws]', 'data-state', link);
-  return { context, page, errors };
+  await waitForAttribute(tab.page, '[data-testid=link-ws]', 'data-state', link);
+  return tab;
 }
 
 /**
@@ -118,34 +113,29 @@ async function send(page: Page, text: string) {
   await page.press(`${panel} [data-testid=chat-input]`, 'Enter');
 }
 
-const presentUsers = (page: Page) =>
-  page.$$eval(`${panel} [data-testid=presence-avatar]`, (els) =>
-    els.map((el) => el.getAttribute('data-username') ?? ''),
+/** Waits until the room shows exactly these people present, in this order. */
+async function waitForPresent(page: Page, usernames: string[]) {
+  await page.waitForFunction(
+    ([sel, want]) =>
+      [...document.querySelectorAll(sel)].map((el) => el.getAttribute('data-username')).join() ===
+      want,
+    [`${panel} [data-testid=presence-avatar]`, usernames.join()] as const,
+    { timeout: 10_000 },
   );
+}
 
 describeInBrowser('web app: chat', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const web = webAppFixture();
 
   it('two people in the team room see each other, their messages and their typing, live', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const roomId = await opsRoomId(t);
-    const alice = await openRoom(browser, t, 'alice', roomId);
-    const bob = await openRoom(browser, t, 'bob', roomId);
+    const alice = await openRoom(app, 'alice', roomId);
+    const bob = await openRoom(app, 'bob', roomId);
     await waitForText(alice.page, '[data-testid=chat-room-name]', '#ops');
 
-    for (const { page } of [alice, bob]) {
-      await eventually(
-        async () => (await presentUsers(page)).join() === 'alice,bob',
-        10_000,
-        'both present',
-      );
-    }
+    for (const { page } of [alice, bob]) await waitForPresent(page, ['alice', 'bob']);
 
     await send(alice.page, 'Is anyone looking at the checkout latency?');
     await waitForTexts(bob.page, ['Is anyone looking at the checkout latency?']);
@@ -164,18 +154,13 @@ describeInBrowser('web app: chat', () => {
 
     // Bob leaves: alice sees him go.
     await bob.context.close();
-    await eventually(
-      async () => (await presentUsers(alice.page)).join() === 'alice',
-      10_000,
-      'bob gone',
-    );
-    alice.errors.check();
-    bob.errors.check();
-    await alice.context.close();
+    await waitForPresent(alice.page, ['alice']);
+    app.check();
   });
 
   it('gives each incident page its room; a mention notifies, and the rooms page marks unread', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const api = await t.client({ username: 'alice' });
     const [ops] = await api.teams.list.query();
     if (!ops) throw new Error('no team');
@@ -186,16 +171,14 @@ describeInBrowser('web app: chat', () => {
     });
     const roomId = `room_${incident.id}`;
 
-    const alice = await openRoom(browser, t, 'alice', roomId);
+    const alice = await openRoom(app, 'alice', roomId);
     await alice.page.goto(`${t.url}/incidents/${incident.id}`);
     await waitForAttribute(alice.page, '[data-testid=chat-panel]', 'data-room-id', roomId);
     await waitForText(alice.page, '[data-testid=chat-room-name]', 'Incident chat');
     await send(alice.page, '@bob can you look at the load balancer?');
     await waitForTexts(alice.page, ['@bob can you look at the load balancer?']);
 
-    const bob = await signedInContext(browser, t, 'bob');
-    const page = await bob.newPage();
-    const errors = watchChatErrors(page, t.url);
+    const { page } = await app.open('bob', chatErrors(t));
     await page.goto(`${t.url}/chat`);
     // The mention arrived as a notification (bob starts with three unread).
     await waitForText(page, '[data-testid=unread-badge]', '4');
@@ -209,14 +192,12 @@ describeInBrowser('web app: chat', () => {
     await waitForAttribute(page, link, 'data-unread', '0');
     expect(await page.locator(`${link} [data-testid=chat-unread]`).count()).toBe(0);
 
-    alice.errors.check();
-    errors.check();
-    await alice.context.close();
-    await bob.close();
+    app.check();
   });
 
   it('loads older pages when scrolled to the top, keeping what is on screen in place', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const roomId = await opsRoomId(t);
     const carol = await (await t.client({ username: 'carol' })).auth.me.query();
     // Stored directly: past the send rate limit, and quicker.
@@ -228,7 +209,7 @@ describeInBrowser('web app: chat', () => {
         clientMessageId: randomUUID(),
       });
     }
-    const alice = await openRoom(browser, t, 'alice', roomId);
+    const alice = await openRoom(app, 'alice', roomId);
     const latest = Array.from({ length: 50 }, (_, i) => `m${i + 20}`);
     await waitForTexts(alice.page, latest);
     const list = `${panel} [data-testid=chat-messages]`;
@@ -261,22 +242,16 @@ describeInBrowser('web app: chat', () => {
     expect(Math.abs((after ?? 0) - (before ?? 0))).toBeLessThan(40);
     expect(await alice.page.locator('[data-testid=chat-load-older]').count()).toBe(0);
 
-    alice.errors.check();
-    await alice.context.close();
+    app.check();
   });
 
   it('falls back to SSE and HTTP where WebSockets are refused, and comes back when they open', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const roomId = await opsRoomId(t);
-    const alice = await openRoom(browser, t, 'alice', roomId, { refuseWebSockets: true });
-    const bob = await openRoom(browser, t, 'bob', roomId);
-    for (const { page } of [alice, bob]) {
-      await eventually(
-        async () => (await presentUsers(page)).join() === 'alice,bob',
-        10_000,
-        'both present',
-      );
-    }
+    const alice = await openRoom(app, 'alice', roomId, { refuseWebSockets: true });
+    const bob = await openRoom(app, 'bob', roomId);
+    for (const { page } of [alice, bob]) await waitForPresent(page, ['alice', 'bob']);
 
     await send(alice.page, 'over HTTP');
     await waitForTexts(bob.page, ['over HTTP']);
@@ -299,17 +274,15 @@ describeInBrowser('web app: chat', () => {
     await waitForTexts(alice.page, all);
     await waitForTexts(bob.page, all);
 
-    alice.errors.check();
-    bob.errors.check();
-    await alice.context.close();
-    await bob.context.close();
+    app.check();
   });
 
   it('rides out a server restart: reconnecting, then every message once and in order', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const roomId = await opsRoomId(t);
-    const alice = await openRoom(browser, t, 'alice', roomId);
-    const bob = await openRoom(browser, t, 'bob', roomId);
+    const alice = await openRoom(app, 'alice', roomId);
+    const bob = await openRoom(app, 'bob', roomId);
 
     await send(alice.page, 'before 1');
     await waitForTexts(bob.page, ['before 1']);
@@ -340,17 +313,15 @@ describeInBrowser('web app: chat', () => {
     const stored = await api.chat.history.query({ roomId });
     expect(stored.items.map((m) => m.text)).toEqual(all);
 
-    alice.errors.check();
-    bob.errors.check();
-    await alice.context.close();
-    await bob.context.close();
+    app.check();
   }, 60_000);
 
   it('keeps a message written while the server is down through a reload, and sends it once', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const roomId = await opsRoomId(t);
-    const alice = await openRoom(browser, t, 'alice', roomId);
-    const bob = await openRoom(browser, t, 'bob', roomId);
+    const alice = await openRoom(app, 'alice', roomId);
+    const bob = await openRoom(app, 'bob', roomId);
     await send(alice.page, 'first');
     await waitForTexts(bob.page, ['first']);
 
@@ -373,13 +344,14 @@ describeInBrowser('web app: chat', () => {
     await alice.page.goto(roomUrl(t, roomId));
     await waitForTexts(bob.page, ['first', 'written offline']);
     await waitForTexts(alice.page, ['first', 'written offline']);
-    await eventually(async () => (await stored()).length === 0, 5000, 'the outbox to empty');
+    await alice.page.waitForFunction(
+      () => !Object.keys(localStorage).some((key) => key.startsWith('pulse-chat-outbox:')),
+      undefined,
+      { timeout: 5000 },
+    );
     const history = await (await t.client({ username: 'bob' })).chat.history.query({ roomId });
     expect(history.items.map((m) => m.text)).toEqual(['first', 'written offline']);
 
-    alice.errors.check();
-    bob.errors.check();
-    await alice.context.close();
-    await bob.context.close();
+    app.check();
   }, 60_000);
 });

@@ -1,16 +1,12 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import {
   describeInBrowser,
-  launchBrowser,
   refusedSocket,
-  signedInContext,
-  startWebServer,
   waitForAttribute,
   waitForLive,
-  watchErrors,
+  webAppFixture,
 } from '../support/browser.ts';
-import { eventually } from '../support/live.ts';
 
 const PULSE_SERIES = [
   'pulse.connections.sse',
@@ -33,19 +29,12 @@ async function tileValues(page: Page): Promise<string[]> {
 }
 
 describeInBrowser('web app: live dashboard', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const web = webAppFixture();
 
   it('shows Pulse’s own health on a fresh install, with tile values that move', async () => {
-    await using t = await startWebServer();
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    await using app = await web.start();
+    const { t } = app;
+    const { page } = await app.open('alice');
     await page.goto(`${t.url}/dashboard`);
     await waitForLive(page);
     await page.locator('[data-testid=tile]').first().waitFor();
@@ -54,38 +43,47 @@ describeInBrowser('web app: live dashboard', () => {
       .evaluateAll((tiles) => tiles.map((tile) => tile.getAttribute('data-series')));
     expect(series).toEqual(PULSE_SERIES);
 
-    await eventually(
-      async () => (await tileValues(page)).every((v) => v !== '—'),
-      10_000,
-      'every tile to show a value',
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('[data-testid=tile-value]')].every(
+          (el) => el.textContent !== '—',
+        ),
+      undefined,
+      { timeout: 10_000 },
     );
     const first = await tileValues(page);
-    await eventually(
-      async () => (await tileValues(page)).some((v, i) => v !== first[i]),
-      15_000,
-      'a tile value to change',
+    await page.waitForFunction(
+      (was) =>
+        [...document.querySelectorAll('[data-testid=tile-value]')].some(
+          (el, i) => el.textContent !== was[i],
+        ),
+      first,
+      { timeout: 15_000 },
     );
     // The default charts fill from the range and keep growing with the live points.
     const before = await pointsOf(page, 'pulse.rss_mb');
-    await eventually(
-      async () => (await pointsOf(page, 'pulse.rss_mb')) > before,
-      10_000,
-      'the rss chart to grow',
+    await page.waitForFunction(
+      (was) =>
+        Number(
+          document
+            .querySelector('[data-testid=chart][data-series="pulse.rss_mb"]')
+            ?.getAttribute('data-points'),
+        ) > was,
+      before,
+      { timeout: 10_000 },
     );
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('grows a chart as points are ingested', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const alice = await t.client({ username: 'alice' });
     await alice.dashboard.saveLayout.mutate({
       tiles: ['checkout.latency_ms'],
       charts: [{ series: 'checkout.latency_ms', range: '5m' }],
     });
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(`${t.url}/dashboard`);
     await waitForLive(page);
     await chart(page, 'checkout.latency_ms').waitFor();
@@ -125,21 +123,19 @@ describeInBrowser('web app: live dashboard', () => {
       'data-points',
       '7',
     );
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('fills the gap left by a server restart: the range reloads when the stream starts again', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const alice = await t.client({ username: 'alice' });
     await alice.dashboard.saveLayout.mutate({
       tiles: [],
       charts: [{ series: 'queue.depth', range: '5m' }],
     });
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
     // The server goes away for a moment: Chromium logs the refused WebSocket, and only that.
-    const errors = watchErrors(page, { expected: [refusedSocket(t.url)] });
+    const { page } = await app.open('alice', { expected: [refusedSocket(t.url)] });
     await page.goto(`${t.url}/dashboard`);
     await waitForLive(page);
     const ingest = (values: number[]) =>
@@ -177,17 +173,15 @@ describeInBrowser('web app: live dashboard', () => {
       'data-points',
       '6',
     );
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('edits the layout: a removed tile, a new chart and a range are saved for next time', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const alice = await t.client({ username: 'alice' });
     await alice.metrics.ingest.mutate({ points: [{ series: 'api.errors', value: 3 }] });
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(`${t.url}/dashboard`);
     await waitForLive(page);
     await page.locator('[data-testid=tile]').first().waitFor();
@@ -212,17 +206,18 @@ describeInBrowser('web app: live dashboard', () => {
       '24h',
     );
 
-    await eventually(
-      async () => {
-        const layout = await alice.dashboard.layout.query();
-        return (
-          !layout.tiles.includes('pulse.connections.ws') &&
-          layout.charts.some((c) => c.series === 'api.errors' && c.range === '1h') &&
-          layout.charts.some((c) => c.series === 'pulse.rss_mb' && c.range === '24h')
-        );
-      },
-      5_000,
-      'the layout to be saved',
+    // Saves run one after another; the page says "Saving…" until the last has answered.
+    await page
+      .locator('[data-testid=dashboard]')
+      .getByText('Saving…')
+      .waitFor({ state: 'detached' });
+    const layout = await alice.dashboard.layout.query();
+    expect(layout.tiles).not.toContain('pulse.connections.ws');
+    expect(layout.charts).toEqual(
+      expect.arrayContaining([
+        { series: 'api.errors', range: '1h' },
+        { series: 'pulse.rss_mb', range: '24h' },
+      ]),
     );
     // It is alice's layout: it is what she finds on her next visit.
     await page.reload();
@@ -230,7 +225,6 @@ describeInBrowser('web app: live dashboard', () => {
     expect(
       await page.locator('[data-testid=tile][data-series="pulse.connections.ws"]').count(),
     ).toBe(0);
-    errors.check();
-    await context.close();
+    app.check();
   });
 });

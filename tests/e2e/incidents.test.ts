@@ -1,14 +1,12 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import {
   describeInBrowser,
   inboxItem,
-  launchBrowser,
-  signedInContext,
-  startWebServer,
+  signIn,
   waitForAttribute,
   waitForLive,
-  watchErrors,
+  webAppFixture,
 } from '../support/browser.ts';
 import { deferred } from '../support/live.ts';
 import type { TestServer } from '../support/server.ts';
@@ -34,22 +32,14 @@ async function openBoard(page: Page, t: TestServer, id: string) {
 }
 
 describeInBrowser('web app: incident board', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const web = webAppFixture();
 
   it('moves a card on a teammate’s board live when one acknowledges it', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const { incident } = await openIncident(t, 'carol', 'Checkout 500s above 2%');
-    const aliceContext = await signedInContext(browser, t, 'alice');
-    const bobContext = await signedInContext(browser, t, 'bob');
-    const alice = await aliceContext.newPage();
-    const bob = await bobContext.newPage();
-    const errors = [watchErrors(alice), watchErrors(bob)];
+    const { page: alice } = await app.open('alice');
+    const { page: bob } = await app.open('bob');
     await openBoard(alice, t, incident.id);
     await openBoard(bob, t, incident.id);
 
@@ -76,17 +66,14 @@ describeInBrowser('web app: incident board', () => {
     const viewer = await t.client({ username: 'admin' });
     const now = await viewer.incidents.get.query({ id: incident.id });
     expect(now).toMatchObject({ status: 'acknowledged', version: 3 });
-    errors.forEach((e) => e.check());
-    await aliceContext.close();
-    await bobContext.close();
+    app.check();
   });
 
   it('rolls a stale action back to the server’s state and says why', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const { client: alice, incident } = await openIncident(t, 'alice', 'Queue depth above 10k');
-    const context = await signedInContext(browser, t, 'bob');
-    const bob = await context.newPage();
-    const errors = watchErrors(bob);
+    const { page: bob } = await app.open('bob');
     await openBoard(bob, t, incident.id);
     await waitForAttribute(
       bob,
@@ -145,18 +132,49 @@ describeInBrowser('web app: incident board', () => {
       '3',
     );
     expect(await bob.locator('[data-testid=incident-failure]').count()).toBe(0);
-    errors.check();
-    await context.close();
+    app.check();
+  });
+
+  it('drops an action still in flight from view when its user signs out', async () => {
+    await using app = await web.start();
+    const { t } = app;
+    const { incident } = await openIncident(t, 'carol', 'Cache hit rate below 50%');
+    const { page } = await app.open('alice');
+    await openBoard(page, t, incident.id);
+
+    const reached = deferred();
+    const release = deferred();
+    await page.route(
+      (url) => url.pathname.startsWith('/trpc/') && url.pathname.includes('incidents.resolve'),
+      async (route) => {
+        reached.resolve();
+        await release.promise;
+        await route.continue();
+      },
+    );
+    await cardIn(page, 'open', incident.id).locator('[data-action=resolve]').click();
+    await cardIn(page, 'resolved', incident.id).waitFor();
+    await reached.promise;
+
+    await page.click('[data-testid=logout]');
+    await page.locator('input[name=username]').waitFor();
+    await signIn(page, 'alice');
+    await waitForLive(page);
+    // The server has not resolved it, and this is a new session: no overlay from the last one.
+    const card = cardIn(page, 'open', incident.id);
+    await card.waitFor();
+    expect(await card.getAttribute('data-pending')).toBe('false');
+    release.resolve();
+    app.check();
   });
 
   it('opens the incident page from a notification link, with a live timeline', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const { incident } = await openIncident(t, 'carol', 'Disk full on db-2');
     const admin = await t.client({ username: 'admin' });
     const bobId = (await (await t.client({ username: 'bob' })).auth.me.query()).id;
-    const context = await signedInContext(browser, t, 'bob');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('bob');
     await page.goto(t.url);
     await waitForLive(page);
 
@@ -182,15 +200,13 @@ describeInBrowser('web app: incident board', () => {
     await waitForAttribute(page, '[data-testid=incident-detail]', 'data-version', '4');
     await page.click('text=All incidents');
     await cardIn(page, 'resolved', incident.id).waitFor();
-    errors.check();
-    await context.close();
+    app.check();
   });
   it('opens an incident from the form, and adds and deletes an alert rule, validating both', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const bob = await t.client({ username: 'bob' });
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(`${t.url}/incidents`);
     await waitForLive(page);
 
@@ -234,18 +250,16 @@ describeInBrowser('web app: incident board', () => {
     await rules.locator('[data-testid=alert-rule] button', { hasText: 'Delete' }).click();
     await rules.locator('[data-testid=alert-rule]').waitFor({ state: 'detached' });
     expect(await bob.alerts.listRules.query()).toEqual([]);
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('lets a member assign an incident to a teammate, by name', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const { incident } = await openIncident(t, 'carol', 'Search index lagging');
     const bob = await t.client({ username: 'bob' });
     const bobId = (await bob.auth.me.query()).id;
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await openBoard(page, t, incident.id);
 
     const select = cardIn(page, 'open', incident.id).locator('select[data-action=assign]');
@@ -265,20 +279,18 @@ describeInBrowser('web app: incident board', () => {
       assigneeId: bobId,
       version: 2,
     });
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('shows the newest incidents first and loads older ones on demand, still live', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const { client: carol, incident: oldest } = await openIncident(t, 'carol', 'The oldest one');
     const teamId = oldest.teamId;
     for (let i = 0; i < 100; i++) {
       await carol.incidents.create.mutate({ title: `Noise ${i}`, severity: 'info', teamId });
     }
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(`${t.url}/incidents`);
     await waitForLive(page);
     const open = page.locator('[data-testid=column-open] [data-testid=incident-card]');
@@ -301,7 +313,6 @@ describeInBrowser('web app: incident board', () => {
     });
     await cardIn(page, 'open', fresh.id).waitFor();
     expect(await open.count()).toBe(101);
-    errors.check();
-    await context.close();
+    app.check();
   });
 });

@@ -1,32 +1,22 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import {
   describeInBrowser,
   inboxItem,
-  launchBrowser,
-  signedInContext,
-  startWebServer,
   waitForAttribute,
   waitForLive,
   waitForText,
-  watchErrors,
+  webAppFixture,
 } from '../support/browser.ts';
 
 describeInBrowser('web app: live notifications', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const web = webAppFixture();
 
   it('shows a notification sent through the API without a reload, and bumps the badge', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const admin = await t.client({ username: 'admin' });
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(t.url);
     await waitForText(page, '[data-testid=unread-badge]', '3');
     await waitForLive(page);
@@ -47,16 +37,14 @@ describeInBrowser('web app: live notifications', () => {
     // Newest first, styled by severity.
     expect(await inPanel.first().textContent()).toContain('Queue depth above 10k on ingest');
     expect(await inPanel.first().getAttribute('class')).toContain('notification--critical');
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('marks one read and then all read, and the server agrees', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const alice = await t.client({ username: 'alice' });
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(t.url);
     await waitForText(page, '[data-testid=unread-badge]', '3');
     await waitForLive(page);
@@ -71,16 +59,14 @@ describeInBrowser('web app: live notifications', () => {
     await waitForText(page, '[data-testid=unread-badge]', '0');
     expect(await page.locator('[data-testid=inbox] [data-read=false]').count()).toBe(0);
     expect(await alice.notifications.unreadCount.query()).toBe(0);
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('a second tab follows a mark-read made in the first', async () => {
-    await using t = await startWebServer();
-    const context = await signedInContext(browser, t, 'alice');
-    const first = await context.newPage();
-    const second = await context.newPage();
-    const errors = [watchErrors(first), watchErrors(second)];
+    await using app = await web.start();
+    const { t } = app;
+    const { context, page: first } = await app.open('alice');
+    const second = await app.newPage(context);
     await first.goto(t.url);
     await second.goto(t.url);
     for (const page of [first, second]) {
@@ -95,46 +81,46 @@ describeInBrowser('web app: live notifications', () => {
 
     await first.click('[data-testid=inbox] [data-testid=mark-all-read]');
     await waitForText(second, '[data-testid=unread-badge]', '0');
-    for (const check of errors) check.check();
-    await context.close();
+    app.check();
   });
 
   it('asks for desktop notifications only on click, and one tab of several shows each', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const admin = await t.client({ username: 'admin' });
-    const context = await signedInContext(browser, t, 'alice');
     // A recording Notification, and tabs that count as hidden (headless pages are visible).
-    await context.addInitScript(() => {
-      const record = { asked: 0, shown: [] as string[] };
-      class RecordingNotification {
-        static permission: NotificationPermission = 'default';
-        static requestPermission() {
-          record.asked++;
-          RecordingNotification.permission = 'granted';
-          return Promise.resolve(RecordingNotification.permission);
+    const { context, page: firstPage } = await app.open('alice', {
+      initScript: () => {
+        const record = { asked: 0, shown: [] as string[] };
+        class RecordingNotification {
+          static permission: NotificationPermission = 'default';
+          static requestPermission() {
+            record.asked++;
+            RecordingNotification.permission = 'granted';
+            return Promise.resolve(RecordingNotification.permission);
+          }
+          onclick: (() => void) | null = null;
+          constructor(title: string) {
+            record.shown.push(title);
+          }
+          close() {}
         }
-        onclick: (() => void) | null = null;
-        constructor(title: string) {
-          record.shown.push(title);
-        }
-        close() {}
-      }
-      Object.defineProperty(window, 'Notification', {
-        value: RecordingNotification,
-        configurable: true,
-      });
-      Object.defineProperty(window, '__desktop', { value: record });
-      Object.defineProperty(document, 'visibilityState', {
-        get: () => 'hidden',
-        configurable: true,
-      });
+        Object.defineProperty(window, 'Notification', {
+          value: RecordingNotification,
+          configurable: true,
+        });
+        Object.defineProperty(window, '__desktop', { value: record });
+        Object.defineProperty(document, 'visibilityState', {
+          get: () => 'hidden',
+          configurable: true,
+        });
+      },
     });
     const record = (page: Page) =>
       page.evaluate(
         () => (window as unknown as { __desktop: { asked: number; shown: string[] } }).__desktop,
       );
-    const pages = [await context.newPage(), await context.newPage()];
-    const errors = pages.map((page) => watchErrors(page));
+    const pages = [firstPage, await app.newPage(context)];
     for (const page of pages) {
       await page.goto(t.url);
       await waitForLive(page);
@@ -156,12 +142,12 @@ describeInBrowser('web app: live notifications', () => {
     for (const page of pages) await inboxItem(page, 'Error rate above 5% on api').waitFor();
     const shown = (await Promise.all(pages.map(record))).flatMap((r) => r.shown);
     expect(shown).toEqual(['Error rate above 5% on api']);
-    errors.forEach((e) => e.check());
-    await context.close();
+    app.check();
   });
 
   it('opens an external link in a new tab marked as external, and a path inside the app', async () => {
-    await using t = await startWebServer();
+    await using app = await web.start();
+    const { t } = app;
     const admin = await t.client({ username: 'admin' });
     for (const [title, link] of [
       ['Status page says degraded', 'https://status.example/incidents/42'],
@@ -174,9 +160,7 @@ describeInBrowser('web app: live notifications', () => {
         link,
       });
     }
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    const { page } = await app.open('alice');
     await page.goto(t.url);
 
     const external = inboxItem(page, 'Status page says degraded').locator('a');
@@ -197,7 +181,6 @@ describeInBrowser('web app: live notifications', () => {
     await page.locator('[data-testid=incident-board]').waitFor();
     expect(new URL(page.url()).pathname).toBe('/incidents');
     expect(await page.evaluate(() => 'sameDocument' in window)).toBe(true);
-    errors.check();
-    await context.close();
+    app.check();
   });
 });

@@ -1,33 +1,22 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   describeInBrowser,
   inboxItem,
-  launchBrowser,
-  signedInContext,
+  refusedSocket,
   signIn,
-  startWebServer,
   waitForAttribute,
   waitForLive,
   waitForText,
-  watchErrors,
+  webAppFixture,
 } from '../support/browser.ts';
 
 describeInBrowser('web app: session and links', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const web = webAppFixture();
 
   it('signs in, shows the server’s error for wrong credentials, then the unread count', async () => {
-    await using t = await startWebServer();
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const errors = watchErrors(page);
-    await page.goto(t.url);
+    await using app = await web.start();
+    const { page } = await app.open(null);
+    await page.goto(app.t.url);
 
     await signIn(page, 'alice', 'not-her-password');
     await waitForText(page, '[data-testid=login-error]', 'Wrong username or password');
@@ -38,18 +27,15 @@ describeInBrowser('web app: session and links', () => {
     await waitForLive(page);
     await waitForAttribute(page, '[data-testid=link-http]', 'data-state', 'connected');
     expect(await inboxItem(page, 'Checkout latency p99 over 2 s').count()).toBe(1);
-    errors.check();
-    await context.close();
+    app.check();
   });
 
   it('signing out in one tab signs out the others', async () => {
-    await using t = await startWebServer();
-    const context = await signedInContext(browser, t, 'bob');
-    const first = await context.newPage();
-    const second = await context.newPage();
-    const errors = [watchErrors(first), watchErrors(second)];
+    await using app = await web.start();
+    const { context, page: first } = await app.open('bob');
+    const second = await app.newPage(context);
     for (const page of [first, second]) {
-      await page.goto(t.url);
+      await page.goto(app.t.url);
       await waitForText(page, '[data-testid=user-name]', 'Bob Okafor');
       await waitForLive(page);
     }
@@ -62,15 +48,14 @@ describeInBrowser('web app: session and links', () => {
     await signIn(second, 'carol');
     await waitForText(second, '[data-testid=user-name]', 'Carol Nguyen');
     await waitForLive(second);
-    for (const check of errors) check.check();
-    await context.close();
+    app.check();
   });
 
   it('shows reconnecting while the server is down, then resumes live', async () => {
-    await using t = await startWebServer();
-    const context = await signedInContext(browser, t, 'alice');
-    const page = await context.newPage();
-    const errors = watchErrors(page);
+    await using app = await web.start();
+    const { t } = app;
+    // The server goes away for a moment: Chromium logs the refused WebSocket, and only that.
+    const { page } = await app.open('alice', { expected: [refusedSocket(t.url)] });
     await page.goto(t.url);
     await waitForText(page, '[data-testid=unread-badge]', '3');
     await waitForLive(page);
@@ -88,7 +73,6 @@ describeInBrowser('web app: session and links', () => {
     await inboxItem(page, 'Sent just after the restart').waitFor({ timeout: 20_000 });
     await waitForText(page, '[data-testid=unread-badge]', '4');
     await waitForLive(page);
-    errors.check();
-    await context.close();
+    app.check();
   });
 });

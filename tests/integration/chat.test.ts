@@ -111,6 +111,30 @@ describe('chat over WebSocket', () => {
     await admin.close();
   });
 
+  it('takes `cursor` as the same thing as `before`, for infinite queries', async () => {
+    await using t = await startTestServer();
+    const roomId = await opsRoom(t);
+    const admin = await chatAs(t, 'admin');
+    for (let i = 0; i < 7; i++) await send(admin, roomId, `c${i}`);
+    const p1 = await admin.trpc.chat.history.query({ roomId, limit: 5 });
+    const byCursor = await admin.trpc.chat.history.query({
+      roomId,
+      limit: 5,
+      cursor: p1.nextCursor,
+    });
+    const byBefore = await admin.trpc.chat.history.query({
+      roomId,
+      limit: 5,
+      before: p1.nextCursor,
+    });
+    expect(byCursor).toEqual(byBefore);
+    expect(byCursor.items.map((m) => m.text)).toEqual(['c0', 'c1']);
+    await expect(
+      admin.trpc.chat.history.query({ roomId, cursor: 'not-a-message' }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
+    await admin.close();
+  });
+
   it('shows presence once per user across tabs, and drops a socket that died without a close', async () => {
     await using t = await startTestServer({ PULSE_WS_PING_S: '0.5' });
     const roomId = await opsRoom(t);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { describe, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { DEMO_PASSWORD, startTestServer, type TestServer } from './server.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -30,7 +30,7 @@ export function describeInBrowser(name: string, suite: () => void): void {
   }
 }
 
-export function launchBrowser(): Promise<Browser> {
+function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -43,14 +43,14 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** A server on port 0 with a fresh database, the demo users, and the web app built by globalSetup. */
-export function startWebServer(): Promise<TestServer> {
+function startWebServer(): Promise<TestServer> {
   const dir = inject('webAppDir');
   if (!dir) throw new Error(`The web app did not build: ${inject('webAppError')}`);
   return startTestServer({ PULSE_STATIC_DIR: dir });
 }
 
 /** A browser context already signed in as `username` (the session cookie, as a login sets it). */
-export async function signedInContext(
+async function signedInContext(
   browser: Browser,
   t: TestServer,
   username: string,
@@ -70,16 +70,90 @@ export async function signedInContext(
   return context;
 }
 
+export interface PageOptions {
+  /** Console errors the page may log: lines starting with one of these (see `refusedSocket`). */
+  expected?: readonly string[];
+}
+
+export interface TabOptions extends PageOptions {
+  /** Runs in every page of the context before the app's own scripts. */
+  initScript?: () => void;
+}
+
+/** A browser context (one person's browser) and its first page. */
+export interface Tab {
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * One test's world: a server with the web app on a fresh database, and the browser contexts
+ * the test opens on it. Every page it opens has its errors watched (`check()`); disposing it
+ * closes the contexts, then the server.
+ */
+export interface WebApp extends AsyncDisposable {
+  t: TestServer;
+  /** A context signed in as `username` (`null`: signed out) with one page, at `about:blank`. */
+  open(username: string | null, opts?: TabOptions): Promise<Tab>;
+  /** Another page of a context, its errors watched too. */
+  newPage(context: BrowserContext, opts?: PageOptions): Promise<Page>;
+  /** Fails the test if any page reported an error (see `watchErrors`). */
+  check(): void;
+}
+
+/**
+ * The browser suites' one fixture: call it inside `describeInBrowser`. It launches Chromium
+ * once for the file; each test starts its own world with `await using app = await web.start()`.
+ */
+export function webAppFixture(): { start(): Promise<WebApp> } {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    async start() {
+      if (!browser) throw new Error('webAppFixture: Chromium did not start');
+      const b = browser;
+      const t = await startWebServer();
+      const contexts: BrowserContext[] = [];
+      const watchers: { check(): void }[] = [];
+      const newPage = async (context: BrowserContext, opts: PageOptions = {}) => {
+        const page = await context.newPage();
+        watchers.push(watchErrors(page, opts));
+        return page;
+      };
+      return {
+        t,
+        newPage,
+        async open(username, opts = {}) {
+          const context =
+            username === null ? await b.newContext() : await signedInContext(b, t, username);
+          contexts.push(context);
+          if (opts.initScript) await context.addInitScript(opts.initScript);
+          return { context, page: await newPage(context, opts) };
+        },
+        check() {
+          for (const watcher of watchers) watcher.check();
+        },
+        async [Symbol.asyncDispose]() {
+          await Promise.all(contexts.map((context) => context.close()));
+          await t[Symbol.asyncDispose]();
+        },
+      };
+    },
+  };
+}
+
 /**
  * Fails the test on what the page itself reports as broken: uncaught exceptions and
  * `console.error`. Chromium's own "Failed to load resource" lines are not the app's
  * (a 401 from `auth.me` on the sign-in page is expected), nor are the lines starting with one
  * of `expected` (see `refusedSocket`).
  */
-export function watchErrors(
-  page: Page,
-  opts: { expected?: readonly string[] } = {},
-): { check(): void } {
+function watchErrors(page: Page, opts: { expected?: readonly string[] } = {}): { check(): void } {
   const errors: string[] = [];
   const expected = ['Failed to load resource', ...(opts.expected ?? [])];
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));

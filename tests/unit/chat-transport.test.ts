@@ -4,12 +4,12 @@ import { observable, type Observer } from '@trpc/server/observable';
 import { describe, expect, it } from 'vitest';
 import { countUnread, mergeMessages } from '../../src/client/features/chat/messages.ts';
 import { createTypingReporter, typingText } from '../../src/client/features/chat/typing.ts';
-import { backoffDelayMs } from '../../src/client/lib/backoff.ts';
+import { backoffDelayMs } from '../../src/client/transport/backoff.ts';
 import { createExternalStore } from '../../src/client/lib/external-store.ts';
 import {
   transportSwitchLink,
   withLastEventId,
-} from '../../src/client/lib/transport-switch-link.ts';
+} from '../../src/client/transport/transport-switch-link.ts';
 import {
   initialWsMachine,
   openDelayMs,
@@ -17,7 +17,7 @@ import {
   wsStep,
   type WsEvent,
   type WsMachine,
-} from '../../src/client/lib/ws-fallback.ts';
+} from '../../src/client/transport/ws-fallback.ts';
 import type { Message } from '../../src/shared/schemas/chat.ts';
 
 const run = (events: WsEvent[], from: WsMachine = initialWsMachine) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { incidentPath, parseRoute } from '../../src/client/features/shell/routes.ts';
-import { linkState } from '../../src/client/lib/live-status.ts';
+import { linkState } from '../../src/client/transport/live-status.ts';
 
 describe('routes', () => {
   it('maps paths to pages', () => {

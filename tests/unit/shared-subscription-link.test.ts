@@ -7,11 +7,11 @@ import {
 import type { AnyRouter } from '@trpc/server';
 import { observable, type Observer } from '@trpc/server/observable';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sharedSubscriptionLink } from '../../src/client/transport/shared-subscription-link.ts';
 import {
-  sharedSubscriptionLink,
   subscriptionKey,
   type TabRole,
-} from '../../src/client/lib/shared-subscription-link.ts';
+} from '../../src/client/transport/shared-subscription-relay.ts';
 
 type Envelope = OperationResultEnvelope<unknown, TRPCClientError<AnyRouter>>;
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createWsTransport, type WsTransport } from '../../src/client/lib/ws-transport.ts';
+import { createWsTransport, type WsTransport } from '../../src/client/transport/ws-transport.ts';
 
 /** A WebSocket the test opens, refuses and drops by hand. */
 class FakeSocket extends EventTarget {

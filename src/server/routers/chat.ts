@@ -157,11 +157,12 @@ export const chatRouter = {
     .output(historyPageSchema)
     .query(async ({ ctx, input }) => {
       await requireRoom(ctx.services, ctx.user, input.roomId);
-      const before = input.before ? messageSeq(input.before) : null;
-      if (input.before && before === null) {
+      const cursor = input.cursor ?? input.before;
+      const before = cursor ? messageSeq(cursor) : null;
+      if (cursor && before === null) {
         throw new TRPCError({
           code: 'BAD_REQUEST',
-          message: `'${input.before}' is not a message id`,
+          message: `'${cursor}' is not a message id`,
         });
       }
       const page = await ctx.services.chat.history(input.roomId, before, input.limit);

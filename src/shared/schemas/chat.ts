@@ -33,6 +33,8 @@ export const roomInputSchema = z.object({ roomId: idSchema });
 export const historySchema = z.object({
   roomId: idSchema,
   before: z.string().max(100).nullish(),
+  /** The same as `before`, under the name React Query's infinite queries give a page's cursor. */
+  cursor: z.string().max(100).nullish(),
   limit: z.number().int().min(1).max(CHAT_PAGE_MAX).default(CHAT_PAGE_DEFAULT),
 });
 export const historyPageSchema = z.object({

@@ -13,11 +13,13 @@ export function LoginPage() {
     onSuccess: ({ user }) => utils.auth.me.setData(undefined, user),
   });
 
-  // Whoever signs in next must not see the last user's cached data. Done here because the
-  // app shell (and every query it watched) is unmounted by now, however the session ended.
+  // Whoever signs in next must not see the last user's cached data, nor what they were doing
+  // (incident actions are drawn from the mutation cache). Done here because the app shell (and
+  // every query it watched) is unmounted by now, however the session ended.
   useEffect(() => {
     const me = getQueryKey(trpc.auth.me);
     queryClient.removeQueries({ predicate: (query) => !matchQuery({ queryKey: me }, query) });
+    queryClient.getMutationCache().clear();
   }, [queryClient]);
 
   const submit = (event: FormEvent<HTMLFormElement>) => {

@@ -1,8 +1,11 @@
 import { useCallback, useEffect } from 'react';
 import type { User } from '../../../shared/schemas/auth.ts';
-import { errorCode, trpc } from '../../trpc.ts';
+import { errorCode } from '../../lib/errors.ts';
+import { useWsTransport } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
 import { useAllUsers } from '../people/use-all-users.ts';
-import { chatLinkUp, discardMessage, queueMessage, retryMessage } from './chat-outbox.ts';
+import { chatLinkUp } from './chat-outbox.ts';
+import { useChatOutbox } from './chat-session.tsx';
 import { markSeen, useKnownPeople } from './chat-storage.ts';
 import { Composer } from './composer.tsx';
 import { MessageList } from './message-list.tsx';
@@ -45,6 +48,8 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
   // the people they meet in rooms (remembered across visits).
   const users = useAllUsers(me.role === 'admin');
   const link = useWsLink();
+  const wsTransport = useWsTransport();
+  const outbox = useChatOutbox();
 
   const name = useCallback(
     (userId: string) =>
@@ -69,12 +74,12 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
   const onTyping = useCallback(
     (typing: boolean) => {
       // A typing state queued behind a reconnect would be stale when it arrives.
-      if (!chatLinkUp()) return;
+      if (!chatLinkUp(wsTransport.view.get())) return;
       utils.client.chat.setTyping.mutate({ roomId, typing }).catch(() => undefined);
     },
-    [utils, roomId],
+    [utils, wsTransport, roomId],
   );
-  const onSend = useCallback((text: string) => queueMessage(roomId, text), [roomId]);
+  const onSend = useCallback((text: string) => outbox.queue(roomId, text), [outbox, roomId]);
 
   // Who is here and typing is only as fresh as the link: while it is down, typing is hidden
   // (it would not clear) and presence is shown as stale.
@@ -123,8 +128,8 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
             hasOlder={messages.hasOlder}
             loadingOlder={messages.loadingOlder}
             onLoadOlder={() => void messages.loadOlder()}
-            onRetry={retryMessage}
-            onDiscard={discardMessage}
+            onRetry={outbox.retry}
+            onDiscard={outbox.discard}
           />
           <p className="chat-typing small muted" data-testid="chat-typing" aria-live="polite">
             {typing}

@@ -1,11 +1,10 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
-import { getQueryKey } from '@trpc/react-query';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { CHAT_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Message, Person } from '../../../shared/schemas/chat.ts';
-import { useReportStream } from '../../lib/live-status.ts';
-import { errorCode, trpc, wsTransport } from '../../trpc.ts';
-import { onMessageSent, useRoomOutbox } from './chat-outbox.ts';
+import { useLiveStream } from '../../lib/live-stream.ts';
+import { useWsTransport } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
+import { useChatOutbox, useRoomOutbox } from './chat-session.tsx';
 import { rememberPeople } from './chat-storage.ts';
 import { addMessages, mergeMessages } from './messages.ts';
 import type { OutboxEntry } from './outbox.ts';
@@ -17,7 +16,8 @@ export type ChatItem =
 
 /** The WebSocket link as the header shows it. */
 export function useWsLink() {
-  return useSyncExternalStore(wsTransport.view.subscribe, wsTransport.view.get);
+  const { view } = useWsTransport();
+  return useSyncExternalStore(view.subscribe, view.get);
 }
 
 /**
@@ -29,25 +29,24 @@ export function useWsLink() {
  */
 export function useChatMessages(roomId: string, me: string) {
   const utils = trpc.useUtils();
+  const wsTransport = useWsTransport();
+  const outbox = useChatOutbox();
   const [live, setLive] = useState<Message[]>([]);
   const append = useCallback((incoming: readonly Message[]) => {
     setLive((current) => addMessages(current, incoming));
   }, []);
 
-  const history = useInfiniteQuery({
-    queryKey: getQueryKey(trpc.chat.history, { roomId }, 'infinite'),
-    queryFn: ({ pageParam, signal }) =>
-      utils.client.chat.history.query(
-        { roomId, before: pageParam, limit: CHAT_PAGE_DEFAULT },
-        { signal },
-      ),
-    initialPageParam: null as string | null,
-    getNextPageParam: (page) => page.nextCursor,
-    // The stream keeps it current; a refetch of every loaded page on focus would only cost.
-    staleTime: Infinity,
-    refetchOnWindowFocus: false,
-    refetchOnReconnect: false,
-  });
+  // Newest page first; each next page is older (`cursor`: the oldest message loaded).
+  const history = trpc.chat.history.useInfiniteQuery(
+    { roomId, limit: CHAT_PAGE_DEFAULT },
+    {
+      getNextPageParam: (page) => page.nextCursor,
+      // The stream keeps it current; a refetch of every loaded page on focus would only cost.
+      staleTime: Infinity,
+      refetchOnWindowFocus: false,
+      refetchOnReconnect: false,
+    },
+  );
 
   const catchUp = useCallback(() => {
     utils.client.chat.history
@@ -56,43 +55,32 @@ export function useChatMessages(roomId: string, me: string) {
       .catch(() => undefined); // the stream's own error says what is wrong
   }, [utils, roomId, append]);
 
-  const stream = trpc.chat.onMessage.useSubscription(
+  const mode = useSyncExternalStore(wsTransport.mode.subscribe, wsTransport.mode.get);
+  const { refetch } = history;
+  const { status, error: streamError } = useLiveStream(
+    trpc.chat.onMessage,
     { roomId },
     {
+      name: `chat.onMessage:${roomId}`,
+      // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
+      reported: mode === 'fallback',
       onStarted: catchUp,
       onData: ({ data }) => append([data]),
-      onError: (error) => {
-        if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
-      },
+      // What we hold stays: it is all real messages.
+      onResumeRefused: () => void refetch(),
     },
   );
 
   // The answers to our own sends, which may come before (or instead of) the stream's echo.
   useEffect(
     () =>
-      onMessageSent((message) => {
+      outbox.onSent((message) => {
         if (message.roomId === roomId) append([message]);
       }),
-    [roomId, append],
+    [outbox, roomId, append],
   );
 
-  // The server cannot resume from where we were: refetch and subscribe afresh (what we hold
-  // stays: it is all real messages). Done here, not in onError, which runs before the hook
-  // records the error.
-  const { status, error: streamError, reset } = stream;
-  const { refetch } = history;
-  useEffect(() => {
-    if (status === 'error' && errorCode(streamError) === 'PRECONDITION_FAILED') {
-      void refetch();
-      reset();
-    }
-  }, [status, streamError, reset, refetch]);
-
-  const mode = useSyncExternalStore(wsTransport.mode.subscribe, wsTransport.mode.get);
-  // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
-  useReportStream(`chat.onMessage:${roomId}`, mode === 'fallback' ? status : null, streamError);
-
-  const outbox = useRoomOutbox(roomId);
+  const waiting = useRoomOutbox(roomId);
   const pages = history.data?.pages;
   const confirmed = useMemo(
     () => mergeMessages(...(pages ?? []).map((p) => p.items), live),
@@ -103,16 +91,16 @@ export function useChatMessages(roomId: string, me: string) {
     const done = new Set(confirmed.filter((m) => m.authorId === me).map((m) => m.clientMessageId));
     return [
       ...confirmed.map((message): ChatItem => ({ kind: 'message', key: message.id, message })),
-      ...outbox.entries
+      ...waiting.entries
         .filter((entry) => !done.has(entry.clientMessageId))
         .map((entry): ChatItem => ({
           kind: 'outbox',
           key: entry.clientMessageId,
           entry,
-          sending: outbox.sendingId === entry.clientMessageId,
+          sending: waiting.sendingId === entry.clientMessageId,
         })),
     ];
-  }, [confirmed, outbox, me]);
+  }, [confirmed, waiting, me]);
 
   return {
     items,

@@ -1,7 +1,7 @@
 import { skipToken } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
-import { errorCode, trpc } from '../../trpc.ts';
+import { useLiveStream } from '../../lib/live-stream.ts';
+import { trpc } from '../../trpc.ts';
 import { PointsHub, streamSeries } from './points-hub.ts';
 
 /**
@@ -10,27 +10,19 @@ import { PointsHub, streamSeries } from './points-hub.ts';
  */
 export function useLivePoints(series: readonly string[]): PointsHub {
   const [hub] = useState(() => new PointsHub());
-  const utils = trpc.useUtils();
   const watched = streamSeries(series);
-  const sub = trpc.metrics.onPoints.useSubscription(
+  const { status } = useLiveStream(
+    trpc.metrics.onPoints,
     watched.length > 0 ? { series: watched } : skipToken,
     {
-      onStarted: () => {
-        markStreamStarted();
-        hub.started();
-      },
-      // Never read `sub.data`: that would re-render the page for every batch.
+      name: 'metrics.onPoints',
+      onStarted: () => hub.started(),
       onData: (batch) => hub.push(batch),
-      onError: (error) => {
-        if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
-      },
     },
   );
-  const { status, error } = sub;
   useEffect(() => {
     if (status !== 'pending') hub.stopped();
   }, [hub, status]);
   useEffect(() => () => hub.dispose(), [hub]);
-  useReportStream('metrics.onPoints', watched.length > 0 ? status : null, error);
   return hub;
 }

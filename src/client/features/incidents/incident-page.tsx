@@ -1,11 +1,11 @@
 import type { IncidentDetail } from '../../../shared/schemas/incidents.ts';
 import { FailureMessage, SeverityBadge } from '../../components/incident-card.tsx';
 import { RelativeTime } from '../../components/relative-time.tsx';
-import { errorCode } from '../../trpc.ts';
+import { errorCode } from '../../lib/errors.ts';
 import { ChatPanel } from '../chat/chat-panel.tsx';
 import { incidentRoomId } from '../chat/messages.ts';
 import { IncidentActions } from './incident-actions.tsx';
-import { setFailure, useIncidentView } from './use-incident-actions.ts';
+import { useIncidentView } from './use-incident-actions.ts';
 import { useIncident } from './use-live-incidents.ts';
 import type { People } from './use-people.ts';
 
@@ -36,7 +36,7 @@ export function IncidentPage({ id, people }: { id: string; people: People }) {
 const USER_ID = /\busr_[A-Za-z0-9_-]+/g;
 
 function IncidentDetails({ incident, people }: { incident: IncidentDetail; people: People }) {
-  const { view, pending, failure } = useIncidentView(incident);
+  const { view, pending, failure, dismissFailure } = useIncidentView(incident);
   return (
     <article
       className="card incident-detail"
@@ -72,7 +72,7 @@ function IncidentDetails({ incident, people }: { incident: IncidentDetail; peopl
         <dt>Version</dt>
         <dd>{view.version}</dd>
       </dl>
-      {failure && <FailureMessage text={failure} onDismiss={() => setFailure(view.id, null)} />}
+      {failure && <FailureMessage text={failure} onDismiss={dismissFailure} />}
       <div className="incident-detail__actions">
         <IncidentActions incident={incident} view={view} pending={pending} people={people} />
       </div>

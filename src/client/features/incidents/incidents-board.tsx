@@ -6,7 +6,7 @@ import { AlertRulesPanel } from './alert-rules-panel.tsx';
 import { boardColumns, loadedIncidents } from './incident-cache.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { NewIncidentForm } from './new-incident-form.tsx';
-import { setFailure, useIncidentView, usePendingChanges } from './use-incident-actions.ts';
+import { useIncidentView, usePendingChanges } from './use-incident-actions.ts';
 import { useIncidentList } from './use-live-incidents.ts';
 import type { People } from './use-people.ts';
 
@@ -95,7 +95,7 @@ export function IncidentsBoard({ people }: { people: People }) {
 }
 
 function BoardCard({ incident, people }: { incident: Incident; people: People }) {
-  const { view, pending, failure } = useIncidentView(incident);
+  const { view, pending, failure, dismissFailure } = useIncidentView(incident);
   return (
     <IncidentCard
       incident={view}
@@ -103,7 +103,7 @@ function BoardCard({ incident, people }: { incident: Incident; people: People })
       assignee={people.name(view.assigneeId)}
       pending={pending}
       failure={failure}
-      onDismissFailure={() => setFailure(incident.id, null)}
+      onDismissFailure={dismissFailure}
     >
       <IncidentActions incident={incident} view={view} pending={pending} people={people} />
     </IncidentCard>

@@ -1,85 +1,151 @@
-import { useSyncExternalStore } from 'react';
-import type { Incident } from '../../../shared/schemas/incidents.ts';
-import { createExternalStore } from '../../lib/external-store.ts';
+import {
+  matchMutation,
+  useMutationState,
+  useQueryClient,
+  type Mutation,
+  type QueryClient,
+} from '@tanstack/react-query';
+import { getMutationKey } from '@trpc/react-query';
+import { useMemo } from 'react';
+import { assignSchema, versionedSchema, type Incident } from '../../../shared/schemas/incidents.ts';
 import { trpc } from '../../trpc.ts';
 import { applyPending, mergeDetail, type PendingChange } from './incident-cache.ts';
 import { mergeIntoIncidentList } from './use-live-incidents.ts';
 
 type Utils = ReturnType<typeof trpc.useUtils>;
-
-interface PendingEntry {
-  key: number;
-  change: PendingChange;
-}
+type Action = PendingChange['action'];
+type AnyMutation = Mutation<unknown, Error, unknown, unknown>;
 
 /**
- * This tab's changes in flight, by incident id. They are drawn over the cached incident
- * (which only ever holds the server's word) wherever it shows: the board and its page. So a
- * live event arriving meanwhile updates the cache without clobbering what the user just did,
- * and a failure needs no snapshot: the overlay goes, and the refetched server state shows.
+ * This tab's incident actions are the overlay: they live in React Query's mutation cache (no
+ * store of our own), and are drawn over the cached incident (which only ever holds the
+ * server's word) wherever it shows, the board and its page. So a live event arriving meanwhile
+ * updates the cache without clobbering what the user just did, a failure needs no snapshot
+ * (the overlay goes, and the refetched server state shows), and signing out, which clears the
+ * caches, clears the overlay with them.
  */
-const pending = createExternalStore<ReadonlyMap<string, readonly PendingEntry[]>>(new Map());
-/** The last failed action's message, by incident id, until the next action or dismissal. */
-const failures = createExternalStore<ReadonlyMap<string, string>>(new Map());
-const NONE: readonly PendingEntry[] = [];
-let nextKey = 0;
+const ACTIONS: readonly Action[] = ['acknowledge', 'assign', 'resolve'];
 
-function addPending(id: string, change: PendingChange): number {
-  const key = ++nextKey;
-  const next = new Map(pending.get());
-  next.set(id, [...(next.get(id) ?? NONE), { key, change }]);
-  pending.set(next);
-  return key;
+function actionKey(action: Action) {
+  switch (action) {
+    case 'acknowledge':
+      return getMutationKey(trpc.incidents.acknowledge);
+    case 'assign':
+      return getMutationKey(trpc.incidents.assign);
+    case 'resolve':
+      return getMutationKey(trpc.incidents.resolve);
+  }
 }
 
-function removePending(id: string, key: number): void {
-  const next = new Map(pending.get());
-  const left = (next.get(id) ?? NONE).filter((e) => e.key !== key);
-  if (left.length > 0) next.set(id, left);
-  else next.delete(id);
-  pending.set(next);
+/** Which incident action a cached mutation is, if it is one. */
+function actionOf(mutation: AnyMutation): Action | null {
+  return (
+    ACTIONS.find((action) =>
+      matchMutation({ mutationKey: actionKey(action), exact: true }, mutation),
+    ) ?? null
+  );
 }
 
-export function setFailure(id: string, message: string | null): void {
-  const current = failures.get();
-  if (message === null && !current.has(id)) return;
-  const next = new Map(current);
-  if (message === null) next.delete(id);
-  else next.set(id, message);
-  failures.set(next);
+/** One incident action of this tab, as the overlay needs it. */
+interface ActionRecord {
+  mutationId: number;
+  incidentId: string;
+  change: PendingChange;
+  status: AnyMutation['state']['status'];
+  /** Why it failed, as the card says it. */
+  failure: string | null;
+}
+
+function toRecord(mutation: AnyMutation): ActionRecord | null {
+  const action = actionOf(mutation);
+  if (action === null) return null;
+  const { variables, status, error } = mutation.state;
+  let change: PendingChange;
+  let incidentId: string;
+  if (action === 'assign') {
+    const input = assignSchema.safeParse(variables);
+    if (!input.success) return null;
+    change = { action, assigneeId: input.data.assigneeId };
+    incidentId = input.data.id;
+  } else {
+    const input = versionedSchema.safeParse(variables);
+    if (!input.success) return null;
+    change = { action };
+    incidentId = input.data.id;
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    mutationId: mutation.mutationId,
+    incidentId,
+    change,
+    status,
+    failure: status === 'error' ? `Could not ${action}: ${reason}` : null,
+  };
+}
+
+export interface IncidentOverlay {
+  /** Actions in flight, in the order they were made. */
+  changes: PendingChange[];
+  /** The last action's failure, until the next action or dismissal. */
+  failure: { text: string; mutationId: number } | null;
+}
+
+const NO_OVERLAY: IncidentOverlay = { changes: [], failure: null };
+
+/** Every incident's overlay, by id. */
+function useOverlays(): ReadonlyMap<string, IncidentOverlay> {
+  const records = useMutationState({
+    filters: { predicate: (mutation) => actionOf(mutation) !== null },
+    select: toRecord,
+  });
+  return useMemo(() => {
+    const byId = new Map<string, IncidentOverlay>();
+    // In the order they were made: a later action hides an earlier one's failure.
+    for (const record of records) {
+      if (record === null) continue;
+      const overlay = byId.get(record.incidentId) ?? { changes: [], failure: null };
+      if (record.status === 'pending') {
+        overlay.changes.push(record.change);
+        overlay.failure = null;
+      } else {
+        overlay.failure =
+          record.failure === null ? null : { text: record.failure, mutationId: record.mutationId };
+      }
+      byId.set(record.incidentId, overlay);
+    }
+    return byId;
+  }, [records]);
+}
+
+/** Forgets a settled action (its failure is dismissed, or a newer action supersedes it). */
+function forget(queryClient: QueryClient, keep: (mutation: AnyMutation) => boolean): void {
+  const cache = queryClient.getMutationCache();
+  for (const mutation of cache.getAll()) {
+    if (mutation.state.status !== 'pending' && !keep(mutation)) cache.remove(mutation);
+  }
 }
 
 /** An incident as this tab shows it: the server's state with this tab's pending changes on top. */
 export function useIncidentView<T extends Incident>(
   incident: T,
-): { view: T; pending: boolean; failure: string | null } {
-  const all = useSyncExternalStore(pending.subscribe, pending.get);
-  const failed = useSyncExternalStore(failures.subscribe, failures.get);
-  const entries = all.get(incident.id) ?? NONE;
+): { view: T; pending: boolean; failure: string | null; dismissFailure: () => void } {
+  const queryClient = useQueryClient();
+  const overlay = useOverlays().get(incident.id) ?? NO_OVERLAY;
+  const failed = overlay.failure?.mutationId;
   return {
-    view:
-      entries.length > 0
-        ? applyPending(
-            incident,
-            entries.map((e) => e.change),
-          )
-        : incident,
-    pending: entries.length > 0,
-    failure: failed.get(incident.id) ?? null,
+    view: overlay.changes.length > 0 ? applyPending(incident, overlay.changes) : incident,
+    pending: overlay.changes.length > 0,
+    failure: overlay.failure?.text ?? null,
+    dismissFailure: () => forget(queryClient, (m) => m.mutationId !== failed),
   };
 }
 
 /** Applies the views of many incidents at once (the board). */
 export function usePendingChanges(): (incident: Incident) => Incident {
-  const all = useSyncExternalStore(pending.subscribe, pending.get);
+  const overlays = useOverlays();
   return (incident) => {
-    const entries = all.get(incident.id);
-    return entries
-      ? applyPending(
-          incident,
-          entries.map((e) => e.change),
-        )
-      : incident;
+    const changes = overlays.get(incident.id)?.changes;
+    return changes && changes.length > 0 ? applyPending(incident, changes) : incident;
   };
 }
 
@@ -91,29 +157,28 @@ function applyAnswer(utils: Utils, answer: Incident): void {
   void utils.incidents.get.invalidate({ id: answer.id });
 }
 
-/** After a failure, what the server holds now; awaited so the overlay goes only once it shows. */
-async function refetchIncident(utils: Utils, id: string): Promise<void> {
-  await Promise.all([utils.incidents.list.invalidate(), utils.incidents.get.invalidate({ id })]);
-}
-
-/** The lifecycle every optimistic incident action shares. */
-function optimistic<TInput extends { id: string }>(
-  utils: Utils,
-  verb: string,
-  toChange: (input: TInput) => PendingChange,
-) {
+/**
+ * The lifecycle every optimistic incident action shares. A mutation is pending until its
+ * callbacks are done, so the overlay lasts until the answer is in the cache, or, after a
+ * failure, until the refetched server state is.
+ */
+function useOptimistic(incidentId: string) {
+  const utils = trpc.useUtils();
+  const queryClient = useQueryClient();
   return {
-    onMutate: (input: TInput) => {
-      setFailure(input.id, null);
-      return addPending(input.id, toChange(input));
-    },
+    // Serialised per incident: each is sent with the version the previous one's answer brings.
+    scope: { id: `incident:${incidentId}` },
+    // Kept until the next action on the incident (or sign-out), so a failure stays in view
+    // wherever the incident shows, also after the card that made it has gone.
+    gcTime: Infinity,
+    onMutate: () =>
+      forget(queryClient, (m) => actionOf(m) === null || toRecord(m)?.incidentId !== incidentId),
     onSuccess: (answer: Incident) => applyAnswer(utils, answer),
-    onError: async (error: { message: string }, input: TInput) => {
-      setFailure(input.id, `Could not ${verb}: ${error.message}`);
-      await refetchIncident(utils, input.id);
-    },
-    onSettled: (_answer: unknown, _error: unknown, input: TInput, key: number | undefined) => {
-      if (key !== undefined) removePending(input.id, key);
+    onError: async () => {
+      await Promise.all([
+        utils.incidents.list.invalidate(),
+        utils.incidents.get.invalidate({ id: incidentId }),
+      ]);
     },
   };
 }
@@ -121,31 +186,17 @@ function optimistic<TInput extends { id: string }>(
 /**
  * Acknowledge, assign and resolve, each sent with the version the user saw: the server answers
  * CONFLICT when it changed meanwhile, and the card goes back to what the server holds, saying
- * why. Serialised per incident (`scope`), so each one's snapshot of the server state holds.
+ * why.
  */
 export function useIncidentActions(incident: Incident) {
-  const utils = trpc.useUtils();
-  const scope = { id: `incident:${incident.id}` };
-  const acknowledge = trpc.incidents.acknowledge.useMutation({
-    scope,
-    ...optimistic(utils, 'acknowledge', () => ({ action: 'acknowledge' })),
-  });
-  const resolve = trpc.incidents.resolve.useMutation({
-    scope,
-    ...optimistic(utils, 'resolve', () => ({ action: 'resolve' })),
-  });
-  const assign = trpc.incidents.assign.useMutation({
-    scope,
-    ...optimistic(utils, 'assign', (input: { id: string; assigneeId: string }) => ({
-      action: 'assign',
-      assigneeId: input.assigneeId,
-    })),
-  });
+  const optimistic = useOptimistic(incident.id);
+  const acknowledge = trpc.incidents.acknowledge.useMutation(optimistic);
+  const resolve = trpc.incidents.resolve.useMutation(optimistic);
+  const assign = trpc.incidents.assign.useMutation(optimistic);
   const at = { id: incident.id, version: incident.version };
   return {
     acknowledge: () => acknowledge.mutate(at),
     resolve: () => resolve.mutate(at),
     assign: (assigneeId: string) => assign.mutate({ ...at, assigneeId }),
-    dismissFailure: () => setFailure(incident.id, null),
   };
 }

@@ -1,10 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
-import { useCallback, useEffect } from 'react';
+import { useCallback } from 'react';
 import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
-import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
-import { errorCode, trpc } from '../../trpc.ts';
+import { useLiveStream } from '../../lib/live-stream.ts';
+import { trpc } from '../../trpc.ts';
 import { mergeDetail, mergeIncidentPages } from './incident-cache.ts';
 
 /** Kept current by the stream: focus and remount refetches would only race it. */
@@ -72,23 +72,9 @@ export function useLiveIncidents(): void {
     [utils, queryClient],
   );
 
-  const changes = trpc.incidents.onChange.useSubscription(undefined, {
-    onStarted: () => {
-      markStreamStarted();
-      refetch();
-    },
+  useLiveStream(trpc.incidents.onChange, undefined, {
+    name: 'incidents.onChange',
+    onStarted: refetch,
     onData: ({ data }) => apply(data),
-    onError: (error) => {
-      if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
-    },
   });
-
-  const { reset, status, error } = changes;
-  useEffect(() => {
-    if (status === 'error' && errorCode(error) === 'PRECONDITION_FAILED') {
-      refetch();
-      reset();
-    }
-  }, [status, error, reset, refetch]);
-  useReportStream('incidents.onChange', status, error);
 }

@@ -1,8 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
-import { useCallback, useEffect } from 'react';
-import { markStreamStarted, useReportStream } from '../../lib/live-status.ts';
-import { errorCode, liveRole, trpc } from '../../trpc.ts';
+import { useCallback } from 'react';
+import { useLiveStream } from '../../lib/live-stream.ts';
+import { useLinkStates } from '../../pulse-provider.tsx';
+import { trpc } from '../../trpc.ts';
 import { showDesktopNotification } from './desktop-notifications.ts';
 import {
   markReadInPages,
@@ -14,33 +15,21 @@ import { isReadStateMutating } from './use-read-state.ts';
 /**
  * Keeps the notifications cache live: arrivals and read-state changes (from any tab or device)
  * are applied as they come, and every (re)start of a stream refetches, so whatever happened
- * while it was down is not missed. Mount once, in the app shell; the header's SSE indicator
- * shows its streams' state (see live-status.ts).
+ * while it was down is not missed. Mount once, in the app shell.
  */
 export function useLiveNotifications(): void {
   const utils = trpc.useUtils();
   const queryClient = useQueryClient();
+  const { liveRole } = useLinkStates();
 
   const refetch = useCallback(() => {
     void utils.notifications.list.invalidate();
     void utils.notifications.unreadCount.invalidate();
   }, [utils]);
-  // A stream (re)started: whatever happened while it was down is fetched, not missed.
-  const onStarted = useCallback(() => {
-    markStreamStarted();
-    refetch();
-  }, [refetch]);
 
-  const onError = useCallback(
-    (error: unknown) => {
-      // The session ended (here or elsewhere): asking who we are shows the sign-in page.
-      if (errorCode(error) === 'UNAUTHORIZED') void utils.auth.me.invalidate();
-    },
-    [utils],
-  );
-
-  const arrivals = trpc.notifications.onNotification.useSubscription(undefined, {
-    onStarted,
+  useLiveStream(trpc.notifications.onNotification, undefined, {
+    name: 'notifications.onNotification',
+    onStarted: refetch,
     onData: ({ data }) => {
       const pages = utils.notifications.list.getInfiniteData(NOTIFICATION_LIST_INPUT);
       // Not loaded yet: its first fetch will include this one.
@@ -60,11 +49,11 @@ export function useLiveNotifications(): void {
       if (inFlight > 0) refetch();
       showDesktopNotification(data, liveRole.get() !== 'follower');
     },
-    onError,
   });
 
-  const readState = trpc.notifications.onReadState.useSubscription(undefined, {
-    onStarted,
+  useLiveStream(trpc.notifications.onReadState, undefined, {
+    name: 'notifications.onReadState',
+    onStarted: refetch,
     onData: (event) => {
       utils.notifications.list.setInfiniteData(NOTIFICATION_LIST_INPUT, (pages) =>
         pages ? markReadInPages(pages, new Set(event.ids), event.readAt) : pages,
@@ -74,26 +63,5 @@ export function useLiveNotifications(): void {
         utils.notifications.unreadCount.setData(undefined, event.unreadCount);
       }
     },
-    onError,
   });
-
-  // The server cannot resume from where we were (PRECONDITION_FAILED): refetch and subscribe
-  // afresh. Done here, not in onError, which runs before the hook records the error.
-  const { reset: resetArrivals, status: arrivalsStatus, error: arrivalsError } = arrivals;
-  const { reset: resetReadState, status: readStateStatus, error: readStateError } = readState;
-  useEffect(() => {
-    if (arrivalsStatus === 'error' && errorCode(arrivalsError) === 'PRECONDITION_FAILED') {
-      refetch();
-      resetArrivals();
-    }
-  }, [arrivalsStatus, arrivalsError, resetArrivals, refetch]);
-  useEffect(() => {
-    if (readStateStatus === 'error' && errorCode(readStateError) === 'PRECONDITION_FAILED') {
-      refetch();
-      resetReadState();
-    }
-  }, [readStateStatus, readStateError, resetReadState, refetch]);
-
-  useReportStream('notifications.onNotification', arrivalsStatus, arrivalsError);
-  useReportStream('notifications.onReadState', readStateStatus, readStateError);
 }

@@ -2,7 +2,7 @@ import type { User } from '../../../shared/schemas/auth.ts';
 import { useLinkNavigation, usePath } from '../../lib/router.ts';
 import { LogoutButton } from '../auth/logout-button.tsx';
 import { ChatPage } from '../chat/chat-page.tsx';
-import { useChatSession } from '../chat/use-chat-session.ts';
+import { ChatSession } from '../chat/chat-session.tsx';
 import { DashboardPage } from '../dashboard/dashboard-page.tsx';
 import { IncidentsSection } from '../incidents/incidents-section.tsx';
 import { MarkAllReadButton } from '../notifications/mark-all-read-button.tsx';
@@ -25,40 +25,45 @@ const NAV = [
 
 export function AppShell({ user }: { user: User }) {
   useLiveNotifications();
-  useChatSession(user.id);
   useLinkNavigation();
   const route = parseRoute(usePath());
   return (
-    <div className="shell">
-      <header className="topbar">
-        <div className="brand">
-          <span className="brand__mark" aria-hidden="true" />
-          Pulse
-        </div>
-        <nav className="nav" aria-label="Pages">
-          {NAV.map((item) => (
-            <a
-              key={item.href}
-              href={item.href}
-              className="nav__link"
-              data-testid={`nav-${item.label.toLowerCase()}`}
-              aria-current={item.active(route) ? 'page' : undefined}
+    <ChatSession userId={user.id}>
+      <div className="shell">
+        <header className="topbar">
+          <div className="brand">
+            <span className="brand__mark" aria-hidden="true" />
+            Pulse
+          </div>
+          <nav className="nav" aria-label="Pages">
+            {NAV.map((item) => (
+              <a
+                key={item.href}
+                href={item.href}
+                className="nav__link"
+                data-testid={`nav-${item.label.toLowerCase()}`}
+                aria-current={item.active(route) ? 'page' : undefined}
+              >
+                {item.label}
+              </a>
+            ))}
+          </nav>
+          <LinkStatus />
+          <div className="topbar__end">
+            <NotificationBell />
+            <span
+              className="user"
+              data-testid="user-name"
+              title={`${user.username} (${user.role})`}
             >
-              {item.label}
-            </a>
-          ))}
-        </nav>
-        <LinkStatus />
-        <div className="topbar__end">
-          <NotificationBell />
-          <span className="user" data-testid="user-name" title={`${user.username} (${user.role})`}>
-            {user.displayName}
-          </span>
-          <LogoutButton />
-        </div>
-      </header>
-      <Page route={route} user={user} />
-    </div>
+              {user.displayName}
+            </span>
+            <LogoutButton />
+          </div>
+        </header>
+        <Page route={route} user={user} />
+      </div>
+    </ChatSession>
   );
 }
 

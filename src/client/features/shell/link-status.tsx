@@ -1,8 +1,8 @@
 import { useSyncExternalStore } from 'react';
 import { LinkIndicator, type LinkState } from '../../components/link-indicator.tsx';
-import { useStreamsState } from '../../lib/live-status.ts';
 import { useOnline } from '../../lib/use-online.ts';
-import { httpHealth, liveRole } from '../../trpc.ts';
+import { useLinkStates } from '../../pulse-provider.tsx';
+import { streamsState } from '../../transport/live-status.ts';
 import { WsLinkStatus } from '../chat/ws-link-status.tsx';
 
 const ROLE_TEXT = {
@@ -17,9 +17,12 @@ const ROLE_TEXT = {
  */
 export function LinkStatus() {
   const online = useOnline();
+  const { liveRole, httpHealth, streams: reports } = useLinkStates();
   const role = useSyncExternalStore(liveRole.subscribe, liveRole.get);
   const health = useSyncExternalStore(httpHealth.subscribe, httpHealth.get);
-  const streams = useStreamsState(online);
+  const all = useSyncExternalStore(reports.all.subscribe, reports.all.get);
+  const started = useSyncExternalStore(reports.everStarted.subscribe, reports.everStarted.get);
+  const streams = streamsState(online, started, all);
   const http: LinkState = !online ? 'offline' : health === 'ok' ? 'connected' : 'reconnecting';
   return (
     <div className="links" aria-label="Connection state">

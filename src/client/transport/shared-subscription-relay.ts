@@ -1,124 +1,30 @@
-import {
-  TRPCClientError,
-  type Operation,
-  type OperationLink,
-  type OperationResultEnvelope,
-  type OperationResultObservable,
-  type TRPCLink,
-} from '@trpc/client';
+import type { Operation, OperationLink, TRPCClientError } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
-import { observable, type Observer, type Unsubscribable } from '@trpc/server/observable';
-import { z } from 'zod';
-
-/**
- * One set of real subscriptions per browser, shared by all of its tabs.
- *
- * Why: on HTTP/1.1 a browser allows about six connections per origin, shared by every tab,
- * and each SSE subscription holds one open. Five tabs with two streams each would starve
- * the tabs' own queries. So one tab, the leader (holder of a Web Lock), opens the streams
- * and relays what they yield to the other tabs over a BroadcastChannel. Every tab's
- * `useSubscription` goes through this link unchanged; only the leader's reaches the network.
- * See docs/decisions/0002-one-sse-stream-per-browser.md.
- */
+import type { Observer, Unsubscribable } from '@trpc/server/observable';
+import { runLinks } from './run-links.ts';
+import {
+  fromWire,
+  fromWireError,
+  parseRelayMessage,
+  toWire,
+  toWireError,
+  type Delivery,
+  type Envelope,
+  type RelayMessage,
+  type WireResult,
+} from './shared-subscription-codec.ts';
 
 /** `leader` opens the real streams; `follower` relays through it; `standalone` has no locks or channel. */
 export type TabRole = 'leader' | 'follower' | 'standalone';
 
-export interface SharedSubscriptionLinkOptions<TRouter extends AnyRouter> {
-  /** Names the leader lock, the tab locks and the channel; tabs sharing it share streams. */
-  name?: string;
-  /** The links that open a real subscription (retry, transport). Only the leader runs them. */
-  upstream: TRPCLink<TRouter>[];
-  /** Told whenever this tab's role changes (for the UI, and to show desktop notifications once). */
-  onRoleChange?: (role: TabRole) => void;
-}
-
-type Envelope<TRouter extends AnyRouter> = OperationResultEnvelope<
-  unknown,
-  TRPCClientError<TRouter>
->;
-type Result<TRouter extends AnyRouter> = Envelope<TRouter>['result'];
-type SubscriptionObserver<TRouter extends AnyRouter> = Observer<
+export type SubscriptionObserver<TRouter extends AnyRouter> = Observer<
   Envelope<TRouter>,
   TRPCClientError<TRouter>
 >;
 
-// The wire between tabs. Errors travel as their shape: class instances do not survive cloning.
-const wireErrorSchema = z.object({ message: z.string(), shape: z.unknown() });
-const wireResultSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started') }),
-  z.object({ type: z.literal('stopped') }),
-  z.object({ type: z.literal('data'), id: z.string().optional(), data: z.unknown() }),
-  z.object({
-    type: z.literal('state'),
-    state: z.enum(['idle', 'connecting', 'pending']),
-    error: wireErrorSchema.nullable(),
-  }),
-]);
-const messageSchema = z.discriminatedUnion('kind', [
-  // A tab to the leader.
-  z.object({
-    kind: z.literal('subscribe'),
-    tabId: z.string(),
-    subId: z.string(),
-    path: z.string(),
-    input: z.unknown(),
-  }),
-  z.object({ kind: z.literal('unsubscribe'), subId: z.string() }),
-  // The leader to the tabs: `leader` asks every tab to announce its subscriptions again.
-  z.object({ kind: z.literal('leader'), tabId: z.string() }),
-  z.object({ kind: z.literal('next'), to: z.array(z.string()), result: wireResultSchema }),
-  z.object({ kind: z.literal('error'), to: z.array(z.string()), error: wireErrorSchema }),
-  z.object({ kind: z.literal('complete'), to: z.array(z.string()) }),
-]);
-type WireError = z.infer<typeof wireErrorSchema>;
-type WireResult = z.infer<typeof wireResultSchema>;
-type Message = z.infer<typeof messageSchema>;
-type Delivery = Extract<Message, { to: string[] }>;
-
-function toWireError(error: TRPCClientError<AnyRouter>): WireError {
-  return { message: error.message, shape: error.shape ?? null };
-}
-
-function fromWireError<TRouter extends AnyRouter>(error: WireError): TRPCClientError<TRouter> {
-  return error.shape
-    ? TRPCClientError.from<TRouter>({ error: error.shape })
-    : new TRPCClientError<TRouter>(error.message);
-}
-
-function toWire<TRouter extends AnyRouter>(result: Result<TRouter>): WireResult {
-  switch (result.type) {
-    case 'state':
-      return {
-        type: 'state',
-        state: result.state,
-        error: result.error ? toWireError(result.error) : null,
-      };
-    case 'started':
-    case 'stopped':
-      return { type: result.type };
-    case 'data':
-    case undefined:
-      return { type: 'data', id: result.id, data: result.data };
-  }
-}
-
-function fromWire<TRouter extends AnyRouter>(result: WireResult): Result<TRouter> {
-  switch (result.type) {
-    case 'state':
-      return result.state === 'connecting'
-        ? {
-            type: 'state',
-            state: 'connecting',
-            error: result.error ? fromWireError<TRouter>(result.error) : null,
-          }
-        : { type: 'state', state: result.state, error: null };
-    case 'started':
-    case 'stopped':
-      return { type: result.type };
-    case 'data':
-      return result.id === undefined ? { data: result.data } : { id: result.id, data: result.data };
-  }
+export interface TabRelay<TRouter extends AnyRouter> {
+  /** Follows a subscription through the leader (this tab or another); returns how to stop. */
+  subscribe(op: Operation, observer: SubscriptionObserver<TRouter>): () => void;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -145,48 +51,8 @@ export function subscriptionKey(path: string, input: unknown): string {
   return `${path}:${sorted}`;
 }
 
-/** Runs an op through a list of links, as tRPC's own (unexported) chain does. */
-function runChain<TRouter extends AnyRouter>(
-  links: OperationLink<TRouter>[],
-  op: Operation,
-): OperationResultObservable<TRouter, unknown> {
-  const execute = (
-    index: number,
-    current: Operation,
-  ): OperationResultObservable<TRouter, unknown> => {
-    const link = links[index];
-    if (!link)
-      throw new Error('sharedSubscriptionLink: the upstream links need a terminating link');
-    return link({ op: current, next: (nextOp) => execute(index + 1, nextOp) });
-  };
-  return execute(0, op);
-}
-
 /** A lock callback that never returns: the lock is held until the tab goes away. */
 const holdForever = () => new Promise<never>(() => undefined);
-
-export function sharedSubscriptionLink<TRouter extends AnyRouter>(
-  opts: SharedSubscriptionLinkOptions<TRouter>,
-): TRPCLink<TRouter> {
-  return (runtime) => {
-    const upstream = opts.upstream.map((link) => link(runtime));
-    const supported =
-      typeof navigator !== 'undefined' &&
-      typeof navigator.locks?.request === 'function' &&
-      typeof BroadcastChannel === 'function';
-    if (!supported) {
-      opts.onRoleChange?.('standalone');
-      return ({ op }) => runChain(upstream, op);
-    }
-    const tabs = createTabRelay<TRouter>(opts.name ?? 'pulse-live', upstream, opts.onRoleChange);
-    return ({ op }) => {
-      if (op.type !== 'subscription') return runChain(upstream, op);
-      return observable<Envelope<TRouter>, TRPCClientError<TRouter>>((observer) =>
-        tabs.subscribe(op, observer),
-      );
-    };
-  };
-}
 
 interface Upstream {
   /** subId → the tab that holds it. */
@@ -204,11 +70,17 @@ interface LocalSubscription<TRouter extends AnyRouter> {
   observer: SubscriptionObserver<TRouter>;
 }
 
-function createTabRelay<TRouter extends AnyRouter>(
+/**
+ * The leader/follower logic of one browser's shared subscriptions. One tab, the leader (holder
+ * of a Web Lock), runs `upstream` once per distinct subscription and relays what it yields over
+ * the BroadcastChannel `name`; the other tabs ask it for their subscriptions there. Needs Web
+ * Locks and BroadcastChannel (see sharedSubscriptionLink for the fallback).
+ */
+export function createTabRelay<TRouter extends AnyRouter>(
   name: string,
   upstream: OperationLink<TRouter>[],
   onRoleChange: ((role: TabRole) => void) | undefined,
-) {
+): TabRelay<TRouter> {
   const tabId = crypto.randomUUID();
   const channel = new BroadcastChannel(name);
   const locks = navigator.locks;
@@ -239,7 +111,7 @@ function createTabRelay<TRouter extends AnyRouter>(
   });
   onRoleChange?.(role);
 
-  function post(message: Message) {
+  function post(message: RelayMessage) {
     channel.postMessage(message);
   }
 
@@ -284,7 +156,7 @@ function createTabRelay<TRouter extends AnyRouter>(
       context: {},
       signal: null,
     };
-    stream.sub = runChain(upstream, op).subscribe({
+    stream.sub = runLinks(upstream, op).subscribe({
       next(envelope) {
         const result = toWire<TRouter>(envelope.result);
         if (result.type === 'started') {
@@ -372,9 +244,8 @@ function createTabRelay<TRouter extends AnyRouter>(
   }
 
   channel.onmessage = (event: MessageEvent<unknown>) => {
-    const parsed = messageSchema.safeParse(event.data);
-    if (!parsed.success) return;
-    const message = parsed.data;
+    const message = parseRelayMessage(event.data);
+    if (!message) return;
     switch (message.kind) {
       case 'subscribe':
         if (role !== 'leader') return;
@@ -400,7 +271,7 @@ function createTabRelay<TRouter extends AnyRouter>(
   };
 
   return {
-    subscribe(op: Operation, observer: SubscriptionObserver<TRouter>): () => void {
+    subscribe(op, observer) {
       const subId = `${tabId}:${++nextSub}`;
       const sub: LocalSubscription<TRouter> = { path: op.path, input: op.input, observer };
       local.set(subId, sub);

@@ -1,5 +1,5 @@
 import { createWSClient, type TRPCWebSocketClient } from '@trpc/client';
-import { createExternalStore, type ExternalStore } from './external-store.ts';
+import { createExternalStore, type ExternalStore } from '../lib/external-store.ts';
 import {
   initialWsMachine,
   openDelayMs,
