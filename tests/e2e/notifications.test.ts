@@ -50,13 +50,18 @@ describeInBrowser('web app: live notifications', () => {
     await waitForLive(page);
 
     const item = inboxItem(page, 'Disk usage above 80% on db-1');
+    // The badge moves at once (optimistic); the server's answer is what the check below waits for.
+    const markedRead = page.waitForResponse((r) => r.url().includes('notifications.markRead'));
     await item.locator('[data-testid=mark-read]').click();
     await waitForText(page, '[data-testid=unread-badge]', '2');
     await waitForAttribute(page, '[data-testid=inbox] [data-read=true]', 'data-read', 'true');
+    expect((await markedRead).ok()).toBe(true);
     expect(await alice.notifications.unreadCount.query()).toBe(2);
 
+    const markedAll = page.waitForResponse((r) => r.url().includes('notifications.markAllRead'));
     await page.click('[data-testid=inbox] [data-testid=mark-all-read]');
     await waitForText(page, '[data-testid=unread-badge]', '0');
+    expect((await markedAll).ok()).toBe(true);
     expect(await page.locator('[data-testid=inbox] [data-read=false]').count()).toBe(0);
     expect(await alice.notifications.unreadCount.query()).toBe(0);
     app.check();
