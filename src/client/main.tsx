@@ -1,9 +1,10 @@
+// First: every feature's styles (imported by its top component) build on these.
+import './styles/base.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.tsx';
 import { createPulseClients } from './pulse-clients.ts';
 import { PulseProvider } from './pulse-provider.tsx';
-import './styles.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html lacks #root');

@@ -3,6 +3,7 @@ import { getQueryKey } from '@trpc/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { PASSWORD_MAX, USERNAME_MAX } from '../../../shared/limits.ts';
 import { trpc } from '../../trpc.ts';
+import './auth.css';
 
 export function LoginPage() {
   const utils = trpc.useUtils();

@@ -9,6 +9,7 @@ import { MetricChart } from './metric-chart.tsx';
 import { MetricTile } from './metric-tile.tsx';
 import { layoutProblem, layoutSeries, useLayout, useSaveLayout } from './use-layout.ts';
 import { trpc } from '../../trpc.ts';
+import './dashboard.css';
 
 /** Keys that stay put when other charts come and go (a layout may show a series twice). */
 function chartKeys(layout: DashboardLayout): string[] {

@@ -3,6 +3,7 @@ import { IncidentPage } from './incident-page.tsx';
 import { IncidentsBoard } from './incidents-board.tsx';
 import { useLiveIncidents } from './use-live-incidents.ts';
 import { usePeople } from './use-people.ts';
+import './incidents.css';
 
 /** The board and each incident's page, sharing one live stream of incident changes. */
 export function IncidentsSection({ user, incidentId }: { user: User; incidentId: string | null }) {

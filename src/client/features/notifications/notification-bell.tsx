@@ -3,6 +3,7 @@ import { DesktopNotificationsButton } from './desktop-notifications-button.tsx';
 import { MarkAllReadButton } from './mark-all-read-button.tsx';
 import { NotificationFeed } from './notification-feed.tsx';
 import { useUnreadCount } from './use-notification-queries.ts';
+import './notifications.css';
 
 export function NotificationBell() {
   const unread = useUnreadCount();

@@ -2,6 +2,7 @@ import { NotificationList } from '../../components/notification-list.tsx';
 import { flattenPages } from './notification-cache.ts';
 import { useNotificationList } from './use-notification-queries.ts';
 import { useMarkRead } from './use-read-state.ts';
+import './notifications.css';
 
 /** The notifications list wired to its query and mark-read; the bell and the inbox both show it. */
 export function NotificationFeed({ emptyText }: { emptyText?: string }) {

@@ -11,6 +11,7 @@ import { NotificationFeed } from '../notifications/notification-feed.tsx';
 import { useLiveNotifications } from '../notifications/use-live-notifications.ts';
 import { LinkStatus } from './link-status.tsx';
 import { parseRoute, type Route } from './routes.ts';
+import './shell.css';
 
 const NAV = [
   { href: '/', label: 'Inbox', active: (r: Route) => r.name === 'inbox' },
