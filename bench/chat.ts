@@ -35,7 +35,7 @@ import {
   pinning,
   pinSelf,
   pulseEnv,
-  rootDir,
+  pulseServerArgs,
   seedUsers,
   stamp,
   startServer,
@@ -429,7 +429,7 @@ async function main() {
 
   const pulse = await measure(
     'pulse',
-    ['--import', 'tsx', join(rootDir, 'src/server/index.ts')],
+    pulseServerArgs(),
     pulseEnv(dir, dbPath, { PULSE_CHAT_SENDS_PER_10S: '100000' }),
     roomId,
     seeded.memberTokens,

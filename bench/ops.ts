@@ -36,7 +36,7 @@ import {
   pinning,
   pinSelf,
   pulseEnv,
-  rootDir,
+  pulseServerArgs,
   seedUsers,
   stamp,
   startServer,
@@ -491,12 +491,7 @@ async function main() {
   const dir = makeWorkDir();
   const dbPath = join(dir, 'pulse.db');
   const seeded = await seedUsers(dbPath, config.subscribers, ['ingest'], ['read']);
-  const server = await startServer(
-    'pulse',
-    0,
-    ['--import', 'tsx', join(rootDir, 'src/server/index.ts')],
-    pulseEnv(dir, dbPath),
-  );
+  const server = await startServer('pulse', 0, pulseServerArgs(), pulseEnv(dir, dbPath));
   let ingest: IngestResult;
   let fanout: FanoutResult;
   try {

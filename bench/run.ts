@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { numberFlag, parseKnownFlags, type PhaseResult, type TargetResult } from './common.ts';
-import { machineFacts, pulseEnv as pulseServerEnv } from './bench-proc.ts';
+import { machineFacts, PULSE_NODE_FLAGS, pulseEnv as pulseServerEnv } from './bench-proc.ts';
 import { seedDatabase } from './seed.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -413,6 +413,7 @@ async function main() {
   );
   const nodeArgs = (label: Label) => [
     ...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : []),
+    ...(label === 'baseline' ? [] : PULSE_NODE_FLAGS),
     '--import',
     'tsx',
   ];

@@ -46,7 +46,7 @@ import {
   pinning,
   pinSelf,
   pulseEnv,
-  rootDir,
+  pulseServerArgs,
   stamp,
   type Started,
   startServer,
@@ -624,7 +624,7 @@ async function main(): Promise<number> {
   const server: Started = await startServer(
     'pulse',
     0,
-    ['--import', 'tsx', join(rootDir, 'src/server/index.ts')],
+    pulseServerArgs(),
     pulseEnv(dir, join(dir, 'pulse.db'), { PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD }),
   );
   let shuttingDown = false;
