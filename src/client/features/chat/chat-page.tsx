@@ -2,6 +2,7 @@ import { LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { User } from '../../../shared/schemas/auth.ts';
 import type { Room } from '../../../shared/schemas/chat.ts';
 import { trpc } from '../../trpc.ts';
+import { LoadMore } from '../../components/load-more.tsx';
 import { ChatPanel } from './chat-panel.tsx';
 import { useSeen } from './chat-storage.ts';
 import { chatRoomPath, countUnread } from './messages.ts';
@@ -48,19 +49,7 @@ export function ChatPage({ user, roomId }: { user: User; roomId: string | null }
           user={user}
           current={roomId}
         />
-        {rooms.hasNextPage && (
-          <p className="pad">
-            <button
-              type="button"
-              className="link-button"
-              data-testid="chat-rooms-more"
-              disabled={rooms.isFetchingNextPage}
-              onClick={() => void rooms.fetchNextPage()}
-            >
-              {rooms.isFetchingNextPage ? 'Loading…' : 'Load more'}
-            </button>
-          </p>
-        )}
+        <LoadMore pages={rooms} testId="chat-rooms-more" />
       </nav>
       {roomId === null ? (
         <section className="card pad chat-page__empty">

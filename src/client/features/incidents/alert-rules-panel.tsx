@@ -6,6 +6,7 @@ import type { Severity } from '../../../shared/schemas/common.ts';
 import { createRuleSchema } from '../../../shared/schemas/incidents.ts';
 import { SeverityBadge } from '../../components/incident-card.tsx';
 import { trpc } from '../../trpc.ts';
+import { LoadMore } from '../../components/load-more.tsx';
 
 type Field = keyof z.infer<typeof createRuleSchema>;
 const opSchema = createRuleSchema.shape.op;
@@ -78,19 +79,7 @@ export function AlertRulesPanel() {
           ))}
         </ul>
       )}
-      {rules.hasNextPage && (
-        <p className="pad">
-          <button
-            type="button"
-            className="link-button"
-            data-testid="rules-more"
-            disabled={rules.isFetchingNextPage}
-            onClick={() => void rules.fetchNextPage()}
-          >
-            {rules.isFetchingNextPage ? 'Loading…' : 'Load more'}
-          </button>
-        </p>
-      )}
+      <LoadMore pages={rules} testId="rules-more" />
       <NewRuleForm
         teams={teams.data ?? []}
         seriesNames={(series.data ?? []).map((s) => s.series).sort()}

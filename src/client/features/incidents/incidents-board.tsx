@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Incident, IncidentStatus } from '../../../shared/schemas/incidents.ts';
 import { IncidentCard } from '../../components/incident-card.tsx';
+import { LoadMore } from '../../components/load-more.tsx';
 import { incidentPath } from '../shell/routes.ts';
 import { AlertRulesPanel } from './alert-rules-panel.tsx';
 import { boardColumns, loadedIncidents } from './incident-cache.ts';
@@ -76,19 +77,12 @@ export function IncidentsBoard({ people }: { people: People }) {
           })}
         </div>
       )}
-      {list.hasNextPage && (
-        <p className="board__more">
-          <button
-            type="button"
-            className="ghost"
-            data-testid="incidents-more"
-            disabled={list.isFetchingNextPage}
-            onClick={() => void list.fetchNextPage()}
-          >
-            {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
-          </button>
-        </p>
-      )}
+      <LoadMore
+        pages={list}
+        testId="incidents-more"
+        className="board__more"
+        buttonClassName="ghost"
+      />
       <AlertRulesPanel />
     </div>
   );
