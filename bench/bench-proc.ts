@@ -9,9 +9,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { hashPassword, hashSecret, newSecret } from '../src/server/auth/secrets.ts';
-import { openDatabase } from '../src/server/store/db.ts';
-import { createUserStore } from '../src/server/store/users.ts';
+import { hashPassword, hashSecret, newSecret } from '../src/server/features/auth/secrets.ts';
+import { openDatabase } from '../src/server/platform/db.ts';
+import { createUserStore } from '../src/server/features/users/store.ts';
 import type { TokenScope } from '../src/shared/schemas/auth.ts';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));

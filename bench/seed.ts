@@ -1,6 +1,6 @@
-import { hashPassword, hashSecret, newSecret } from '../src/server/auth/secrets.ts';
-import { openDatabase } from '../src/server/store/db.ts';
-import { createUserStore } from '../src/server/store/users.ts';
+import { hashPassword, hashSecret, newSecret } from '../src/server/features/auth/secrets.ts';
+import { openDatabase } from '../src/server/platform/db.ts';
+import { createUserStore } from '../src/server/features/users/store.ts';
 import type { BenchCredentials } from './common.ts';
 
 /**

@@ -13,9 +13,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase, type Db } from '../src/server/store/db.ts';
-import { createNotificationStore, type Audience } from '../src/server/store/notifications.ts';
-import { createUserStore } from '../src/server/store/users.ts';
+import { openDatabase, type Db } from '../src/server/platform/db.ts';
+import { createNotificationStore, type Audience } from '../src/server/features/notifications/store.ts';
+import { createUserStore } from '../src/server/features/users/store.ts';
 import { numberFlag, parseFlags } from './common.ts';
 
 const flags = parseFlags(process.argv.slice(2));

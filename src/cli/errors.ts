@@ -1,5 +1,5 @@
 import { isTRPCClientError } from '@trpc/client';
-import type { AppRouter } from '../server/routers/_app.ts';
+import type { AppRouter } from '../server/router.ts';
 
 /** A failure the CLI explains itself; exits 1. */
 export class CliError extends Error {

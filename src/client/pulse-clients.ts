@@ -9,7 +9,7 @@ import {
   type TRPCLink,
 } from '@trpc/client';
 import { getQueryKey } from '@trpc/react-query';
-import type { AppRouter } from '../server/routers/_app.ts';
+import type { AppRouter } from '../server/router.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
 import { errorCode, isFinalError, isUnreachable, retryDelayMs } from './lib/errors.ts';
 import { createExternalStore, type ExternalStore } from './lib/external-store.ts';

@@ -1,5 +1,5 @@
 import { createTRPCReact } from '@trpc/react-query';
-import type { AppRouter } from '../server/routers/_app.ts';
+import type { AppRouter } from '../server/router.ts';
 
 /**
  * The typed hooks for the whole API; the only `createTRPCReact` in the app. It holds no state:

@@ -11,7 +11,7 @@ import {
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
-import type { AppRouter } from '../server/routers/_app.ts';
+import type { AppRouter } from '../server/router.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
 
 export interface PulseClientOptions {

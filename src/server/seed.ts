@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { notify } from './notify.ts';
+import { notify } from './features/notifications/actions.ts';
 import type { Services } from './services.ts';
 
 export const DEMO_PASSWORD = 'pulse';

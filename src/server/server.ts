@@ -16,11 +16,11 @@ import {
   createRequestContext,
   isOriginAllowed,
   peerAddress,
-} from './context.ts';
+} from './platform/context.ts';
 import type { Env } from './env.ts';
-import { createSseTransport } from './live/sse.ts';
-import { createWsFeeds } from './live/ws.ts';
-import { appRouter } from './routers/_app.ts';
+import { createSseTransport } from './platform/sse.ts';
+import { createWsFeeds } from './platform/ws.ts';
+import { appRouter } from './router.ts';
 import { seedIfEmpty } from './seed.ts';
 import { createServices, type Services } from './services.ts';
 

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { describe, expect, it, vi } from 'vitest';
 import { ZodError } from 'zod';
 import type { PointsBatch } from '../../src/shared/schemas/metrics.ts';
-import { downsample } from '../../src/server/store/downsample.ts';
+import { downsample } from '../../src/server/features/metrics/downsample.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import { createTestServices } from '../support/caller.ts';
 import { record } from '../support/live.ts';

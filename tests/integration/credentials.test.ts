@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPasswordHasher } from '../../src/server/auth/secrets.ts';
+import { createPasswordHasher } from '../../src/server/features/auth/secrets.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { record } from '../support/live.ts';

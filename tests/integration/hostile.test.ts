@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { appRouter } from '../../src/server/routers/_app.ts';
+import { appRouter } from '../../src/server/router.ts';
 import { countChanges, rowCounts, type RowCounts } from '../support/db-snapshot.ts';
 import {
   LIMITS,

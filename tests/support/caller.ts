@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenScope, User } from '../../src/shared/schemas/auth.ts';
-import { createContextInner, type Credential } from '../../src/server/context.ts';
+import { createContextInner, type Credential } from '../../src/server/platform/context.ts';
 import { parseEnv } from '../../src/server/env.ts';
-import { appRouter } from '../../src/server/routers/_app.ts';
+import { appRouter } from '../../src/server/router.ts';
 import { seedIfEmpty } from '../../src/server/seed.ts';
 import { createServices, type Services } from '../../src/server/services.ts';
-import { createCallerFactory } from '../../src/server/trpc.ts';
+import { createCallerFactory } from '../../src/server/platform/trpc.ts';
 
 const createCaller = createCallerFactory(appRouter);
 

@@ -1,7 +1,7 @@
 import { TRPCClientError, type Operation, type TRPCLink } from '@trpc/client';
 import { observable, type Observer } from '@trpc/server/observable';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import type { AppRouter } from '../../src/server/routers/_app.ts';
+import type { AppRouter } from '../../src/server/router.ts';
 
 type Envelope = { result: { type: 'started' } | { type?: 'data'; data: unknown } };
 type ClientError = TRPCClientError<AppRouter>;

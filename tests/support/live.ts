@@ -1,6 +1,6 @@
 import type { TRPCClientError } from '@trpc/client';
 import type { Unsubscribable } from '@trpc/server/observable';
-import type { AppRouter } from '../../src/server/routers/_app.ts';
+import type { AppRouter } from '../../src/server/router.ts';
 
 export function deferred<T = void>() {
   let resolve!: (value: T) => void;

@@ -1,6 +1,6 @@
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import WebSocket from 'ws';
-import type { AppRouter } from '../../src/server/routers/_app.ts';
+import type { AppRouter } from '../../src/server/router.ts';
 
 /** A typed tRPC client over a real WebSocket (Node has none built in on 20), with headers. */
 export function wsClient(

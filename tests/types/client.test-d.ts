@@ -1,7 +1,7 @@
 import type { TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AppRouter } from '../../src/server/routers/_app.ts';
+import type { AppRouter } from '../../src/server/router.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
 

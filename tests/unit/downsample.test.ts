@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downsample, StreamingDownsampler } from '../../src/server/store/downsample.ts';
+import { downsample, StreamingDownsampler } from '../../src/server/features/metrics/downsample.ts';
 
 const series = (n: number, value: (i: number) => number) =>
   Array.from({ length: n }, (_, i) => ({ ts: 1000 + i * 10, value: value(i) }));

@@ -1,5 +1,5 @@
 import { TRPCClientError } from '@trpc/client';
-import type { AppRouter } from '../../server/routers/_app.ts';
+import type { AppRouter } from '../../server/router.ts';
 import { backoffDelayMs } from '../transport/backoff.ts';
 
 /** The tRPC error code of an error from any call, if the server sent one. */

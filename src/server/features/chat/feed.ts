@@ -1,0 +1,178 @@
+import { TYPING_TTL_MS } from '../../../shared/limits.ts';
+import { messageSchema, type Message, type Person } from '../../../shared/schemas/chat.ts';
+import { consume, type EventBus } from '../../platform/bus.ts';
+import { messageSeq, type ChatStore } from './store.ts';
+import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from '../../platform/hub.ts';
+import { followLog } from '../../platform/log-follower.ts';
+
+const messageChannel = (roomId: string) => `chat:${roomId}`;
+const typingChannel = (roomId: string) => `chat.typing:${roomId}`;
+const presenceChannel = (roomId: string) => `chat.presence:${roomId}`;
+
+const byName = (a: Person, b: Person) => a.username.localeCompare(b.username);
+
+function messageEvent(message: Message): LiveEvent {
+  const data = messageSchema.parse(message);
+  return liveEvent(data, data.id, messageSeq(data.id) ?? 0, Date.parse(data.createdAt));
+}
+
+/**
+ * Chat's live side on one instance: messages from the database log to room channels; who is
+ * typing (expiring `TYPING_TTL_MS` after the last keystroke signal); and who is present (a user
+ * is present while any of their chat subscriptions to the room is open, on any instance,
+ * counted once however many tabs they have).
+ */
+export function startChatFanout(opts: {
+  bus: EventBus;
+  hub: Hub;
+  store: ChatStore;
+  instance: string;
+  signal: AbortSignal;
+}) {
+  const { bus, hub, store, instance, signal } = opts;
+
+  const follower = followLog({
+    signal,
+    what: 'chat',
+    announcements: () => bus.subscribe('chat.messages', signal),
+    start: () => store.maxSeq(),
+    read: (after, limit) => store.since(after, limit),
+    seqOf: (row) => row.seq,
+    onRow({ message }) {
+      const event = messageEvent(message);
+      hub.metrics.counts.published++;
+      hub.dispatch(messageChannel(message.roomId), event);
+    },
+  });
+
+  // roomId → userId → who, and when their indicator lapses.
+  const typing = new Map<string, Map<string, { person: Person; timer: NodeJS.Timeout }>>();
+  const typingList = (roomId: string) => [...(typing.get(roomId)?.values() ?? [])].map((t) => t.person).sort(byName);
+  const announceTyping = (roomId: string) => hub.dispatch(typingChannel(roomId), liveEvent(typingList(roomId)));
+
+  function applyTyping(roomId: string, person: Person, on: boolean) {
+    let room = typing.get(roomId);
+    const existing = room?.get(person.userId);
+    if (existing) clearTimeout(existing.timer);
+    if (on) {
+      if (!room) typing.set(roomId, (room = new Map<string, { person: Person; timer: NodeJS.Timeout }>()));
+      const timer = setTimeout(() => applyTyping(roomId, person, false), TYPING_TTL_MS);
+      timer.unref();
+      room.set(person.userId, { person, timer });
+      if (!existing) announceTyping(roomId);
+    } else if (existing && room) {
+      room.delete(person.userId);
+      if (room.size === 0) typing.delete(roomId);
+      announceTyping(roomId);
+    }
+  }
+
+  // Local subscription counts per room and user; and the union over instances of who is present.
+  const local = new Map<string, Map<string, number>>();
+  const present = new Map<string, Map<string, { person: Person; instances: Set<string> }>>();
+  const presentList = (roomId: string) => [...(present.get(roomId)?.values() ?? [])].map((p) => p.person).sort(byName);
+
+  function applyPresence(from: string, roomId: string, person: Person, on: boolean) {
+    let room = present.get(roomId);
+    const entry = room?.get(person.userId);
+    const before = entry !== undefined;
+    if (on) {
+      if (!room) present.set(roomId, (room = new Map<string, { person: Person; instances: Set<string> }>()));
+      if (entry) entry.instances.add(from);
+      else room.set(person.userId, { person, instances: new Set([from]) });
+    } else if (entry && room) {
+      entry.instances.delete(from);
+      if (entry.instances.size === 0) room.delete(person.userId);
+      if (room.size === 0) present.delete(roomId);
+    }
+    const after = present.get(roomId)?.has(person.userId) ?? false;
+    if (before !== after) hub.dispatch(presenceChannel(roomId), liveEvent(presentList(roomId)));
+  }
+
+  function track(roomId: string, person: Person, delta: 1 | -1) {
+    let room = local.get(roomId);
+    if (!room) local.set(roomId, (room = new Map<string, number>()));
+    const n = (room.get(person.userId) ?? 0) + delta;
+    if (n > 0) room.set(person.userId, n);
+    else {
+      room.delete(person.userId);
+      if (room.size === 0) local.delete(roomId);
+    }
+    // Only the first open and the last close of this user here change presence.
+    if ((delta === 1 && n === 1) || (delta === -1 && n === 0)) {
+      applyPresence(instance, roomId, person, delta === 1);
+      void bus.publish('chat.presence', { instance, roomId, person, present: delta === 1 });
+    }
+  }
+
+  consume({
+    subscribe: () => bus.subscribe('chat.typing', signal),
+    signal,
+    what: 'chat typing',
+    handle: ({ roomId, person, typing: on }) => applyTyping(roomId, person, on),
+  });
+  consume({
+    subscribe: () => bus.subscribe('chat.presence', signal),
+    signal,
+    what: 'chat presence',
+    handle(msg) {
+      if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
+    },
+  });
+  const { ready } = follower;
+
+  signal.addEventListener(
+    'abort',
+    () => {
+      for (const room of typing.values()) for (const t of room.values()) clearTimeout(t.timer);
+      typing.clear();
+    },
+    { once: true },
+  );
+
+  /** Every chat subscription counts toward its user's presence in the room. */
+  const presenceHooks = (roomId: string, person: Person) => ({
+    onOpen: () => track(roomId, person, 1),
+    onClose: () => track(roomId, person, -1),
+  });
+
+  return {
+    ready,
+    messages(roomId: string, person: Person, lastEventId: string | null | undefined): FeedSpec {
+      return {
+        hub,
+        channel: messageChannel(roomId),
+        lastEventId,
+        ...presenceHooks(roomId, person),
+        replay: replayLog({
+          seqOf: messageSeq,
+          mayResumeFrom: async (seq) => (await store.roomOf(seq)) === roomId,
+          after: (seq, limit) => store.after(roomId, seq, limit),
+          toEvent: messageEvent,
+        }),
+      };
+    },
+    typing(roomId: string, person: Person): FeedSpec {
+      return {
+        hub,
+        channel: typingChannel(roomId),
+        ...presenceHooks(roomId, person),
+        initial: async () => [liveEvent(typingList(roomId))],
+      };
+    },
+    presence(roomId: string, person: Person): FeedSpec {
+      return {
+        hub,
+        channel: presenceChannel(roomId),
+        ...presenceHooks(roomId, person),
+        // Opening this subscription already made the caller present: the snapshot includes them.
+        initial: async () => [liveEvent(presentList(roomId))],
+      };
+    },
+    setTyping(roomId: string, person: Person, on: boolean) {
+      return bus.publish('chat.typing', { roomId, person, typing: on });
+    },
+  };
+}
+
+export type ChatFanout = ReturnType<typeof startChatFanout>;

@@ -1,0 +1,366 @@
+import type { Severity } from '../../../shared/schemas/common.ts';
+import type {
+  AlertRule,
+  Incident,
+  IncidentDetail,
+  IncidentStatus,
+} from '../../../shared/schemas/incidents.ts';
+import type { Database, Db } from '../../platform/db.ts';
+import { newId, nowIso } from '../../platform/ids.ts';
+
+type IncidentRow = Database['incidents'];
+
+const toIncident = (r: IncidentRow): Incident => ({
+  id: r.id,
+  teamId: r.team_id,
+  title: r.title,
+  severity: r.severity,
+  status: r.status,
+  assigneeId: r.assignee_id,
+  version: r.version,
+  openedAt: r.opened_at,
+  updatedAt: r.updated_at,
+  ruleId: r.rule_id,
+});
+
+const toRule = (r: Database['alert_rules']): AlertRule => ({
+  id: r.id,
+  series: r.series,
+  op: r.op,
+  threshold: r.threshold,
+  forSeconds: r.for_seconds,
+  severity: r.severity,
+  teamId: r.team_id,
+  createdAt: r.created_at,
+});
+
+const CHANGE_PREFIX = 'chg_';
+export const changeId = (seq: number) => `${CHANGE_PREFIX}${seq}`;
+export function changeSeq(id: string): number | null {
+  if (!id.startsWith(CHANGE_PREFIX)) return null;
+  const seq = Number(id.slice(CHANGE_PREFIX.length));
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
+}
+
+export interface IncidentChange {
+  seq: number;
+  incident: Incident;
+}
+
+export type TransitionResult =
+  | { ok: true; change: IncidentChange }
+  | { ok: false; reason: 'not-found' }
+  | { ok: false; reason: 'conflict'; current: Incident };
+
+/** Incidents, their timelines, their change log (for onChange), and alert rules. */
+export function createIncidentStore(db: Db) {
+  type Tx = Parameters<Parameters<ReturnType<Db['transaction']>['execute']>[0]>[0];
+
+  async function logChange(tx: Tx, incident: Incident, at: string): Promise<number> {
+    const row = await tx
+      .insertInto('incident_changes')
+      .values({
+        incident_id: incident.id,
+        team_id: incident.teamId,
+        snapshot: JSON.stringify(incident),
+        at,
+      })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return row.seq;
+  }
+
+  return {
+    /** Opens an incident; `null` when its rule already has an unresolved one. */
+    async create(input: {
+      teamId: string;
+      title: string;
+      severity: Severity;
+      ruleId: string | null;
+      actorId: string | null;
+      detail: string;
+    }): Promise<IncidentChange | null> {
+      const at = nowIso();
+      const row: IncidentRow = {
+        id: newId('inc'),
+        team_id: input.teamId,
+        title: input.title,
+        severity: input.severity,
+        status: 'open',
+        assignee_id: null,
+        version: 1,
+        opened_at: at,
+        updated_at: at,
+        rule_id: input.ruleId,
+      };
+      return db.transaction().execute(async (tx) => {
+        if (input.ruleId) {
+          const open = await tx
+            .selectFrom('incidents')
+            .select('id')
+            .where('rule_id', '=', input.ruleId)
+            .where('status', '!=', 'resolved')
+            .executeTakeFirst();
+          if (open) return null;
+        }
+        await tx.insertInto('incidents').values(row).execute();
+        await tx
+          .insertInto('incident_timeline')
+          .values({
+            incident_id: row.id,
+            at,
+            actor_id: input.actorId,
+            action: 'opened',
+            detail: input.detail,
+          })
+          .execute();
+        const incident = toIncident(row);
+        return { seq: await logChange(tx, incident, at), incident };
+      });
+    },
+
+    /** Applies a change if `version` is current; the version grows by one. */
+    async transition(input: {
+      id: string;
+      version: number;
+      allowedFrom: IncidentStatus[];
+      set: { status?: IncidentStatus; assigneeId?: string };
+      actorId: string;
+      action: string;
+      detail: string;
+    }): Promise<TransitionResult> {
+      return db.transaction().execute(async (tx): Promise<TransitionResult> => {
+        const current = await tx
+          .selectFrom('incidents')
+          .selectAll()
+          .where('id', '=', input.id)
+          .executeTakeFirst();
+        if (!current) return { ok: false, reason: 'not-found' };
+        if (current.version !== input.version || !input.allowedFrom.includes(current.status)) {
+          return { ok: false, reason: 'conflict', current: toIncident(current) };
+        }
+        const at = nowIso();
+        const next: IncidentRow = {
+          ...current,
+          status: input.set.status ?? current.status,
+          assignee_id: input.set.assigneeId ?? current.assignee_id,
+          version: current.version + 1,
+          updated_at: at,
+        };
+        const res = await tx
+          .updateTable('incidents')
+          .set({
+            status: next.status,
+            assignee_id: next.assignee_id,
+            version: next.version,
+            updated_at: at,
+          })
+          .where('id', '=', input.id)
+          .where('version', '=', input.version)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) !== 1)
+          return { ok: false, reason: 'conflict', current: toIncident(current) };
+        await tx
+          .insertInto('incident_timeline')
+          .values({
+            incident_id: input.id,
+            at,
+            actor_id: input.actorId,
+            action: input.action,
+            detail: input.detail,
+          })
+          .execute();
+        const incident = toIncident(next);
+        return { ok: true, change: { seq: await logChange(tx, incident, at), incident } };
+      });
+    },
+
+    async get(id: string): Promise<IncidentDetail | null> {
+      const row = await db
+        .selectFrom('incidents')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return null;
+      const timeline = await db
+        .selectFrom('incident_timeline')
+        .select(['at', 'actor_id', 'action', 'detail'])
+        .where('incident_id', '=', id)
+        .orderBy('id')
+        .execute();
+      return {
+        ...toIncident(row),
+        timeline: timeline.map((t) => ({
+          at: t.at,
+          actorId: t.actor_id,
+          action: t.action,
+          detail: t.detail,
+        })),
+      };
+    },
+
+    /**
+     * A page of the incidents of the given teams (all teams when `teamIds` is null), newest
+     * first (opened_at, then id, both descending), after the incident `cursor`; `null` when the
+     * cursor is no incident of those teams.
+     */
+    async list(
+      teamIds: string[] | null,
+      page: { status?: IncidentStatus | undefined; cursor: string | null; limit: number },
+    ): Promise<Incident[] | null> {
+      let after: { opened_at: string; id: string } | null = null;
+      if (page.cursor !== null) {
+        const row = await db
+          .selectFrom('incidents')
+          .select(['opened_at', 'id', 'team_id'])
+          .where('id', '=', page.cursor)
+          .executeTakeFirst();
+        if (!row || (teamIds !== null && !teamIds.includes(row.team_id))) return null;
+        after = row;
+      }
+      if (teamIds?.length === 0) return [];
+      const { status } = page;
+      let query = db.selectFrom('incidents').selectAll();
+      if (teamIds !== null) query = query.where('team_id', 'in', teamIds);
+      if (status !== undefined) query = query.where('status', '=', status);
+      if (after !== null) {
+        const { opened_at, id } = after;
+        query = query.where((eb) =>
+          eb(eb.refTuple('opened_at', 'id'), '<', eb.tuple(opened_at, id)),
+        );
+      }
+      const rows = await query
+        .orderBy('opened_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(page.limit)
+        .execute();
+      return rows.map(toIncident);
+    },
+
+    /** Changes after `seq` of the given teams (all when null), oldest first. */
+    async changesAfter(
+      seq: number,
+      teamIds: string[] | null,
+      limit: number,
+    ): Promise<IncidentChange[]> {
+      if (teamIds?.length === 0) return [];
+      const rows = await db
+        .selectFrom('incident_changes')
+        .select(['seq', 'snapshot'])
+        .where('seq', '>', seq)
+        .$if(teamIds !== null, (q) => q.where('team_id', 'in', teamIds ?? []))
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ seq: r.seq, incident: JSON.parse(r.snapshot) as Incident }));
+    },
+
+    async changeTeam(seq: number): Promise<string | null> {
+      const row = await db
+        .selectFrom('incident_changes')
+        .select('team_id')
+        .where('seq', '=', seq)
+        .executeTakeFirst();
+      return row?.team_id ?? null;
+    },
+
+    async maxChangeSeq(): Promise<number> {
+      const row = await db
+        .selectFrom('incident_changes')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .executeTakeFirst();
+      return Number(row?.seq ?? 0);
+    },
+
+    rules: {
+      /**
+       * Stores a rule unless its team already has `maxPerTeam`: counted in the insert's own
+       * transaction, so concurrent creates cannot pass the cap together (SQLite runs one write
+       * transaction at a time; PostgreSQL will need the team row locked first).
+       */
+      async create(
+        input: Omit<AlertRule, 'id' | 'createdAt'>,
+        maxPerTeam: number,
+      ): Promise<{ ok: true; rule: AlertRule } | { ok: false; count: number }> {
+        const rule: AlertRule = { ...input, id: newId('rule'), createdAt: nowIso() };
+        return db.transaction().execute(async (tx) => {
+          const { n } = await tx
+            .selectFrom('alert_rules')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('team_id', '=', rule.teamId)
+            .executeTakeFirstOrThrow();
+          if (Number(n) >= maxPerTeam) return { ok: false as const, count: Number(n) };
+          await tx
+            .insertInto('alert_rules')
+            .values({
+              id: rule.id,
+              series: rule.series,
+              op: rule.op,
+              threshold: rule.threshold,
+              for_seconds: rule.forSeconds,
+              severity: rule.severity,
+              team_id: rule.teamId,
+              created_at: rule.createdAt,
+            })
+            .execute();
+          return { ok: true as const, rule };
+        });
+      },
+      /** Every rule of the given series (all teams): the alert engine's read. */
+      async ofSeries(series?: string[]): Promise<AlertRule[]> {
+        if (series?.length === 0) return [];
+        const rows = await db
+          .selectFrom('alert_rules')
+          .selectAll()
+          .$if(series !== undefined, (q) => q.where('series', 'in', series ?? []))
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute();
+        return rows.map(toRule);
+      },
+      /**
+       * A page of the rules of the given teams (all when null), oldest first (created_at, then
+       * id), after the rule `cursor`; `null` when the cursor is no rule of those teams.
+       */
+      async list(
+        teamIds: string[] | null,
+        page: { cursor: string | null; limit: number },
+      ): Promise<AlertRule[] | null> {
+        let after: { created_at: string; id: string } | null = null;
+        if (page.cursor !== null) {
+          const row = await db
+            .selectFrom('alert_rules')
+            .select(['created_at', 'id', 'team_id'])
+            .where('id', '=', page.cursor)
+            .executeTakeFirst();
+          if (!row || (teamIds !== null && !teamIds.includes(row.team_id))) return null;
+          after = row;
+        }
+        if (teamIds?.length === 0) return [];
+        let query = db.selectFrom('alert_rules').selectAll();
+        if (teamIds !== null) query = query.where('team_id', 'in', teamIds);
+        if (after !== null) {
+          const { created_at, id } = after;
+          query = query.where((eb) =>
+            eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(created_at, id)),
+          );
+        }
+        const rows = await query.orderBy('created_at').orderBy('id').limit(page.limit).execute();
+        return rows.map(toRule);
+      },
+      async teamOf(id: string): Promise<string | null> {
+        const row = await db
+          .selectFrom('alert_rules')
+          .select('team_id')
+          .where('id', '=', id)
+          .executeTakeFirst();
+        return row?.team_id ?? null;
+      },
+      async delete(id: string): Promise<void> {
+        await db.deleteFrom('alert_rules').where('id', '=', id).execute();
+      },
+    },
+  };
+}
+
+export type IncidentStore = ReturnType<typeof createIncidentStore>;

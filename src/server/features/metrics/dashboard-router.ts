@@ -1,0 +1,38 @@
+import type { TRPCRouterRecord } from '@trpc/server';
+import { dashboardLayoutSchema, type DashboardLayout } from '../../../shared/schemas/metrics.ts';
+import { authedProcedure } from '../../platform/trpc.ts';
+
+const KEY = 'dashboard.layout';
+
+/** A fresh install shows Pulse's own health. */
+export const DEFAULT_LAYOUT: DashboardLayout = {
+  tiles: [
+    'pulse.connections.sse',
+    'pulse.connections.ws',
+    'pulse.subscriptions',
+    'pulse.eventloop.lag_ms',
+    'pulse.rss_mb',
+    'pulse.events.delivered_per_s',
+  ],
+  charts: [
+    { series: 'pulse.eventloop.lag_ms', range: '5m' },
+    { series: 'pulse.rss_mb', range: '5m' },
+  ],
+};
+
+/** The caller's dashboard layout, kept per user. */
+export const dashboardRouter = {
+  layout: authedProcedure.output(dashboardLayoutSchema).query(async ({ ctx }) => {
+    const stored = await ctx.services.users.settings.get(ctx.user.id, KEY);
+    const parsed = stored === null ? null : dashboardLayoutSchema.safeParse(JSON.parse(stored));
+    return parsed?.success ? parsed.data : DEFAULT_LAYOUT;
+  }),
+
+  saveLayout: authedProcedure
+    .input(dashboardLayoutSchema)
+    .output(dashboardLayoutSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.services.users.settings.set(ctx.user.id, KEY, JSON.stringify(input));
+      return input;
+    }),
+} satisfies TRPCRouterRecord;

@@ -1,0 +1,128 @@
+import type { Metrics } from './telemetry.ts';
+
+export type Transport = 'sse' | 'ws';
+
+/** An open connection that can be ended from elsewhere (logout, revocation, shutdown). */
+export interface Closable {
+  close(reason: 'revoked' | 'shutdown'): void;
+}
+
+export interface ConnectionLimits {
+  /** Open connections per user and transport. */
+  perUser: number;
+  /** Open subscriptions per user, all transports together. */
+  subscriptionsPerUser: number;
+  /** WebSockets per address that carry no valid credentials (yet). */
+  anonymousPerAddress: number;
+}
+
+/** Counts per key with a cap; `take` answers the function that gives the slot back, once. */
+class Quota {
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly max: number) {}
+
+  take(key: string): (() => void) | null {
+    const n = this.held.get(key) ?? 0;
+    if (n >= this.max) return null;
+    this.held.set(key, n + 1);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const left = (this.held.get(key) ?? 1) - 1;
+      if (left === 0) this.held.delete(key);
+      else this.held.set(key, left);
+    };
+  }
+
+  count(key: string): number {
+    return this.held.get(key) ?? 0;
+  }
+}
+
+function addTo<K>(index: Map<K, Set<Closable>>, key: K, conn: Closable): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(conn);
+}
+
+function removeFrom<K>(index: Map<K, Set<Closable>>, key: K, conn: Closable): void {
+  const set = index.get(key);
+  set?.delete(conn);
+  if (set?.size === 0) index.delete(key);
+}
+
+/**
+ * Every open SSE stream and WebSocket, indexed by user (for per-user caps, and to close a
+ * disabled user's) and by credential (so that logout or revocation closes what the credential
+ * opened); plus the per-user subscription and per-address anonymous-socket quotas.
+ */
+export class ConnectionRegistry {
+  private readonly byCredential = new Map<string, Set<Closable>>();
+  private readonly byUser = new Map<string, Set<Closable>>();
+  private readonly all = new Set<Closable>();
+  private readonly perUser: Quota;
+  private readonly subscriptions: Quota;
+  private readonly anonymous: Quota;
+
+  constructor(
+    private readonly metrics: Metrics,
+    limits: ConnectionLimits,
+  ) {
+    this.perUser = new Quota(limits.perUser);
+    this.subscriptions = new Quota(limits.subscriptionsPerUser);
+    this.anonymous = new Quota(limits.anonymousPerAddress);
+  }
+
+  /** Registers a connection; `null` when the user is at the cap for this transport. */
+  add(
+    transport: Transport,
+    userId: string | null,
+    credentialKey: string | null,
+    conn: Closable,
+  ): (() => void) | null {
+    const slot = userId ? this.perUser.take(`${transport}:${userId}`) : null;
+    if (userId && !slot) return null;
+    if (credentialKey) addTo(this.byCredential, credentialKey, conn);
+    if (userId) addTo(this.byUser, userId, conn);
+    this.all.add(conn);
+    this.metrics.counts[transport]++;
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      slot?.();
+      this.all.delete(conn);
+      this.metrics.counts[transport]--;
+      if (credentialKey) removeFrom(this.byCredential, credentialKey, conn);
+      if (userId) removeFrom(this.byUser, userId, conn);
+    };
+  }
+
+  /** A subscription slot of the user's; `null` past `subscriptionsPerUser`. */
+  takeSubscription(userId: string): (() => void) | null {
+    return this.subscriptions.take(userId);
+  }
+
+  /** A slot for a WebSocket from `address` without credentials; `null` past the cap. */
+  takeAnonymous(address: string): (() => void) | null {
+    return this.anonymous.take(address);
+  }
+
+  subscriptionsOf(userId: string): number {
+    return this.subscriptions.count(userId);
+  }
+
+  closeCredential(key: string): void {
+    for (const conn of [...(this.byCredential.get(key) ?? [])]) conn.close('revoked');
+  }
+
+  closeUser(userId: string): void {
+    for (const conn of [...(this.byUser.get(userId) ?? [])]) conn.close('revoked');
+  }
+
+  closeAll(): void {
+    for (const conn of [...this.all]) conn.close('shutdown');
+  }
+}

@@ -1,0 +1,71 @@
+import { consume } from './bus.ts';
+import { createPump } from './pump.ts';
+
+/**
+ * Follows an append-only log in the database (rows with a growing `seq`): announcements say
+ * "committed up to seq N"; the follower reads everything after its cursor, in pages, one read
+ * at a time, and hands each row over in order. Announcements that arrive during a read are
+ * coalesced into the next one.
+ */
+export function followLog<T>(opts: {
+  signal: AbortSignal;
+  /** Subscribes to announcements; called before `start` reads the cursor, so no commit falls between the two. */
+  announcements: () => AsyncIterable<{ seq: number }>;
+  start: () => Promise<number>;
+  read: (afterSeq: number, limit: number) => Promise<T[]>;
+  seqOf: (row: T) => number;
+  onRow: (row: T) => void;
+  what: string;
+  pageSize?: number;
+}) {
+  const page = opts.pageSize ?? 1000;
+  let cursor = 0;
+  let wanted = 0;
+
+  async function drain(): Promise<void> {
+    while (cursor < wanted && !opts.signal.aborted) {
+      const rows = await opts.read(cursor, page);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        opts.onRow(row);
+        cursor = opts.seqOf(row);
+      }
+    }
+  }
+
+  const { pump } = createPump({
+    drain,
+    behind: () => cursor < wanted,
+    signal: opts.signal,
+    what: `${opts.what} fan-out`,
+  });
+
+  let started = false;
+  consume({
+    subscribe: opts.announcements,
+    signal: opts.signal,
+    what: `${opts.what} fan-out`,
+    handle({ seq: announced }) {
+      wanted = Math.max(wanted, announced);
+      if (started) pump();
+    },
+    // Announcements may have been lost: the log itself says how far it goes.
+    resumed() {
+      void opts.start().then(
+        (seq) => {
+          wanted = Math.max(wanted, seq);
+          pump();
+        },
+        (error: unknown) => console.error(`${opts.what} fan-out could not catch up`, error),
+      );
+    },
+  });
+  const ready = opts.start().then((seq) => {
+    cursor = seq;
+    wanted = Math.max(wanted, seq);
+    started = true;
+    pump();
+  });
+
+  return { ready };
+}

@@ -1,0 +1,304 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  callTRPCProcedure,
+  getTRPCErrorFromUnknown,
+  getTRPCErrorShape,
+  isTrackedEnvelope,
+  TRPCError,
+  type AnyTRPCRouter,
+} from '@trpc/server';
+import type { Closable } from './connections.ts';
+import { createRequestContext, type Context } from './context.ts';
+import type { Services } from '../services.ts';
+import {
+  feedSpecOf,
+  isSlowConsumerError,
+  liveEvent,
+  tooManySubscriptions,
+  type LiveEvent,
+  type Sink,
+} from './hub.ts';
+
+/**
+ * Subscriptions over Server-Sent Events, speaking exactly the wire format of tRPC's
+ * `httpSubscriptionLink` (`event: connected`, `data:`/`id:` per event, `event: ping`,
+ * `event: serialized-error`, `event: return`), without tRPC's per-event stream machinery:
+ * each event's frame is built once and written straight to every response. Input validation,
+ * auth and scopes still run through the router (`callTRPCProcedure`), once per subscription.
+ */
+
+const HEADERS = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+  Connection: 'keep-alive',
+} as const;
+
+const PING = Buffer.from('event: ping\ndata: \n\n');
+const RETURN = Buffer.from('event: return\ndata: \n\n');
+const CRLF = Buffer.from('\r\n');
+
+const sseFrame = (event: LiveEvent): Buffer =>
+  Buffer.from(event.id === null ? `data: ${event.json}\n\n` : `id: ${event.id}\ndata: ${event.json}\n\n`);
+
+/** The bytes `res.write(frame)` puts on a chunked response: `<size in hex>\r\n<frame>\r\n`. */
+function chunkOf(frame: Buffer): Buffer {
+  const head = Buffer.from(`${frame.length.toString(16)}\r\n`, 'latin1');
+  return Buffer.concat([head, frame, CRLF], head.length + frame.length + CRLF.length);
+}
+
+class SseConnection implements Sink, Closable {
+  private done = false;
+  private checking = false;
+  /**
+   * The response's socket when events may be written to it directly: the response is chunked,
+   * its headers are out and nothing of it is buffered. One `socket.write` of the prepared chunk
+   * then puts on the wire exactly the bytes `res.write` would, without its four writes, cork
+   * and next-tick flush per delivery (about a third of the CPU of a delivery). Null otherwise
+   * (an HTTP/1.0 client, say), and events go through `res.write`.
+   */
+  private readonly socket: Socket | null;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly services: Services,
+    private readonly errorFrame: (error: TRPCError) => string,
+  ) {
+    const socket = res.socket;
+    this.socket =
+      socket !== null &&
+      res.chunkedEncoding &&
+      res.headersSent &&
+      !res.writableEnded &&
+      res.writableLength === socket.writableLength
+        ? socket
+        : null;
+  }
+
+  deliver(event: LiveEvent): void {
+    if (this.done) return;
+    const socket = this.socket;
+    if (socket !== null) {
+      if (!socket.destroyed) socket.write((event.sseChunk ??= chunkOf((event.sse ??= sseFrame(event)))));
+    } else {
+      this.res.write((event.sse ??= sseFrame(event)));
+    }
+    const { metrics, env } = this.services;
+    metrics.counts.delivered++;
+    metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
+    // tRPC would pause here and queue forever; past the bound the reader resumes by replay.
+    if (!this.checking && this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) {
+      this.checking = true;
+      // Writes made in one tick are corked until the next: judge the backlog only once the
+      // socket has had its chance to flush, so a burst to a healthy reader is not a drop.
+      setImmediate(() => {
+        this.checking = false;
+        if (this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) this.drop();
+      });
+    }
+  }
+
+  /** Ends the connection without a `return` event: EventSource reconnects with `Last-Event-ID`. */
+  drop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.services.metrics.counts.dropped++;
+    this.res.destroy();
+  }
+
+  end(error?: TRPCError): void {
+    if (this.done) return;
+    if (error && isSlowConsumerError(error)) return this.drop();
+    this.done = true;
+    this.res.end(error ? this.errorFrame(error) : RETURN);
+  }
+
+  ready(): Promise<void> | undefined {
+    const socket = this.socket;
+    if (!this.res.writableNeedDrain && !(socket?.writableNeedDrain ?? false)) return undefined;
+    return new Promise((resolve) => {
+      const settle = () => {
+        this.res.off('drain', settle);
+        this.res.off('close', settle);
+        socket?.off('drain', settle);
+        resolve();
+      };
+      this.res.on('drain', settle);
+      this.res.on('close', settle);
+      // Direct writes fill the socket, whose 'drain' the response does not repeat.
+      socket?.on('drain', settle);
+    });
+  }
+
+  ping(): void {
+    if (!this.done) this.res.write(PING);
+  }
+
+  close(reason: 'revoked' | 'shutdown'): void {
+    if (reason === 'revoked') {
+      this.end(new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session or token has ended' }));
+    } else if (!this.done) {
+      // No `return` event: clients reconnect (to this server once it is back, or another).
+      this.done = true;
+      this.res.end();
+    }
+  }
+}
+
+function parseJsonParam(url: URL, name: string): unknown {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (cause) {
+    throw new TRPCError({ code: 'PARSE_ERROR', message: `'${name}' is not valid JSON`, cause });
+  }
+}
+
+export function createSseTransport(opts: { router: AnyTRPCRouter; services: Services }) {
+  const { router, services } = opts;
+  const open = new Set<SseConnection>();
+  const pingMs = services.env.PULSE_SSE_PING_S * 1000;
+  const connected = `event: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: pingMs * 3 })}\n\n`;
+  // One timer for every stream, rather than one per subscription.
+  const pinger = setInterval(() => {
+    for (const conn of open) conn.ping();
+  }, pingMs);
+  pinger.unref();
+
+  async function serve(req: IncomingMessage, res: ServerResponse, path: string, url: URL) {
+    let ctx: Context | undefined;
+    let input: unknown;
+    const errorFrame = (error: TRPCError) => {
+      const shape: unknown = getTRPCErrorShape({
+        config: router._def._config,
+        error,
+        type: 'subscription',
+        path,
+        input,
+        ctx,
+      });
+      return `event: serialized-error\ndata: ${JSON.stringify(shape)}\n\n`;
+    };
+    const abort = new AbortController();
+    let result: unknown;
+    let failure: TRPCError | null = null;
+    try {
+      const rawInput = url.searchParams.get('input');
+      if (rawInput !== null && Buffer.byteLength(rawInput) > services.env.PULSE_MAX_SSE_INPUT_BYTES) {
+        throw new TRPCError({
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `Subscription input is limited to ${services.env.PULSE_MAX_SSE_INPUT_BYTES} bytes`,
+        });
+      }
+      input = parseJsonParam(url, 'input');
+      const params = parseJsonParam(url, 'connectionParams');
+      // Same precedence as tRPC: the reconnecting EventSource's header wins.
+      const lastEventId =
+        req.headers['last-event-id'] ??
+        url.searchParams.get('lastEventId') ??
+        url.searchParams.get('Last-Event-Id');
+      if (typeof lastEventId === 'string' && lastEventId !== '') {
+        input =
+          typeof input === 'object' && input !== null && !Array.isArray(input)
+            ? { ...input, lastEventId }
+            : (input ?? { lastEventId });
+      }
+      ctx = await createRequestContext(services, req, {
+        connectionParams:
+          typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : null,
+      });
+      result = await callTRPCProcedure({
+        router,
+        path,
+        getRawInput: async () => input,
+        ctx,
+        type: 'subscription',
+        signal: abort.signal,
+        batchIndex: 0,
+      });
+    } catch (cause) {
+      failure = getTRPCErrorFromUnknown(cause);
+    }
+
+    // A client that left while we authorized gets nothing.
+    if (res.destroyed) {
+      abort.abort();
+      return;
+    }
+    res.writeHead(200, HEADERS);
+    const retryMs = 1000 + Math.floor(Math.random() * 2000);
+    res.write(`retry: ${retryMs}\n${connected}`);
+    const conn = new SseConnection(res, services, errorFrame);
+    if (failure) return conn.end(failure);
+
+    const unregister = services.connections.add(
+      'sse',
+      ctx?.user?.id ?? null,
+      ctx?.credential?.key ?? null,
+      conn,
+    );
+    if (!unregister) {
+      abort.abort();
+      return conn.end(
+        new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many open streams for this user' }),
+      );
+    }
+    const userId = ctx?.user?.id;
+    const slot = userId === undefined ? () => undefined : services.connections.takeSubscription(userId);
+    if (!slot) {
+      unregister();
+      abort.abort();
+      return conn.end(tooManySubscriptions(services.env.PULSE_MAX_SUBSCRIPTIONS_PER_USER));
+    }
+    open.add(conn);
+    let stop = () => abort.abort();
+    res.once('close', () => {
+      open.delete(conn);
+      unregister();
+      slot();
+      stop();
+    });
+
+    const spec = feedSpecOf(result);
+    if (spec) {
+      const closeFeed = spec.hub.open(spec, conn);
+      stop = () => {
+        closeFeed();
+        abort.abort();
+      };
+      return;
+    }
+    // Any other async iterable: tRPC's generic form, still framed once per event.
+    const iterable = result as AsyncIterable<unknown>;
+    try {
+      for await (const value of iterable) {
+        if (res.destroyed) break;
+        conn.deliver(
+          isTrackedEnvelope(value) ? liveEvent(value[1], value[0]) : liveEvent(value),
+        );
+      }
+      conn.end();
+    } catch (cause) {
+      conn.end(getTRPCErrorFromUnknown(cause));
+    }
+  }
+
+  return {
+    /** Serves `GET /trpc/<path>` when `path` is a subscription; false otherwise. */
+    handle(req: IncomingMessage, res: ServerResponse, path: string, url: URL): boolean {
+      const procedure = (router._def.procedures as Record<string, { _def: { type: string } } | undefined>)[path];
+      if (req.method !== 'GET' || procedure?._def.type !== 'subscription') return false;
+      serve(req, res, path, url).catch((error: unknown) => {
+        console.error('SSE subscription failed', error);
+        res.destroy();
+      });
+      return true;
+    },
+    close(): void {
+      clearInterval(pinger);
+      for (const conn of open) conn.close('shutdown');
+    },
+  };
+}
