@@ -36,17 +36,27 @@ export interface IncidentCardProps {
   children?: ReactNode;
 }
 
+/** What a card or page says of its incident's state, for tests and assistive technology. */
+export function incidentState(
+  incident: Pick<Incident, 'id' | 'status' | 'version'>,
+  pending: boolean,
+) {
+  return {
+    'data-id': incident.id,
+    'data-status': incident.status,
+    'data-version': incident.version,
+    'data-pending': pending,
+    'aria-busy': pending,
+  };
+}
+
 export function IncidentCard(props: IncidentCardProps) {
   const { incident, href, assignee, pending, failure, onDismissFailure, children } = props;
   return (
     <li
       className={`incident-card incident-card--${incident.severity}${pending ? ' incident-card--pending' : ''}`}
       data-testid="incident-card"
-      data-id={incident.id}
-      data-status={incident.status}
-      data-version={incident.version}
-      data-pending={pending}
-      aria-busy={pending}
+      {...incidentState(incident, pending)}
     >
       <div className="incident-card__top">
         <SeverityBadge severity={incident.severity} />

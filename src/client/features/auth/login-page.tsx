@@ -2,6 +2,7 @@ import { matchQuery, useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { PASSWORD_MAX, USERNAME_MAX } from '../../../shared/limits.ts';
+import { TextField } from '../../components/form-fields.tsx';
 import { trpc } from '../../trpc.ts';
 import './auth.css';
 
@@ -36,30 +37,26 @@ export function LoginPage() {
           Pulse
         </div>
         <h1 id="login-title">Sign in</h1>
-        <label>
-          Username
-          <input
-            name="username"
-            autoComplete="username"
-            required
-            maxLength={USERNAME_MAX}
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            autoFocus
-          />
-        </label>
-        <label>
-          Password
-          <input
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            maxLength={PASSWORD_MAX}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
+        <TextField
+          label="Username"
+          name="username"
+          autoComplete="username"
+          required
+          maxLength={USERNAME_MAX}
+          value={username}
+          onChange={setUsername}
+          autoFocus
+        />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          maxLength={PASSWORD_MAX}
+          value={password}
+          onChange={setPassword}
+        />
         {login.error && (
           <p className="error-text" role="alert" data-testid="login-error">
             {login.error.message}

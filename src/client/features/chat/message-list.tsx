@@ -175,24 +175,20 @@ function ChatRow({
       </p>
       {(entry.failed || (entry.lastError !== null && !sending)) && (
         <div className="chat-msg__actions">
-          <button
-            type="button"
-            className="link-button"
-            onClick={() => onRetry(entry.clientMessageId)}
-            data-testid="chat-retry"
-          >
-            Retry
-          </button>
-          {entry.failed && (
+          {[
+            { label: 'Retry', testId: 'chat-retry', run: onRetry },
+            ...(entry.failed ? [{ label: 'Discard', testId: 'chat-discard', run: onDiscard }] : []),
+          ].map((action) => (
             <button
+              key={action.testId}
               type="button"
               className="link-button"
-              onClick={() => onDiscard(entry.clientMessageId)}
-              data-testid="chat-discard"
+              onClick={() => action.run(entry.clientMessageId)}
+              data-testid={action.testId}
             >
-              Discard
+              {action.label}
             </button>
-          )}
+          ))}
         </div>
       )}
     </li>

@@ -9,6 +9,7 @@ import { MetricChart } from './metric-chart.tsx';
 import { MetricTile } from './metric-tile.tsx';
 import { layoutProblem, layoutSeries, useLayout, useSaveLayout } from './use-layout.ts';
 import { trpc } from '../../trpc.ts';
+import { ChoiceField } from '../../components/form-fields.tsx';
 import './dashboard.css';
 
 /** Keys that stay put when other charts come and go (a layout may show a series twice). */
@@ -131,18 +132,17 @@ function AddWidgetForm({
 
   return (
     <form className="toolbar" onSubmit={submit} aria-label="Add to the dashboard">
-      <label>
-        Add
-        <select
-          name="kind"
-          value={kind}
-          onChange={(e) => setKind(e.target.value === 'tile' ? 'tile' : 'chart')}
-        >
-          <option value="chart">a chart</option>
-          <option value="tile">a tile</option>
-        </select>
-      </label>
-      <label>
+      <ChoiceField
+        label="Add"
+        name="kind"
+        value={kind}
+        options={[
+          { value: 'chart', label: 'a chart' },
+          { value: 'tile', label: 'a tile' },
+        ]}
+        onChange={setKind}
+      />
+      <label className="field">
         of
         <select
           name="series"
@@ -162,20 +162,13 @@ function AddWidgetForm({
         </select>
       </label>
       {kind === 'chart' && (
-        <label>
-          over
-          <select
-            name="range"
-            value={range}
-            onChange={(e) => setRange(timeRangeSchema.catch('5m').parse(e.target.value))}
-          >
-            {timeRangeSchema.options.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ChoiceField
+          label="over"
+          name="range"
+          value={range}
+          options={timeRangeSchema.options}
+          onChange={setRange}
+        />
       )}
       <button type="submit" className="primary" disabled={!chosen}>
         Add

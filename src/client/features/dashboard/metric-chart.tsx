@@ -7,6 +7,7 @@ import { formatValue } from '../../components/sparkline.ts';
 import { trpc } from '../../trpc.ts';
 import { followSeries, RANGE_MS } from './follow-series.ts';
 import type { PointsHub } from './points-hub.ts';
+import { RemoveButton } from '../../components/remove-button.tsx';
 
 const HEIGHT = 200;
 const hoursMinutes = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -160,15 +161,7 @@ export function MetricChart({ series, range, hub, onRangeChange, onRemove }: Met
           value={range}
           onChange={onRangeChange}
         />
-        <button
-          type="button"
-          className="icon-button icon-button--remove"
-          aria-label={`Remove chart ${series}`}
-          title="Remove chart"
-          onClick={onRemove}
-        >
-          ×
-        </button>
+        <RemoveButton what={`chart ${series}`} onClick={onRemove} />
       </header>
       {loadError && (
         <p className="error-text small pad" role="alert">

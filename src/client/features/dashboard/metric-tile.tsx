@@ -3,6 +3,7 @@ import { drawSparkline, formatValue, type SparklineCanvas } from '../../componen
 import { trpc } from '../../trpc.ts';
 import { followSeries } from './follow-series.ts';
 import type { PointsHub } from './points-hub.ts';
+import { RemoveButton } from '../../components/remove-button.tsx';
 
 /** What a tile's sparkline spans. */
 const TILE_WINDOW_MS = 5 * 60_000;
@@ -67,15 +68,7 @@ export function MetricTile({ series, hub, onRemove }: MetricTileProps) {
         <span className="tile__name" title={series}>
           {series}
         </span>
-        <button
-          type="button"
-          className="icon-button icon-button--remove"
-          aria-label={`Remove tile ${series}`}
-          title="Remove tile"
-          onClick={onRemove}
-        >
-          ×
-        </button>
+        <RemoveButton what={`tile ${series}`} onClick={onRemove} />
       </div>
       <span
         className="tile__value"

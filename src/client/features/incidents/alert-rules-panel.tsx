@@ -1,6 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import { SeverityField, TeamField } from '../../components/form-fields.tsx';
-import { z } from 'zod';
+import {
+  ChoiceField,
+  SeverityField,
+  TeamField,
+  TextField,
+  useFormCheck,
+} from '../../components/form-fields.tsx';
 import { ALERT_FOR_SECONDS_MAX, LIST_PAGE_DEFAULT } from '../../../shared/limits.ts';
 import type { Severity } from '../../../shared/schemas/common.ts';
 import { createRuleSchema } from '../../../shared/schemas/incidents.ts';
@@ -8,8 +13,6 @@ import { SeverityBadge } from '../../components/incident-card.tsx';
 import { trpc } from '../../trpc.ts';
 import { LoadMore } from '../../components/load-more.tsx';
 
-type Field = keyof z.infer<typeof createRuleSchema>;
-const opSchema = createRuleSchema.shape.op;
 
 /** The rules list: oldest first, a page at a time. */
 const RULES_INPUT = { limit: LIST_PAGE_DEFAULT };
@@ -102,7 +105,7 @@ function NewRuleForm({
   const [forSeconds, setForSeconds] = useState('60');
   const [severity, setSeverity] = useState<Severity>('warning');
   const [teamId, setTeamId] = useState('');
-  const [problems, setProblems] = useState<Partial<Record<Field, string>>>({});
+  const { problems, check } = useFormCheck(createRuleSchema);
   const create = trpc.alerts.createRule.useMutation({
     onSuccess: () => {
       setSeries('');
@@ -114,80 +117,67 @@ function NewRuleForm({
 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const parsed = createRuleSchema.safeParse({
-      series: series.trim(),
-      op,
-      threshold: numberOrNaN(threshold),
-      forSeconds: numberOrNaN(forSeconds),
-      severity,
-      teamId: team,
-    });
-    if (!parsed.success) {
-      const fields = z.flattenError(parsed.error).fieldErrors;
-      setProblems({
-        series: fields.series?.[0],
-        threshold: fields.threshold?.[0] && 'A number',
-        forSeconds: fields.forSeconds?.[0] && `Whole seconds from 0 to ${ALERT_FOR_SECONDS_MAX}`,
-        teamId: fields.teamId?.[0] && 'Pick a team',
-      });
-      return;
-    }
-    setProblems({});
-    create.mutate(parsed.data);
+    const rule = check(
+      {
+        series: series.trim(),
+        op,
+        threshold: numberOrNaN(threshold),
+        forSeconds: numberOrNaN(forSeconds),
+        severity,
+        teamId: team,
+      },
+      {
+        threshold: () => 'A number',
+        forSeconds: () => `Whole seconds from 0 to ${ALERT_FOR_SECONDS_MAX}`,
+        teamId: () => 'Pick a team',
+      },
+    );
+    if (rule) create.mutate(rule);
   };
 
   return (
     <form className="rule-form" onSubmit={submit} aria-label="New alert rule" noValidate>
-      <label>
-        Series
-        <input
-          name="series"
-          list="rule-series"
-          value={series}
-          onChange={(e) => setSeries(e.target.value)}
-          placeholder="api.latency_ms"
-          aria-invalid={problems.series ? true : undefined}
-        />
+      <TextField
+        label="Series"
+        name="series"
+        list="rule-series"
+        value={series}
+        onChange={setSeries}
+        placeholder="api.latency_ms"
+        error={problems.series}
+      >
         <datalist id="rule-series">
           {seriesNames.map((s) => (
             <option key={s} value={s} />
           ))}
         </datalist>
-        {problems.series && <span className="field-error">{problems.series}</span>}
-      </label>
-      <label>
-        When
-        <select
-          name="op"
-          value={op}
-          onChange={(e) => setOp(opSchema.catch('>').parse(e.target.value))}
-        >
-          <option value=">">above</option>
-          <option value="<">below</option>
-        </select>
-      </label>
-      <label>
-        Threshold
-        <input
-          name="threshold"
-          inputMode="decimal"
-          value={threshold}
-          onChange={(e) => setThreshold(e.target.value)}
-          aria-invalid={problems.threshold ? true : undefined}
-        />
-        {problems.threshold && <span className="field-error">{problems.threshold}</span>}
-      </label>
-      <label>
-        For (s)
-        <input
-          name="forSeconds"
-          inputMode="numeric"
-          value={forSeconds}
-          onChange={(e) => setForSeconds(e.target.value)}
-          aria-invalid={problems.forSeconds ? true : undefined}
-        />
-        {problems.forSeconds && <span className="field-error">{problems.forSeconds}</span>}
-      </label>
+      </TextField>
+      <ChoiceField
+        label="When"
+        name="op"
+        value={op}
+        options={[
+          { value: '>', label: 'above' },
+          { value: '<', label: 'below' },
+        ]}
+        onChange={setOp}
+      />
+      <TextField
+        label="Threshold"
+        name="threshold"
+        inputMode="decimal"
+        value={threshold}
+        onChange={setThreshold}
+        error={problems.threshold}
+      />
+      <TextField
+        label="For (s)"
+        name="forSeconds"
+        inputMode="numeric"
+        value={forSeconds}
+        onChange={setForSeconds}
+        error={problems.forSeconds}
+      />
       <SeverityField value={severity} onChange={setSeverity} />
       <TeamField value={team} teams={teams} onChange={setTeamId} error={problems.teamId} />
       <button type="submit" className="primary" disabled={create.isPending}>

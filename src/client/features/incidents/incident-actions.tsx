@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import type { Incident } from '../../../shared/schemas/incidents.ts';
 import type { People } from './use-people.ts';
 import { useIncidentActions } from './use-incident-actions.ts';
@@ -23,26 +24,14 @@ export function IncidentActions({ incident, view, pending, people }: IncidentAct
   return (
     <>
       {view.status === 'open' && (
-        <button
-          type="button"
-          className="ghost small-button"
-          data-action="acknowledge"
-          disabled={pending}
-          onClick={actions.acknowledge}
-        >
+        <ActionButton action="acknowledge" pending={pending} onClick={actions.acknowledge}>
           Acknowledge
-        </button>
+        </ActionButton>
       )}
       {view.assigneeId !== me.id && (
-        <button
-          type="button"
-          className="ghost small-button"
-          data-action="take"
-          disabled={pending}
-          onClick={() => actions.assign(me.id)}
-        >
+        <ActionButton action="take" pending={pending} onClick={() => actions.assign(me.id)}>
           Take it
-        </button>
+        </ActionButton>
       )}
       {candidates.length > 0 && (
         <select
@@ -65,15 +54,28 @@ export function IncidentActions({ incident, view, pending, people }: IncidentAct
           ))}
         </select>
       )}
-      <button
-        type="button"
-        className="ghost small-button"
-        data-action="resolve"
-        disabled={pending}
-        onClick={actions.resolve}
-      >
+      <ActionButton action="resolve" pending={pending} onClick={actions.resolve}>
         Resolve
-      </button>
+      </ActionButton>
     </>
+  );
+}
+
+function ActionButton(props: {
+  action: string;
+  pending: boolean;
+  onClick: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className="ghost small-button"
+      data-action={props.action}
+      disabled={props.pending}
+      onClick={props.onClick}
+    >
+      {props.children}
+    </button>
   );
 }

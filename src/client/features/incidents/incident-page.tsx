@@ -1,5 +1,5 @@
 import type { IncidentDetail } from '../../../shared/schemas/incidents.ts';
-import { FailureMessage, SeverityBadge } from '../../components/incident-card.tsx';
+import { FailureMessage, incidentState, SeverityBadge } from '../../components/incident-card.tsx';
 import { RelativeTime } from '../../components/relative-time.tsx';
 import { errorCode } from '../../lib/errors.ts';
 import { ChatPanel } from '../chat/chat-panel.tsx';
@@ -41,11 +41,7 @@ function IncidentDetails({ incident, people }: { incident: IncidentDetail; peopl
     <article
       className="card incident-detail"
       data-testid="incident-detail"
-      data-id={view.id}
-      data-status={view.status}
-      data-version={view.version}
-      data-pending={pending}
-      aria-busy={pending}
+      {...incidentState(view, pending)}
     >
       <header className="incident-detail__header">
         <SeverityBadge severity={view.severity} />
