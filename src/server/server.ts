@@ -23,6 +23,10 @@ import type { Env } from './env.ts';
 import { createSseTransport } from './platform/sse.ts';
 import { createWsFeeds } from './platform/ws.ts';
 import type { AppRouter } from './router.ts';
+import { TRPC_PATH } from '../shared/paths.ts';
+
+/** Where procedures are called over HTTP and SSE: `/trpc/<path>`. */
+const TRPC_BASE = `${TRPC_PATH}/`;
 
 /** WebSocket frames over this close the connection (1009); others are unaffected. */
 export const MAX_WS_FRAME_BYTES = 1 << 20;
@@ -121,7 +125,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   const trpcHttp = createHTTPHandler({
     router: app.router,
-    basePath: '/trpc/',
+    basePath: TRPC_BASE,
     // A body without Content-Length is cut off here; one that declares too much is refused before.
     maxBodySize: env.PULSE_MAX_BODY_BYTES,
     maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
@@ -186,8 +190,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
     }
     const { pathname } = url;
     const decoded = wellFormed(pathname, url.search);
-    if (pathname.startsWith('/trpc/')) {
-      const path = decoded === null ? null : decoded.slice('/trpc/'.length);
+    if (pathname.startsWith(TRPC_BASE)) {
+      const path = decoded === null ? null : decoded.slice(TRPC_BASE.length);
       if (path === null || !PROCEDURE_PATHS.test(path)) {
         return refuseCall(res, 'BAD_REQUEST', 'Malformed procedure path or percent-escape in the URL');
       }
@@ -334,7 +338,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       } catch {
         return refuse(400, 'Bad Request');
       }
-      if (pathname !== '/trpc') return refuse(404, 'Not Found');
+      if (pathname !== TRPC_PATH) return refuse(404, 'Not Found');
       if (!isOriginAllowed(app, req)) return refuse(403, 'Forbidden');
       void admit(req, socket, new URL(target, 'http://localhost').searchParams.get('connectionParams') === '1')
         .then((admitted) => {
