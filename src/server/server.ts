@@ -121,7 +121,15 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const app = await createApp(env);
   await app.startJobs();
   const seeded = await app.seedIfEmpty();
-  const sse = createSseTransport({ router: app.router, services: app });
+  // What the transports use of the app: no stores, feeds or actions (they reach those through the router).
+  const transport: TransportDeps = {
+    env,
+    metrics: app.metrics,
+    connections: app.connections,
+    hosts: app.hosts,
+    authenticator: app.authenticator,
+  };
+  const sse = createSseTransport({ router: app.router, services: transport });
 
   const trpcHttp = createHTTPHandler({
     router: app.router,
@@ -130,7 +138,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     maxBodySize: env.PULSE_MAX_BODY_BYTES,
     maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
     createContext: ({ req, res, info }) =>
-      createRequestContext(app, req, {
+      createRequestContext(transport, req, {
         connectionParams: info.connectionParams,
         setCookie: (header) => res.appendHeader('Set-Cookie', header),
       }),
@@ -279,9 +287,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
   // Registered before tRPC's handler, so every send it makes is bounded.
-  const wsFeeds = createWsFeeds({ router: app.router, services: app });
+  const wsFeeds = createWsFeeds({ router: app.router, services: transport });
   wss.on('connection', (socket, req) => {
-    boundSendBuffer(app, socket);
+    boundSendBuffer(transport, socket);
     wsFeeds(socket, req);
   });
   // A socket holds its address's anonymous slot until it authenticates, or closes.
@@ -302,7 +310,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
     async createContext({ req, res, info }) {
       const socket = res as unknown as WebSocket;
-      const { user, credential } = await authenticateSocket(app, req, info.connectionParams);
+      const { user, credential } = await authenticateSocket(transport, req, info.connectionParams);
       if (user) anonymousSlots.get(req)?.();
       const unregister = app.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
         close: (reason) =>
@@ -339,7 +347,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
         return refuse(400, 'Bad Request');
       }
       if (pathname !== TRPC_PATH) return refuse(404, 'Not Found');
-      if (!isOriginAllowed(app, req)) return refuse(403, 'Forbidden');
+      if (!isOriginAllowed(transport, req)) return refuse(403, 'Forbidden');
       void admit(req, socket, new URL(target, 'http://localhost').searchParams.get('connectionParams') === '1')
         .then((admitted) => {
           if (socket.destroyed) return;
@@ -363,7 +371,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
    */
   async function admit(req: IncomingMessage, socket: Duplex, expectsParams: boolean): Promise<boolean> {
     if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
-      const { user } = await authenticateSocket(app, req, null);
+      const { user } = await authenticateSocket(transport, req, null);
       if (user) return true;
     }
     if (socket.destroyed) return false;
