@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { hashPassword, hashSecret, newSecret } from '../src/server/features/auth/secrets.ts';
 import { openDatabase } from '../src/server/platform/db.ts';
 import { createUserStore } from '../src/server/features/users/store.ts';
+import { createTeamStore } from '../src/server/features/users/team-store.ts';
+import { createTokenStore } from '../src/server/features/auth/token-store.ts';
 import type { TokenScope } from '../src/shared/schemas/auth.ts';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -173,6 +175,8 @@ export async function seedUsers(
   const db = await openDatabase(`sqlite:${dbPath}`);
   try {
     const users = createUserStore(db);
+    const teams = createTeamStore(db);
+    const tokens = createTokenStore(db);
     const passwordHash = await hashPassword(newSecret('pw_'), 10);
     const admin = await users.create({
       username: 'admin',
@@ -181,10 +185,10 @@ export async function seedUsers(
       passwordHash,
       teamIds: [],
     });
-    const team = await users.teams.create('bench');
+    const team = await teams.create('bench');
     if (!admin || !team) throw new Error('seeding: the database is not empty');
     const adminToken = newSecret('pulse_');
-    await users.tokens.create({
+    await tokens.create({
       userId: admin.id,
       name: 'bench admin',
       tokenHash: hashSecret(adminToken),
@@ -201,7 +205,7 @@ export async function seedUsers(
       });
       if (!user) throw new Error(`seeding: user m${i} exists`);
       const token = newSecret('pulse_');
-      await users.tokens.create({
+      await tokens.create({
         userId: user.id,
         name: 'bench member',
         tokenHash: hashSecret(token),

@@ -27,8 +27,8 @@ if (!file) throw new Error('usage: pulse-live-server.ts <credentials.json>');
 const creds = JSON.parse(readFileSync(file, 'utf8')) as BenchCredentials;
 
 const pulse = await startServer(parseEnv());
-const { services } = pulse;
-const members = await services.users.teams.memberIds(creds.teamId);
+const { app } = pulse;
+const members = await app.stores.teams.memberIds(creds.teamId);
 const channels = members.map(notificationChannel);
 // Above any id the store handed out, so subscribers' de-duplication by seq lets them through.
 let seq = 100_000;
@@ -57,8 +57,8 @@ const sends = createServer((req, res) => {
       readAt: null,
     });
     const event = liveEvent(data, data.id, seq, Date.parse(createdAt));
-    services.metrics.counts.published++;
-    for (const channel of channels) services.hub.dispatch(channel, event);
+    app.metrics.counts.published++;
+    for (const channel of channels) app.hub.dispatch(channel, event);
     reply(200, { result: { data: { count: channels.length } } });
   });
 });

@@ -1,6 +1,8 @@
 import { hashPassword, hashSecret, newSecret } from '../src/server/features/auth/secrets.ts';
 import { openDatabase } from '../src/server/platform/db.ts';
 import { createUserStore } from '../src/server/features/users/store.ts';
+import { createTeamStore } from '../src/server/features/users/team-store.ts';
+import { createTokenStore } from '../src/server/features/auth/token-store.ts';
 import type { BenchCredentials } from './common.ts';
 
 /**
@@ -12,6 +14,8 @@ export async function seedDatabase(path: string, members: number): Promise<Bench
   const db = await openDatabase(`sqlite:${path}`);
   try {
     const users = createUserStore(db);
+    const teams = createTeamStore(db);
+    const tokens = createTokenStore(db);
     // Nobody signs in with a password here: one cheap hash serves every user.
     const passwordHash = await hashPassword(newSecret('pw_'), 10);
     const admin = await users.create({
@@ -21,11 +25,11 @@ export async function seedDatabase(path: string, members: number): Promise<Bench
       passwordHash,
       teamIds: [],
     });
-    const team = await users.teams.create('bench');
+    const team = await teams.create('bench');
     if (!admin || !team) throw new Error('seeding: the database is not empty');
 
     const adminToken = newSecret('pulse_');
-    await users.tokens.create({
+    await tokens.create({
       userId: admin.id,
       name: 'bench sender',
       tokenHash: hashSecret(adminToken),
@@ -43,7 +47,7 @@ export async function seedDatabase(path: string, members: number): Promise<Bench
       });
       if (!user) throw new Error(`seeding: user sub${i} exists`);
       const token = newSecret('pulse_');
-      await users.tokens.create({
+      await tokens.create({
         userId: user.id,
         name: 'bench subscriber',
         tokenHash: hashSecret(token),

@@ -16,6 +16,7 @@ import { sql } from 'kysely';
 import { openDatabase, type Db } from '../src/server/platform/db.ts';
 import { createNotificationStore, type Audience } from '../src/server/features/notifications/store.ts';
 import { createUserStore } from '../src/server/features/users/store.ts';
+import { createTeamStore } from '../src/server/features/users/team-store.ts';
 import { numberFlag, parseFlags } from './common.ts';
 
 const flags = parseFlags(process.argv.slice(2));
@@ -38,7 +39,8 @@ interface Cost {
 async function fresh(dir: string, name: string): Promise<{ db: Db; teamId: string; userIds: string[] }> {
   const db = await openDatabase(`sqlite:${join(dir, `${name}.db`)}`);
   const users = createUserStore(db);
-  const team = await users.teams.create('bench');
+  const teams = createTeamStore(db);
+  const team = await teams.create('bench');
   if (!team) throw new Error('team exists');
   const userIds: string[] = [];
   for (let i = 0; i < members; i++) {

@@ -11,6 +11,7 @@ import {
 import { getQueryKey } from '@trpc/react-query';
 import type { AppRouter } from '../server/router.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
+import { TRPC_PATH } from '../shared/paths.ts';
 import { errorCode, isFinalError, isUnreachable, retryDelayMs } from './lib/errors.ts';
 import { createExternalStore, type ExternalStore } from './lib/external-store.ts';
 import { createStreamReports, type StreamReports } from './transport/live-status.ts';
@@ -60,7 +61,7 @@ const isChat = (op: Operation) => op.path.startsWith('chat.');
 
 /** Builds the query client, the tRPC client with its links, the WebSocket and the link states. */
 export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients {
-  const httpUrl = `${opts.origin ?? ''}/trpc`;
+  const httpUrl = `${opts.origin ?? ''}${TRPC_PATH}`;
   const linkStates: LinkStates = {
     liveRole: createExternalStore<TabRole>('standalone'),
     httpHealth: createExternalStore<'ok' | 'unreachable'>('ok'),
@@ -74,7 +75,7 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
   const wsTransport = createWsTransport({
     url: () => {
       const base = new URL(opts.origin ?? location.href);
-      return `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}/trpc`;
+      return `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${TRPC_PATH}`;
     },
     WebSocket: opts.WebSocket,
   });

@@ -13,6 +13,7 @@ import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import type { AppRouter } from '../server/router.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
+import { TRPC_PATH } from '../shared/paths.ts';
 
 export interface PulseClientOptions {
   /** The server's origin, e.g. `http://127.0.0.1:3000`. */
@@ -47,7 +48,7 @@ export const backoffMs = (attempt: number): number =>
 export function createPulseClient(opts: PulseClientOptions): PulseClient {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
-  const trpcUrl = `${opts.url.replace(/\/$/, '')}/trpc`;
+  const trpcUrl = `${opts.url.replace(/\/$/, '')}${TRPC_PATH}`;
   const retries = opts.subscriptionRetries ?? Infinity;
   const overHttp: TRPCLink<AppRouter> = splitLink({
     condition: (op) => op.type === 'subscription',

@@ -13,7 +13,7 @@ async function main() {
   const server = await startServer(env);
   for (const line of server.seeded) console.log(line);
   if (server.seeded.length === 0) {
-    const demo = await server.services.users.credentialsOf('alice');
+    const demo = await server.app.stores.credentials.credentialsOf('alice');
     console.log(
       demo
         ? `Sign in as admin, or as a demo user (alice, bob, carol) with password '${DEMO_PASSWORD}'`

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { notify } from './features/notifications/actions.ts';
-import type { Services } from './services.ts';
+import type { Env } from './env.ts';
+import type { PasswordHasher } from './features/auth/secrets.ts';
+import type { NotificationActions } from './features/notifications/actions.ts';
+import type { TeamStore, UserStore } from './features/users/store.ts';
 
 export const DEMO_PASSWORD = 'pulse';
 const DEMO_USERS = [
@@ -13,8 +15,14 @@ const DEMO_USERS = [
  * First start on an empty database: the admin, and with `PULSE_DEMO` the demo team, its users
  * and a few notifications so the first look is not empty. Returns what to tell the operator.
  */
-export async function seedIfEmpty(services: Services): Promise<string[]> {
-  const { users, env } = services;
+export async function seedIfEmpty(deps: {
+  env: Pick<Env, 'PULSE_ADMIN_PASSWORD' | 'PULSE_DEMO'>;
+  users: UserStore;
+  teams: TeamStore;
+  passwords: PasswordHasher;
+  notifications: NotificationActions;
+}): Promise<string[]> {
+  const { users, teams, passwords, notifications, env } = deps;
   if ((await users.count()) > 0) return [];
   const lines: string[] = [];
   const adminPassword = env.PULSE_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
@@ -22,7 +30,7 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
     username: 'admin',
     displayName: 'Administrator',
     role: 'admin',
-    passwordHash: await services.passwords.hash(adminPassword),
+    passwordHash: await passwords.hash(adminPassword),
     teamIds: [],
   });
   lines.push(
@@ -32,9 +40,9 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
   );
   if (!env.PULSE_DEMO) return lines;
 
-  const team = await users.teams.create('ops');
+  const team = await teams.create('ops');
   if (!team) return lines;
-  const passwordHash = await services.passwords.hash(DEMO_PASSWORD);
+  const passwordHash = await passwords.hash(DEMO_PASSWORD);
   const ids: string[] = [];
   for (const demo of DEMO_USERS) {
     const user = await users.create({ ...demo, role: 'member', passwordHash, teamIds: [team.id] });
@@ -46,7 +54,7 @@ export async function seedIfEmpty(services: Services): Promise<string[]> {
     { title: 'Checkout latency p99 over 2 s', body: 'Since 09:41 UTC on the checkout service.', severity: 'critical' },
   ] as const;
   for (const sample of samples) {
-    await notify(services, { kind: 'team', teamId: team.id }, { ...sample, link: null });
+    await notifications.notify({ kind: 'team', teamId: team.id }, { ...sample, link: null });
   }
   lines.push(
     `Demo data: users ${DEMO_USERS.map((u) => u.username).join(', ')} (team ops), password '${DEMO_PASSWORD}'`,

@@ -10,19 +10,23 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { getTRPCErrorShape, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { createApp, type App } from './app.ts';
 import {
   authenticateSocket,
   createContextInner,
   createRequestContext,
   isOriginAllowed,
   peerAddress,
+  type TransportDeps,
 } from './platform/context.ts';
 import type { Env } from './env.ts';
 import { createSseTransport } from './platform/sse.ts';
 import { createWsFeeds } from './platform/ws.ts';
-import { appRouter } from './router.ts';
-import { seedIfEmpty } from './seed.ts';
-import { createServices, type Services } from './services.ts';
+import type { AppRouter } from './router.ts';
+import { TRPC_PATH } from '../shared/paths.ts';
+
+/** Where procedures are called over HTTP and SSE: `/trpc/<path>`. */
+const TRPC_BASE = `${TRPC_PATH}/`;
 
 /** WebSocket frames over this close the connection (1009); others are unaffected. */
 export const MAX_WS_FRAME_BYTES = 1 << 20;
@@ -32,7 +36,7 @@ export const MAX_WS_FRAME_BYTES = 1 << 20;
  * queue without bound. Past `PULSE_SLOW_CONSUMER_BYTES` unsent, the connection ends instead;
  * the client reconnects and resumes by replay.
  */
-function boundSendBuffer(services: Services, socket: WebSocket): void {
+function boundSendBuffer(services: Pick<TransportDeps, 'env' | 'metrics'>, socket: WebSocket): void {
   const limit = services.env.PULSE_SLOW_CONSUMER_BYTES;
   const send = socket.send.bind(socket);
   socket.send = ((...args: Parameters<WebSocket['send']>) => {
@@ -82,9 +86,9 @@ function plain(res: ServerResponse, status: number, text: string): void {
 }
 
 /** tRPC's error shape, as its adapters would answer, for requests refused before tRPC runs. */
-function errorShape(error: TRPCError) {
+function errorShape(router: AppRouter, error: TRPCError) {
   return getTRPCErrorShape({
-    config: appRouter._def._config,
+    config: router._def._config,
     error,
     type: 'unknown',
     path: undefined,
@@ -105,7 +109,8 @@ function logInternalError(opts: { error: TRPCError; path: string | undefined; ty
 export interface RunningServer {
   url: string;
   port: number;
-  services: Services;
+  /** The server's parts: stores, feeds, actions, and `jobs` (`app.jobs.alerts.evaluateNow()`). */
+  app: App;
   /** What first start created (admin password, demo users), for the console. */
   seeded: string[];
   close(): Promise<void>;
@@ -113,18 +118,27 @@ export interface RunningServer {
 
 /** Starts Pulse: one HTTP server for the app, tRPC over HTTP/SSE/WebSocket, health and metrics. */
 export async function startServer(env: Env): Promise<RunningServer> {
-  const { services, close: closeServices } = await createServices(env);
-  const seeded = await seedIfEmpty(services);
-  const sse = createSseTransport({ router: appRouter, services });
+  const app = await createApp(env);
+  await app.startJobs();
+  const seeded = await app.seedIfEmpty();
+  // What the transports use of the app: no stores, feeds or actions (they reach those through the router).
+  const transport: TransportDeps = {
+    env,
+    metrics: app.metrics,
+    connections: app.connections,
+    hosts: app.hosts,
+    authenticator: app.authenticator,
+  };
+  const sse = createSseTransport({ router: app.router, services: transport });
 
   const trpcHttp = createHTTPHandler({
-    router: appRouter,
-    basePath: '/trpc/',
+    router: app.router,
+    basePath: TRPC_BASE,
     // A body without Content-Length is cut off here; one that declares too much is refused before.
     maxBodySize: env.PULSE_MAX_BODY_BYTES,
     maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
     createContext: ({ req, res, info }) =>
-      createRequestContext(services, req, {
+      createRequestContext(transport, req, {
         connectionParams: info.connectionParams,
         setCookie: (header) => res.appendHeader('Set-Cookie', header),
       }),
@@ -141,7 +155,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   async function healthy(): Promise<boolean> {
     try {
-      await sql`select 1`.execute(services.db);
+      await sql`select 1`.execute(app.db);
       return true;
     } catch {
       return false;
@@ -149,13 +163,13 @@ export async function startServer(env: Env): Promise<RunningServer> {
   }
 
   function observe(req: IncomingMessage, res: ServerResponse, kind: string) {
-    const end = services.metrics.requestDuration.startTimer();
+    const end = app.metrics.requestDuration.startTimer();
     res.once('finish', () => end({ kind, status: String(res.statusCode) }));
   }
 
   /** Answers a request to `/trpc/*` before tRPC sees it, in tRPC's error shape. */
   function refuseCall(res: ServerResponse, code: TRPC_ERROR_CODE_KEY, message: string) {
-    const shape = errorShape(new TRPCError({ code, message }));
+    const shape = errorShape(app.router, new TRPCError({ code, message }));
     res.writeHead(shape.data.httpStatus, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ error: shape }));
   }
@@ -170,7 +184,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   function route(req: IncomingMessage, res: ServerResponse): void {
     // DNS rebinding: a hostile page whose name resolves here must reach nothing, not even a 404.
-    if (!services.hosts.hostAllowed(req.headers.host)) {
+    if (!app.hosts.hostAllowed(req.headers.host)) {
       const missing = req.headers.host === undefined;
       return plain(res, missing ? 400 : 421, missing ? 'A Host header is required' : 'Unknown host');
     }
@@ -184,8 +198,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
     }
     const { pathname } = url;
     const decoded = wellFormed(pathname, url.search);
-    if (pathname.startsWith('/trpc/')) {
-      const path = decoded === null ? null : decoded.slice('/trpc/'.length);
+    if (pathname.startsWith(TRPC_BASE)) {
+      const path = decoded === null ? null : decoded.slice(TRPC_BASE.length);
       if (path === null || !PROCEDURE_PATHS.test(path)) {
         return refuseCall(res, 'BAD_REQUEST', 'Malformed procedure path or percent-escape in the URL');
       }
@@ -213,7 +227,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
         res.end('Send the metrics token as a bearer token\n');
         return;
       }
-      services.metrics.render().then(
+      app.metrics.render().then(
         ({ contentType, body }) => {
           res.writeHead(200, { 'Content-Type': contentType });
           res.end(body);
@@ -273,16 +287,16 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
   // Registered before tRPC's handler, so every send it makes is bounded.
-  const wsFeeds = createWsFeeds({ router: appRouter, services });
+  const wsFeeds = createWsFeeds({ router: app.router, services: transport });
   wss.on('connection', (socket, req) => {
-    boundSendBuffer(services, socket);
+    boundSendBuffer(transport, socket);
     wsFeeds(socket, req);
   });
   // A socket holds its address's anonymous slot until it authenticates, or closes.
   const anonymousSlots = new WeakMap<IncomingMessage, () => void>();
   const wsHandler = applyWSSHandler({
     wss,
-    router: appRouter,
+    router: app.router,
     keepAlive: {
       enabled: true,
       pingMs: env.PULSE_WS_PING_S * 1000,
@@ -296,9 +310,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
     // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
     async createContext({ req, res, info }) {
       const socket = res as unknown as WebSocket;
-      const { user, credential } = await authenticateSocket(services, req, info.connectionParams);
+      const { user, credential } = await authenticateSocket(transport, req, info.connectionParams);
       if (user) anonymousSlots.get(req)?.();
-      const unregister = services.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
+      const unregister = app.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
         close: (reason) =>
           socket.close(
             reason === 'revoked' ? 4001 : 1012,
@@ -307,10 +321,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
       });
       if (!unregister) {
         socket.close(1008, 'Too many open connections for this user');
-        return createContextInner({ services });
+        return createContextInner({});
       }
       socket.once('close', unregister);
-      return createContextInner({ services, user, credential, ip: peerAddress(req) });
+      return createContextInner({ user, credential, ip: peerAddress(req) });
     },
   });
 
@@ -321,7 +335,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     try {
-      if (!services.hosts.hostAllowed(req.headers.host)) {
+      if (!app.hosts.hostAllowed(req.headers.host)) {
         return req.headers.host === undefined ? refuse(400, 'Bad Request') : refuse(421, 'Misdirected Request');
       }
       const target = req.url ?? '/';
@@ -332,8 +346,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
       } catch {
         return refuse(400, 'Bad Request');
       }
-      if (pathname !== '/trpc') return refuse(404, 'Not Found');
-      if (!isOriginAllowed(services, req)) return refuse(403, 'Forbidden');
+      if (pathname !== TRPC_PATH) return refuse(404, 'Not Found');
+      if (!isOriginAllowed(transport, req)) return refuse(403, 'Forbidden');
       void admit(req, socket, new URL(target, 'http://localhost').searchParams.get('connectionParams') === '1')
         .then((admitted) => {
           if (socket.destroyed) return;
@@ -357,11 +371,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
    */
   async function admit(req: IncomingMessage, socket: Duplex, expectsParams: boolean): Promise<boolean> {
     if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
-      const { user } = await authenticateSocket(services, req, null);
+      const { user } = await authenticateSocket(transport, req, null);
       if (user) return true;
     }
     if (socket.destroyed) return false;
-    const slot = services.connections.takeAnonymous(peerAddress(req));
+    const slot = app.connections.takeAnonymous(peerAddress(req));
     if (!slot) return false;
     anonymousSlots.set(req, slot);
     socket.once('close', slot);
@@ -370,20 +384,20 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   await new Promise<void>((resolveListen) => server.listen(env.PORT, env.HOST, resolveListen));
   const { port } = server.address() as AddressInfo;
-  services.hosts.listening(port);
+  app.hosts.listening(port);
   const host = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
 
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}`,
     port,
-    services,
+    app,
     seeded,
     close() {
       closing ??= (async () => {
         wsHandler.broadcastReconnectNotification();
         sse.close();
-        services.connections.closeAll();
+        app.connections.closeAll();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();
@@ -391,7 +405,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
         });
         for (const client of wss.clients) client.terminate();
         wss.close();
-        await closeServices();
+        await app.close();
       })();
       return closing;
     },

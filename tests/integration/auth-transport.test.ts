@@ -94,7 +94,7 @@ describe('authentication and transports', () => {
     await alice.auth.logout.mutate();
     expect((await live.waitForError(5000)).data?.code).toBe('UNAUTHORIZED');
     await expect(alice.auth.me.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
-    expect(t.server.services.metrics.counts.subscriptions).toBe(0);
+    expect(t.server.app.metrics.counts.subscriptions).toBe(0);
   });
 
   it('ends streams and sockets opened with a token when it is revoked', async () => {
@@ -123,7 +123,7 @@ describe('authentication and transports', () => {
     const foreign = await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: 'http://evil.example' });
     expect(foreign.status).toBe(403);
     expect(foreign.json.error?.data.code).toBe('FORBIDDEN');
-    expect(await t.server.services.notifications.unreadCount((await createPulseClient({ url: t.url, headers: { cookie } }).auth.me.query()).id)).toBe(3);
+    expect(await t.server.app.stores.notifications.unreadCount((await createPulseClient({ url: t.url, headers: { cookie } }).auth.me.query()).id)).toBe(3);
     expect((await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: 'http://console.example' })).status).toBe(200);
     expect((await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: t.url })).status).toBe(200);
     expect((await post(t.url, 'notifications.markAllRead', {}, { cookie })).status).toBe(200);

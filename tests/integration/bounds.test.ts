@@ -125,7 +125,7 @@ describe('series watched by metrics.onPoints', () => {
     // Resolved but never opened: it holds nothing back.
     await alice.metrics.onPoints({ series: seriesNames('x', 10) });
     const second = await open(seriesNames('b', 10));
-    expect(t.services.metricsFanout.watchedWith([])).toBe(60);
+    expect(t.app.feeds.metrics.watchedWith([])).toBe(60);
 
     const error = await refusal(alice.metrics.onPoints({ series: ['a.0', 'c.0'] }));
     expect(error.code).toBe('TOO_MANY_REQUESTS');
@@ -137,10 +137,10 @@ describe('series watched by metrics.onPoints', () => {
     await second.return?.();
     await again.return?.();
     const third = await open(seriesNames('c', 10));
-    expect(t.services.metricsFanout.watchedWith([])).toBe(60);
+    expect(t.app.feeds.metrics.watchedWith([])).toBe(60);
     await third.return?.();
     await first.return?.();
-    expect(t.services.metricsFanout.watchedWith([])).toBe(0);
+    expect(t.app.feeds.metrics.watchedWith([])).toBe(0);
   });
 
   it('answers past the limit with a plain TOO_MANY_REQUESTS over SSE and WebSocket', async () => {

@@ -285,7 +285,7 @@ describe('chat over WebSocket', () => {
     const frames: unknown[] = [];
     raw.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as unknown));
     await new Promise((r) => raw.once('open', r));
-    const { counts } = t.server.services.metrics;
+    const { counts } = t.server.app.metrics;
     raw.send(
       JSON.stringify([
         { id: 1, method: 'subscription', params: { path: 'chat.onMessage', input: { roomId } } },
@@ -337,7 +337,7 @@ describe('chat over WebSocket', () => {
     await new Promise<void>((r) => raw.once('message', () => r()));
     (raw as unknown as { _socket: { pause(): void } })._socket.pause();
     const admin = await t.client({ username: 'admin' });
-    const { counts } = t.server.services.metrics;
+    const { counts } = t.server.app.metrics;
     const body = 'x'.repeat(2000);
     for (let sent = 0; counts.dropped === 0 && sent < 6000; sent += 50) {
       await Promise.all(

@@ -33,7 +33,7 @@ describe('credentials end cleanly', () => {
     expect((await stream.waitForError(10_000)).data?.code).toBe('UNAUTHORIZED');
     expect(await socketClosed).toBe(4001);
     await expect(client.auth.me.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
-    const left = await t.server.services.db.selectFrom('sessions').select('user_id').execute();
+    const left = await t.server.app.db.selectFrom('sessions').select('user_id').execute();
     expect(left).toEqual([]);
     await ws.client.close();
   });
@@ -180,12 +180,12 @@ describe('credentials end cleanly', () => {
 describe('password storage', () => {
   it('stores the cost with each hash and upgrades weaker and older hashes on the next sign-in', async () => {
     await using t = await startTestServer({ PULSE_SCRYPT_LOG_N: '11' });
-    const { users } = t.server.services;
+    const { credentials } = t.server.app.stores;
     const admin = await t.client({ username: 'admin' });
     const dora = await admin.users.create.mutate({ username: 'dora', password: 'dora-password' });
     const storedHash = async () =>
       (
-        await t.server.services.db
+        await t.server.app.db
           .selectFrom('users')
           .select('password_hash')
           .where('id', '=', dora.id)
@@ -194,7 +194,7 @@ describe('password storage', () => {
     expect(await storedHash()).toMatch(/^scrypt\$ln=11,r=8,p=1\$/);
 
     // A hash made at a lower cost, as an older configuration would have.
-    await users.setPasswordHash(
+    await credentials.setPasswordHash(
       dora.id,
       await createPasswordHasher({ logN: 10, concurrency: 1, queue: 1 }).hash('dora-password'),
     );
@@ -204,7 +204,7 @@ describe('password storage', () => {
 
     // The format before costs were named (`scrypt$<logN>$salt$key`) still verifies, and is upgraded.
     const legacy = (await storedHash()).replace(/^scrypt\$ln=11,r=8,p=1\$/, 'scrypt$11$');
-    await users.setPasswordHash(dora.id, legacy);
+    await credentials.setPasswordHash(dora.id, legacy);
     await t.login('dora', 'dora-password');
     expect(await storedHash()).toMatch(/^scrypt\$ln=11,r=8,p=1\$/);
   });

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { appRouter } from '../../src/server/router.ts';
+import { createApp } from '../../src/server/app.ts';
+import { parseEnv } from '../../src/server/env.ts';
 import { countChanges, rowCounts, type RowCounts } from '../support/db-snapshot.ts';
 import {
   LIMITS,
@@ -692,8 +693,11 @@ interface SweptProcedure {
   edges: HostileInput[];
 }
 
+// Every procedure and its input schemas, from a router over an in-memory database.
+const schemaApp = await createApp(parseEnv({ DATABASE_URL: 'sqlite::memory:' }));
+afterAll(() => schemaApp.close());
 const procedures = Object.entries(
-  appRouter._def.procedures as unknown as Record<
+  schemaApp.router._def.procedures as unknown as Record<
     string,
     { _def: { type: ProcedureType; inputs: z.ZodType[] } }
   >,

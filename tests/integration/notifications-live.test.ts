@@ -45,7 +45,7 @@ describe('notifications over SSE', () => {
     await sendTo(t, 'alice', ['b1', 'b2']);
     await live.waitFor(2);
     // Cut every stream server-side; EventSource reconnects by itself with Last-Event-ID.
-    t.server.services.connections.closeAll();
+    t.server.app.connections.closeAll();
     await sendTo(t, 'alice', ['b3', 'b4']);
     await live.waitFor(4, 10_000);
     await sendTo(t, 'alice', ['b5']);
@@ -204,7 +204,7 @@ describe('notifications over SSE', () => {
 
   it('releases subscriptions when clients go away, however they go', async () => {
     await using t = await startTestServer();
-    const { counts } = t.server.services.metrics;
+    const { counts } = t.server.app.metrics;
     const cookie = await t.login('alice');
     const alice = await t.client({ username: 'alice' });
     const subs = [1, 2, 3].map(() =>
@@ -232,7 +232,7 @@ describe('notifications over SSE', () => {
     const admin = await t.client({ username: 'admin' });
     const body = 'x'.repeat(2000);
     let sent = 0;
-    const { counts } = t.server.services.metrics;
+    const { counts } = t.server.app.metrics;
     // Loopback socket buffers hold megabytes; keep sending until the server gives up on the reader.
     while (counts.dropped === 0 && sent < 6000) {
       await Promise.all(

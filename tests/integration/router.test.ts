@@ -267,7 +267,7 @@ describe('router through createCaller', () => {
 
   it('streams through the async-iterable form and releases the subscriber on return', async () => {
     await using t = await createTestServices();
-    const { counts } = t.services.metrics;
+    const { counts } = t.app.metrics;
     const iterable = await t.caller('alice').notifications.onNotification();
     const iterator = iterable[Symbol.asyncIterator]();
     expect(counts.subscriptions).toBe(1);

@@ -3,17 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenScope, User } from '../../src/shared/schemas/auth.ts';
 import { createContextInner, type Credential } from '../../src/server/platform/context.ts';
+import { createApp, type App } from '../../src/server/app.ts';
 import { parseEnv } from '../../src/server/env.ts';
-import { appRouter } from '../../src/server/router.ts';
-import { seedIfEmpty } from '../../src/server/seed.ts';
-import { createServices, type Services } from '../../src/server/services.ts';
 import { createCallerFactory } from '../../src/server/platform/trpc.ts';
 
-const createCaller = createCallerFactory(appRouter);
-
 /**
- * Services on a fresh SQLite database (seeded with admin + demo users), with callers for any
- * user; `env` adds or overrides configuration (limits, say).
+ * The server's parts (`app`, its jobs started) on a fresh SQLite database (seeded with admin +
+ * demo users), with callers for any user; `env` adds or overrides configuration (limits, say).
  */
 export async function createTestServices(overrides: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
@@ -24,16 +20,18 @@ export async function createTestServices(overrides: Record<string, string> = {})
     PULSE_SCRYPT_LOG_N: '10',
     ...overrides,
   });
-  const { services, close } = await createServices(env);
-  await seedIfEmpty(services);
-  const users = (await services.users.list({ cursor: null, limit: 500 })) ?? [];
+  const app = await createApp(env);
+  await app.startJobs();
+  await app.seedIfEmpty();
+  const createCaller = createCallerFactory(app.router);
+  const users = (await app.stores.users.list({ cursor: null, limit: 500 })) ?? [];
   const byName = (name: string): User => {
     const user = users.find((u) => u.username === name);
     if (!user) throw new Error(`no seeded user ${name}`);
     return user;
   };
   return {
-    services,
+    app,
     user: byName,
     /** A caller as `username` by session, or with a token's scopes. */
     caller(username: string | null, scopes?: TokenScope[]) {
@@ -45,15 +43,14 @@ export async function createTestServices(overrides: Record<string, string> = {})
             scopes: scopes ? new Set(scopes) : null,
           }
         : null;
-      return createCaller(createContextInner({ services, user, credential }));
+      return createCaller(createContextInner({ user, credential }));
     },
     /** A session caller for a user created during the test. */
     async callerFor(userId: string) {
-      const user = await services.users.byId(userId);
+      const user = await app.stores.users.byId(userId);
       if (!user) throw new Error(`no user ${userId}`);
       return createCaller(
         createContextInner({
-          services,
           user,
           credential: { kind: 'session', key: `test-${userId}`, scopes: null },
         }),
@@ -63,7 +60,6 @@ export async function createTestServices(overrides: Record<string, string> = {})
     foreignCaller(username: string) {
       return createCaller(
         createContextInner({
-          services,
           user: byName(username),
           credential: { kind: 'session', key: `test-${username}`, scopes: null },
           originAllowed: false,
@@ -71,11 +67,11 @@ export async function createTestServices(overrides: Record<string, string> = {})
       );
     },
     async [Symbol.asyncDispose]() {
-      await close();
+      await app.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
 export type TestServices = Awaited<ReturnType<typeof createTestServices>>;
-export type { Services };
+export type { App };

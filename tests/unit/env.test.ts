@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/server/env.ts';
-import { createServices } from '../../src/server/services.ts';
+import { createApp } from '../../src/server/app.ts';
 
 describe('configuration', () => {
   it('has the documented defaults, and treats empty variables as unset', () => {
@@ -27,8 +27,8 @@ describe('configuration', () => {
   });
 
   it('refuses what this version cannot do instead of ignoring it', async () => {
-    await expect(createServices(parseEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).rejects.toThrow(/REDIS_URL/);
-    await expect(createServices(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' }))).rejects.toThrow(
+    await expect(createApp(parseEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).rejects.toThrow(/REDIS_URL/);
+    await expect(createApp(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' }))).rejects.toThrow(
       /only sqlite/,
     );
   });

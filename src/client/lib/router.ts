@@ -1,4 +1,5 @@
 import { useEffect, useSyncExternalStore } from 'react';
+import { TRPC_PATH } from '../../shared/paths.ts';
 import { createExternalStore } from './external-store.ts';
 
 /**
@@ -35,7 +36,7 @@ function ownLink(event: MouseEvent): HTMLAnchorElement | null {
   if (!anchor || !anchor.href || anchor.hasAttribute('download')) return null;
   if (anchor.target && anchor.target !== '_self') return null;
   const url = new URL(anchor.href);
-  if (url.origin !== location.origin || url.pathname.startsWith('/trpc')) return null;
+  if (url.origin !== location.origin || url.pathname.startsWith(TRPC_PATH)) return null;
   return anchor;
 }
 

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookie } from 'cookie';
 import type { TokenScope, User } from '../../shared/schemas/auth.ts';
-import type { Services } from '../services.ts';
-import { hashSecret } from '../features/auth/secrets.ts';
+import type { Env } from '../env.ts';
+import type { ConnectionRegistry } from './connections.ts';
+import type { HostPolicy } from './hosts.ts';
+import type { Metrics } from './telemetry.ts';
 
 export const SESSION_COOKIE = 'pulse_session';
 
@@ -15,8 +17,27 @@ export interface Credential {
   scopes: ReadonlySet<TokenScope> | null;
 }
 
+/** The secrets a request presents: a bearer (or `connectionParams`) token, or a session cookie. */
+export interface PresentedSecrets {
+  token: string | null;
+  sessionSecret: string | null;
+}
+
+/** Looks up whose credential a request presents; the auth feature implements it. */
+export interface Authenticator {
+  authenticate(secrets: PresentedSecrets): Promise<{ user: User | null; credential: Credential | null }>;
+}
+
+/** What the transports use of the server: its limits, counters, connections, hosts and authenticator. */
+export interface TransportDeps {
+  env: Env;
+  metrics: Metrics;
+  connections: ConnectionRegistry;
+  hosts: HostPolicy;
+  authenticator: Authenticator;
+}
+
 export interface ContextInnerOptions {
-  services: Services;
   user?: User | null;
   credential?: Credential | null;
   /** False when a browser sent an `Origin` this server does not allow (and no bearer token). */
@@ -30,7 +51,6 @@ export interface ContextInnerOptions {
 /** The context every procedure sees, whatever the transport; tests build it directly. */
 export function createContextInner(opts: ContextInnerOptions) {
   return {
-    services: opts.services,
     user: opts.user ?? null,
     credential: opts.credential ?? null,
     originAllowed: opts.originAllowed ?? true,
@@ -45,7 +65,7 @@ export type Context = ReturnType<typeof createContextInner>;
  * Where a browser request may come from: the server's own origins (from `HOST`,
  * `PULSE_PUBLIC_HOSTS` and the port) plus `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin`.
  */
-export function isOriginAllowed(services: Services, req: IncomingMessage): boolean {
+export function isOriginAllowed(services: Pick<TransportDeps, 'hosts'>, req: IncomingMessage): boolean {
   const origin = req.headers.origin;
   return origin === undefined || services.hosts.originAllowed(origin);
 }
@@ -59,34 +79,17 @@ function bearerOf(req: IncomingMessage): string | null {
 
 /** Resolves whichever credential the request carries: bearer token, `connectionParams.token`, or the session cookie. */
 export async function authenticate(
-  services: Services,
+  services: Pick<TransportDeps, 'authenticator'>,
   req: IncomingMessage,
   connectionParams: Record<string, unknown> | null,
 ): Promise<{ user: User | null; credential: Credential | null; bearer: boolean }> {
   const paramToken = connectionParams?.['token'];
   const token = bearerOf(req) ?? (typeof paramToken === 'string' ? paramToken : null);
-  if (token !== null) {
-    const found = await services.users.tokens.byHash(hashSecret(token));
-    const user = found ? await services.users.byId(found.userId) : null;
-    if (!found || !user) return { user: null, credential: null, bearer: true };
-    services.touchToken(found.id);
-    return {
-      user,
-      credential: { kind: 'token', key: found.id, scopes: new Set(found.scopes) },
-      bearer: true,
-    };
-  }
-  const cookieHeader = req.headers.cookie;
+  // A token, when there is one, is the credential: the cookie is not looked at.
+  const cookieHeader = token === null ? req.headers.cookie : undefined;
   const sessionSecret = cookieHeader ? parseCookie(cookieHeader)[SESSION_COOKIE] : undefined;
-  if (sessionSecret) {
-    const idHash = hashSecret(sessionSecret);
-    const idleSince = new Date(Date.now() - services.env.PULSE_SESSION_IDLE_S * 1000).toISOString();
-    const userId = await services.users.sessions.userIdOf(idHash, idleSince);
-    if (userId) services.touchSession(idHash);
-    const user = userId ? await services.users.byId(userId) : null;
-    if (user) return { user, credential: { kind: 'session', key: idHash, scopes: null }, bearer: false };
-  }
-  return { user: null, credential: null, bearer: false };
+  const found = await services.authenticator.authenticate({ token, sessionSecret: sessionSecret || null });
+  return { ...found, bearer: token !== null };
 }
 
 type Authentication = Awaited<ReturnType<typeof authenticate>>;
@@ -98,7 +101,7 @@ const socketCredentials = new WeakMap<IncomingMessage, Promise<Authentication>>(
  * `connectionParams` of its first message.
  */
 export function authenticateSocket(
-  services: Services,
+  services: Pick<TransportDeps, 'authenticator'>,
   req: IncomingMessage,
   connectionParams: Record<string, unknown> | null,
 ): Promise<Authentication> {
@@ -113,7 +116,7 @@ export function peerAddress(req: IncomingMessage): string {
 
 /** Builds the context for an HTTP, SSE or WebSocket request. Never throws for bad credentials. */
 export async function createRequestContext(
-  services: Services,
+  services: Pick<TransportDeps, 'authenticator' | 'hosts'>,
   req: IncomingMessage,
   opts: {
     connectionParams: Record<string, unknown> | null;
@@ -122,7 +125,6 @@ export async function createRequestContext(
 ): Promise<Context> {
   const { user, credential, bearer } = await authenticate(services, req, opts.connectionParams);
   return createContextInner({
-    services,
     user,
     credential,
     originAllowed: bearer || isOriginAllowed(services, req),

@@ -9,8 +9,7 @@ import {
   type AnyTRPCRouter,
 } from '@trpc/server';
 import type { Closable } from './connections.ts';
-import { createRequestContext, type Context } from './context.ts';
-import type { Services } from '../services.ts';
+import { createRequestContext, type Context, type TransportDeps } from './context.ts';
 import {
   feedSpecOf,
   isSlowConsumerError,
@@ -62,7 +61,7 @@ class SseConnection implements Sink, Closable {
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly services: Services,
+    private readonly services: Pick<TransportDeps, 'env' | 'metrics'>,
     private readonly errorFrame: (error: TRPCError) => string,
   ) {
     const socket = res.socket;
@@ -156,7 +155,7 @@ function parseJsonParam(url: URL, name: string): unknown {
   }
 }
 
-export function createSseTransport(opts: { router: AnyTRPCRouter; services: Services }) {
+export function createSseTransport(opts: { router: AnyTRPCRouter; services: TransportDeps }) {
   const { router, services } = opts;
   const open = new Set<SseConnection>();
   const pingMs = services.env.PULSE_SSE_PING_S * 1000;

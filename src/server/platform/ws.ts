@@ -7,8 +7,7 @@ import {
   type AnyTRPCRouter,
 } from '@trpc/server';
 import type { WebSocket } from 'ws';
-import { authenticateSocket, createContextInner, type Context } from './context.ts';
-import type { Services } from '../services.ts';
+import { authenticateSocket, createContextInner, type Context, type TransportDeps } from './context.ts';
 import { feedSpecOf, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
 
 /**
@@ -48,7 +47,10 @@ interface Entry {
 
 const isRequestId = (id: unknown): id is Id => typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 
-export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services }) {
+export function createWsFeeds(opts: {
+  router: AnyTRPCRouter;
+  services: Pick<TransportDeps, 'env' | 'metrics' | 'connections' | 'authenticator'>;
+}) {
   const { router, services } = opts;
   const { env } = services;
   const procedures = router._def.procedures as Record<string, { _def: { type: string } } | undefined>;
@@ -62,7 +64,7 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
     let ctxPromise: Promise<Context> | null = null;
     const context = () =>
       (ctxPromise ??= authenticateSocket(services, req, params).then(({ user, credential }) =>
-        createContextInner({ services, user, credential, ip: req.socket.remoteAddress ?? 'unknown' }),
+        createContextInner({ user, credential, ip: req.socket.remoteAddress ?? 'unknown' }),
       ));
     // Ids are reserved the moment a message arrives, so a second message with the same id is
     // refused even while the first is still being authorized.

@@ -5,7 +5,8 @@ import { trpc } from '../../trpc.ts';
 import { LoadMore } from '../../components/load-more.tsx';
 import { ChatPanel } from './chat-panel.tsx';
 import { useSeen } from './chat-storage.ts';
-import { chatRoomPath, countUnread } from './messages.ts';
+import { chatRoomPath } from '../../../shared/paths.ts';
+import { countUnread } from './messages.ts';
 import './chat.css';
 
 /** Team rooms by name, then incident rooms newest first, a page at a time. */

@@ -1,4 +1,5 @@
 import { useCallback, useEffect } from 'react';
+import { incidentPath } from '../../../shared/paths.ts';
 import type { User } from '../../../shared/schemas/auth.ts';
 import { errorCode } from '../../lib/errors.ts';
 import { useWsTransport } from '../../pulse-provider.tsx';
@@ -102,7 +103,7 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
             {heading ?? roomName}
           </h2>
           {linkIncident && room?.incidentId && (
-            <a className="small" href={`/incidents/${encodeURIComponent(room.incidentId)}`}>
+            <a className="small" href={incidentPath(room.incidentId)}>
               Incident page
             </a>
           )}

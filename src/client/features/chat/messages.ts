@@ -39,8 +39,3 @@ export function countUnread(
     (m) => m.authorId !== me && (seen === null || compareMessages(m, seen) > 0),
   ).length;
 }
-
-/** The room of each incident (the server names it so). */
-export const incidentRoomId = (incidentId: string) => `room_${incidentId}`;
-
-export const chatRoomPath = (roomId: string) => `/chat/${encodeURIComponent(roomId)}`;

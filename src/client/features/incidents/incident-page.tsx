@@ -3,7 +3,7 @@ import { FailureMessage, incidentState, SeverityBadge } from '../../components/i
 import { RelativeTime } from '../../components/relative-time.tsx';
 import { errorCode } from '../../lib/errors.ts';
 import { ChatPanel } from '../chat/chat-panel.tsx';
-import { incidentRoomId } from '../chat/messages.ts';
+import { incidentRoomId } from '../../../shared/rooms.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { useIncidentView } from './use-incident-actions.ts';
 import { useIncident } from './use-live-incidents.ts';

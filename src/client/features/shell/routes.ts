@@ -24,4 +24,4 @@ export function parseRoute(path: string): Route {
   return { name: 'not-found', path };
 }
 
-export const incidentPath = (id: string) => `/incidents/${encodeURIComponent(id)}`;
+export { incidentPath } from '../../../shared/paths.ts';

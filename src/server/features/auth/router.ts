@@ -1,5 +1,6 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { serialize } from 'cookie';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import {
   createTokenSchema,
@@ -8,122 +9,152 @@ import {
   userSchema,
 } from '../../../shared/schemas/auth.ts';
 import { idSchema, pageInputSchema } from '../../../shared/schemas/common.ts';
+import type { Env } from '../../env.ts';
 import { SESSION_COOKIE } from '../../platform/context.ts';
-import { hashSecret, newSecret } from './secrets.ts';
 import { pageOf, pageOrRefuse } from '../../platform/paging.ts';
 import { authedProcedure, publicProcedure } from '../../platform/trpc.ts';
+import type { UserStore } from '../users/store.ts';
+import type { AuthActions } from './actions.ts';
+import type { CredentialStore } from './credential-store.ts';
+import { hashSecret, newSecret, type PasswordHasher } from './secrets.ts';
+import type { SessionStore } from './session-store.ts';
+import type { TokenStore } from './token-store.ts';
 
 const tooManyAttempts = () =>
   new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many failed sign-ins; try again in a few minutes' });
 
-export const authRouter = {
-  login: publicProcedure
-    .input(loginSchema)
-    .output(z.object({ user: userSchema }))
-    .mutation(async ({ ctx, input }) => {
-      const { services } = ctx;
-      const { byUsername, byAddress } = services.loginLimits;
-      const userKey = input.username.toLowerCase();
-      // Every attempt is counted before any password is hashed, and counting is atomic, so
-      // guesses sent in parallel or in one batch cannot all slip under the limit, and a
-      // locked-out username or address costs no hashing at all. A success gives its count back.
-      const counted = await Promise.allSettled([byUsername.consume(userKey), byAddress.consume(ctx.ip)]);
-      const refund = async () => {
-        await Promise.all([byUsername.reward(userKey, 1), byAddress.reward(ctx.ip, 1)]).catch(() => undefined);
-      };
-      if (counted.some((c) => c.status === 'rejected')) throw tooManyAttempts();
-      const credentials = await services.users.credentialsOf(input.username);
-      // Unknown users are checked against a decoy hash, so both failures take as long.
-      const { ok, rehash } = await services.passwords.verify(
-        input.password,
-        credentials?.passwordHash ?? (await services.passwords.decoy()),
-      );
-      if (!ok || !credentials) {
-        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
-      }
-      await refund();
-      if (credentials.disabled) {
-        throw new TRPCError({ code: 'FORBIDDEN', message: 'This account is disabled; ask an admin' });
-      }
-      const user = await services.users.byId(credentials.id);
-      if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
-      // Hashes made at an older, weaker cost are replaced while the password is at hand.
-      if (rehash) await services.users.setPasswordHash(user.id, await services.passwords.hash(input.password));
-      const secret = newSecret('ps_');
-      const expires = new Date(Date.now() + services.env.PULSE_SESSION_MAX_S * 1000);
-      await services.users.sessions.create(hashSecret(secret), user.id, expires.toISOString());
-      ctx.setCookie?.(
-        serialize(SESSION_COOKIE, secret, {
-          httpOnly: true,
-          sameSite: 'lax',
-          path: '/',
-          expires,
-          secure: services.env.PULSE_SECURE_COOKIE,
-        }),
-      );
-      return { user };
-    }),
+export function createAuthRouter(deps: {
+  users: UserStore;
+  credentials: CredentialStore;
+  sessions: SessionStore;
+  tokens: TokenStore;
+  actions: AuthActions;
+  /** Password hashing, bounded in concurrency. */
+  passwords: PasswordHasher;
+  env: Pick<
+    Env,
+    | 'PULSE_LOGIN_FAILURES_PER_USER'
+    | 'PULSE_LOGIN_FAILURES_PER_ADDRESS'
+    | 'PULSE_LOGIN_WINDOW_S'
+    | 'PULSE_SESSION_MAX_S'
+    | 'PULSE_SECURE_COOKIE'
+  >;
+}) {
+  const { users, credentials: stored, sessions, tokens, actions, passwords, env } = deps;
+  const byUsername = new RateLimiterMemory({
+    points: env.PULSE_LOGIN_FAILURES_PER_USER,
+    duration: env.PULSE_LOGIN_WINDOW_S,
+  });
+  const byAddress = new RateLimiterMemory({
+    points: env.PULSE_LOGIN_FAILURES_PER_ADDRESS,
+    duration: env.PULSE_LOGIN_WINDOW_S,
+  });
 
-  logout: authedProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
-    if (ctx.credential.kind === 'session') {
-      await ctx.services.users.sessions.delete(ctx.credential.key);
-      await ctx.services.bus.publish('auth.revoked', { kind: 'session', key: ctx.credential.key });
-      ctx.setCookie?.(
-        serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),
-      );
-    }
-    return { ok: true as const };
-  }),
+  return {
+    login: publicProcedure
+      .input(loginSchema)
+      .output(z.object({ user: userSchema }))
+      .mutation(async ({ ctx, input }) => {
+        const userKey = input.username.toLowerCase();
+        // Every attempt is counted before any password is hashed, and counting is atomic, so
+        // guesses sent in parallel or in one batch cannot all slip under the limit, and a
+        // locked-out username or address costs no hashing at all. A success gives its count back.
+        const counted = await Promise.allSettled([byUsername.consume(userKey), byAddress.consume(ctx.ip)]);
+        const refund = async () => {
+          await Promise.all([byUsername.reward(userKey, 1), byAddress.reward(ctx.ip, 1)]).catch(() => undefined);
+        };
+        if (counted.some((c) => c.status === 'rejected')) throw tooManyAttempts();
+        const credentials = await stored.credentialsOf(input.username);
+        // Unknown users are checked against a decoy hash, so both failures take as long.
+        const { ok, rehash } = await passwords.verify(
+          input.password,
+          credentials?.passwordHash ?? (await passwords.decoy()),
+        );
+        if (!ok || !credentials) {
+          throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
+        }
+        await refund();
+        if (credentials.disabled) {
+          throw new TRPCError({ code: 'FORBIDDEN', message: 'This account is disabled; ask an admin' });
+        }
+        const user = await users.byId(credentials.id);
+        if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
+        // Hashes made at an older, weaker cost are replaced while the password is at hand.
+        if (rehash) await stored.setPasswordHash(user.id, await passwords.hash(input.password));
+        const secret = newSecret('ps_');
+        const expires = new Date(Date.now() + env.PULSE_SESSION_MAX_S * 1000);
+        await sessions.create(hashSecret(secret), user.id, expires.toISOString());
+        ctx.setCookie?.(
+          serialize(SESSION_COOKIE, secret, {
+            httpOnly: true,
+            sameSite: 'lax',
+            path: '/',
+            expires,
+            secure: env.PULSE_SECURE_COOKIE,
+          }),
+        );
+        return { user };
+      }),
 
-  me: authedProcedure.output(userSchema).query(({ ctx }) => ctx.user),
-
-  createToken: authedProcedure
-    .input(createTokenSchema)
-    .output(z.object({ id: idSchema, token: z.string() }))
-    .mutation(async ({ ctx, input }) => {
-      const scopes = [...new Set(input.scopes)];
-      if (scopes.includes('notify') && ctx.user.role !== 'admin') {
-        throw new TRPCError({
-          code: 'FORBIDDEN',
-          message: "Only admins may create 'notify' tokens",
-        });
+    logout: authedProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
+      if (ctx.credential.kind === 'session') {
+        await actions.endSession(ctx.credential.key);
+        ctx.setCookie?.(
+          serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),
+        );
       }
-      const held = ctx.credential.scopes;
-      const missing = held ? scopes.filter((s) => !held.has(s)) : [];
-      if (missing.length > 0) {
-        throw new TRPCError({
-          code: 'FORBIDDEN',
-          message: `A token cannot grant scopes it lacks: ${missing.join(', ')}`,
-        });
-      }
-      const token = newSecret('pulse_');
-      const id = await ctx.services.users.tokens.create({
-        userId: ctx.user.id,
-        name: input.name,
-        tokenHash: hashSecret(token),
-        scopes,
-        // A token made by a token dies with it (decision 0007).
-        parentId: ctx.credential.kind === 'token' ? ctx.credential.key : null,
-      });
-      return { id, token };
-    }),
-
-  revokeToken: authedProcedure
-    .input(z.object({ id: idSchema }))
-    .output(z.object({ ok: z.literal(true) }))
-    .mutation(async ({ ctx, input }) => {
-      const revoked = await ctx.services.users.tokens.revoke(ctx.user.id, input.id);
-      if (revoked.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No token '${input.id}'` });
-      for (const key of revoked) await ctx.services.bus.publish('auth.revoked', { kind: 'token', key });
       return { ok: true as const };
     }),
 
-  /** The caller's live tokens, newest first, a page at a time. */
-  listTokens: authedProcedure
-    .input(pageInputSchema.optional())
-    .output(z.array(tokenInfoSchema))
-    .query(({ ctx, input }) => {
-      const page = pageOf(input);
-      return pageOrRefuse(page.cursor, ctx.services.users.tokens.list(ctx.user.id, page));
-    }),
-} satisfies TRPCRouterRecord;
+    me: authedProcedure.output(userSchema).query(({ ctx }) => ctx.user),
+
+    createToken: authedProcedure
+      .input(createTokenSchema)
+      .output(z.object({ id: idSchema, token: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const scopes = [...new Set(input.scopes)];
+        if (scopes.includes('notify') && ctx.user.role !== 'admin') {
+          throw new TRPCError({
+            code: 'FORBIDDEN',
+            message: "Only admins may create 'notify' tokens",
+          });
+        }
+        const held = ctx.credential.scopes;
+        const missing = held ? scopes.filter((s) => !held.has(s)) : [];
+        if (missing.length > 0) {
+          throw new TRPCError({
+            code: 'FORBIDDEN',
+            message: `A token cannot grant scopes it lacks: ${missing.join(', ')}`,
+          });
+        }
+        const token = newSecret('pulse_');
+        const id = await tokens.create({
+          userId: ctx.user.id,
+          name: input.name,
+          tokenHash: hashSecret(token),
+          scopes,
+          // A token made by a token dies with it (decision 0007).
+          parentId: ctx.credential.kind === 'token' ? ctx.credential.key : null,
+        });
+        return { id, token };
+      }),
+
+    revokeToken: authedProcedure
+      .input(z.object({ id: idSchema }))
+      .output(z.object({ ok: z.literal(true) }))
+      .mutation(async ({ ctx, input }) => {
+        const revoked = await actions.revokeToken(ctx.user.id, input.id);
+        if (revoked.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No token '${input.id}'` });
+        return { ok: true as const };
+      }),
+
+    /** The caller's live tokens, newest first, a page at a time. */
+    listTokens: authedProcedure
+      .input(pageInputSchema.optional())
+      .output(z.array(tokenInfoSchema))
+      .query(({ ctx, input }) => {
+        const page = pageOf(input);
+        return pageOrRefuse(page.cursor, tokens.list(ctx.user.id, page));
+      }),
+  } satisfies TRPCRouterRecord;
+}

@@ -1,4 +1,5 @@
-import type { Services } from '../../services.ts';
+import type { Env } from '../../env.ts';
+import type { AuthActions } from './actions.ts';
 
 const SWEEP_PAGE = 500;
 
@@ -8,11 +9,11 @@ const SWEEP_PAGE = 500;
  * close. Runs every 30 s, or more often when sessions end sooner.
  */
 export function startSessionSweeper(
-  services: Pick<Services, 'users' | 'bus' | 'env'>,
+  deps: { actions: AuthActions; env: Pick<Env, 'PULSE_SESSION_IDLE_S' | 'PULSE_SESSION_MAX_S'> },
   signal: AbortSignal,
   afterSweep: () => void,
 ): void {
-  const { users, bus, env } = services;
+  const { actions, env } = deps;
   const shortest = Math.min(env.PULSE_SESSION_IDLE_S, env.PULSE_SESSION_MAX_S) * 1000;
   const everyMs = Math.max(250, Math.min(30_000, shortest / 4));
   let running = false;
@@ -20,9 +21,8 @@ export function startSessionSweeper(
   async function sweep(): Promise<void> {
     const idleSince = new Date(Date.now() - env.PULSE_SESSION_IDLE_S * 1000).toISOString();
     for (;;) {
-      const ended = await users.sessions.deleteExpired(idleSince, SWEEP_PAGE);
-      for (const key of ended) await bus.publish('auth.revoked', { kind: 'session', key });
-      if (ended.length < SWEEP_PAGE || signal.aborted) break;
+      const ended = await actions.endExpiredSessions(idleSince, SWEEP_PAGE);
+      if (ended < SWEEP_PAGE || signal.aborted) break;
     }
     afterSweep();
   }

@@ -22,28 +22,14 @@ function messageEvent(message: Message): LiveEvent {
  * is present while any of their chat subscriptions to the room is open, on any instance,
  * counted once however many tabs they have).
  */
-export function startChatFanout(opts: {
+export function createChatFeed(deps: {
   bus: EventBus;
   hub: Hub;
   store: ChatStore;
+  /** This instance's name, in presence announcements. */
   instance: string;
-  signal: AbortSignal;
 }) {
-  const { bus, hub, store, instance, signal } = opts;
-
-  const follower = followLog({
-    signal,
-    what: 'chat',
-    announcements: () => bus.subscribe('chat.messages', signal),
-    start: () => store.maxSeq(),
-    read: (after, limit) => store.since(after, limit),
-    seqOf: (row) => row.seq,
-    onRow({ message }) {
-      const event = messageEvent(message);
-      hub.metrics.counts.published++;
-      hub.dispatch(messageChannel(message.roomId), event);
-    },
-  });
+  const { bus, hub, store, instance } = deps;
 
   // roomId → userId → who, and when their indicator lapses.
   const typing = new Map<string, Map<string, { person: Person; timer: NodeJS.Timeout }>>();
@@ -105,31 +91,6 @@ export function startChatFanout(opts: {
     }
   }
 
-  consume({
-    subscribe: () => bus.subscribe('chat.typing', signal),
-    signal,
-    what: 'chat typing',
-    handle: ({ roomId, person, typing: on }) => applyTyping(roomId, person, on),
-  });
-  consume({
-    subscribe: () => bus.subscribe('chat.presence', signal),
-    signal,
-    what: 'chat presence',
-    handle(msg) {
-      if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
-    },
-  });
-  const { ready } = follower;
-
-  signal.addEventListener(
-    'abort',
-    () => {
-      for (const room of typing.values()) for (const t of room.values()) clearTimeout(t.timer);
-      typing.clear();
-    },
-    { once: true },
-  );
-
   /** Every chat subscription counts toward its user's presence in the room. */
   const presenceHooks = (roomId: string, person: Person) => ({
     onOpen: () => track(roomId, person, 1),
@@ -137,7 +98,46 @@ export function startChatFanout(opts: {
   });
 
   return {
-    ready,
+    /** Follows messages, typing and presence from now on (`ready` once the log's end is read). */
+    start(signal: AbortSignal): { ready: Promise<void> } {
+      const follower = followLog({
+        signal,
+        what: 'chat',
+        announcements: () => bus.subscribe('chat.messages', signal),
+        start: () => store.maxSeq(),
+        read: (after, limit) => store.since(after, limit),
+        seqOf: (row) => row.seq,
+        onRow({ message }) {
+          const event = messageEvent(message);
+          hub.metrics.counts.published++;
+          hub.dispatch(messageChannel(message.roomId), event);
+        },
+      });
+      consume({
+        subscribe: () => bus.subscribe('chat.typing', signal),
+        signal,
+        what: 'chat typing',
+        handle: ({ roomId, person, typing: on }) => applyTyping(roomId, person, on),
+      });
+      consume({
+        subscribe: () => bus.subscribe('chat.presence', signal),
+        signal,
+        what: 'chat presence',
+        handle(msg) {
+          if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
+        },
+      });
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const room of typing.values()) for (const t of room.values()) clearTimeout(t.timer);
+          typing.clear();
+        },
+        { once: true },
+      );
+      return { ready: follower.ready };
+    },
+
     messages(roomId: string, person: Person, lastEventId: string | null | undefined): FeedSpec {
       return {
         hub,
@@ -169,10 +169,7 @@ export function startChatFanout(opts: {
         initial: async () => [liveEvent(presentList(roomId))],
       };
     },
-    setTyping(roomId: string, person: Person, on: boolean) {
-      return bus.publish('chat.typing', { roomId, person, typing: on });
-    },
   };
 }
 
-export type ChatFanout = ReturnType<typeof startChatFanout>;
+export type ChatFeed = ReturnType<typeof createChatFeed>;

@@ -1,17 +1,21 @@
-import { consume } from '../../platform/bus.ts';
 import type { AlertRule } from '../../../shared/schemas/incidents.ts';
-import { openIncident } from './actions.ts';
-import type { Services } from '../../services.ts';
+import { consume, type EventBus } from '../../platform/bus.ts';
+import type { MetricStore } from '../metrics/store.ts';
+import type { IncidentActions } from './actions.ts';
+import type { RuleStore } from './rule-store.ts';
 
-type Deps = Pick<Services, 'incidents' | 'notifications' | 'bus' | 'users' | 'metricStore'>;
+interface Deps {
+  rules: RuleStore;
+  /** The points the rules are evaluated against. */
+  points: MetricStore;
+  actions: IncidentActions;
+  /** Where ingests are announced. */
+  bus: EventBus;
+}
 
 /** Whether a rule's condition holds now: the latest point satisfies it, and has for `forSeconds`. */
-export async function ruleHolds(
-  services: Deps,
-  rule: AlertRule,
-  now = Date.now(),
-): Promise<boolean> {
-  const run = await services.metricStore.run(rule.series, rule.op, rule.threshold);
+async function ruleHolds(points: MetricStore, rule: AlertRule, now = Date.now()): Promise<boolean> {
+  const run = await points.run(rule.series, rule.op, rule.threshold);
   return run !== null && run.holdsNow && now - run.since >= rule.forSeconds * 1000;
 }
 
@@ -20,16 +24,17 @@ export async function ruleHolds(
  * (conditions also start to hold as time passes). A rule opens one incident while unresolved:
  * the store refuses a second.
  */
-export function startAlertEngine(services: Deps, signal: AbortSignal) {
+export function startAlertEngine(deps: Deps, signal: AbortSignal) {
+  const { rules: ruleStore, points, actions, bus } = deps;
   let running = false;
   let dirty: Set<string> | 'all' | null = null;
 
   async function evaluate(series: string[] | null): Promise<void> {
-    const rules = await services.incidents.rules.ofSeries(series ?? undefined);
+    const rules = await ruleStore.ofSeries(series ?? undefined);
     for (const rule of rules) {
       if (signal.aborted) return;
-      if (await ruleHolds(services, rule)) {
-        await openIncident(services, {
+      if (await ruleHolds(points, rule)) {
+        await actions.open({
           teamId: rule.teamId,
           title: `${rule.series} ${rule.op} ${rule.threshold}`,
           severity: rule.severity,
@@ -65,12 +70,13 @@ export function startAlertEngine(services: Deps, signal: AbortSignal) {
   timer.unref();
   signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   consume({
-    subscribe: () => services.bus.subscribe('metrics.ingested', signal),
+    subscribe: () => bus.subscribe('metrics.ingested', signal),
     signal,
     what: 'alert engine',
     handle: ({ series }) => request(series),
     // The every-second pass evaluates everything anyway; start it now.
     resumed: () => request('all'),
   });
+  /** Evaluates every rule now (tests, rather than waiting for the next pass). */
   return { evaluateNow: () => evaluate(null) };
 }

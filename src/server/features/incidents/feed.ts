@@ -12,46 +12,50 @@ function changeEvent(change: IncidentChange): LiveEvent {
   return liveEvent(incident, changeId(change.seq), change.seq, Date.parse(incident.updatedAt));
 }
 
-/** Incident changes, from the change log to the channels of their team (and admins'). */
-export function startIncidentFanout(opts: { bus: EventBus; hub: Hub; store: IncidentStore; signal: AbortSignal }) {
-  const { bus, hub, store, signal } = opts;
-  const follower = followLog({
-    signal,
-    what: 'incident',
-    announcements: () => bus.subscribe('incidents.changed', signal),
-    start: () => store.maxChangeSeq(),
-    read: (after, limit) => store.changesAfter(after, null, limit),
-    seqOf: (c) => c.seq,
-    onRow(change) {
-      const event = changeEvent(change);
-      const incident = event.data as Incident;
-      hub.metrics.counts.published++;
-      hub.dispatch(teamChannel(incident.teamId), event);
-      hub.dispatch(ALL, event);
-    },
-  });
-  return { ready: follower.ready };
-}
-
-/** What `incidents.onChange` streams for a caller: their teams' changes, or all for admins. */
-export function incidentFeedSpec(
-  hub: Hub,
-  store: IncidentStore,
-  teamIds: string[] | null,
-  lastEventId: string | null | undefined,
-): FeedSpec {
+/**
+ * What `incidents.onChange` streams. Once started, incident changes go from the change log to
+ * the channels of their team (and admins').
+ */
+export function createIncidentFeed(deps: { bus: EventBus; hub: Hub; store: IncidentStore }) {
+  const { bus, hub, store } = deps;
   return {
-    hub,
-    channel: teamIds === null ? ALL : teamIds.map(teamChannel),
-    lastEventId,
-    replay: replayLog({
-      seqOf: changeSeq,
-      async mayResumeFrom(seq) {
-        const team = await store.changeTeam(seq);
-        return team !== null && (teamIds === null || teamIds.includes(team));
-      },
-      after: (seq, limit) => store.changesAfter(seq, teamIds, limit),
-      toEvent: changeEvent,
-    }),
+    start(signal: AbortSignal): { ready: Promise<void> } {
+      const follower = followLog({
+        signal,
+        what: 'incident',
+        announcements: () => bus.subscribe('incidents.changed', signal),
+        start: () => store.maxChangeSeq(),
+        read: (after, limit) => store.changesAfter(after, null, limit),
+        seqOf: (c) => c.seq,
+        onRow(change) {
+          const event = changeEvent(change);
+          const incident = event.data as Incident;
+          hub.metrics.counts.published++;
+          hub.dispatch(teamChannel(incident.teamId), event);
+          hub.dispatch(ALL, event);
+        },
+      });
+      return { ready: follower.ready };
+    },
+
+    /** The changes of the given teams (all when null), replayable from `lastEventId`. */
+    changes(teamIds: string[] | null, lastEventId: string | null | undefined): FeedSpec {
+      return {
+        hub,
+        channel: teamIds === null ? ALL : teamIds.map(teamChannel),
+        lastEventId,
+        replay: replayLog({
+          seqOf: changeSeq,
+          async mayResumeFrom(seq) {
+            const team = await store.changeTeam(seq);
+            return team !== null && (teamIds === null || teamIds.includes(team));
+          },
+          after: (seq, limit) => store.changesAfter(seq, teamIds, limit),
+          toEvent: changeEvent,
+        }),
+      };
+    },
   };
 }
+
+export type IncidentFeed = ReturnType<typeof createIncidentFeed>;

@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { dashboardLayoutSchema, type DashboardLayout } from '../../../shared/schemas/metrics.ts';
 import { authedProcedure } from '../../platform/trpc.ts';
+import type { SettingsStore } from '../users/store.ts';
 
 const KEY = 'dashboard.layout';
 
@@ -21,18 +22,21 @@ export const DEFAULT_LAYOUT: DashboardLayout = {
 };
 
 /** The caller's dashboard layout, kept per user. */
-export const dashboardRouter = {
-  layout: authedProcedure.output(dashboardLayoutSchema).query(async ({ ctx }) => {
-    const stored = await ctx.services.users.settings.get(ctx.user.id, KEY);
-    const parsed = stored === null ? null : dashboardLayoutSchema.safeParse(JSON.parse(stored));
-    return parsed?.success ? parsed.data : DEFAULT_LAYOUT;
-  }),
-
-  saveLayout: authedProcedure
-    .input(dashboardLayoutSchema)
-    .output(dashboardLayoutSchema)
-    .mutation(async ({ ctx, input }) => {
-      await ctx.services.users.settings.set(ctx.user.id, KEY, JSON.stringify(input));
-      return input;
+export function createDashboardRouter(deps: { settings: SettingsStore }) {
+  const { settings } = deps;
+  return {
+    layout: authedProcedure.output(dashboardLayoutSchema).query(async ({ ctx }) => {
+      const stored = await settings.get(ctx.user.id, KEY);
+      const parsed = stored === null ? null : dashboardLayoutSchema.safeParse(JSON.parse(stored));
+      return parsed?.success ? parsed.data : DEFAULT_LAYOUT;
     }),
-} satisfies TRPCRouterRecord;
+
+    saveLayout: authedProcedure
+      .input(dashboardLayoutSchema)
+      .output(dashboardLayoutSchema)
+      .mutation(async ({ ctx, input }) => {
+        await settings.set(ctx.user.id, KEY, JSON.stringify(input));
+        return input;
+      }),
+  } satisfies TRPCRouterRecord;
+}

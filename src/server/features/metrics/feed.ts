@@ -17,13 +17,8 @@ const MAX_PENDING_TOTAL = 100_000;
  * subscriber gets at most one batch per window (`POINTS_FLUSH_MS`), however fast points come.
  * Only series someone on this instance watches are read back from the database.
  */
-export function startMetricsFanout(opts: {
-  bus: EventBus;
-  hub: Hub;
-  store: MetricStore;
-  signal: AbortSignal;
-}) {
-  const { bus, hub, store, signal } = opts;
+export function createMetricsFeed(deps: { bus: EventBus; hub: Hub; store: MetricStore }) {
+  const { bus, hub, store } = deps;
   const watched = new Map<string, number>();
   const channels = new Map<string, { series: string[]; refs: number }>();
   const pending = new Map<string, Point[]>();
@@ -31,32 +26,6 @@ export function startMetricsFanout(opts: {
   let cursor = 0;
   let wanted = 0;
   let timer: NodeJS.Timeout | null = null;
-
-  async function drain(): Promise<void> {
-    while (cursor < wanted && !signal.aborted) {
-      const target = wanted;
-      const series = [...watched.keys()];
-      const rows = await store.after(cursor, series, FETCH_PAGE);
-      for (const row of rows) {
-        let list = pending.get(row.series);
-        if (!list) pending.set(row.series, (list = []));
-        list.push({ ts: row.ts, value: row.value });
-        // Past a bound the oldest point of the series goes: the live view keeps its newest.
-        if (list.length > MAX_PENDING_PER_SERIES || pendingTotal >= MAX_PENDING_TOTAL) list.shift();
-        else pendingTotal++;
-      }
-      const last = rows.at(-1);
-      cursor = rows.length === FETCH_PAGE && last ? last.id : target;
-    }
-  }
-
-  const { pump, running } = createPump({
-    drain,
-    behind: () => cursor < wanted,
-    signal,
-    what: 'metrics fan-out',
-  });
-
 
   function flush(): void {
     if (pending.size === 0) return;
@@ -75,41 +44,75 @@ export function startMetricsFanout(opts: {
     pendingTotal = 0;
   }
 
-  let started = false;
-  consume({
-    subscribe: () => bus.subscribe('metrics.ingested', signal),
-    signal,
-    what: 'metrics fan-out',
-    handle({ lastId, series }) {
-      if (lastId <= wanted) return;
-      // Nobody here watches these series: skip the read, just move on.
-      if (started && !series.some((s) => watched.has(s))) {
-        if (!running() && cursor === wanted) cursor = lastId;
-        wanted = lastId;
-        return;
-      }
-      wanted = lastId;
-      if (started) pump();
-    },
-    resumed() {
-      void store.maxId().then(
-        (id) => {
-          wanted = Math.max(wanted, id);
-          pump();
-        },
-        (error: unknown) => console.error('metrics fan-out could not catch up', error),
-      );
-    },
-  });
-  const ready = store.maxId().then((id) => {
-    cursor = id;
-    wanted = Math.max(wanted, id);
-    started = true;
-    pump();
-  });
+  function stop(): void {
+    if (timer) clearInterval(timer);
+    timer = null;
+  }
 
   return {
-    ready,
+    /** Follows ingests from now on (`ready` once the starting point is read); until `signal` aborts. */
+    start(signal: AbortSignal): { ready: Promise<void> } {
+      async function drain(): Promise<void> {
+        while (cursor < wanted && !signal.aborted) {
+          const target = wanted;
+          const series = [...watched.keys()];
+          const rows = await store.after(cursor, series, FETCH_PAGE);
+          for (const row of rows) {
+            let list = pending.get(row.series);
+            if (!list) pending.set(row.series, (list = []));
+            list.push({ ts: row.ts, value: row.value });
+            // Past a bound the oldest point of the series goes: the live view keeps its newest.
+            if (list.length > MAX_PENDING_PER_SERIES || pendingTotal >= MAX_PENDING_TOTAL) list.shift();
+            else pendingTotal++;
+          }
+          const last = rows.at(-1);
+          cursor = rows.length === FETCH_PAGE && last ? last.id : target;
+        }
+      }
+
+      const { pump, running } = createPump({
+        drain,
+        behind: () => cursor < wanted,
+        signal,
+        what: 'metrics fan-out',
+      });
+
+      let started = false;
+      consume({
+        subscribe: () => bus.subscribe('metrics.ingested', signal),
+        signal,
+        what: 'metrics fan-out',
+        handle({ lastId, series }) {
+          if (lastId <= wanted) return;
+          // Nobody here watches these series: skip the read, just move on.
+          if (started && !series.some((s) => watched.has(s))) {
+            if (!running() && cursor === wanted) cursor = lastId;
+            wanted = lastId;
+            return;
+          }
+          wanted = lastId;
+          if (started) pump();
+        },
+        resumed() {
+          void store.maxId().then(
+            (id) => {
+              wanted = Math.max(wanted, id);
+              pump();
+            },
+            (error: unknown) => console.error('metrics fan-out could not catch up', error),
+          );
+        },
+      });
+      const ready = store.maxId().then((id) => {
+        cursor = id;
+        wanted = Math.max(wanted, id);
+        started = true;
+        pump();
+      });
+      signal.addEventListener('abort', stop, { once: true });
+      return { ready };
+    },
+
     /** Distinct series watched if `series` were added: those watched already add nothing. */
     watchedWith(series: readonly string[]): number {
       let added = 0;
@@ -117,7 +120,7 @@ export function startMetricsFanout(opts: {
       return watched.size + added;
     },
     /** What `metrics.onPoints` streams for a set of series. */
-    feed(series: string[]): FeedSpec {
+    points(series: string[]): FeedSpec {
       const unique = [...new Set(series)].sort();
       const key = `metrics:${unique.join(',')}`;
       return {
@@ -148,11 +151,7 @@ export function startMetricsFanout(opts: {
         },
       };
     },
-    stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-    },
   };
 }
 
-export type MetricsFanout = ReturnType<typeof startMetricsFanout>;
+export type MetricsFeed = ReturnType<typeof createMetricsFeed>;

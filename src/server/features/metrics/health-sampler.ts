@@ -1,18 +1,16 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ingestPoints } from './actions.ts';
-import type { Services } from '../../services.ts';
+import type { Metrics } from '../../platform/telemetry.ts';
+import type { MetricActions } from './actions.ts';
 
 /**
  * Ingests the server's own health every second (the first sample at once) as `pulse.*` series,
  * so a fresh install has a live dashboard.
  */
-export function startHealthSampler(
-  services: Pick<Services, 'metricStore' | 'bus' | 'metrics' | 'env'>,
-  signal: AbortSignal,
-) {
+export function startHealthSampler(deps: { actions: MetricActions; metrics: Metrics }, signal: AbortSignal) {
+  const { actions } = deps;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
-  const { counts } = services.metrics;
+  const { counts } = deps.metrics;
   let lastDelivered = counts.delivered;
   let lastAt = performance.now();
 
@@ -24,7 +22,7 @@ export function startHealthSampler(
     const lagMs = Number.isFinite(lag.mean) ? lag.mean / 1e6 : 0;
     lag.reset();
     const ts = Date.now();
-    await ingestPoints(services, [
+    await actions.ingest([
       { series: 'pulse.connections.sse', value: counts.sse, ts },
       { series: 'pulse.connections.ws', value: counts.ws, ts },
       { series: 'pulse.subscriptions', value: counts.subscriptions, ts },

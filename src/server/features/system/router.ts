@@ -1,23 +1,33 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 import { healthSchema, statsSchema } from '../../../shared/schemas/system.ts';
+import type { Metrics } from '../../platform/telemetry.ts';
 import { adminProcedure, publicProcedure } from '../../platform/trpc.ts';
 
-export const systemRouter = {
-  health: publicProcedure.output(healthSchema).query(({ ctx }) => ({
-    status: 'ok' as const,
-    version: ctx.services.version,
-    uptimeS: Math.round((Date.now() - ctx.services.startedAt) / 1000),
-  })),
+export function createSystemRouter(deps: {
+  metrics: Metrics;
+  /** This server's identity: its version, when it started, and its instance name. */
+  version: string;
+  startedAt: number;
+  instance: string;
+}) {
+  const { metrics, version, startedAt, instance } = deps;
+  return {
+    health: publicProcedure.output(healthSchema).query(() => ({
+      status: 'ok' as const,
+      version,
+      uptimeS: Math.round((Date.now() - startedAt) / 1000),
+    })),
 
-  stats: adminProcedure.output(statsSchema).query(({ ctx }) => {
-    const { counts } = ctx.services.metrics;
-    return {
-      connections: { sse: counts.sse, ws: counts.ws },
-      subscriptions: counts.subscriptions,
-      eventsPublished: counts.published,
-      eventsDelivered: counts.delivered,
-      droppedSlowConsumers: counts.dropped,
-      instance: ctx.services.instance,
-    };
-  }),
-} satisfies TRPCRouterRecord;
+    stats: adminProcedure.output(statsSchema).query(() => {
+      const { counts } = metrics;
+      return {
+        connections: { sse: counts.sse, ws: counts.ws },
+        subscriptions: counts.subscriptions,
+        eventsPublished: counts.published,
+        eventsDelivered: counts.delivered,
+        droppedSlowConsumers: counts.dropped,
+        instance,
+      };
+    }),
+  } satisfies TRPCRouterRecord;
+}

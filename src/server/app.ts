@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Env } from './env.ts';
+import { createAuthActions } from './features/auth/actions.ts';
+import { createAuthenticator } from './features/auth/authenticate.ts';
+import { createCredentialStore } from './features/auth/credential-store.ts';
+import { createPasswordHasher } from './features/auth/secrets.ts';
+import { createSessionStore } from './features/auth/session-store.ts';
+import { startSessionSweeper } from './features/auth/session-sweeper.ts';
+import { createTokenStore } from './features/auth/token-store.ts';
+import { createChatActions } from './features/chat/actions.ts';
+import { createChatFeed } from './features/chat/feed.ts';
+import { createChatStore } from './features/chat/store.ts';
+import { createIncidentActions } from './features/incidents/actions.ts';
+import { startAlertEngine } from './features/incidents/alert-engine.ts';
+import { createIncidentFeed } from './features/incidents/feed.ts';
+import { createRuleStore } from './features/incidents/rule-store.ts';
+import { createIncidentStore } from './features/incidents/store.ts';
+import { createMetricActions } from './features/metrics/actions.ts';
+import { createMetricsFeed } from './features/metrics/feed.ts';
+import { startHealthSampler } from './features/metrics/health-sampler.ts';
+import { startPruner } from './features/metrics/pruner.ts';
+import { createMetricStore } from './features/metrics/store.ts';
+import { createNotificationActions } from './features/notifications/actions.ts';
+import { createNotificationFeed } from './features/notifications/feed.ts';
+import { createNotificationStore } from './features/notifications/store.ts';
+import { createSettingsStore } from './features/users/settings-store.ts';
+import { createUserStore } from './features/users/store.ts';
+import { createTeamStore } from './features/users/team-store.ts';
+import { consume, createMemoryBus } from './platform/bus.ts';
+import { ConnectionRegistry } from './platform/connections.ts';
+import { openDatabase } from './platform/db.ts';
+import { HostPolicy } from './platform/hosts.ts';
+import { Hub } from './platform/hub.ts';
+import { createMetrics } from './platform/telemetry.ts';
+import { createAppRouter } from './router.ts';
+import { seedIfEmpty } from './seed.ts';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/**
+ * The composition root: opens the database, builds the platform (bus, hub, telemetry,
+ * connection bookkeeping, hosts), then each feature with the few things it uses, and the
+ * router over them. Nothing runs in the background until `startJobs()`; `close` undoes it all.
+ */
+export async function createApp(env: Env) {
+  if (env.REDIS_URL) {
+    // Refused rather than ignored: several instances without a shared bus would each miss the
+    // others' events.
+    throw new Error('REDIS_URL is set, but this version runs one instance with an in-process bus: unset it');
+  }
+  const db = await openDatabase(env.DATABASE_URL);
+  const metrics = createMetrics();
+  const bus = createMemoryBus();
+  const hub = new Hub(metrics);
+  const connections = new ConnectionRegistry(metrics, {
+    perUser: env.PULSE_MAX_CONNECTIONS_PER_USER,
+    subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+    anonymousPerAddress: env.PULSE_MAX_ANON_CONNECTIONS_PER_ADDRESS,
+  });
+  /** Which Host headers and browser origins this server answers. */
+  const hosts = new HostPolicy(env);
+  const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
+
+  const stores = {
+    users: createUserStore(db),
+    teams: createTeamStore(db),
+    settings: createSettingsStore(db),
+    credentials: createCredentialStore(db),
+    sessions: createSessionStore(db),
+    tokens: createTokenStore(db),
+    notifications: createNotificationStore(db),
+    metrics: createMetricStore(db),
+    incidents: createIncidentStore(db),
+    rules: createRuleStore(db),
+    chat: createChatStore(db),
+  };
+  const feeds = {
+    notifications: createNotificationFeed({ bus, hub, store: stores.notifications }),
+    metrics: createMetricsFeed({ bus, hub, store: stores.metrics }),
+    incidents: createIncidentFeed({ bus, hub, store: stores.incidents }),
+    chat: createChatFeed({ bus, hub, store: stores.chat, instance }),
+  };
+  const notifications = createNotificationActions({ store: stores.notifications, bus });
+  const actions = {
+    auth: createAuthActions({ sessions: stores.sessions, tokens: stores.tokens, bus }),
+    notifications,
+    metrics: createMetricActions({ store: stores.metrics, bus, env }),
+    incidents: createIncidentActions({ store: stores.incidents, bus, notifications }),
+    chat: createChatActions({ store: stores.chat, bus, notifications, users: stores.users }),
+  };
+  const authenticator = createAuthenticator({
+    users: stores.users,
+    sessions: stores.sessions,
+    tokens: stores.tokens,
+    env,
+  });
+  /** Password hashing, bounded in concurrency. */
+  const passwords = createPasswordHasher({
+    logN: env.PULSE_SCRYPT_LOG_N,
+    concurrency: env.PULSE_KDF_CONCURRENCY,
+    queue: env.PULSE_KDF_QUEUE,
+  });
+  const { users, teams } = stores;
+
+  const router = createAppRouter({
+    auth: {
+      users,
+      credentials: stores.credentials,
+      sessions: stores.sessions,
+      tokens: stores.tokens,
+      actions: actions.auth,
+      passwords,
+      env,
+    },
+    users: { users, teams, passwords, auth: actions.auth },
+    teams: { teams, users },
+    notifications: {
+      store: stores.notifications,
+      actions: notifications,
+      feed: feeds.notifications,
+      users,
+      teams,
+    },
+    metrics: { store: stores.metrics, actions: actions.metrics, feed: feeds.metrics, env },
+    dashboard: { settings: stores.settings },
+    alerts: { rules: stores.rules, teams, env },
+    incidents: {
+      incidents: stores.incidents,
+      actions: actions.incidents,
+      feed: feeds.incidents,
+      teams,
+      users,
+    },
+    chat: {
+      store: stores.chat,
+      actions: actions.chat,
+      feed: feeds.chat,
+      teams,
+      incidents: stores.incidents,
+      env,
+    },
+    system: { metrics, version, startedAt: Date.now(), instance },
+  });
+
+  const stop = new AbortController();
+  // Every background loop of this server listens to it.
+  setMaxListeners(100, stop.signal);
+
+  /**
+   * Starts every background job, once the fan-outs are following their logs: the feeds'
+   * followers, the alert engine, the health sampler, the metrics pruner, the session sweeper
+   * and the consumer that closes revoked credentials' connections.
+   */
+  async function startJobs() {
+    const { signal } = stop;
+    await Promise.all(Object.values(feeds).map((feed) => feed.start(signal).ready));
+    const alerts = startAlertEngine(
+      { rules: stores.rules, points: stores.metrics, actions: actions.incidents, bus },
+      signal,
+    );
+    startHealthSampler({ actions: actions.metrics, metrics }, signal);
+    startPruner({ store: stores.metrics, env }, signal);
+    consume({
+      subscribe: () => bus.subscribe('auth.revoked', signal),
+      signal,
+      what: 'revocation',
+      handle: ({ kind, key }) => (kind === 'user' ? connections.closeUser(key) : connections.closeCredential(key)),
+    });
+    startSessionSweeper({ actions: actions.auth, env }, signal, () => authenticator.forgetStaleUses());
+    return { alerts };
+  }
+
+  let jobs: Awaited<ReturnType<typeof startJobs>> | null = null;
+
+  return {
+    env,
+    db,
+    bus,
+    hub,
+    metrics,
+    connections,
+    hosts,
+    authenticator,
+    stores,
+    feeds,
+    actions,
+    router,
+    async startJobs() {
+      if (jobs) throw new Error('The jobs have started already');
+      jobs = await startJobs();
+      return jobs;
+    },
+    /** The running jobs' handles: `alerts.evaluateNow()` evaluates every alert rule at once. */
+    get jobs() {
+      if (!jobs) throw new Error('startJobs() first');
+      return jobs;
+    },
+    /** First start on an empty database: the admin, and the demo data with `PULSE_DEMO`. */
+    seedIfEmpty: () => seedIfEmpty({ env, users, teams, passwords, notifications }),
+    async close() {
+      stop.abort();
+      await bus.close();
+      await db.destroy();
+    },
+  };
+}
+
+export type App = Awaited<ReturnType<typeof createApp>>;

@@ -1,0 +1,61 @@
+import type { Db } from '../../platform/db.ts';
+import { nowIso } from '../../platform/ids.ts';
+
+/** Browser sessions, by the hash of their secret. All SQL for them lives here. */
+export function createSessionStore(db: Db) {
+  return {
+    async create(idHash: string, userId: string, expiresAt: string): Promise<void> {
+      const now = nowIso();
+      await db
+        .insertInto('sessions')
+        .values({ id_hash: idHash, user_id: userId, created_at: now, expires_at: expiresAt, last_seen_at: now })
+        .execute();
+    },
+    /**
+     * The session's user id, when the session exists, has not expired, was used after
+     * `idleSince`, and its user is not disabled.
+     */
+    async userIdOf(idHash: string, idleSince: string): Promise<string | null> {
+      const row = await db
+        .selectFrom('sessions as s')
+        .innerJoin('users as u', 'u.id', 's.user_id')
+        .select('s.user_id')
+        .where('s.id_hash', '=', idHash)
+        .where('s.expires_at', '>', nowIso())
+        .where((eb) => eb(eb.fn.coalesce('s.last_seen_at', 's.created_at'), '>', idleSince))
+        .where('u.disabled_at', 'is', null)
+        .executeTakeFirst();
+      return row?.user_id ?? null;
+    },
+    async touch(idHash: string): Promise<void> {
+      await db.updateTable('sessions').set({ last_seen_at: nowIso() }).where('id_hash', '=', idHash).execute();
+    },
+    async delete(idHash: string): Promise<void> {
+      await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+    },
+    /** Deletes sessions past their absolute expiry or idle since `idleSince`; returns their hashes. */
+    async deleteExpired(idleSince: string, limit: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('sessions')
+        .select('id_hash')
+        .where((eb) =>
+          eb.or([
+            eb('expires_at', '<=', nowIso()),
+            eb(eb.fn.coalesce('last_seen_at', 'created_at'), '<=', idleSince),
+          ]),
+        )
+        .limit(limit)
+        .execute();
+      const hashes = rows.map((r) => r.id_hash);
+      if (hashes.length > 0) await db.deleteFrom('sessions').where('id_hash', 'in', hashes).execute();
+      return hashes;
+    },
+    /** Deletes every session of a user; returns their hashes. */
+    async deleteAllOf(userId: string): Promise<string[]> {
+      const rows = await db.deleteFrom('sessions').where('user_id', '=', userId).returning('id_hash').execute();
+      return rows.map((r) => r.id_hash);
+    },
+  };
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;

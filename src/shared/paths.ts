@@ -1,0 +1,11 @@
+/**
+ * URL paths the server and its clients both build: the tRPC endpoint, and the web app's pages
+ * that notifications and chat link to.
+ */
+
+/** Where tRPC answers: `/trpc/<procedure>` over HTTP and SSE, `/trpc` for WebSockets. */
+export const TRPC_PATH = '/trpc';
+
+export const incidentPath = (incidentId: string) => `/incidents/${encodeURIComponent(incidentId)}`;
+
+export const chatRoomPath = (roomId: string) => `/chat/${encodeURIComponent(roomId)}`;
