@@ -4,44 +4,69 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
+import { parse as parseCookie } from 'cookie';
 import { sql } from 'kysely';
 import sirv from 'sirv';
-import { WebSocket, WebSocketServer } from 'ws';
-import { getTRPCErrorShape, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import {
-  authenticateSocket,
+  createContextFactory,
   createContextInner,
-  createRequestContext,
-  isOriginAllowed,
-  peerAddress,
+  SESSION_COOKIE,
+  type Authentication,
+  type Authenticator,
 } from './platform/context.ts';
 import type { Env } from './env.ts';
+import { hashSecret } from './features/auth/secrets.ts';
 import { createSseTransport } from './platform/sse.ts';
-import { createWsFeeds } from './platform/ws.ts';
+import { routerAccess } from './platform/trpc-internals.ts';
+import { createWsTransport } from './platform/ws.ts';
 import { appRouter } from './router.ts';
 import { seedIfEmpty } from './seed.ts';
 import { createServices, type Services } from './services.ts';
 
-/** WebSocket frames over this close the connection (1009); others are unaffected. */
-export const MAX_WS_FRAME_BYTES = 1 << 20;
+export { MAX_WS_FRAME_BYTES } from './platform/ws.ts';
+
+function bearerOf(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1] ?? null;
+}
 
 /**
- * tRPC's WebSocket server never looks at `bufferedAmount`: a reader that stops reading makes it
- * queue without bound. Past `PULSE_SLOW_CONSUMER_BYTES` unsent, the connection ends instead;
- * the client reconnects and resumes by replay.
+ * Resolves whichever credential a request carries: bearer token, `connectionParams.token`, or the
+ * session cookie. (Here until the auth feature provides the platform's `Authenticator`.)
  */
-function boundSendBuffer(services: Services, socket: WebSocket): void {
-  const limit = services.env.PULSE_SLOW_CONSUMER_BYTES;
-  const send = socket.send.bind(socket);
-  socket.send = ((...args: Parameters<WebSocket['send']>) => {
-    if (socket.bufferedAmount <= limit) return send(...args);
-    if (socket.readyState === WebSocket.OPEN) {
-      services.metrics.counts.dropped++;
-      socket.terminate();
-    }
-  }) as WebSocket['send'];
+function createAuthenticator(services: Services): Authenticator {
+  return {
+    async authenticate(req, connectionParams): Promise<Authentication> {
+      const paramToken = connectionParams?.['token'];
+      const token = bearerOf(req) ?? (typeof paramToken === 'string' ? paramToken : null);
+      if (token !== null) {
+        const found = await services.users.tokens.byHash(hashSecret(token));
+        const user = found ? await services.users.byId(found.userId) : null;
+        if (!found || !user) return { user: null, credential: null, bearer: true };
+        services.touchToken(found.id);
+        return {
+          user,
+          credential: { kind: 'token', key: found.id, scopes: new Set(found.scopes) },
+          bearer: true,
+        };
+      }
+      const cookieHeader = req.headers.cookie;
+      const sessionSecret = cookieHeader ? parseCookie(cookieHeader)[SESSION_COOKIE] : undefined;
+      if (sessionSecret) {
+        const idHash = hashSecret(sessionSecret);
+        const idleSince = new Date(Date.now() - services.env.PULSE_SESSION_IDLE_S * 1000).toISOString();
+        const userId = await services.users.sessions.userIdOf(idHash, idleSince);
+        if (userId) services.touchSession(idHash);
+        const user = userId ? await services.users.byId(userId) : null;
+        if (user) return { user, credential: { kind: 'session', key: idHash, scopes: null }, bearer: false };
+      }
+      return { user: null, credential: null, bearer: false };
+    },
+  };
 }
 
 /** One procedure path, or a batch of them joined by commas. */
@@ -81,18 +106,6 @@ function plain(res: ServerResponse, status: number, text: string): void {
   res.end(`${text}\n`);
 }
 
-/** tRPC's error shape, as its adapters would answer, for requests refused before tRPC runs. */
-function errorShape(error: TRPCError) {
-  return getTRPCErrorShape({
-    config: appRouter._def._config,
-    error,
-    type: 'unknown',
-    path: undefined,
-    input: undefined,
-    ctx: undefined,
-  });
-}
-
 /**
  * Expected errors (bad input, auth) are answers, not incidents; anything that reaches a client
  * as INTERNAL_SERVER_ERROR is a bug, logged once here with where it happened.
@@ -115,7 +128,39 @@ export interface RunningServer {
 export async function startServer(env: Env): Promise<RunningServer> {
   const { services, close: closeServices } = await createServices(env);
   const seeded = await seedIfEmpty(services);
-  const sse = createSseTransport({ router: appRouter, services });
+  const contexts = createContextFactory({
+    authenticator: createAuthenticator(services),
+    originAllowed: (origin) => services.hosts.originAllowed(origin),
+    build: (facts) => createContextInner({ ...facts, services }),
+  });
+  const { connections, metrics } = services;
+  const sse = createSseTransport({
+    router: appRouter,
+    contexts,
+    connections,
+    metrics,
+    limits: {
+      pingS: env.PULSE_SSE_PING_S,
+      slowConsumerBytes: env.PULSE_SLOW_CONSUMER_BYTES,
+      maxInputBytes: env.PULSE_MAX_SSE_INPUT_BYTES,
+      subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+    },
+  });
+  const ws = createWsTransport({
+    router: appRouter,
+    contexts,
+    connections,
+    metrics,
+    limits: {
+      slowConsumerBytes: env.PULSE_SLOW_CONSUMER_BYTES,
+      batchCalls: env.PULSE_MAX_BATCH_CALLS,
+      subscriptionsPerSocket: env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+      pingS: env.PULSE_WS_PING_S,
+    },
+    onError: logInternalError,
+  });
+  const trpc = routerAccess(appRouter);
 
   const trpcHttp = createHTTPHandler({
     router: appRouter,
@@ -124,7 +169,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     maxBodySize: env.PULSE_MAX_BODY_BYTES,
     maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
     createContext: ({ req, res, info }) =>
-      createRequestContext(services, req, {
+      contexts.forRequest(req, {
         connectionParams: info.connectionParams,
         setCookie: (header) => res.appendHeader('Set-Cookie', header),
       }),
@@ -155,7 +200,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   /** Answers a request to `/trpc/*` before tRPC sees it, in tRPC's error shape. */
   function refuseCall(res: ServerResponse, code: TRPC_ERROR_CODE_KEY, message: string) {
-    const shape = errorShape(new TRPCError({ code, message }));
+    const shape = trpc.errorShape(new TRPCError({ code, message }), { type: 'unknown' });
     res.writeHead(shape.data.httpStatus, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ error: shape }));
   }
@@ -271,49 +316,6 @@ export async function startServer(env: Env): Promise<RunningServer> {
     setTimeout(() => socket.destroy(), 10_000).unref();
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
-  // Registered before tRPC's handler, so every send it makes is bounded.
-  const wsFeeds = createWsFeeds({ router: appRouter, services });
-  wss.on('connection', (socket, req) => {
-    boundSendBuffer(services, socket);
-    wsFeeds(socket, req);
-  });
-  // A socket holds its address's anonymous slot until it authenticates, or closes.
-  const anonymousSlots = new WeakMap<IncomingMessage, () => void>();
-  const wsHandler = applyWSSHandler({
-    wss,
-    router: appRouter,
-    keepAlive: {
-      enabled: true,
-      pingMs: env.PULSE_WS_PING_S * 1000,
-      pongWaitMs: Math.min(10_000, env.PULSE_WS_PING_S * 1000),
-    },
-    // Socket-level errors (a frame over the limit, a reset) come without a path: not bugs.
-    onError: (opts) => {
-      if (opts.path !== undefined) logInternalError(opts);
-    },
-    // Never throws: a throwing createContext makes tRPC 11.19 clients reconnect in a loop.
-    // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
-    async createContext({ req, res, info }) {
-      const socket = res as unknown as WebSocket;
-      const { user, credential } = await authenticateSocket(services, req, info.connectionParams);
-      if (user) anonymousSlots.get(req)?.();
-      const unregister = services.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
-        close: (reason) =>
-          socket.close(
-            reason === 'revoked' ? 4001 : 1012,
-            reason === 'revoked' ? 'Session or token ended' : 'Server restarting',
-          ),
-      });
-      if (!unregister) {
-        socket.close(1008, 'Too many open connections for this user');
-        return createContextInner({ services });
-      }
-      socket.once('close', unregister);
-      return createContextInner({ services, user, credential, ip: peerAddress(req) });
-    },
-  });
-
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Errors on a socket nobody listens to would end the process.
     socket.on('error', () => socket.destroy());
@@ -333,40 +335,13 @@ export async function startServer(env: Env): Promise<RunningServer> {
         return refuse(400, 'Bad Request');
       }
       if (pathname !== '/trpc') return refuse(404, 'Not Found');
-      if (!isOriginAllowed(services, req)) return refuse(403, 'Forbidden');
-      void admit(req, socket, new URL(target, 'http://localhost').searchParams.get('connectionParams') === '1')
-        .then((admitted) => {
-          if (socket.destroyed) return;
-          if (!admitted) return refuse(429, 'Too Many Requests');
-          wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-        })
-        .catch((error: unknown) => {
-          console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
-          socket.destroy();
-        });
+      if (!contexts.originAllowed(req)) return refuse(403, 'Forbidden');
+      ws.upgrade(req, socket, head, refuse);
     } catch (error) {
       console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
       socket.destroy();
     }
   });
-
-  /**
-   * Whether a WebSocket may open: one with a valid cookie or bearer header always may (its
-   * per-user cap applies later); any other takes one of its address's anonymous slots, held
-   * until it authenticates through `connectionParams` or closes.
-   */
-  async function admit(req: IncomingMessage, socket: Duplex, expectsParams: boolean): Promise<boolean> {
-    if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
-      const { user } = await authenticateSocket(services, req, null);
-      if (user) return true;
-    }
-    if (socket.destroyed) return false;
-    const slot = services.connections.takeAnonymous(peerAddress(req));
-    if (!slot) return false;
-    anonymousSlots.set(req, slot);
-    socket.once('close', slot);
-    return true;
-  }
 
   await new Promise<void>((resolveListen) => server.listen(env.PORT, env.HOST, resolveListen));
   const { port } = server.address() as AddressInfo;
@@ -381,7 +356,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     seeded,
     close() {
       closing ??= (async () => {
-        wsHandler.broadcastReconnectNotification();
+        ws.broadcastReconnect();
         sse.close();
         services.connections.closeAll();
         await new Promise<void>((done) => {
@@ -389,8 +364,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 1000).unref();
         });
-        for (const client of wss.clients) client.terminate();
-        wss.close();
+        ws.close();
         await closeServices();
       })();
       return closing;

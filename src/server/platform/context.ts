@@ -1,8 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { parse as parseCookie } from 'cookie';
 import type { TokenScope, User } from '../../shared/schemas/auth.ts';
 import type { Services } from '../services.ts';
-import { hashSecret } from '../features/auth/secrets.ts';
 
 export const SESSION_COOKIE = 'pulse_session';
 
@@ -41,92 +39,81 @@ export function createContextInner(opts: ContextInnerOptions) {
 
 export type Context = ReturnType<typeof createContextInner>;
 
-/**
- * Where a browser request may come from: the server's own origins (from `HOST`,
- * `PULSE_PUBLIC_HOSTS` and the port) plus `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin`.
- */
-export function isOriginAllowed(services: Services, req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  return origin === undefined || services.hosts.originAllowed(origin);
+/** Who a request is: resolved from its credentials by the auth feature's `Authenticator`. */
+export interface Authentication {
+  user: User | null;
+  credential: Credential | null;
+  /** The request carried a bearer token (header or `connectionParams.token`), valid or not. */
+  bearer: boolean;
 }
-
-function bearerOf(req: IncomingMessage): string | null {
-  const header = req.headers.authorization;
-  if (!header) return null;
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  return match?.[1] ?? null;
-}
-
-/** Resolves whichever credential the request carries: bearer token, `connectionParams.token`, or the session cookie. */
-export async function authenticate(
-  services: Services,
-  req: IncomingMessage,
-  connectionParams: Record<string, unknown> | null,
-): Promise<{ user: User | null; credential: Credential | null; bearer: boolean }> {
-  const paramToken = connectionParams?.['token'];
-  const token = bearerOf(req) ?? (typeof paramToken === 'string' ? paramToken : null);
-  if (token !== null) {
-    const found = await services.users.tokens.byHash(hashSecret(token));
-    const user = found ? await services.users.byId(found.userId) : null;
-    if (!found || !user) return { user: null, credential: null, bearer: true };
-    services.touchToken(found.id);
-    return {
-      user,
-      credential: { kind: 'token', key: found.id, scopes: new Set(found.scopes) },
-      bearer: true,
-    };
-  }
-  const cookieHeader = req.headers.cookie;
-  const sessionSecret = cookieHeader ? parseCookie(cookieHeader)[SESSION_COOKIE] : undefined;
-  if (sessionSecret) {
-    const idHash = hashSecret(sessionSecret);
-    const idleSince = new Date(Date.now() - services.env.PULSE_SESSION_IDLE_S * 1000).toISOString();
-    const userId = await services.users.sessions.userIdOf(idHash, idleSince);
-    if (userId) services.touchSession(idHash);
-    const user = userId ? await services.users.byId(userId) : null;
-    if (user) return { user, credential: { kind: 'session', key: idHash, scopes: null }, bearer: false };
-  }
-  return { user: null, credential: null, bearer: false };
-}
-
-type Authentication = Awaited<ReturnType<typeof authenticate>>;
-const socketCredentials = new WeakMap<IncomingMessage, Promise<Authentication>>();
 
 /**
- * A WebSocket's credentials, resolved once per socket however many parts ask (the upgrade,
- * tRPC's context, the feed fast path): from its cookie or bearer header, or from the
- * `connectionParams` of its first message.
+ * Resolves whichever credential a request carries (bearer token, `connectionParams.token`, or the
+ * session cookie); never throws for bad credentials, which resolve to no user. Injected, so that
+ * the platform knows nothing of how users, sessions and tokens are stored.
  */
-export function authenticateSocket(
-  services: Services,
-  req: IncomingMessage,
-  connectionParams: Record<string, unknown> | null,
-): Promise<Authentication> {
-  let found = socketCredentials.get(req);
-  if (!found) socketCredentials.set(req, (found = authenticate(services, req, connectionParams)));
-  return found;
+export interface Authenticator {
+  authenticate(req: IncomingMessage, connectionParams: Record<string, unknown> | null): Promise<Authentication>;
 }
+
+/** The facts about one request a context is made of; `createContextInner` takes them. */
+export type RequestFacts = Omit<ContextInnerOptions, 'services'>;
 
 export function peerAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-/** Builds the context for an HTTP, SSE or WebSocket request. Never throws for bad credentials. */
-export async function createRequestContext(
-  services: Services,
-  req: IncomingMessage,
-  opts: {
-    connectionParams: Record<string, unknown> | null;
-    setCookie?: (header: string) => void;
-  },
-): Promise<Context> {
-  const { user, credential, bearer } = await authenticate(services, req, opts.connectionParams);
-  return createContextInner({
-    services,
-    user,
-    credential,
-    originAllowed: bearer || isOriginAllowed(services, req),
-    ip: peerAddress(req),
-    setCookie: opts.setCookie,
-  });
+/**
+ * The one way every transport makes a procedure's context: HTTP calls and SSE streams per
+ * request, a WebSocket once per socket (its upgrade or its first message authenticates it, and
+ * tRPC's adapter and the feed fast path share the one context).
+ */
+export interface ContextFactory {
+  authenticate: Authenticator['authenticate'];
+  /**
+   * Where a browser request may come from: the server's own origins plus
+   * `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin` and pass.
+   */
+  originAllowed(req: IncomingMessage): boolean;
+  /** The context of a request whose credentials are resolved. */
+  fromAuthentication(
+    req: IncomingMessage,
+    authentication: Authentication,
+    setCookie?: (header: string) => void,
+  ): Context;
+  /** Authenticates and builds, for one HTTP request. Never throws for bad credentials. */
+  forRequest(
+    req: IncomingMessage,
+    opts: { connectionParams: Record<string, unknown> | null; setCookie?: (header: string) => void },
+  ): Promise<Context>;
+}
+
+export function createContextFactory(deps: {
+  authenticator: Authenticator;
+  /** Whether a browser page from `origin` may call this server. */
+  originAllowed: (origin: string) => boolean;
+  /** Makes the context of these facts; the composition root binds whatever else it carries. */
+  build: (facts: RequestFacts) => Context;
+}): ContextFactory {
+  const originAllowed = (req: IncomingMessage) => {
+    const origin = req.headers.origin;
+    return origin === undefined || deps.originAllowed(origin);
+  };
+  const fromAuthentication: ContextFactory['fromAuthentication'] = (req, { user, credential, bearer }, setCookie) =>
+    deps.build({
+      user,
+      credential,
+      // A bearer token is no ambient credential: a foreign page cannot make the browser send it.
+      originAllowed: bearer || originAllowed(req),
+      ip: peerAddress(req),
+      setCookie,
+    });
+  return {
+    authenticate: (req, connectionParams) => deps.authenticator.authenticate(req, connectionParams),
+    originAllowed,
+    fromAuthentication,
+    async forRequest(req, opts) {
+      return fromAuthentication(req, await deps.authenticator.authenticate(req, opts.connectionParams), opts.setCookie);
+    },
+  };
 }
