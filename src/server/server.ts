@@ -25,8 +25,6 @@ import { appRouter } from './router.ts';
 import { seedIfEmpty } from './seed.ts';
 import { createServices, type Services } from './services.ts';
 
-export { MAX_WS_FRAME_BYTES } from './platform/ws.ts';
-
 function bearerOf(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   if (!header) return null;
