@@ -6,47 +6,18 @@ import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import { sql } from 'kysely';
 import sirv from 'sirv';
-import { WebSocket, WebSocketServer } from 'ws';
-import { getTRPCErrorShape, TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { createApp, type App } from './app.ts';
-import {
-  authenticateSocket,
-  createContextInner,
-  createRequestContext,
-  isOriginAllowed,
-  peerAddress,
-  type TransportDeps,
-} from './platform/context.ts';
+import { createContextFactory } from './platform/context.ts';
 import type { Env } from './env.ts';
 import { createSseTransport } from './platform/sse.ts';
-import { createWsFeeds } from './platform/ws.ts';
-import type { AppRouter } from './router.ts';
+import { routerAccess } from './platform/trpc-internals.ts';
+import { createWsTransport } from './platform/ws.ts';
 import { TRPC_PATH } from '../shared/paths.ts';
 
 /** Where procedures are called over HTTP and SSE: `/trpc/<path>`. */
 const TRPC_BASE = `${TRPC_PATH}/`;
-
-/** WebSocket frames over this close the connection (1009); others are unaffected. */
-export const MAX_WS_FRAME_BYTES = 1 << 20;
-
-/**
- * tRPC's WebSocket server never looks at `bufferedAmount`: a reader that stops reading makes it
- * queue without bound. Past `PULSE_SLOW_CONSUMER_BYTES` unsent, the connection ends instead;
- * the client reconnects and resumes by replay.
- */
-function boundSendBuffer(services: Pick<TransportDeps, 'env' | 'metrics'>, socket: WebSocket): void {
-  const limit = services.env.PULSE_SLOW_CONSUMER_BYTES;
-  const send = socket.send.bind(socket);
-  socket.send = ((...args: Parameters<WebSocket['send']>) => {
-    if (socket.bufferedAmount <= limit) return send(...args);
-    if (socket.readyState === WebSocket.OPEN) {
-      services.metrics.counts.dropped++;
-      socket.terminate();
-    }
-  }) as WebSocket['send'];
-}
 
 /** One procedure path, or a batch of them joined by commas. */
 const PROCEDURE_PATHS = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?:,[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)*$/;
@@ -85,18 +56,6 @@ function plain(res: ServerResponse, status: number, text: string): void {
   res.end(`${text}\n`);
 }
 
-/** tRPC's error shape, as its adapters would answer, for requests refused before tRPC runs. */
-function errorShape(router: AppRouter, error: TRPCError) {
-  return getTRPCErrorShape({
-    config: router._def._config,
-    error,
-    type: 'unknown',
-    path: undefined,
-    input: undefined,
-    ctx: undefined,
-  });
-}
-
 /**
  * Expected errors (bad input, auth) are answers, not incidents; anything that reaches a client
  * as INTERNAL_SERVER_ERROR is a bug, logged once here with where it happened.
@@ -121,15 +80,38 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const app = await createApp(env);
   await app.startJobs();
   const seeded = await app.seedIfEmpty();
-  // What the transports use of the app: no stores, feeds or actions (they reach those through the router).
-  const transport: TransportDeps = {
-    env,
-    metrics: app.metrics,
-    connections: app.connections,
-    hosts: app.hosts,
+  const contexts = createContextFactory({
     authenticator: app.authenticator,
-  };
-  const sse = createSseTransport({ router: app.router, services: transport });
+    originAllowed: (origin) => app.hosts.originAllowed(origin),
+  });
+  const { connections, metrics } = app;
+  const sse = createSseTransport({
+    router: app.router,
+    contexts,
+    connections,
+    metrics,
+    limits: {
+      pingS: env.PULSE_SSE_PING_S,
+      slowConsumerBytes: env.PULSE_SLOW_CONSUMER_BYTES,
+      maxInputBytes: env.PULSE_MAX_SSE_INPUT_BYTES,
+      subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+    },
+  });
+  const ws = createWsTransport({
+    router: app.router,
+    contexts,
+    connections,
+    metrics,
+    limits: {
+      slowConsumerBytes: env.PULSE_SLOW_CONSUMER_BYTES,
+      batchCalls: env.PULSE_MAX_BATCH_CALLS,
+      subscriptionsPerSocket: env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+      pingS: env.PULSE_WS_PING_S,
+    },
+    onError: logInternalError,
+  });
+  const trpc = routerAccess(app.router);
 
   const trpcHttp = createHTTPHandler({
     router: app.router,
@@ -138,7 +120,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     maxBodySize: env.PULSE_MAX_BODY_BYTES,
     maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
     createContext: ({ req, res, info }) =>
-      createRequestContext(transport, req, {
+      contexts.forRequest(req, {
         connectionParams: info.connectionParams,
         setCookie: (header) => res.appendHeader('Set-Cookie', header),
       }),
@@ -169,7 +151,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
 
   /** Answers a request to `/trpc/*` before tRPC sees it, in tRPC's error shape. */
   function refuseCall(res: ServerResponse, code: TRPC_ERROR_CODE_KEY, message: string) {
-    const shape = errorShape(app.router, new TRPCError({ code, message }));
+    const shape = trpc.errorShape(new TRPCError({ code, message }), { type: 'unknown' });
     res.writeHead(shape.data.httpStatus, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ error: shape }));
   }
@@ -285,49 +267,6 @@ export async function startServer(env: Env): Promise<RunningServer> {
     setTimeout(() => socket.destroy(), 10_000).unref();
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME_BYTES });
-  // Registered before tRPC's handler, so every send it makes is bounded.
-  const wsFeeds = createWsFeeds({ router: app.router, services: transport });
-  wss.on('connection', (socket, req) => {
-    boundSendBuffer(transport, socket);
-    wsFeeds(socket, req);
-  });
-  // A socket holds its address's anonymous slot until it authenticates, or closes.
-  const anonymousSlots = new WeakMap<IncomingMessage, () => void>();
-  const wsHandler = applyWSSHandler({
-    wss,
-    router: app.router,
-    keepAlive: {
-      enabled: true,
-      pingMs: env.PULSE_WS_PING_S * 1000,
-      pongWaitMs: Math.min(10_000, env.PULSE_WS_PING_S * 1000),
-    },
-    // Socket-level errors (a frame over the limit, a reset) come without a path: not bugs.
-    onError: (opts) => {
-      if (opts.path !== undefined) logInternalError(opts);
-    },
-    // Never throws: a throwing createContext makes tRPC 11.19 clients reconnect in a loop.
-    // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
-    async createContext({ req, res, info }) {
-      const socket = res as unknown as WebSocket;
-      const { user, credential } = await authenticateSocket(transport, req, info.connectionParams);
-      if (user) anonymousSlots.get(req)?.();
-      const unregister = app.connections.add('ws', user?.id ?? null, credential?.key ?? null, {
-        close: (reason) =>
-          socket.close(
-            reason === 'revoked' ? 4001 : 1012,
-            reason === 'revoked' ? 'Session or token ended' : 'Server restarting',
-          ),
-      });
-      if (!unregister) {
-        socket.close(1008, 'Too many open connections for this user');
-        return createContextInner({});
-      }
-      socket.once('close', unregister);
-      return createContextInner({ user, credential, ip: peerAddress(req) });
-    },
-  });
-
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Errors on a socket nobody listens to would end the process.
     socket.on('error', () => socket.destroy());
@@ -347,40 +286,13 @@ export async function startServer(env: Env): Promise<RunningServer> {
         return refuse(400, 'Bad Request');
       }
       if (pathname !== TRPC_PATH) return refuse(404, 'Not Found');
-      if (!isOriginAllowed(transport, req)) return refuse(403, 'Forbidden');
-      void admit(req, socket, new URL(target, 'http://localhost').searchParams.get('connectionParams') === '1')
-        .then((admitted) => {
-          if (socket.destroyed) return;
-          if (!admitted) return refuse(429, 'Too Many Requests');
-          wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-        })
-        .catch((error: unknown) => {
-          console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
-          socket.destroy();
-        });
+      if (!contexts.originAllowed(req)) return refuse(403, 'Forbidden');
+      ws.upgrade(req, socket, head, refuse);
     } catch (error) {
       console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
       socket.destroy();
     }
   });
-
-  /**
-   * Whether a WebSocket may open: one with a valid cookie or bearer header always may (its
-   * per-user cap applies later); any other takes one of its address's anonymous slots, held
-   * until it authenticates through `connectionParams` or closes.
-   */
-  async function admit(req: IncomingMessage, socket: Duplex, expectsParams: boolean): Promise<boolean> {
-    if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
-      const { user } = await authenticateSocket(transport, req, null);
-      if (user) return true;
-    }
-    if (socket.destroyed) return false;
-    const slot = app.connections.takeAnonymous(peerAddress(req));
-    if (!slot) return false;
-    anonymousSlots.set(req, slot);
-    socket.once('close', slot);
-    return true;
-  }
 
   await new Promise<void>((resolveListen) => server.listen(env.PORT, env.HOST, resolveListen));
   const { port } = server.address() as AddressInfo;
@@ -395,7 +307,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     seeded,
     close() {
       closing ??= (async () => {
-        wsHandler.broadcastReconnectNotification();
+        ws.broadcastReconnect();
         sse.close();
         app.connections.closeAll();
         await new Promise<void>((done) => {
@@ -403,8 +315,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 1000).unref();
         });
-        for (const client of wss.clients) client.terminate();
-        wss.close();
+        ws.close();
         await app.close();
       })();
       return closing;

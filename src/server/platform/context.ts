@@ -1,10 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { parse as parseCookie } from 'cookie';
 import type { TokenScope, User } from '../../shared/schemas/auth.ts';
-import type { Env } from '../env.ts';
-import type { ConnectionRegistry } from './connections.ts';
-import type { HostPolicy } from './hosts.ts';
-import type { Metrics } from './telemetry.ts';
+import { parse as parseCookie } from 'cookie';
 
 export const SESSION_COOKIE = 'pulse_session';
 
@@ -15,26 +11,6 @@ export interface Credential {
   key: string;
   /** Token scopes; `null` for sessions, which may do all their role allows. */
   scopes: ReadonlySet<TokenScope> | null;
-}
-
-/** The secrets a request presents: a bearer (or `connectionParams`) token, or a session cookie. */
-export interface PresentedSecrets {
-  token: string | null;
-  sessionSecret: string | null;
-}
-
-/** Looks up whose credential a request presents; the auth feature implements it. */
-export interface Authenticator {
-  authenticate(secrets: PresentedSecrets): Promise<{ user: User | null; credential: Credential | null }>;
-}
-
-/** What the transports use of the server: its limits, counters, connections, hosts and authenticator. */
-export interface TransportDeps {
-  env: Env;
-  metrics: Metrics;
-  connections: ConnectionRegistry;
-  hosts: HostPolicy;
-  authenticator: Authenticator;
 }
 
 export interface ContextInnerOptions {
@@ -61,13 +37,27 @@ export function createContextInner(opts: ContextInnerOptions) {
 
 export type Context = ReturnType<typeof createContextInner>;
 
+/** Who a request is: resolved from its credentials by the auth feature's `Authenticator`. */
+export interface Authentication {
+  user: User | null;
+  credential: Credential | null;
+  /** The request carried a bearer token (header or `connectionParams.token`), valid or not. */
+  bearer: boolean;
+}
+
+/** The secrets a request presents: a bearer (or `connectionParams`) token, or a session cookie. */
+export interface PresentedSecrets {
+  token: string | null;
+  sessionSecret: string | null;
+}
+
 /**
- * Where a browser request may come from: the server's own origins (from `HOST`,
- * `PULSE_PUBLIC_HOSTS` and the port) plus `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin`.
+ * Looks up whose credential a request presents; never throws for bad credentials, which resolve
+ * to no user. The auth feature implements it, so the platform knows nothing of how users,
+ * sessions and tokens are stored, and the auth feature nothing of HTTP.
  */
-export function isOriginAllowed(services: Pick<TransportDeps, 'hosts'>, req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  return origin === undefined || services.hosts.originAllowed(origin);
+export interface Authenticator {
+  authenticate(secrets: PresentedSecrets): Promise<Omit<Authentication, 'bearer'>>;
 }
 
 function bearerOf(req: IncomingMessage): string | null {
@@ -77,58 +67,79 @@ function bearerOf(req: IncomingMessage): string | null {
   return match?.[1] ?? null;
 }
 
-/** Resolves whichever credential the request carries: bearer token, `connectionParams.token`, or the session cookie. */
-export async function authenticate(
-  services: Pick<TransportDeps, 'authenticator'>,
+/** Which secrets a request presents: a token, when there is one, is the credential (the cookie is not looked at). */
+export function presentedSecrets(
   req: IncomingMessage,
   connectionParams: Record<string, unknown> | null,
-): Promise<{ user: User | null; credential: Credential | null; bearer: boolean }> {
+): PresentedSecrets {
   const paramToken = connectionParams?.['token'];
   const token = bearerOf(req) ?? (typeof paramToken === 'string' ? paramToken : null);
-  // A token, when there is one, is the credential: the cookie is not looked at.
   const cookieHeader = token === null ? req.headers.cookie : undefined;
   const sessionSecret = cookieHeader ? parseCookie(cookieHeader)[SESSION_COOKIE] : undefined;
-  const found = await services.authenticator.authenticate({ token, sessionSecret: sessionSecret || null });
-  return { ...found, bearer: token !== null };
+  return { token, sessionSecret: sessionSecret || null };
 }
 
-type Authentication = Awaited<ReturnType<typeof authenticate>>;
-const socketCredentials = new WeakMap<IncomingMessage, Promise<Authentication>>();
-
-/**
- * A WebSocket's credentials, resolved once per socket however many parts ask (the upgrade,
- * tRPC's context, the feed fast path): from its cookie or bearer header, or from the
- * `connectionParams` of its first message.
- */
-export function authenticateSocket(
-  services: Pick<TransportDeps, 'authenticator'>,
-  req: IncomingMessage,
-  connectionParams: Record<string, unknown> | null,
-): Promise<Authentication> {
-  let found = socketCredentials.get(req);
-  if (!found) socketCredentials.set(req, (found = authenticate(services, req, connectionParams)));
-  return found;
-}
+/** The facts about one request a context is made of; `createContextInner` takes them. */
+export type RequestFacts = ContextInnerOptions;
 
 export function peerAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-/** Builds the context for an HTTP, SSE or WebSocket request. Never throws for bad credentials. */
-export async function createRequestContext(
-  services: Pick<TransportDeps, 'authenticator' | 'hosts'>,
-  req: IncomingMessage,
-  opts: {
-    connectionParams: Record<string, unknown> | null;
-    setCookie?: (header: string) => void;
-  },
-): Promise<Context> {
-  const { user, credential, bearer } = await authenticate(services, req, opts.connectionParams);
-  return createContextInner({
-    user,
-    credential,
-    originAllowed: bearer || isOriginAllowed(services, req),
-    ip: peerAddress(req),
-    setCookie: opts.setCookie,
-  });
+/**
+ * The one way every transport makes a procedure's context: HTTP calls and SSE streams per
+ * request, a WebSocket once per socket (its upgrade or its first message authenticates it, and
+ * tRPC's adapter and the feed fast path share the one context).
+ */
+export interface ContextFactory {
+  /** Resolves the credentials a request (or a socket's first message) presents. */
+  authenticate(req: IncomingMessage, connectionParams: Record<string, unknown> | null): Promise<Authentication>;
+  /**
+   * Where a browser request may come from: the server's own origins plus
+   * `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin` and pass.
+   */
+  originAllowed(req: IncomingMessage): boolean;
+  /** The context of a request whose credentials are resolved. */
+  fromAuthentication(
+    req: IncomingMessage,
+    authentication: Authentication,
+    setCookie?: (header: string) => void,
+  ): Context;
+  /** Authenticates and builds, for one HTTP request. Never throws for bad credentials. */
+  forRequest(
+    req: IncomingMessage,
+    opts: { connectionParams: Record<string, unknown> | null; setCookie?: (header: string) => void },
+  ): Promise<Context>;
+}
+
+export function createContextFactory(deps: {
+  authenticator: Authenticator;
+  /** Whether a browser page from `origin` may call this server. */
+  originAllowed: (origin: string) => boolean;
+}): ContextFactory {
+  const originAllowed = (req: IncomingMessage) => {
+    const origin = req.headers.origin;
+    return origin === undefined || deps.originAllowed(origin);
+  };
+  const fromAuthentication: ContextFactory['fromAuthentication'] = (req, { user, credential, bearer }, setCookie) =>
+    createContextInner({
+      user,
+      credential,
+      // A bearer token is no ambient credential: a foreign page cannot make the browser send it.
+      originAllowed: bearer || originAllowed(req),
+      ip: peerAddress(req),
+      setCookie,
+    });
+  const authenticate: ContextFactory['authenticate'] = async (req, connectionParams) => {
+    const secrets = presentedSecrets(req, connectionParams);
+    return { ...(await deps.authenticator.authenticate(secrets)), bearer: secrets.token !== null };
+  };
+  return {
+    authenticate,
+    originAllowed,
+    fromAuthentication,
+    async forRequest(req, opts) {
+      return fromAuthentication(req, await authenticate(req, opts.connectionParams), opts.setCookie);
+    },
+  };
 }

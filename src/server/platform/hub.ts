@@ -186,72 +186,81 @@ export interface FeedSpec {
   onClose?: () => void;
 }
 
-const FEED = Symbol('pulse.feed');
-
-/** A subscription result: an async iterable for tRPC's generic paths, with its spec for the fast ones. */
-export interface Feed<TYield> extends AsyncIterable<TYield, void> {
-  readonly [FEED]: FeedSpec;
-}
-
-export function feedSpecOf(value: unknown): FeedSpec | null {
-  return typeof value === 'object' && value !== null && FEED in value
-    ? (value as Feed<unknown>)[FEED]
-    : null;
-}
-
 /** Most events an iterator consumer may leave unread before it is ended. */
 const MAX_ITERATOR_QUEUE = 5_000;
 
-function makeFeed<TYield>(spec: FeedSpec, wrap: (e: LiveEvent) => TYield): Feed<TYield> {
-  return {
-    [FEED]: spec,
-    [Symbol.asyncIterator](): AsyncIterator<TYield, void> {
-      const queue: TYield[] = [];
-      let ended: { error?: TRPCError | undefined } | null = null;
-      let wake: (() => void) | null = null;
-      const close = spec.hub.open(spec, {
-        deliver(event) {
-          if (ended) return;
-          if (queue.length >= MAX_ITERATOR_QUEUE) return this.end(slowConsumerError());
-          queue.push(wrap(event));
-          wake?.();
-        },
-        end(error) {
-          ended ??= { error };
-          close?.();
-          wake?.();
-        },
-      });
-      return {
-        async next(): Promise<IteratorResult<TYield, void>> {
-          for (;;) {
-            if (queue.length > 0) return { value: queue.shift() as TYield, done: false };
-            if (ended) {
-              if (ended.error) throw ended.error;
-              return { value: undefined, done: true };
-            }
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = null;
+/**
+ * What a subscription resolver returns: a described feed. It is two things at once, on purpose
+ * and in the open: an `AsyncIterable` (what tRPC documents a subscription returns, so tRPC's own
+ * adapters and `createCaller` iterate it, one event at a time, like any other), and a described
+ * value (`spec`: channel, replay, snapshot) that our SSE and WebSocket fast paths recognise with
+ * `isFeed` and fan out from the hub without iterating. A class rather than a hidden property, so
+ * the type says what a feed is and a reader finds both uses from here.
+ */
+export class Feed<TYield> implements AsyncIterable<TYield, void> {
+  constructor(
+    readonly spec: FeedSpec,
+    private readonly wrap: (event: LiveEvent) => TYield,
+  ) {}
+
+  /** Starts the feed into a sink (the fast paths); returns the function that ends it. */
+  open(sink: Sink): () => void {
+    return this.spec.hub.open(this.spec, sink);
+  }
+
+  /** The generic path: each iteration is one subscriber, with a bounded queue of unread events. */
+  [Symbol.asyncIterator](): AsyncIterator<TYield, void> {
+    const { wrap } = this;
+    const queue: TYield[] = [];
+    let ended: { error?: TRPCError | undefined } | null = null;
+    let wake: (() => void) | null = null;
+    const close = this.open({
+      deliver(event) {
+        if (ended) return;
+        if (queue.length >= MAX_ITERATOR_QUEUE) return this.end(slowConsumerError());
+        queue.push(wrap(event));
+        wake?.();
+      },
+      end(error) {
+        ended ??= { error };
+        close?.();
+        wake?.();
+      },
+    });
+    return {
+      async next(): Promise<IteratorResult<TYield, void>> {
+        for (;;) {
+          if (queue.length > 0) return { value: queue.shift() as TYield, done: false };
+          if (ended) {
+            if (ended.error) throw ended.error;
+            return { value: undefined, done: true };
           }
-        },
-        async return(): Promise<IteratorResult<TYield, void>> {
-          ended ??= {};
-          close();
-          return { value: undefined, done: true };
-        },
-      };
-    },
-  };
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+        }
+      },
+      async return(): Promise<IteratorResult<TYield, void>> {
+        ended ??= {};
+        close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+/** Whether a subscription's result is a `Feed` the fast paths can fan out. */
+export function isFeed(value: unknown): value is Feed<unknown> {
+  return value instanceof Feed;
 }
 
 /** A replayable feed: yields `tracked(id, data)`. */
 export function trackedFeed<T>(spec: FeedSpec): Feed<TrackedEnvelope<T>> {
-  return makeFeed(spec, (e) => tracked(e.id ?? String(e.seq), e.data as T));
+  return new Feed(spec, (e) => tracked(e.id ?? String(e.seq), e.data as T));
 }
 
 /** A feed of plain values (snapshots, batches): yields `data`. */
 export function valueFeed<T>(spec: FeedSpec): Feed<T> {
-  return makeFeed(spec, (e) => e.data as T);
+  return new Feed(spec, (e) => e.data as T);
 }
 
 /**

@@ -1,23 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import {
-  callTRPCProcedure,
-  getTRPCErrorFromUnknown,
-  getTRPCErrorShape,
-  isTrackedEnvelope,
-  TRPCError,
-  type AnyTRPCRouter,
-} from '@trpc/server';
-import type { Closable } from './connections.ts';
-import { createRequestContext, type Context, type TransportDeps } from './context.ts';
-import {
-  feedSpecOf,
-  isSlowConsumerError,
-  liveEvent,
-  tooManySubscriptions,
-  type LiveEvent,
-  type Sink,
-} from './hub.ts';
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import type { Closable, ConnectionRegistry } from './connections.ts';
+import type { Context, ContextFactory } from './context.ts';
+import { isFeed, isSlowConsumerError, liveEvent, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
+import type { Metrics } from './telemetry.ts';
+import { routerAccess, sseLastEventId, sseWire, toTRPCError, untracked, withLastEventId } from './trpc-internals.ts';
 
 /**
  * Subscriptions over Server-Sent Events, speaking exactly the wire format of tRPC's
@@ -34,12 +22,22 @@ const HEADERS = {
   Connection: 'keep-alive',
 } as const;
 
-const PING = Buffer.from('event: ping\ndata: \n\n');
-const RETURN = Buffer.from('event: return\ndata: \n\n');
+const PING = Buffer.from(sseWire.ping);
+const RETURN = Buffer.from(sseWire.return);
 const CRLF = Buffer.from('\r\n');
 
-const sseFrame = (event: LiveEvent): Buffer =>
-  Buffer.from(event.id === null ? `data: ${event.json}\n\n` : `id: ${event.id}\ndata: ${event.json}\n\n`);
+const sseFrame = (event: LiveEvent): Buffer => Buffer.from(sseWire.data(event.id, event.json));
+
+/** What the SSE transport is bounded by (from the environment). */
+export interface SseLimits {
+  /** Seconds between pings; clients reconnect after three without a byte. */
+  pingS: number;
+  /** Unsent bytes past which a reader is dropped (it resumes by replay). */
+  slowConsumerBytes: number;
+  /** Most bytes of a subscription's `input` query parameter. */
+  maxInputBytes: number;
+  subscriptionsPerUser: number;
+}
 
 /** The bytes `res.write(frame)` puts on a chunked response: `<size in hex>\r\n<frame>\r\n`. */
 function chunkOf(frame: Buffer): Buffer {
@@ -61,7 +59,8 @@ class SseConnection implements Sink, Closable {
 
   constructor(
     private readonly res: ServerResponse,
-    private readonly services: Pick<TransportDeps, 'env' | 'metrics'>,
+    private readonly metrics: Metrics,
+    private readonly slowConsumerBytes: number,
     private readonly errorFrame: (error: TRPCError) => string,
   ) {
     const socket = res.socket;
@@ -83,17 +82,17 @@ class SseConnection implements Sink, Closable {
     } else {
       this.res.write((event.sse ??= sseFrame(event)));
     }
-    const { metrics, env } = this.services;
+    const { metrics, slowConsumerBytes } = this;
     metrics.counts.delivered++;
     metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
     // tRPC would pause here and queue forever; past the bound the reader resumes by replay.
-    if (!this.checking && this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) {
+    if (!this.checking && this.res.writableLength > slowConsumerBytes) {
       this.checking = true;
       // Writes made in one tick are corked until the next: judge the backlog only once the
       // socket has had its chance to flush, so a burst to a healthy reader is not a drop.
       setImmediate(() => {
         this.checking = false;
-        if (this.res.writableLength > env.PULSE_SLOW_CONSUMER_BYTES) this.drop();
+        if (this.res.writableLength > slowConsumerBytes) this.drop();
       });
     }
   }
@@ -102,7 +101,7 @@ class SseConnection implements Sink, Closable {
   drop(): void {
     if (this.done) return;
     this.done = true;
-    this.services.metrics.counts.dropped++;
+    this.metrics.counts.dropped++;
     this.res.destroy();
   }
 
@@ -155,11 +154,18 @@ function parseJsonParam(url: URL, name: string): unknown {
   }
 }
 
-export function createSseTransport(opts: { router: AnyTRPCRouter; services: TransportDeps }) {
-  const { router, services } = opts;
+export function createSseTransport(deps: {
+  router: AnyTRPCRouter;
+  contexts: ContextFactory;
+  connections: ConnectionRegistry;
+  metrics: Metrics;
+  limits: SseLimits;
+}) {
+  const { contexts, connections, metrics, limits } = deps;
+  const trpc = routerAccess(deps.router);
   const open = new Set<SseConnection>();
-  const pingMs = services.env.PULSE_SSE_PING_S * 1000;
-  const connected = `event: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs: pingMs * 3 })}\n\n`;
+  const pingMs = limits.pingS * 1000;
+  const connected = sseWire.connected(pingMs * 3);
   // One timer for every stream, rather than one per subscription.
   const pinger = setInterval(() => {
     for (const conn of open) conn.ping();
@@ -169,56 +175,28 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Tran
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, url: URL) {
     let ctx: Context | undefined;
     let input: unknown;
-    const errorFrame = (error: TRPCError) => {
-      const shape: unknown = getTRPCErrorShape({
-        config: router._def._config,
-        error,
-        type: 'subscription',
-        path,
-        input,
-        ctx,
-      });
-      return `event: serialized-error\ndata: ${JSON.stringify(shape)}\n\n`;
-    };
+    const errorFrame = (error: TRPCError) =>
+      sseWire.error(trpc.errorShape(error, { type: 'subscription', path, input, ctx }));
     const abort = new AbortController();
     let result: unknown;
     let failure: TRPCError | null = null;
     try {
       const rawInput = url.searchParams.get('input');
-      if (rawInput !== null && Buffer.byteLength(rawInput) > services.env.PULSE_MAX_SSE_INPUT_BYTES) {
+      if (rawInput !== null && Buffer.byteLength(rawInput) > limits.maxInputBytes) {
         throw new TRPCError({
           code: 'PAYLOAD_TOO_LARGE',
-          message: `Subscription input is limited to ${services.env.PULSE_MAX_SSE_INPUT_BYTES} bytes`,
+          message: `Subscription input is limited to ${limits.maxInputBytes} bytes`,
         });
       }
-      input = parseJsonParam(url, 'input');
+      input = withLastEventId(parseJsonParam(url, 'input'), sseLastEventId(req, url));
       const params = parseJsonParam(url, 'connectionParams');
-      // Same precedence as tRPC: the reconnecting EventSource's header wins.
-      const lastEventId =
-        req.headers['last-event-id'] ??
-        url.searchParams.get('lastEventId') ??
-        url.searchParams.get('Last-Event-Id');
-      if (typeof lastEventId === 'string' && lastEventId !== '') {
-        input =
-          typeof input === 'object' && input !== null && !Array.isArray(input)
-            ? { ...input, lastEventId }
-            : (input ?? { lastEventId });
-      }
-      ctx = await createRequestContext(services, req, {
+      ctx = await contexts.forRequest(req, {
         connectionParams:
           typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : null,
       });
-      result = await callTRPCProcedure({
-        router,
-        path,
-        getRawInput: async () => input,
-        ctx,
-        type: 'subscription',
-        signal: abort.signal,
-        batchIndex: 0,
-      });
+      result = await trpc.subscribe({ path, input, ctx, signal: abort.signal });
     } catch (cause) {
-      failure = getTRPCErrorFromUnknown(cause);
+      failure = toTRPCError(cause);
     }
 
     // A client that left while we authorized gets nothing.
@@ -229,15 +207,10 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Tran
     res.writeHead(200, HEADERS);
     const retryMs = 1000 + Math.floor(Math.random() * 2000);
     res.write(`retry: ${retryMs}\n${connected}`);
-    const conn = new SseConnection(res, services, errorFrame);
+    const conn = new SseConnection(res, metrics, limits.slowConsumerBytes, errorFrame);
     if (failure) return conn.end(failure);
 
-    const unregister = services.connections.add(
-      'sse',
-      ctx?.user?.id ?? null,
-      ctx?.credential?.key ?? null,
-      conn,
-    );
+    const unregister = connections.add('sse', ctx?.user?.id ?? null, ctx?.credential?.key ?? null, conn);
     if (!unregister) {
       abort.abort();
       return conn.end(
@@ -245,11 +218,11 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Tran
       );
     }
     const userId = ctx?.user?.id;
-    const slot = userId === undefined ? () => undefined : services.connections.takeSubscription(userId);
+    const slot = userId === undefined ? () => undefined : connections.takeSubscription(userId);
     if (!slot) {
       unregister();
       abort.abort();
-      return conn.end(tooManySubscriptions(services.env.PULSE_MAX_SUBSCRIPTIONS_PER_USER));
+      return conn.end(tooManySubscriptions(limits.subscriptionsPerUser));
     }
     open.add(conn);
     let stop = () => abort.abort();
@@ -260,9 +233,8 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Tran
       stop();
     });
 
-    const spec = feedSpecOf(result);
-    if (spec) {
-      const closeFeed = spec.hub.open(spec, conn);
+    if (isFeed(result)) {
+      const closeFeed = result.open(conn);
       stop = () => {
         closeFeed();
         abort.abort();
@@ -274,21 +246,19 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Tran
     try {
       for await (const value of iterable) {
         if (res.destroyed) break;
-        conn.deliver(
-          isTrackedEnvelope(value) ? liveEvent(value[1], value[0]) : liveEvent(value),
-        );
+        const { id, data } = untracked(value);
+        conn.deliver(liveEvent(data, id));
       }
       conn.end();
     } catch (cause) {
-      conn.end(getTRPCErrorFromUnknown(cause));
+      conn.end(toTRPCError(cause));
     }
   }
 
   return {
     /** Serves `GET /trpc/<path>` when `path` is a subscription; false otherwise. */
     handle(req: IncomingMessage, res: ServerResponse, path: string, url: URL): boolean {
-      const procedure = (router._def.procedures as Record<string, { _def: { type: string } } | undefined>)[path];
-      if (req.method !== 'GET' || procedure?._def.type !== 'subscription') return false;
+      if (req.method !== 'GET' || trpc.procedureType(path) !== 'subscription') return false;
       serve(req, res, path, url).catch((error: unknown) => {
         console.error('SSE subscription failed', error);
         res.destroy();

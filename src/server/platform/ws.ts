@@ -1,41 +1,76 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { ConnectionRegistry } from './connections.ts';
+import { peerAddress, type Authentication, type Context, type ContextFactory } from './context.ts';
+import { tooManySubscriptions, isFeed, type LiveEvent, type Sink } from './hub.ts';
+import type { Metrics } from './telemetry.ts';
 import {
-  callTRPCProcedure,
-  getTRPCErrorFromUnknown,
-  getTRPCErrorShape,
-  TRPCError,
-  type AnyTRPCRouter,
-} from '@trpc/server';
-import type { WebSocket } from 'ws';
-import { authenticateSocket, createContextInner, type Context, type TransportDeps } from './context.ts';
-import { feedSpecOf, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
+  attachTrpcSocket,
+  readWsCall,
+  routerAccess,
+  toTRPCError,
+  wsWire,
+  type CallFacts,
+  type RequestId,
+  type RouterAccess,
+  type WsCall,
+} from './trpc-internals.ts';
 
 /**
- * Feed subscriptions over WebSocket without tRPC's per-event machinery. tRPC's ws adapter
- * still owns each socket (queries, mutations, connectionParams, keep-alive); this sits in
- * front of it and takes the `subscription` requests whose procedure returns a Feed: the
- * procedure runs once through the router (`callTRPCProcedure`: validation, auth, scopes), then
- * each event's frame tail is built once and every subscriber only prefixes its own request id.
- * Frames are exactly those of tRPC's adapter, so `wsLink` works unchanged, resume included.
+ * The WebSocket transport: admission at the upgrade, one context per socket, tRPC's ws adapter
+ * for queries, mutations, connectionParams and keep-alive, and in front of it the feed fast path.
+ *
+ * The fast path takes the `subscription` requests whose procedure returns a Feed (and their
+ * `subscription.stop`): the procedure runs once through the router (validation, auth, scopes),
+ * then each event's frame tail is built once and every subscriber only prefixes its own request
+ * id. Frames are exactly those of tRPC's adapter, so `wsLink` works unchanged, resume included.
  */
 
-type Id = number | string;
-interface Request {
-  id?: Id | null;
-  jsonrpc?: '2.0';
-  method?: string;
-  params?: { path?: unknown; input?: unknown; lastEventId?: unknown };
-}
+/** WebSocket frames over this close the connection (1009); others are unaffected. */
+export const MAX_WS_FRAME_BYTES = 1 << 20;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** What the WebSocket transport is bounded by (from the environment). */
+export interface WsLimits {
+  /** Unsent bytes past which a socket is dropped (its client reconnects and resumes by replay). */
+  slowConsumerBytes: number;
+  /** Calls in one batch (an HTTP batch's limit, which wsLink's reconnect may re-send at once). */
+  batchCalls: number;
+  subscriptionsPerSocket: number;
+  subscriptionsPerUser: number;
+  /** Seconds between keep-alive pings; a socket that does not answer is ended. */
+  pingS: number;
+}
 
 /** The event's frame after the subscriber's id: `,"result":{…}}`, made once per event. */
 function tailOf(event: LiveEvent & { ws?: string }): string {
-  event.ws ??=
-    event.id === null
-      ? `,"result":{"type":"data","data":${event.json}}}`
-      : `,"result":{"type":"data","id":${JSON.stringify(event.id)},"data":{"id":${JSON.stringify(event.id)},"data":${event.json}}}}`;
+  event.ws ??= wsWire.dataTail(event.id, event.json);
   return event.ws;
+}
+
+/**
+ * A socket that ends itself rather than queue past `limit` unsent bytes: tRPC's adapter never
+ * looks at `bufferedAmount`, so a reader that stops reading would make it queue without bound.
+ * Given to `ws` through its documented `WebSocket` option (a subclass of its WebSocket), so every
+ * send on the socket, tRPC's and ours, is bounded.
+ */
+type SendData = Parameters<WebSocket['send']>[0];
+type SendOptions = Parameters<WebSocket['send']>[1];
+type SendCallback = (err?: Error) => void;
+
+function boundedSocketClass(limit: number, dropped: () => void): typeof WebSocket {
+  return class BoundedSocket extends WebSocket {
+    override send(data: SendData, cb?: SendCallback): void;
+    override send(data: SendData, options: SendOptions, cb?: SendCallback): void;
+    override send(data: SendData, ...rest: [SendOptions, SendCallback?] | [SendCallback?]): void {
+      if (this.bufferedAmount <= limit) return (super.send as (...args: unknown[]) => void)(data, ...rest);
+      if (this.readyState === WebSocket.OPEN) {
+        dropped();
+        this.terminate();
+      }
+    }
+  };
 }
 
 /** A subscription of one socket: pending until its procedure has run, then open until closed. */
@@ -45,211 +80,271 @@ interface Entry {
   ended: boolean;
 }
 
-const isRequestId = (id: unknown): id is Id => typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+/** How an upgrade was let in: its credentials if it showed any, and its anonymous slot if it took one. */
+interface Admission {
+  authentication: Promise<Authentication> | null;
+  releaseAnonymous: (() => void) | null;
+}
 
-export function createWsFeeds(opts: {
+export function createWsTransport(deps: {
   router: AnyTRPCRouter;
-  services: Pick<TransportDeps, 'env' | 'metrics' | 'connections' | 'authenticator'>;
+  contexts: ContextFactory;
+  connections: ConnectionRegistry;
+  metrics: Metrics;
+  limits: WsLimits;
+  /** tRPC's errors on a socket, as its adapters report them. */
+  onError: (opts: { error: TRPCError; path: string | undefined; type: string }) => void;
 }) {
-  const { router, services } = opts;
-  const { env } = services;
-  const procedures = router._def.procedures as Record<string, { _def: { type: string } } | undefined>;
+  const { contexts, connections, metrics, limits } = deps;
+  const trpc = routerAccess(deps.router);
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_FRAME_BYTES,
+    WebSocket: boundedSocketClass(limits.slowConsumerBytes, () => metrics.counts.dropped++),
+  });
   // wsLink re-sends every open subscription plus the calls in flight in one frame after a
   // reconnect, so a frame may carry a full socket's subscriptions and a full batch.
-  const maxCallsPerFrame = env.PULSE_MAX_BATCH_CALLS + env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET;
+  const maxCallsPerFrame = limits.batchCalls + limits.subscriptionsPerSocket;
 
-  return function attach(socket: WebSocket, req: IncomingMessage): void {
-    const expectsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
-    let params: Record<string, unknown> | null = null;
-    let ctxPromise: Promise<Context> | null = null;
-    const context = () =>
-      (ctxPromise ??= authenticateSocket(services, req, params).then(({ user, credential }) =>
-        createContextInner({ user, credential, ip: req.socket.remoteAddress ?? 'unknown' }),
-      ));
-    // Ids are reserved the moment a message arrives, so a second message with the same id is
-    // refused even while the first is still being authorized.
-    const entries = new Map<Id, Entry>();
-    let sawParams = !expectsParams;
-
-    const send = (text: string) => {
-      if (socket.readyState === socket.OPEN) socket.send(text);
-    };
-    const prefix = (id: Id, jsonrpc?: string) => `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''}`;
-    const errorFor = (id: Id, jsonrpc: string | undefined, path: string, input: unknown, ctx: Context | undefined) =>
-      (cause: unknown) => {
-        const error = getTRPCErrorFromUnknown(cause);
-        const shape: unknown = getTRPCErrorShape({ config: router._def._config, error, type: 'subscription', path, input, ctx });
-        send(`${prefix(id, jsonrpc)},"error":${JSON.stringify(shape)}}`);
-      };
-
-    async function subscribe(msg: Request & { id: Id }, entry: Entry) {
-      const path = String(msg.params?.path);
-      let input = msg.params?.input;
-      const lastEventId = msg.params?.lastEventId;
-      if (typeof lastEventId === 'string') {
-        input = isObject(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
-      }
-      const head = prefix(msg.id, msg.jsonrpc);
-      let ctx: Context | undefined;
-      let slot: (() => void) | null = null;
-      const forget = () => {
-        slot?.();
-        if (entries.get(msg.id) === entry) entries.delete(msg.id);
-      };
-      try {
-        ctx = await context();
-        const userId = ctx.user?.id;
-        if (userId !== undefined) {
-          slot = services.connections.takeSubscription(userId);
-          if (!slot) throw tooManySubscriptions(env.PULSE_MAX_SUBSCRIPTIONS_PER_USER);
-        }
-        const result: unknown = await callTRPCProcedure({
-          router,
-          path,
-          getRawInput: async () => input,
-          ctx,
-          type: 'subscription',
-          signal: undefined,
-          batchIndex: 0,
+  /**
+   * The socket's one context, made the first time tRPC or the fast path asks: from the upgrade's
+   * credentials, or its `connectionParams`. It registers the socket (per-user cap, revocation).
+   */
+  function socketContext(socket: WebSocket, req: IncomingMessage, admission: Admission) {
+    let made: Promise<Context> | null = null;
+    return (connectionParams: Record<string, unknown> | null) =>
+      (made ??= (async () => {
+        const authentication = await (admission.authentication ?? contexts.authenticate(req, connectionParams));
+        const { user, credential } = authentication;
+        if (user) admission.releaseAnonymous?.();
+        const unregister = connections.add('ws', user?.id ?? null, credential?.key ?? null, {
+          close: (reason) =>
+            socket.close(
+              reason === 'revoked' ? 4001 : 1012,
+              reason === 'revoked' ? 'Session or token ended' : 'Server restarting',
+            ),
         });
-        const spec = feedSpecOf(result);
-        if (!spec) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${path} is not a feed` });
-        if (entry.ended || socket.readyState !== socket.OPEN) return forget();
-        send(`${head},"result":{"type":"started"}}`);
-        const { metrics } = services;
-        const fail = errorFor(msg.id, msg.jsonrpc, path, input, ctx);
-        const sink: Sink = {
-          deliver(event) {
-            send(head + tailOf(event));
-            metrics.counts.delivered++;
-            metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
-          },
-          end(error) {
-            if (entry.ended) return;
-            entry.ended = true;
-            close();
-            forget();
-            if (error) fail(error);
-            else send(`${head},"result":{"type":"stopped"}}`);
-          },
-        };
-        const close = spec.hub.open(spec, sink);
-        entry.close = () => {
+        if (!unregister) {
+          socket.close(1008, 'Too many open connections for this user');
+          return contexts.fromAuthentication(req, { user: null, credential: null, bearer: false });
+        }
+        socket.once('close', unregister);
+        return contexts.fromAuthentication(req, authentication);
+      })());
+  }
+
+  function accept(socket: WebSocket, req: IncomingMessage, admission: Admission): void {
+    const context = socketContext(socket, req, admission);
+    let params: Record<string, unknown> | null = null;
+    const feeds = socketFeeds({
+      socket,
+      trpc,
+      context: () => context(params),
+      limits,
+      maxCallsPerFrame,
+      metrics,
+      connections,
+    });
+    attachTrpcSocket(socket, req, {
+      router: deps.router,
+      wss,
+      keepAlive: {
+        enabled: true,
+        pingMs: limits.pingS * 1000,
+        pongWaitMs: Math.min(10_000, limits.pingS * 1000),
+      },
+      // Socket-level errors (a frame over the limit, a reset) come without a path: not bugs.
+      onError: (opts) => {
+        if (opts.path !== undefined) deps.onError(opts);
+      },
+      // Never throws: a throwing createContext makes tRPC 11.19 clients reconnect in a loop.
+      // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
+      createContext: ({ info }) => context(info.connectionParams),
+      connectionParams: (given) => (params = given),
+      intercept: feeds.take,
+    });
+  }
+
+  /**
+   * Whether a WebSocket may open: one with a valid cookie or bearer header always may (its
+   * per-user cap applies later); any other takes one of its address's anonymous slots, held
+   * until it authenticates through `connectionParams` or closes.
+   */
+  async function admit(req: IncomingMessage, socket: Duplex): Promise<Admission | null> {
+    const expectsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+    let authentication: Promise<Authentication> | null = null;
+    if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
+      authentication = contexts.authenticate(req, null);
+      if ((await authentication).user) return { authentication, releaseAnonymous: null };
+    }
+    if (socket.destroyed) return null;
+    const slot = connections.takeAnonymous(peerAddress(req));
+    if (!slot) return null;
+    socket.once('close', slot);
+    return { authentication, releaseAnonymous: slot };
+  }
+
+  return {
+    /**
+     * Takes an upgrade to `/trpc` whose host, URL and origin the caller has checked: admits it
+     * (or answers 429) and opens the socket.
+     */
+    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (status: number, text: string) => void): void {
+      admit(req, socket)
+        .then((admission) => {
+          if (socket.destroyed) return;
+          if (!admission) return refuse(429, 'Too Many Requests');
+          wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req, admission));
+        })
+        .catch((error: unknown) => {
+          console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
+          socket.destroy();
+        });
+    },
+    /** Asks every client to reconnect (before a restart). */
+    broadcastReconnect(): void {
+      for (const client of wss.clients) {
+        if (client.readyState === WebSocket.OPEN) client.send(wsWire.reconnect);
+      }
+    },
+    close(): void {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
+
+/** The feed fast path of one socket: takes its subscriptions out of each frame before tRPC sees it. */
+function socketFeeds(opts: {
+  socket: WebSocket;
+  trpc: RouterAccess;
+  context: () => Promise<Context>;
+  limits: WsLimits;
+  maxCallsPerFrame: number;
+  metrics: Metrics;
+  connections: ConnectionRegistry;
+}) {
+  const { socket, trpc, limits, metrics, connections } = opts;
+  // Ids are reserved the moment a message arrives, so a second message with the same id is
+  // refused even while the first is still being authorized.
+  const entries = new Map<RequestId, Entry>();
+
+  const send = (text: string) => {
+    if (socket.readyState === socket.OPEN) socket.send(text);
+  };
+  const errorFor = (call: WsCall, ctx: Context | undefined) => (cause: unknown) => {
+    const facts: CallFacts = { type: 'subscription', path: call.path, input: call.input, ctx };
+    send(wsWire.head(call.id, call.jsonrpc) + wsWire.errorTail(trpc.errorShape(toTRPCError(cause), facts)));
+  };
+
+  async function subscribe(call: WsCall, entry: Entry) {
+    const head = wsWire.head(call.id, call.jsonrpc);
+    let ctx: Context | undefined;
+    let slot: (() => void) | null = null;
+    const forget = () => {
+      slot?.();
+      if (entries.get(call.id) === entry) entries.delete(call.id);
+    };
+    try {
+      ctx = await opts.context();
+      const userId = ctx.user?.id;
+      if (userId !== undefined) {
+        slot = connections.takeSubscription(userId);
+        if (!slot) throw tooManySubscriptions(limits.subscriptionsPerUser);
+      }
+      const result = await trpc.subscribe({ path: call.path, input: call.input, ctx });
+      if (!isFeed(result)) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${call.path} is not a feed` });
+      if (entry.ended || socket.readyState !== socket.OPEN) return forget();
+      send(head + wsWire.startedTail);
+      const fail = errorFor(call, ctx);
+      const sink: Sink = {
+        deliver(event) {
+          send(head + tailOf(event));
+          metrics.counts.delivered++;
+          metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
+        },
+        end(error) {
+          if (entry.ended) return;
+          entry.ended = true;
           close();
           forget();
-        };
-      } catch (cause) {
+          if (error) fail(error);
+          else send(head + wsWire.stoppedTail);
+        },
+      };
+      const close = result.open(sink);
+      entry.close = () => {
+        close();
         forget();
-        if (!entry.ended) errorFor(msg.id, msg.jsonrpc, path, input, ctx)(cause);
-        entry.ended = true;
+      };
+    } catch (cause) {
+      forget();
+      if (!entry.ended) errorFor(call, ctx)(cause);
+      entry.ended = true;
+    }
+  }
+
+  function stop(call: WsCall): void {
+    const entry = entries.get(call.id);
+    if (!entry) return;
+    entries.delete(call.id);
+    entry.ended = true;
+    entry.close?.();
+    send(wsWire.head(call.id, call.jsonrpc) + wsWire.stoppedTail);
+  }
+
+  /** Takes what is ours out of a parsed frame; returns what tRPC should still see (`[]`: nothing). */
+  function take(parsed: unknown): unknown {
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    if (messages.length === 0) {
+      // tRPC would stay silent; every message gets an answer.
+      const error = new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' });
+      send(wsWire.unaddressedError(trpc.errorShape(error, { type: 'unknown' })));
+      return [];
+    }
+    if (messages.length > opts.maxCallsPerFrame) {
+      socket.close(1008, `At most ${opts.maxCallsPerFrame} calls per message`);
+      return [];
+    }
+    const rest: unknown[] = [];
+    for (const message of messages) {
+      const call = readWsCall(message);
+      if (call?.method === 'subscription.stop' && entries.has(call.id)) {
+        stop(call);
+      } else if (call?.method === 'subscription' && trpc.procedureType(call.path) === 'subscription') {
+        open(call);
+      } else {
+        rest.push(message);
       }
     }
+    return Array.isArray(parsed) ? rest : (rest[0] ?? []);
+  }
 
-    function stop(id: Id, jsonrpc: string | undefined): void {
-      const entry = entries.get(id);
-      if (!entry) return;
-      entries.delete(id);
+  function open(call: WsCall): void {
+    const refuse = errorFor({ ...call, input: call.rawInput }, undefined);
+    if (entries.has(call.id)) {
+      refuse(new TRPCError({ code: 'BAD_REQUEST', message: `Subscription id ${JSON.stringify(call.id)} is already open` }));
+    } else if (entries.size >= limits.subscriptionsPerSocket) {
+      refuse(
+        new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `At most ${limits.subscriptionsPerSocket} subscriptions per connection`,
+        }),
+      );
+    } else {
+      const entry: Entry = { close: null, ended: false };
+      entries.set(call.id, entry);
+      void subscribe(call, entry);
+    }
+  }
+
+  socket.once('close', () => {
+    for (const entry of entries.values()) {
       entry.ended = true;
       entry.close?.();
-      send(`${prefix(id, jsonrpc)},"result":{"type":"stopped"}}`);
     }
+    entries.clear();
+  });
 
-    /** Takes what is ours out of a message; returns what tRPC should still see, or null. */
-    function take(raw: string): string | null {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        return raw;
-      }
-      if (!sawParams) {
-        // The first message carries connectionParams; tRPC reads it too.
-        sawParams = true;
-        if (isObject(parsed) && parsed['method'] === 'connectionParams' && isObject(parsed['data'])) {
-          params = parsed['data'];
-        }
-        return raw;
-      }
-      const messages = Array.isArray(parsed) ? parsed : [parsed];
-      if (messages.length === 0) {
-        // tRPC would stay silent; every message gets an answer.
-        const shape: unknown = getTRPCErrorShape({
-          config: router._def._config,
-          error: new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' }),
-          type: 'unknown',
-          path: undefined,
-          input: undefined,
-          ctx: undefined,
-        });
-        send(`{"id":null,"error":${JSON.stringify(shape)}}`);
-        return null;
-      }
-      if (messages.length > maxCallsPerFrame) {
-        socket.close(1008, `At most ${maxCallsPerFrame} calls per message`);
-        return null;
-      }
-      const rest: unknown[] = [];
-      for (const m of messages) {
-        const msg = m as Request;
-        if (!isObject(m) || !isRequestId(msg.id)) {
-          rest.push(m);
-          continue;
-        }
-        const id = msg.id;
-        if (msg.method === 'subscription.stop' && entries.has(id)) {
-          stop(id, msg.jsonrpc);
-          continue;
-        }
-        const path = String(msg.params?.path);
-        if (msg.method === 'subscription' && procedures[path]?._def.type === 'subscription') {
-          const refuse = errorFor(id, msg.jsonrpc, path, msg.params?.input, undefined);
-          if (entries.has(id)) {
-            refuse(new TRPCError({ code: 'BAD_REQUEST', message: `Subscription id ${JSON.stringify(id)} is already open` }));
-          } else if (entries.size >= env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET) {
-            refuse(
-              new TRPCError({
-                code: 'TOO_MANY_REQUESTS',
-                message: `At most ${env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`,
-              }),
-            );
-          } else {
-            const entry: Entry = { close: null, ended: false };
-            entries.set(id, entry);
-            void subscribe({ ...msg, id }, entry);
-          }
-          continue;
-        }
-        rest.push(m);
-      }
-      if (rest.length === 0) return null;
-      return JSON.stringify(Array.isArray(parsed) ? rest : rest[0]);
-    }
-
-    // In front of tRPC's listener: text frames pass through `take` first.
-    const emit = socket.emit.bind(socket);
-    socket.emit = ((event: string | symbol, ...args: unknown[]) => {
-      if (event === 'message' && args[1] === false && Buffer.isBuffer(args[0])) {
-        const text = args[0].toString('utf8');
-        if (text === 'PING' || text === 'PONG') return emit(event, ...args);
-        let rest: string | null;
-        try {
-          rest = take(text);
-        } catch {
-          // Input too deep to re-encode, say: answered as tRPC answers unparsable messages.
-          rest = '\u0000';
-        }
-        if (rest === null) return true;
-        return emit(event, Buffer.from(rest), false);
-      }
-      return emit(event, ...args);
-    }) as WebSocket['emit'];
-
-    socket.once('close', () => {
-      for (const entry of entries.values()) {
-        entry.ended = true;
-        entry.close?.();
-      }
-      entries.clear();
-    });
-  };
+  return { take };
 }

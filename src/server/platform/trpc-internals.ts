@@ -1,0 +1,249 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  callTRPCProcedure,
+  getTRPCErrorFromUnknown,
+  getTRPCErrorShape,
+  isTrackedEnvelope,
+  type AnyTRPCRouter,
+  type TRPCError,
+} from '@trpc/server';
+import {
+  getWSConnectionHandler,
+  jsonEncoder,
+  type CreateWSSContextFnOptions,
+  type WSSHandlerOptions,
+} from '@trpc/server/adapters/ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+
+/**
+ * The one module that relies on tRPC's internals: undocumented exports (`callTRPCProcedure`,
+ * `getTRPCErrorShape`, `getTRPCErrorFromUnknown`, `isTrackedEnvelope`), the router's `_def`,
+ * the ws adapter's `experimental_encoder`, and the wire formats of tRPC's SSE and WebSocket
+ * adapters, which our fast paths (sse.ts, ws.ts) write by hand so that tRPC's own links read
+ * them. tests/unit/trpc-internals.test.ts pins each of these against tRPC itself, so an upgrade
+ * that changes one fails there, in one place, rather than in a client in production.
+ */
+
+export type ProcedureType = 'query' | 'mutation' | 'subscription';
+
+/** What an error answer is about: a call of a procedure, or a message no procedure was found for. */
+export interface CallFacts {
+  type: ProcedureType | 'unknown';
+  path?: string | undefined;
+  input?: unknown;
+  ctx?: unknown;
+}
+
+/** The JSON body tRPC answers an error with (our `errorFormatter` applied). */
+export interface ErrorShape {
+  message: string;
+  code: number;
+  data: { code: string; httpStatus: number; [key: string]: unknown };
+}
+
+/** What the transports ask of tRPC about one router. */
+export interface RouterAccess {
+  /** The type of the procedure at `path` (as the client names it, `a.b`), or null. */
+  procedureType(path: string): ProcedureType | null;
+  /**
+   * Runs a subscription procedure as tRPC's adapters do (input parsed by the procedure's
+   * validators, every middleware run: auth, scopes) and resolves to what its resolver returned.
+   */
+  subscribe(opts: {
+    path: string;
+    input: unknown;
+    ctx: unknown;
+    signal?: AbortSignal | undefined;
+  }): Promise<unknown>;
+  /** The error as tRPC's adapters would put it on the wire: the router's error formatter applied. */
+  errorShape(error: TRPCError, call: CallFacts): ErrorShape;
+}
+
+export function routerAccess(router: AnyTRPCRouter): RouterAccess {
+  const procedures = router._def.procedures as Record<
+    string,
+    { _def: { type: ProcedureType } } | undefined
+  >;
+  const config = router._def._config;
+  return {
+    procedureType: (path) =>
+      Object.hasOwn(procedures, path) ? (procedures[path]?._def.type ?? null) : null,
+    subscribe: ({ path, input, ctx, signal }) =>
+      callTRPCProcedure({
+        router,
+        path,
+        getRawInput: async () => input,
+        ctx,
+        type: 'subscription',
+        signal,
+        batchIndex: 0,
+      }),
+    errorShape: (error, call) =>
+      getTRPCErrorShape({
+        config,
+        error,
+        type: call.type,
+        path: call.path,
+        input: call.input,
+        ctx: call.ctx,
+      }) as ErrorShape,
+  };
+}
+
+/** Any thrown value as the TRPCError tRPC would answer with (INTERNAL_SERVER_ERROR for the unknown). */
+export const toTRPCError = (cause: unknown): TRPCError => getTRPCErrorFromUnknown(cause);
+
+/** A value a subscription yielded, as tRPC's adapters split it: `tracked(id, data)` or plain data. */
+export function untracked(value: unknown): { id: string | null; data: unknown } {
+  return isTrackedEnvelope(value) ? { id: value[0], data: value[1] } : { id: null, data: value };
+}
+
+/** A subscription's input with the client's last event id, merged as tRPC's adapters merge it. */
+export function withLastEventId(input: unknown, lastEventId: unknown): unknown {
+  if (typeof lastEventId !== 'string') return input;
+  return typeof input === 'object' && input !== null && !Array.isArray(input)
+    ? { ...input, lastEventId }
+    : (input ?? { lastEventId });
+}
+
+/**
+ * The last event id an SSE request resumes from, with tRPC's precedence: a reconnecting
+ * EventSource's header, then the query's `lastEventId`, then `Last-Event-Id`. Empty is none.
+ */
+export function sseLastEventId(req: IncomingMessage, url: URL): string | undefined {
+  const id =
+    req.headers['last-event-id'] ??
+    url.searchParams.get('lastEventId') ??
+    url.searchParams.get('Last-Event-Id');
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** Frames of tRPC's SSE wire format, as `httpSubscriptionLink` reads them. */
+export const sseWire = {
+  /** First, with how long the client waits without a byte before it reconnects. */
+  connected: (reconnectAfterInactivityMs: number) =>
+    `event: connected\ndata: ${JSON.stringify({ reconnectAfterInactivityMs })}\n\n`,
+  /** One event; `id` is the `tracked()` id (the client resumes from it), null for plain values. */
+  data: (id: string | null, json: string) =>
+    id === null ? `data: ${json}\n\n` : `id: ${id}\ndata: ${json}\n\n`,
+  ping: 'event: ping\ndata: \n\n',
+  /** The subscription finished; the client does not reconnect. */
+  return: 'event: return\ndata: \n\n',
+  /** The subscription failed; the client rejects with this shape (and does not reconnect). */
+  error: (shape: ErrorShape) => `event: serialized-error\ndata: ${JSON.stringify(shape)}\n\n`,
+} as const;
+
+export type RequestId = number | string;
+
+/** Frames of tRPC's WebSocket wire format (JSON-RPC-like), as `wsLink` reads them. */
+export const wsWire = {
+  /** The start of every answer to request `id`: `{"id":…` (and `"jsonrpc":"2.0"` when it was sent). */
+  head: (id: RequestId, jsonrpc?: string) =>
+    `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''}`,
+  /** What follows the head for one event; `id` is the `tracked()` id, null for plain values. */
+  dataTail: (id: string | null, json: string) =>
+    id === null
+      ? `,"result":{"type":"data","data":${json}}}`
+      : `,"result":{"type":"data","id":${JSON.stringify(id)},"data":{"id":${JSON.stringify(id)},"data":${json}}}}`,
+  startedTail: ',"result":{"type":"started"}}',
+  stoppedTail: ',"result":{"type":"stopped"}}',
+  errorTail: (shape: ErrorShape) => `,"error":${JSON.stringify(shape)}}`,
+  /** An error about no request in particular (an empty batch, say). */
+  unaddressedError: (shape: ErrorShape) => `{"id":null,"error":${JSON.stringify(shape)}}`,
+  /** Asks every client to reconnect (sent before a restart). */
+  reconnect: JSON.stringify({ id: null, method: 'reconnect' }),
+} as const;
+
+/** A client message of tRPC's WebSocket protocol, as far as the fast path reads it. */
+export interface WsCall {
+  id: RequestId;
+  /** Answers carry `"jsonrpc":"2.0"` when the request named a version. */
+  jsonrpc: '2.0' | undefined;
+  /** `query`, `mutation`, `subscription`, `subscription.stop`, or whatever else was sent. */
+  method: string;
+  path: string;
+  /** The input with `lastEventId` merged in, as tRPC's adapter merges it. */
+  input: unknown;
+  /** The input as sent. */
+  rawInput: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRequestId = (id: unknown): id is RequestId =>
+  typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+
+/** Reads one message of a frame; null for what is not a call with a usable id (tRPC answers those). */
+export function readWsCall(message: unknown): WsCall | null {
+  if (!isObject(message) || !isRequestId(message['id'])) return null;
+  const params = isObject(message['params']) ? message['params'] : {};
+  return {
+    id: message['id'],
+    jsonrpc: message['jsonrpc'] ? '2.0' : undefined,
+    method: String(message['method']),
+    path: String(params['path']),
+    input: withLastEventId(params['input'], params['lastEventId']),
+    rawInput: params['input'],
+  };
+}
+
+/** The `connectionParams` a socket's first message carries (when its URL asked for them), or null. */
+export function readConnectionParams(message: unknown): Record<string, unknown> | null {
+  return isObject(message) && message['method'] === 'connectionParams' && isObject(message['data'])
+    ? message['data']
+    : null;
+}
+
+export type TrpcSocketOptions = Pick<
+  WSSHandlerOptions<AnyTRPCRouter>,
+  'router' | 'keepAlive' | 'onError'
+> & {
+  wss: WebSocketServer;
+  /** The socket's context; tRPC calls it once, with the `connectionParams` if the URL asked for them. */
+  createContext: (opts: CreateWSSContextFnOptions) => Promise<unknown>;
+  /**
+   * Sees every parsed text frame (after the connectionParams one) before tRPC does and returns
+   * what tRPC should still handle: the frame itself, part of a batch, or `[]` for nothing.
+   */
+  intercept: (parsed: unknown) => unknown;
+  /** Sees the connectionParams of the first message, when the URL announced them. */
+  connectionParams: (params: Record<string, unknown> | null) => void;
+};
+
+/**
+ * tRPC's own WebSocket handler on one socket, with a fast path in front of it. tRPC's ws adapter
+ * has no hook for taking some messages away from it except its (experimental) encoder: every text
+ * frame goes through `decode`, so a per-socket encoder whose `decode` parses and then hands the
+ * rest on is where the fast path sits. PING/PONG frames are answered by tRPC before decoding.
+ */
+export function attachTrpcSocket(
+  socket: WebSocket,
+  req: IncomingMessage,
+  opts: TrpcSocketOptions,
+): void {
+  const expectsParams =
+    new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+  let sawParams = !expectsParams;
+  const handle = getWSConnectionHandler({
+    router: opts.router,
+    wss: opts.wss,
+    keepAlive: opts.keepAlive,
+    onError: opts.onError,
+    createContext: opts.createContext,
+    experimental_encoder: {
+      encode: (data) => jsonEncoder.encode(data),
+      decode(data) {
+        const first = !sawParams;
+        sawParams = true;
+        // Binary frames: jsonEncoder refuses them, and tRPC answers a parse error.
+        const parsed: unknown =
+          typeof data === 'string' ? JSON.parse(data) : jsonEncoder.decode(data);
+        if (!first) return opts.intercept(parsed);
+        // The first message carries connectionParams; tRPC reads it too.
+        opts.connectionParams(readConnectionParams(parsed));
+        return parsed;
+      },
+    },
+  });
+  handle(socket, req);
+}

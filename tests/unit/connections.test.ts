@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionRegistry, type Closable } from '../../src/server/platform/connections.ts';
+import type { Metrics } from '../../src/server/platform/telemetry.ts';
+
+function registry(limits: Partial<ConstructorParameters<typeof ConnectionRegistry>[1]> = {}) {
+  const metrics = { counts: { sse: 0, ws: 0 } } as unknown as Metrics;
+  const connections = new ConnectionRegistry(metrics, {
+    perUser: 2,
+    subscriptionsPerUser: 3,
+    anonymousPerAddress: 2,
+    ...limits,
+  });
+  return { connections, counts: metrics.counts };
+}
+
+/** A connection that records why it was closed. */
+const conn = () => {
+  const closed: string[] = [];
+  return {
+    closed,
+    close: (reason: 'revoked' | 'shutdown') => void closed.push(reason),
+  } satisfies Closable & {
+    closed: string[];
+  };
+};
+
+describe('connection bookkeeping', () => {
+  it('caps open connections per user and transport, and gives a slot back once when one closes', () => {
+    const { connections, counts } = registry();
+    const first = connections.add('sse', 'u1', 'k1', conn());
+    expect(connections.add('sse', 'u1', 'k1', conn())).not.toBeNull();
+    expect(connections.add('sse', 'u1', 'k2', conn())).toBeNull();
+    // Other transports and other users have their own caps; connections without a user none.
+    expect(connections.add('ws', 'u1', 'k1', conn())).not.toBeNull();
+    expect(connections.add('sse', 'u2', 'k3', conn())).not.toBeNull();
+    for (let i = 0; i < 5; i++) expect(connections.add('sse', null, null, conn())).not.toBeNull();
+    expect(counts).toMatchObject({ sse: 8, ws: 1 });
+    first?.();
+    first?.();
+    expect(counts).toMatchObject({ sse: 7, ws: 1 });
+    expect(connections.add('sse', 'u1', 'k1', conn())).not.toBeNull();
+    expect(connections.add('sse', 'u1', 'k1', conn())).toBeNull();
+  });
+
+  it('counts subscriptions per user across transports, up to the cap', () => {
+    const { connections } = registry();
+    const slots = [1, 2, 3].map(() => connections.takeSubscription('u1'));
+    expect(slots.every((slot) => slot !== null)).toBe(true);
+    expect(connections.takeSubscription('u1')).toBeNull();
+    expect(connections.takeSubscription('u2')).not.toBeNull();
+    expect(connections.subscriptionsOf('u1')).toBe(3);
+    slots[0]?.();
+    slots[0]?.();
+    expect(connections.subscriptionsOf('u1')).toBe(2);
+    expect(connections.takeSubscription('u1')).not.toBeNull();
+  });
+
+  it('lets each address hold a few anonymous sockets', () => {
+    const { connections } = registry();
+    const a = connections.takeAnonymous('10.0.0.1');
+    expect(connections.takeAnonymous('10.0.0.1')).not.toBeNull();
+    expect(connections.takeAnonymous('10.0.0.1')).toBeNull();
+    expect(connections.takeAnonymous('10.0.0.2')).not.toBeNull();
+    a?.();
+    expect(connections.takeAnonymous('10.0.0.1')).not.toBeNull();
+  });
+
+  it("closes a user's connections, or a credential's, as revoked, and everything at shutdown", () => {
+    const { connections } = registry({ perUser: 10 });
+    const aliceSession = conn();
+    const aliceToken = conn();
+    const bob = conn();
+    const anonymous = conn();
+    connections.add('sse', 'alice', 'session-a', aliceSession);
+    connections.add('ws', 'alice', 'token-a', aliceToken);
+    connections.add('ws', 'bob', 'session-b', bob);
+    connections.add('ws', null, null, anonymous);
+
+    connections.closeCredential('token-a');
+    expect([aliceSession.closed, aliceToken.closed, bob.closed]).toEqual([[], ['revoked'], []]);
+    connections.closeUser('alice');
+    expect([aliceSession.closed, aliceToken.closed, bob.closed]).toEqual([
+      ['revoked'],
+      ['revoked', 'revoked'],
+      [],
+    ]);
+    connections.closeAll();
+    expect(bob.closed).toEqual(['shutdown']);
+    expect(anonymous.closed).toEqual(['shutdown']);
+  });
+
+  it('forgets a closed connection: revocation no longer reaches it', () => {
+    const { connections } = registry();
+    const c = conn();
+    const unregister = connections.add('sse', 'alice', 'session-a', c);
+    unregister?.();
+    connections.closeUser('alice');
+    connections.closeCredential('session-a');
+    connections.closeAll();
+    expect(c.closed).toEqual([]);
+  });
+});
