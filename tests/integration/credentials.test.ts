@@ -4,6 +4,7 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { record } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { OPS } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
 
 type Tracked = { id: string; data: Notification };
@@ -28,7 +29,7 @@ async function connectedUser(t: TestServer, username: string) {
 
 describe('credentials end cleanly', () => {
   it('ends idle sessions: their streams close, the session is deleted, and the cookie stops working', async () => {
-    await using t = await startTestServer({ PULSE_SESSION_IDLE_S: '1' });
+    await using t = await startTestServer({ PULSE_SESSION_IDLE_S: '1' }, { teams: [OPS] });
     const { client, stream, ws, socketClosed } = await connectedUser(t, 'dora');
     expect((await stream.waitForError(10_000)).data?.code).toBe('UNAUTHORIZED');
     expect(await socketClosed).toBe(4001);
@@ -39,7 +40,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('ends sessions at their absolute lifetime even while they are in use', async () => {
-    await using t = await startTestServer({ PULSE_SESSION_MAX_S: '2' });
+    await using t = await startTestServer({ PULSE_SESSION_MAX_S: '2' }, { teams: [OPS] });
     const { client, stream, ws } = await connectedUser(t, 'dora');
     // In use all along: only the absolute lifetime can end it.
     const busy = setInterval(() => void client.auth.me.query().catch(() => undefined), 200);
@@ -53,7 +54,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('lets an admin disable a user: streams and sockets close, sign-in and tokens are refused until enabled', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const { admin, user, client, stream, ws, socketClosed } = await connectedUser(t, 'eve');
     const { token } = await client.auth.createToken.mutate({ name: 'ci', scopes: ['read'] });
     const byToken = createPulseClient({ url: t.url, token });
@@ -91,7 +92,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('refuses to let an admin disable themselves, and members to disable anyone', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const admin = await t.client({ username: 'admin' });
     const me = await admin.auth.me.query();
     await expect(
@@ -114,7 +115,7 @@ describe('credentials end cleanly', () => {
   });
 
   it("lets an admin end another user's sessions and tokens, closing what they opened", async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const { admin, user, client, stream, ws, socketClosed } = await connectedUser(t, 'finn');
     const { token } = await client.auth.createToken.mutate({ name: 'ci', scopes: ['read'] });
     const byToken = createPulseClient({ url: t.url, token });
@@ -139,7 +140,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('revokes every token made from a revoked token, at any depth', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const first = await alice.auth.createToken.mutate({ name: 'first', scopes: ['read', 'write'] });
     const second = await createPulseClient({
@@ -179,7 +180,7 @@ describe('credentials end cleanly', () => {
 
 describe('password storage', () => {
   it('stores the cost with each hash and upgrades weaker and older hashes on the next sign-in', async () => {
-    await using t = await startTestServer({ PULSE_SCRYPT_LOG_N: '11' });
+    await using t = await startTestServer({ PULSE_SCRYPT_LOG_N: '11' }, { teams: [OPS] });
     const { users } = t.server.services;
     const admin = await t.client({ username: 'admin' });
     const dora = await admin.users.create.mutate({ username: 'dora', password: 'dora-password' });
@@ -210,7 +211,7 @@ describe('password storage', () => {
   });
 
   it('needs at least 8 characters for a password set through the API', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const admin = await t.client({ username: 'admin' });
     await expect(
       admin.users.create.mutate({ username: 'gus', password: 'seven77' }),
@@ -226,11 +227,10 @@ describe('password storage', () => {
 
   it('answers TOO_MANY_REQUESTS when more sign-ins wait for hashing than the queue holds', async () => {
     // A cost high enough that the first hash is still running when the second arrives.
-    await using t = await startTestServer({
-      PULSE_SCRYPT_LOG_N: '15',
-      PULSE_KDF_CONCURRENCY: '1',
-      PULSE_KDF_QUEUE: '0',
-    });
+    await using t = await startTestServer(
+      { PULSE_SCRYPT_LOG_N: '15', PULSE_KDF_CONCURRENCY: '1', PULSE_KDF_QUEUE: '0' },
+      { teams: [OPS] },
+    );
     const anon = await t.client(null);
     const results = await Promise.allSettled([
       anon.auth.login.mutate({ username: 'alice', password: 'wrong-one' }),
@@ -246,7 +246,7 @@ describe('password storage', () => {
 describe('/metrics', () => {
   it('answers only the configured bearer token when one is set', async () => {
     const secret = 'metrics-token-0123456789';
-    await using t = await startTestServer({ PULSE_METRICS_TOKEN: secret });
+    await using t = await startTestServer({ PULSE_METRICS_TOKEN: secret }, { teams: [OPS] });
     expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
     expect(
       (await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status,

@@ -2,50 +2,91 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenScope, User } from '../../src/shared/schemas/auth.ts';
-import { createContextInner, type Credential } from '../../src/server/platform/context.ts';
+import { createContextInner } from '../../src/server/platform/context.ts';
 import { parseEnv } from '../../src/server/env.ts';
 import { appRouter } from '../../src/server/router.ts';
 import { seedIfEmpty } from '../../src/server/seed.ts';
 import { createServices, type Services } from '../../src/server/services.ts';
 import { createCallerFactory } from '../../src/server/platform/trpc.ts';
+import {
+  createTeamWithMembers,
+  createTeams,
+  type PeopleAdmin,
+  type TeamSpec,
+  type TeamWithMembers,
+} from './people.ts';
 
 const createCaller = createCallerFactory(appRouter);
 
 /**
- * Services on a fresh SQLite database (seeded with admin + demo users), with callers for any
- * user; `env` adds or overrides configuration (limits, say).
+ * Services on a fresh SQLite database that holds the admin alone, then the teams of `opts`
+ * (made by the admin through the API), with callers for any user; `overrides` adds or
+ * overrides configuration (limits, say).
  */
-export async function createTestServices(overrides: Record<string, string> = {}) {
+export async function createTestServices(
+  overrides: Record<string, string> = {},
+  opts: { teams?: readonly TeamSpec[] } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
   const env = parseEnv({
     DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
     PULSE_ADMIN_PASSWORD: 'admin-secret',
-    PULSE_DEMO: '1',
     PULSE_SCRYPT_LOG_N: '10',
     ...overrides,
   });
   const { services, close } = await createServices(env);
   await seedIfEmpty(services);
-  const users = (await services.users.list({ cursor: null, limit: 500 })) ?? [];
+  let users: User[] = [];
+  const loadUsers = async () => {
+    users = (await services.users.list({ cursor: null, limit: 500 })) ?? [];
+  };
+  await loadUsers();
   const byName = (name: string): User => {
     const user = users.find((u) => u.username === name);
-    if (!user) throw new Error(`no seeded user ${name}`);
+    if (!user) throw new Error(`no user ${name} made for this test`);
     return user;
   };
+  const callerAs = (user: User | null, key: string, scopes?: TokenScope[]) =>
+    createCaller(
+      createContextInner({
+        services,
+        user,
+        credential: user
+          ? { kind: scopes ? 'token' : 'session', key, scopes: scopes ? new Set(scopes) : null }
+          : null,
+      }),
+    );
+  const asAdmin = (): PeopleAdmin => {
+    const admin = callerAs(byName('admin'), 'test-admin');
+    return {
+      createUser: (input) => admin.users.create(input),
+      createTeam: (name) => admin.teams.create({ name }),
+      addMember: (teamId, userId) => admin.teams.addMember({ teamId, userId }),
+    };
+  };
+  const teams: TeamWithMembers[] = await createTeams(asAdmin(), opts.teams ?? []);
+  await loadUsers();
   return {
     services,
     user: byName,
+    /** The teams made at start and by `createTeamWithMembers`. */
+    teams,
+    /** A team made for this test, by name. */
+    team(name: string): TeamWithMembers {
+      const team = teams.find((t) => t.team.name === name);
+      if (!team) throw new Error(`no team ${name} made for this test`);
+      return team;
+    },
+    /** Creates a team and its members through the API, as the admin. */
+    async createTeamWithMembers(spec: TeamSpec): Promise<TeamWithMembers> {
+      const made = await createTeamWithMembers(asAdmin(), spec, users);
+      teams.push(made);
+      await loadUsers();
+      return made;
+    },
     /** A caller as `username` by session, or with a token's scopes. */
     caller(username: string | null, scopes?: TokenScope[]) {
-      const user = username === null ? null : byName(username);
-      const credential: Credential | null = user
-        ? {
-            kind: scopes ? 'token' : 'session',
-            key: `test-${username}`,
-            scopes: scopes ? new Set(scopes) : null,
-          }
-        : null;
-      return createCaller(createContextInner({ services, user, credential }));
+      return callerAs(username === null ? null : byName(username), `test-${username}`, scopes);
     },
     /** A session caller for a user created during the test. */
     async callerFor(userId: string) {
