@@ -38,6 +38,13 @@ export const OPS: TeamSpec = {
   ],
 };
 
+/** Three notifications for an inbox that is not empty when its owner first looks (`sendTo`). */
+export const INBOX = [
+  'Welcome to Pulse',
+  'Disk usage above 80% on db-1',
+  'Checkout latency p99 over 2 s',
+] as const;
+
 /** `spec` with only the named members (a test that needs fewer people). */
 export function teamOf(spec: TeamSpec, ...usernames: string[]): TeamSpec {
   return { name: spec.name, members: spec.members.filter((m) => usernames.includes(nameOf(m))) };
