@@ -178,7 +178,7 @@ describe('authentication and transports', () => {
   });
 
   it('serves health and Prometheus metrics', async () => {
-    await using t = await startTestServer({}, { teams: [OPS] });
+    await using t = await startTestServer();
     const anon = await t.client(null);
     expect(await anon.system.health.query()).toMatchObject({ status: 'ok', version: '0.1.0' });
     const health = await fetch(`${t.url}/healthz`);

@@ -24,14 +24,13 @@ async function opsRoom(t: TestServer) {
 }
 
 /** Waits until the latest presence a stream saw is these usernames, joined by commas. */
-const presenceIs = (seen: { items: Person[][] }, usernames: string) =>
-  eventually(
-    () =>
-      seen.items
+const presenceIs = (seen: ReturnType<typeof record<Person[]>>, usernames: string) =>
+  seen.waitUntil(
+    (items) =>
+      items
         .at(-1)
         ?.map((p) => p.username)
         .join() === usernames,
-    5000,
     `presence ${usernames}`,
   );
 
@@ -193,13 +192,13 @@ describe('chat over WebSocket', () => {
     await typing.waitFor(1);
     expect(typing.items[0]).toEqual([]);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
-    await eventually(() => typing.items.at(-1)?.[0]?.username === 'alice', 3000, 'alice typing');
+    await typing.waitUntil((items) => items.at(-1)?.[0]?.username === 'alice', 'alice typing', 3000);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: false });
-    await eventually(() => typing.items.at(-1)?.length === 0, 1000, 'cleared at once');
+    await typing.waitUntil((items) => items.at(-1)?.length === 0, 'cleared at once', 1000);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
     const started = Date.now();
-    await eventually(() => typing.items.at(-1)?.length === 1, 3000, 'typing again');
-    await eventually(() => typing.items.at(-1)?.length === 0, 8000, 'expired');
+    await typing.waitUntil((items) => items.at(-1)?.length === 1, 'typing again', 3000);
+    await typing.waitUntil((items) => items.at(-1)?.length === 0, 'expired', 8000);
     const lasted = Date.now() - started;
     expect(lasted).toBeGreaterThanOrEqual(4500);
     typing.stop();

@@ -271,7 +271,7 @@ describe('pulse CLI: metrics and incidents', { timeout: 90_000 }, () => {
   });
 
   it('help lists the new commands', async () => {
-    await using t = await startTestServer({}, { teams: [OPS] });
+    await using t = await startTestServer();
     const [help, ingestHelp, assignHelp] = await Promise.all([
       pulse(['help'], cliEnv(t)),
       pulse(['help', 'ingest'], cliEnv(t)),

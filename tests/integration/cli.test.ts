@@ -284,7 +284,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('help lists every command, and <command> --help shows its usage', async () => {
-    await using t = await startTestServer({}, { teams: [OPS] });
+    await using t = await startTestServer();
     const [help, notifyHelp] = await Promise.all([
       pulse(['help'], cliEnv(t)),
       pulse(['notify', '--help'], cliEnv(t)),

@@ -29,7 +29,7 @@ async function connectedUser(t: TestServer, username: string) {
 
 describe('credentials end cleanly', () => {
   it('ends idle sessions: their streams close, the session is deleted, and the cookie stops working', async () => {
-    await using t = await startTestServer({ PULSE_SESSION_IDLE_S: '1' }, { teams: [OPS] });
+    await using t = await startTestServer({ PULSE_SESSION_IDLE_S: '1' });
     const { client, stream, ws, socketClosed } = await connectedUser(t, 'dora');
     expect((await stream.waitForError(10_000)).data?.code).toBe('UNAUTHORIZED');
     expect(await socketClosed).toBe(4001);
@@ -40,7 +40,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('ends sessions at their absolute lifetime even while they are in use', async () => {
-    await using t = await startTestServer({ PULSE_SESSION_MAX_S: '2' }, { teams: [OPS] });
+    await using t = await startTestServer({ PULSE_SESSION_MAX_S: '2' });
     const { client, stream, ws } = await connectedUser(t, 'dora');
     // In use all along: only the absolute lifetime can end it.
     const busy = setInterval(() => void client.auth.me.query().catch(() => undefined), 200);
@@ -54,7 +54,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('lets an admin disable a user: streams and sockets close, sign-in and tokens are refused until enabled', async () => {
-    await using t = await startTestServer({}, { teams: [OPS] });
+    await using t = await startTestServer();
     const { admin, user, client, stream, ws, socketClosed } = await connectedUser(t, 'eve');
     const { token } = await client.auth.createToken.mutate({ name: 'ci', scopes: ['read'] });
     const byToken = createPulseClient({ url: t.url, token });
@@ -115,7 +115,7 @@ describe('credentials end cleanly', () => {
   });
 
   it("lets an admin end another user's sessions and tokens, closing what they opened", async () => {
-    await using t = await startTestServer({}, { teams: [OPS] });
+    await using t = await startTestServer();
     const { admin, user, client, stream, ws, socketClosed } = await connectedUser(t, 'finn');
     const { token } = await client.auth.createToken.mutate({ name: 'ci', scopes: ['read'] });
     const byToken = createPulseClient({ url: t.url, token });
@@ -180,7 +180,7 @@ describe('credentials end cleanly', () => {
 
 describe('password storage', () => {
   it('stores the cost with each hash and upgrades weaker and older hashes on the next sign-in', async () => {
-    await using t = await startTestServer({ PULSE_SCRYPT_LOG_N: '11' }, { teams: [OPS] });
+    await using t = await startTestServer({ PULSE_SCRYPT_LOG_N: '11' });
     const { users } = t.server.services;
     const admin = await t.client({ username: 'admin' });
     const dora = await admin.users.create.mutate({ username: 'dora', password: 'dora-password' });
@@ -211,7 +211,7 @@ describe('password storage', () => {
   });
 
   it('needs at least 8 characters for a password set through the API', async () => {
-    await using t = await startTestServer({}, { teams: [OPS] });
+    await using t = await startTestServer();
     const admin = await t.client({ username: 'admin' });
     await expect(
       admin.users.create.mutate({ username: 'gus', password: 'seven77' }),
@@ -246,7 +246,7 @@ describe('password storage', () => {
 describe('/metrics', () => {
   it('answers only the configured bearer token when one is set', async () => {
     const secret = 'metrics-token-0123456789';
-    await using t = await startTestServer({ PULSE_METRICS_TOKEN: secret }, { teams: [OPS] });
+    await using t = await startTestServer({ PULSE_METRICS_TOKEN: secret });
     expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
     expect(
       (await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status,

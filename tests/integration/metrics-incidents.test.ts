@@ -29,11 +29,7 @@ describe('metrics', () => {
       });
     }
     const elapsed = Date.now() - t0;
-    await eventually(
-      () => live.items.flat().flatMap((b) => b.points).length >= 60,
-      5000,
-      'all points',
-    );
+    await live.waitUntil((items) => items.flat().flatMap((b) => b.points).length >= 60, 'all points');
     live.stop();
     const batches = live.items.flat();
     expect(batches.every((b) => b.series === 'app.latency')).toBe(true);

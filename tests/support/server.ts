@@ -1,4 +1,6 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from '../../src/server/env.ts';
@@ -15,6 +17,42 @@ import {
 } from './people.ts';
 
 export const ADMIN_PASSWORD = 'admin-secret';
+
+/**
+ * This process's open client sockets (fetch's pool, EventSource, WebSocket) by the port they
+ * reached: `stop()` waits for those of the stopped server to close, so that no request after a
+ * restart goes out on a pooled connection the old server already closed.
+ */
+const clientSockets = new Map<Socket, number>();
+subscribe('net.client.socket', (message) => {
+  const { socket } = message as { socket: Socket };
+  socket.once('connect', () => {
+    if (socket.remotePort !== undefined && !socket.destroyed) clientSockets.set(socket, socket.remotePort);
+  });
+  socket.once('close', () => clientSockets.delete(socket));
+});
+
+/** Resolves once every client socket to `port` has closed; fails after `ms` saying how many. */
+function clientSocketsClosed(port: number, ms = 5000): Promise<void> {
+  const open = [...clientSockets].filter(([, p]) => p === port).map(([socket]) => socket);
+  return new Promise((resolve, reject) => {
+    let left = open.length;
+    if (left === 0) return resolve();
+    const timer = setTimeout(
+      () => reject(new Error(`${left} client sockets to port ${port} still open ${ms} ms after stop`)),
+      ms,
+    );
+    for (const socket of open) {
+      const done = () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      if (socket.destroyed) done();
+      else socket.once('close', done);
+    }
+  });
+}
 
 export interface TestServerOptions {
   /** Teams and their members, created through the API by the admin once the server is up. */
@@ -95,11 +133,11 @@ export async function startTestServer(
     },
     async stop() {
       await server.close();
+      await clientSocketsClosed(server.port);
     },
     async restart(env = {}) {
       server = await startServer(parseEnv({ ...baseEnv, ...env, PORT: String(server.port) }));
     },
-    // On a connection of its own: a pooled one may be the previous server's, closed under it.
     login: (username, password = username === 'admin' ? ADMIN_PASSWORD : MEMBER_PASSWORD) =>
       signIn(server.url, username, password),
     async client(auth) {
