@@ -17,7 +17,11 @@ export function deferred<T = void>() {
  * Polls `check` (state the test observes: counters, lists, answers) until it holds, failing
  * after `ms`. For what a subscription yields, `record()` waits on the events themselves.
  */
-export async function eventually(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition') {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+) {
   await vi.waitFor(
     async () => {
       if (!(await check())) throw new Error(`timed out waiting for ${what}`);
@@ -105,12 +109,20 @@ export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable)
       return items;
     },
     async waitForError(ms = 5000) {
-      await until(() => error !== null, ms, () => 'an error');
+      await until(
+        () => error !== null,
+        ms,
+        () => 'an error',
+      );
       return error as unknown as TRPCClientError<AppRouter>;
     },
     /** Waits until `check` holds of the items (after the event that makes it so). */
     async waitUntil(check: (items: readonly T[]) => boolean, what: string, ms = 5000) {
-      await until(() => check(items) || error !== null, ms, () => what);
+      await until(
+        () => check(items) || error !== null,
+        ms,
+        () => what,
+      );
       if (error) throw error;
       return items;
     },

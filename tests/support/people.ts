@@ -102,7 +102,13 @@ export async function createTeams(
 ): Promise<TeamWithMembers[]> {
   const made: TeamWithMembers[] = [];
   for (const spec of specs) {
-    made.push(await createTeamWithMembers(admin, spec, made.flatMap((t) => t.members)));
+    made.push(
+      await createTeamWithMembers(
+        admin,
+        spec,
+        made.flatMap((t) => t.members),
+      ),
+    );
   }
   return made;
 }

@@ -27,7 +27,8 @@ const clientSockets = new Map<Socket, number>();
 subscribe('net.client.socket', (message) => {
   const { socket } = message as { socket: Socket };
   socket.once('connect', () => {
-    if (socket.remotePort !== undefined && !socket.destroyed) clientSockets.set(socket, socket.remotePort);
+    if (socket.remotePort !== undefined && !socket.destroyed)
+      clientSockets.set(socket, socket.remotePort);
   });
   socket.once('close', () => clientSockets.delete(socket));
 });
@@ -39,7 +40,8 @@ function clientSocketsClosed(port: number, ms = 5000): Promise<void> {
     let left = open.length;
     if (left === 0) return resolve();
     const timer = setTimeout(
-      () => reject(new Error(`${left} client sockets to port ${port} still open ${ms} ms after stop`)),
+      () =>
+        reject(new Error(`${left} client sockets to port ${port} still open ${ms} ms after stop`)),
       ms,
     );
     for (const socket of open) {
@@ -164,6 +166,10 @@ export async function startTestServer(
 export async function sendTo(t: TestServer, username: string, titles: readonly string[]) {
   const admin = await t.client({ username: 'admin' });
   for (const title of titles) {
-    await admin.notifications.send.mutate({ to: { usernames: [username] }, title, severity: 'info' });
+    await admin.notifications.send.mutate({
+      to: { usernames: [username] },
+      title,
+      severity: 'info',
+    });
   }
 }
