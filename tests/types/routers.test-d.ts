@@ -4,8 +4,11 @@ import type { AppRouter } from '../../src/server/router.ts';
 import { createPulseClient, type PulseClient } from '../../src/sdk/client.ts';
 
 /**
- * What every router gives its callers, spelled out rather than derived from the schemas: a
- * change to a field's name, type, optionality or nullability fails here first.
+ * What every router gives its callers, spelled out rather than derived from the schemas: per
+ * router, every procedure's input and output at once (a procedure added or removed fails too),
+ * then what each subscription yields. A change to a field's name, type, optionality or
+ * nullability fails here first. (`void`: no input; `| void | undefined`: an input that may be
+ * left out. Subscriptions' outputs are their streams, pinned by what `onData` receives.)
  */
 type In = inferRouterInputs<AppRouter>;
 type Out = inferRouterOutputs<AppRouter>;
@@ -22,6 +25,10 @@ type Scope = 'read' | 'write' | 'ingest' | 'notify';
 type UserOut = { id: string; username: string; displayName: string; role: Role; teamIds: string[] };
 type PersonOut = { userId: string; username: string; displayName: string };
 type Ok = { ok: true };
+/** What a tracked stream yields: the event id (for `lastEventId`) and the item. */
+type Tracked<T> = { id: string; data: T };
+/** A change to an incident names the version it was made on. */
+type Versioned = { id: string; version: number };
 /** The input of the lists that grow, which may be left out altogether. */
 type PageIn = void | { cursor?: string | null | undefined; limit?: number | undefined } | undefined;
 /** Where a tracked stream resumes, if anywhere. */
@@ -62,271 +69,263 @@ type RoomOut = {
   incidentId: string | null;
   name: string;
 };
+type TokenOut = {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+};
+type RuleIn = {
+  series: string;
+  op: '>' | '<';
+  threshold: number;
+  forSeconds: number;
+  severity: Severity;
+  teamId: string;
+};
+type TimelineOut = { at: string; actorId: string | null; action: string; detail: string }[];
+type Point = { ts: number; value: number };
 type LayoutShape = { tiles: string[]; charts: { series: string; range: '5m' | '1h' | '24h' }[] };
 
 describe('auth', () => {
   it('signs in and out, says who the caller is, and manages tokens', () => {
-    expectTypeOf<In['auth']['login']>().toEqualTypeOf<{ username: string; password: string }>();
-    expectTypeOf<Out['auth']['login']>().toEqualTypeOf<{ user: UserOut }>();
-    expectTypeOf<In['auth']['logout']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['auth']['logout']>().toEqualTypeOf<Ok>();
-    expectTypeOf<In['auth']['me']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['auth']['me']>().toEqualTypeOf<UserOut>();
-    expectTypeOf<In['auth']['createToken']>().toEqualTypeOf<{ name: string; scopes: Scope[] }>();
-    // The secret is shown once, at creation.
-    expectTypeOf<Out['auth']['createToken']>().toEqualTypeOf<{ id: string; token: string }>();
-    expectTypeOf<In['auth']['revokeToken']>().toEqualTypeOf<{ id: string }>();
-    expectTypeOf<Out['auth']['revokeToken']>().toEqualTypeOf<Ok>();
-    expectTypeOf<In['auth']['listTokens']>().toEqualTypeOf<PageIn>();
-    expectTypeOf<Out['auth']['listTokens']>().toEqualTypeOf<
-      { id: string; name: string; scopes: Scope[]; createdAt: string; lastUsedAt: string | null }[]
-    >();
-    expectTypeOf<Out['auth']['listTokens'][number]>().not.toHaveProperty('token');
+    expectTypeOf<In['auth']>().toEqualTypeOf<{
+      login: { username: string; password: string };
+      logout: void;
+      me: void;
+      createToken: { name: string; scopes: Scope[] };
+      revokeToken: { id: string };
+      listTokens: PageIn;
+    }>();
+    expectTypeOf<Out['auth']>().toEqualTypeOf<{
+      login: { user: UserOut };
+      logout: Ok;
+      me: UserOut;
+      // The secret is shown once, at creation; the list never holds it.
+      createToken: { id: string; token: string };
+      revokeToken: Ok;
+      listTokens: TokenOut[];
+    }>();
   });
 });
 
 describe('users and teams', () => {
-  it('creates users with optional name, role and teams, and pages them', () => {
-    expectTypeOf<In['users']['create']>().toEqualTypeOf<{
-      username: string;
-      password: string;
-      displayName?: string | undefined;
-      role?: Role | undefined;
-      teamIds?: string[] | undefined;
+  it('creates users with optional name, role and teams, pages them, and ends their credentials', () => {
+    expectTypeOf<In['users']>().toEqualTypeOf<{
+      create: {
+        username: string;
+        password: string;
+        displayName?: string | undefined;
+        role?: Role | undefined;
+        teamIds?: string[] | undefined;
+      };
+      list: PageIn;
+      setDisabled: { userId: string; disabled: boolean };
+      revokeSessions: { userId: string };
+      revokeTokens: { userId: string };
     }>();
-    expectTypeOf<Out['users']['create']>().toEqualTypeOf<UserOut>();
-    expectTypeOf<Out['users']['create']>().not.toHaveProperty('passwordHash');
-    expectTypeOf<In['users']['list']>().toEqualTypeOf<PageIn>();
-    expectTypeOf<Out['users']['list']>().toEqualTypeOf<UserOut[]>();
-    expectTypeOf<In['users']['revokeTokens']>().toEqualTypeOf<{ userId: string }>();
-    expectTypeOf<Out['users']['revokeSessions']>().toEqualTypeOf<{ count: number }>();
+    expectTypeOf<Out['users']>().toEqualTypeOf<{
+      create: UserOut;
+      list: UserOut[];
+      setDisabled: { userId: string; disabled: boolean; sessionsEnded: number };
+      revokeSessions: { count: number };
+      revokeTokens: { count: number };
+    }>();
   });
 
   it('creates teams, lists them, and names their people', () => {
-    expectTypeOf<In['teams']['create']>().toEqualTypeOf<{ name: string }>();
-    expectTypeOf<Out['teams']['create']>().toEqualTypeOf<{ id: string; name: string }>();
-    expectTypeOf<In['teams']['list']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['teams']['list']>().toEqualTypeOf<{ id: string; name: string }[]>();
-    expectTypeOf<In['teams']['members']>().toEqualTypeOf<{ teamId: string }>();
-    expectTypeOf<Out['teams']['members']>().toEqualTypeOf<PersonOut[]>();
-    expectTypeOf<In['teams']['addMember']>().toEqualTypeOf<{ teamId: string; userId: string }>();
-    expectTypeOf<Out['teams']['addMember']>().toEqualTypeOf<UserOut>();
+    expectTypeOf<In['teams']>().toEqualTypeOf<{
+      create: { name: string };
+      list: void;
+      members: { teamId: string };
+      addMember: { teamId: string; userId: string };
+    }>();
+    expectTypeOf<Out['teams']>().toEqualTypeOf<{
+      create: { id: string; name: string };
+      list: { id: string; name: string }[];
+      members: PersonOut[];
+      addMember: UserOut;
+    }>();
   });
 });
 
 describe('notifications', () => {
-  it('sends to one kind of recipient, with an optional body and link', () => {
-    expectTypeOf<In['notifications']['send']>().toEqualTypeOf<{
-      to:
-        | { userIds: string[] }
-        | { usernames: string[] }
-        | { teamId: string }
-        | { teamName: string }
-        | { all: true };
-      title: string;
-      body?: string | undefined;
-      severity: Severity;
-      link?: string | null | undefined;
+  it('pages, counts, marks read, and sends to one kind of recipient', () => {
+    expectTypeOf<In['notifications']>().toEqualTypeOf<{
+      list: {
+        cursor?: string | null | undefined;
+        limit?: number | undefined;
+        unreadOnly?: boolean | undefined;
+      };
+      unreadCount: void;
+      markRead: { id: string };
+      markAllRead: void;
+      send: {
+        to:
+          | { userIds: string[] }
+          | { usernames: string[] }
+          | { teamId: string }
+          | { teamName: string }
+          | { all: true };
+        title: string;
+        body?: string | undefined;
+        severity: Severity;
+        link?: string | null | undefined;
+      };
+      onNotification: ResumeIn;
+      onReadState: void;
     }>();
-    expectTypeOf<Out['notifications']['send']>().toEqualTypeOf<{ count: number }>();
+    expectTypeOf<Omit<Out['notifications'], 'onNotification' | 'onReadState'>>().toEqualTypeOf<{
+      list: { items: NotificationOut[]; nextCursor: string | null };
+      unreadCount: number;
+      markRead: NotificationOut;
+      markAllRead: { count: number };
+      send: { count: number };
+    }>();
   });
 
-  it('marks read one or all, and counts the unread', () => {
-    expectTypeOf<In['notifications']['markRead']>().toEqualTypeOf<{ id: string }>();
-    expectTypeOf<Out['notifications']['markRead']>().toEqualTypeOf<NotificationOut>();
-    expectTypeOf<In['notifications']['markAllRead']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['notifications']['markAllRead']>().toEqualTypeOf<{ count: number }>();
-    expectTypeOf<In['notifications']['unreadCount']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['notifications']['unreadCount']>().toEqualTypeOf<number>();
-  });
-
-  it('streams notifications tracked by id from an optional lastEventId, and read state', () => {
-    expectTypeOf<In['notifications']['onNotification']>().toEqualTypeOf<ResumeIn>();
-    expectTypeOf<Yielded<PulseClient['notifications']['onNotification']>>().toEqualTypeOf<{
-      id: string;
-      data: NotificationOut;
-    }>();
-    expectTypeOf<In['notifications']['onReadState']>().toEqualTypeOf<void>();
-    expectTypeOf<Yielded<PulseClient['notifications']['onReadState']>>().toEqualTypeOf<{
+  it('streams notifications tracked by id, and read state', () => {
+    expectTypeOf<Yielded<PulseClient['notifications']['onNotification']>>().toEqualTypeOf<
+      Tracked<NotificationOut>
+    >();
+    // Read state changed on any of the caller's tabs and devices.
+    type ReadStateOut = {
       kind: 'read' | 'all';
       ids: string[];
       readAt: string;
       unreadCount: number;
-    }>();
+    };
+    expectTypeOf<
+      Yielded<PulseClient['notifications']['onReadState']>
+    >().toEqualTypeOf<ReadStateOut>();
   });
 });
 
 describe('metrics and the dashboard', () => {
-  it('ingests points with an optional timestamp and reads series and ranges', () => {
-    expectTypeOf<In['metrics']['ingest']>().toEqualTypeOf<{
-      points: { series: string; value: number; ts?: number | undefined }[];
+  it('ingests points with an optional timestamp, reads and streams them, and keeps layouts', () => {
+    expectTypeOf<In['metrics']>().toEqualTypeOf<{
+      ingest: { points: { series: string; value: number; ts?: number | undefined }[] };
+      list: void;
+      range: { series: string; from: number; to: number; maxPoints?: number | undefined };
+      onPoints: { series: string[] };
     }>();
-    expectTypeOf<Out['metrics']['ingest']>().toEqualTypeOf<{ accepted: number }>();
-    expectTypeOf<In['metrics']['list']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['metrics']['list']>().toEqualTypeOf<
-      { series: string; last: { ts: number; value: number } }[]
-    >();
-    expectTypeOf<In['metrics']['range']>().toEqualTypeOf<{
-      series: string;
-      from: number;
-      to: number;
-      maxPoints?: number | undefined;
+    expectTypeOf<Omit<Out['metrics'], 'onPoints'>>().toEqualTypeOf<{
+      ingest: { accepted: number };
+      list: { series: string; last: Point }[];
+      range: Point[];
     }>();
-    expectTypeOf<Out['metrics']['range']>().toEqualTypeOf<{ ts: number; value: number }[]>();
-  });
-
-  it('streams batches of points for the watched series', () => {
-    expectTypeOf<In['metrics']['onPoints']>().toEqualTypeOf<{ series: string[] }>();
     expectTypeOf<Yielded<PulseClient['metrics']['onPoints']>>().toEqualTypeOf<
-      { series: string; points: { ts: number; value: number }[] }[]
+      { series: string; points: Point[] }[]
     >();
-  });
-
-  it('reads and saves the caller’s layout', () => {
-    expectTypeOf<In['dashboard']['layout']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['dashboard']['layout']>().toEqualTypeOf<LayoutShape>();
-    expectTypeOf<In['dashboard']['saveLayout']>().toEqualTypeOf<LayoutShape>();
-    expectTypeOf<Out['dashboard']['saveLayout']>().toEqualTypeOf<LayoutShape>();
+    // The dashboard: the caller's own layout, read and saved whole.
+    expectTypeOf<In['dashboard']>().toEqualTypeOf<{ layout: void; saveLayout: LayoutShape }>();
+    expectTypeOf<Out['dashboard']>().toEqualTypeOf<{
+      layout: LayoutShape;
+      saveLayout: LayoutShape;
+    }>();
   });
 });
 
 describe('alerts and incidents', () => {
   it('creates, pages and deletes alert rules', () => {
-    expectTypeOf<In['alerts']['createRule']>().toEqualTypeOf<{
-      series: string;
-      op: '>' | '<';
-      threshold: number;
-      forSeconds: number;
-      severity: Severity;
-      teamId: string;
+    expectTypeOf<In['alerts']>().toEqualTypeOf<{
+      listRules: PageIn;
+      createRule: RuleIn;
+      deleteRule: { id: string };
     }>();
-    expectTypeOf<Out['alerts']['createRule']>().toEqualTypeOf<{
-      id: string;
-      series: string;
-      op: '>' | '<';
-      threshold: number;
-      forSeconds: number;
-      severity: Severity;
-      teamId: string;
-      createdAt: string;
+    type RuleOut = Out['alerts']['createRule'];
+    expectTypeOf<RuleOut>().toEqualTypeOf<{
+      [K in keyof RuleIn | 'id' | 'createdAt']: K extends keyof RuleIn ? RuleIn[K] : string;
     }>();
-    expectTypeOf<In['alerts']['listRules']>().toEqualTypeOf<PageIn>();
-    expectTypeOf<Out['alerts']['listRules']>().toEqualTypeOf<Out['alerts']['createRule'][]>();
-    expectTypeOf<In['alerts']['deleteRule']>().toEqualTypeOf<{ id: string }>();
-    expectTypeOf<Out['alerts']['deleteRule']>().toEqualTypeOf<Ok>();
+    expectTypeOf<Out['alerts']>().toEqualTypeOf<{
+      listRules: RuleOut[];
+      createRule: RuleOut;
+      deleteRule: Ok;
+    }>();
   });
 
-  it('pages incidents by status, and reads one with its timeline', () => {
-    expectTypeOf<In['incidents']['list']>().toEqualTypeOf<
-      | void
-      | {
-          cursor?: string | null | undefined;
-          limit?: number | undefined;
-          status?: 'open' | 'acknowledged' | 'resolved' | undefined;
-        }
-      | undefined
+  it('pages incidents by status, opens them, changes them by version, and streams changes', () => {
+    expectTypeOf<In['incidents']>().toEqualTypeOf<{
+      list:
+        | void
+        | {
+            cursor?: string | null | undefined;
+            limit?: number | undefined;
+            status?: 'open' | 'acknowledged' | 'resolved' | undefined;
+          }
+        | undefined;
+      get: { id: string };
+      create: { title: string; severity: Severity; teamId: string };
+      acknowledge: Versioned;
+      assign: { id: string; version: number; assigneeId: string };
+      resolve: Versioned;
+      onChange: ResumeIn;
+    }>();
+    expectTypeOf<Omit<Out['incidents'], 'onChange'>>().toEqualTypeOf<{
+      list: IncidentOut[];
+      get: {
+        [K in keyof IncidentOut | 'timeline']: K extends keyof IncidentOut
+          ? IncidentOut[K]
+          : TimelineOut;
+      };
+      create: IncidentOut;
+      acknowledge: IncidentOut;
+      assign: IncidentOut;
+      resolve: IncidentOut;
+    }>();
+    expectTypeOf<Yielded<PulseClient['incidents']['onChange']>>().toEqualTypeOf<
+      Tracked<IncidentOut>
     >();
-    expectTypeOf<Out['incidents']['list']>().toEqualTypeOf<IncidentOut[]>();
-    expectTypeOf<In['incidents']['get']>().toEqualTypeOf<{ id: string }>();
-    type Timeline = { at: string; actorId: string | null; action: string; detail: string }[];
-    expectTypeOf<Out['incidents']['get']>().toEqualTypeOf<{
-      [K in keyof IncidentOut | 'timeline']: K extends keyof IncidentOut
-        ? IncidentOut[K]
-        : Timeline;
-    }>();
-  });
-
-  it('opens incidents and changes them by version', () => {
-    expectTypeOf<In['incidents']['create']>().toEqualTypeOf<{
-      title: string;
-      severity: Severity;
-      teamId: string;
-    }>();
-    expectTypeOf<Out['incidents']['create']>().toEqualTypeOf<IncidentOut>();
-    expectTypeOf<In['incidents']['acknowledge']>().toEqualTypeOf<{ id: string; version: number }>();
-    expectTypeOf<In['incidents']['resolve']>().toEqualTypeOf<{ id: string; version: number }>();
-    expectTypeOf<In['incidents']['assign']>().toEqualTypeOf<{
-      id: string;
-      version: number;
-      assigneeId: string;
-    }>();
-    expectTypeOf<Out['incidents']['acknowledge']>().toEqualTypeOf<IncidentOut>();
-    expectTypeOf<Out['incidents']['assign']>().toEqualTypeOf<IncidentOut>();
-    expectTypeOf<Out['incidents']['resolve']>().toEqualTypeOf<IncidentOut>();
-  });
-
-  it('streams changes tracked by id from an optional lastEventId', () => {
-    expectTypeOf<In['incidents']['onChange']>().toEqualTypeOf<ResumeIn>();
-    expectTypeOf<Yielded<PulseClient['incidents']['onChange']>>().toEqualTypeOf<{
-      id: string;
-      data: IncidentOut;
-    }>();
   });
 });
 
 describe('chat', () => {
-  it('pages rooms, and reads one room and its people', () => {
-    expectTypeOf<In['chat']['rooms']>().toEqualTypeOf<PageIn>();
-    expectTypeOf<Out['chat']['rooms']>().toEqualTypeOf<RoomOut[]>();
-    expectTypeOf<In['chat']['room']>().toEqualTypeOf<{ roomId: string }>();
-    expectTypeOf<Out['chat']['room']>().toEqualTypeOf<RoomOut>();
-    expectTypeOf<In['chat']['members']>().toEqualTypeOf<{ roomId: string }>();
-    expectTypeOf<Out['chat']['members']>().toEqualTypeOf<PersonOut[]>();
-  });
-
-  it('pages history by `before` or `cursor`, and sends with a client message id', () => {
-    expectTypeOf<In['chat']['history']>().toEqualTypeOf<{
-      roomId: string;
-      before?: string | null | undefined;
-      cursor?: string | null | undefined;
-      limit?: number | undefined;
+  it('pages rooms and history, sends with a client message id, and streams the room', () => {
+    expectTypeOf<In['chat']>().toEqualTypeOf<{
+      rooms: PageIn;
+      room: { roomId: string };
+      members: { roomId: string };
+      // `cursor` is `before` under the name infinite queries use.
+      history: {
+        roomId: string;
+        before?: string | null | undefined;
+        cursor?: string | null | undefined;
+        limit?: number | undefined;
+      };
+      send: { roomId: string; text: string; clientMessageId: string };
+      onMessage: { roomId: string; lastEventId?: string | null | undefined };
+      setTyping: { roomId: string; typing: boolean };
+      onTyping: { roomId: string };
+      onPresence: { roomId: string };
     }>();
-    expectTypeOf<Out['chat']['history']>().toEqualTypeOf<{
-      items: MessageOut[];
-      nextCursor: string | null;
+    expectTypeOf<Omit<Out['chat'], 'onMessage' | 'onTyping' | 'onPresence'>>().toEqualTypeOf<{
+      rooms: RoomOut[];
+      room: RoomOut;
+      members: PersonOut[];
+      history: { items: MessageOut[]; nextCursor: string | null };
+      send: MessageOut;
+      setTyping: Ok;
     }>();
-    expectTypeOf<In['chat']['send']>().toEqualTypeOf<{
-      roomId: string;
-      text: string;
-      clientMessageId: string;
-    }>();
-    expectTypeOf<Out['chat']['send']>().toEqualTypeOf<MessageOut>();
-    expectTypeOf<In['chat']['setTyping']>().toEqualTypeOf<{ roomId: string; typing: boolean }>();
-    expectTypeOf<Out['chat']['setTyping']>().toEqualTypeOf<Ok>();
-  });
-
-  it('streams messages tracked by id, and who types and who is here', () => {
-    expectTypeOf<In['chat']['onMessage']>().toEqualTypeOf<{
-      roomId: string;
-      lastEventId?: string | null | undefined;
-    }>();
-    expectTypeOf<Yielded<PulseClient['chat']['onMessage']>>().toEqualTypeOf<{
-      id: string;
-      data: MessageOut;
-    }>();
-    expectTypeOf<In['chat']['onTyping']>().toEqualTypeOf<{ roomId: string }>();
+    expectTypeOf<Yielded<PulseClient['chat']['onMessage']>>().toEqualTypeOf<Tracked<MessageOut>>();
     expectTypeOf<Yielded<PulseClient['chat']['onTyping']>>().toEqualTypeOf<PersonOut[]>();
-    expectTypeOf<In['chat']['onPresence']>().toEqualTypeOf<{ roomId: string }>();
     expectTypeOf<Yielded<PulseClient['chat']['onPresence']>>().toEqualTypeOf<PersonOut[]>();
   });
 });
 
 describe('system', () => {
   it('answers health to anyone and stats to admins', () => {
-    expectTypeOf<In['system']['health']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['system']['health']>().toEqualTypeOf<{
-      status: 'ok';
-      version: string;
-      uptimeS: number;
-    }>();
-    expectTypeOf<In['system']['stats']>().toEqualTypeOf<void>();
-    expectTypeOf<Out['system']['stats']>().toEqualTypeOf<{
-      connections: { sse: number; ws: number };
-      subscriptions: number;
-      eventsPublished: number;
-      eventsDelivered: number;
-      droppedSlowConsumers: number;
-      instance: string;
+    expectTypeOf<In['system']>().toEqualTypeOf<{ health: void; stats: void }>();
+    expectTypeOf<Out['system']>().toEqualTypeOf<{
+      health: { status: 'ok'; version: string; uptimeS: number };
+      stats: {
+        connections: { sse: number; ws: number };
+        subscriptions: number;
+        eventsPublished: number;
+        eventsDelivered: number;
+        droppedSlowConsumers: number;
+        instance: string;
+      };
     }>();
   });
 });
