@@ -10,6 +10,7 @@ import {
   webAppFixture,
   type WebApp,
 } from '../support/browser.ts';
+import { OPS } from '../support/people.ts';
 
 /** Chromium logs each socket refused while the server is down; only those are expected. */
 const chatErrors = (t: TestServer) => ({ expected: [refusedSocket(t.url)] });
@@ -58,6 +59,7 @@ function refuseWebSockets() {
     constructor(url: string | URL, protocols?: string | string[]) {
       super();
       if (!flags.__refuseWebSockets) return new Real(url, protocols) as unknown as Refused;
+      // Not a wait: a refused upgrade fails a moment later, never within the constructor.
       setTimeout(() => {
         this.readyState = 3;
         this.dispatchEvent(new Event('error'));
@@ -125,7 +127,7 @@ async function waitForPresent(page: Page, usernames: string[]) {
 }
 
 describeInBrowser('web app: chat', () => {
-  const web = webAppFixture();
+  const web = webAppFixture({ teams: [OPS] });
 
   it('two people in the team room see each other, their messages and their typing, live', async () => {
     await using app = await web.start();
@@ -162,8 +164,7 @@ describeInBrowser('web app: chat', () => {
     await using app = await web.start();
     const { t } = app;
     const api = await t.client({ username: 'alice' });
-    const [ops] = await api.teams.list.query();
-    if (!ops) throw new Error('no team');
+    const ops = t.team('ops').team;
     const incident = await api.incidents.create.mutate({
       title: 'Checkout 502s',
       severity: 'critical',
@@ -180,8 +181,8 @@ describeInBrowser('web app: chat', () => {
 
     const { page } = await app.open('bob', chatErrors(t));
     await page.goto(`${t.url}/chat`);
-    // The mention arrived as a notification (bob starts with three unread).
-    await waitForText(page, '[data-testid=unread-badge]', '4');
+    // The mention arrived as a notification (bob starts with none unread).
+    await waitForText(page, '[data-testid=unread-badge]', '1');
     const link = `[data-testid=chat-room-link][data-room-id="${roomId}"]`;
     await waitForAttribute(page, link, 'data-unread', '1');
     await page.click(link);

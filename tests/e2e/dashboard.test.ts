@@ -7,6 +7,7 @@ import {
   waitForLive,
   webAppFixture,
 } from '../support/browser.ts';
+import { OPS, teamOf } from '../support/people.ts';
 
 const PULSE_SERIES = [
   'pulse.connections.sse',
@@ -29,7 +30,7 @@ async function tileValues(page: Page): Promise<string[]> {
 }
 
 describeInBrowser('web app: live dashboard', () => {
-  const web = webAppFixture();
+  const web = webAppFixture({ teams: [teamOf(OPS, 'alice')] });
 
   it('shows Pulse’s own health on a fresh install, with tile values that move', async () => {
     await using app = await web.start();

@@ -9,6 +9,7 @@ import {
   webAppFixture,
 } from '../support/browser.ts';
 import { deferred } from '../support/live.ts';
+import { OPS } from '../support/people.ts';
 import type { TestServer } from '../support/server.ts';
 
 /** An incident of team ops, opened through the API by `username`. */
@@ -32,7 +33,7 @@ async function openBoard(page: Page, t: TestServer, id: string) {
 }
 
 describeInBrowser('web app: incident board', () => {
-  const web = webAppFixture();
+  const web = webAppFixture({ teams: [OPS] });
 
   it('moves a card on a teammate’s board live when one acknowledges it', async () => {
     await using app = await web.start();

@@ -8,6 +8,8 @@ import {
   webAppFixture,
 } from '../support/browser.ts';
 import { eventually } from '../support/live.ts';
+import { INBOX, OPS, teamOf } from '../support/people.ts';
+import { sendTo } from '../support/server.ts';
 
 /** notifications.onNotification and notifications.onReadState: one stream each, per browser. */
 const STREAMS_PER_BROWSER = 2;
@@ -31,11 +33,12 @@ function someLeader(pages: readonly Page[]): Promise<unknown> {
 }
 
 describeInBrowser('web app: many tabs on one browser', () => {
-  const web = webAppFixture();
+  const web = webAppFixture({ teams: [teamOf(OPS, 'alice')] });
 
   it('keeps five tabs live over one set of streams, and survives the leader tab closing', async () => {
     await using app = await web.start();
     const { t } = app;
+    await sendTo(t, 'alice', INBOX);
     const admin = await t.client({ username: 'admin' });
     const sseOpen = async () => (await admin.system.stats.query()).connections.sse;
     const { context, page: firstPage } = await app.open('alice');

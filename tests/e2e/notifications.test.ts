@@ -8,13 +8,16 @@ import {
   waitForText,
   webAppFixture,
 } from '../support/browser.ts';
+import { INBOX, OPS, teamOf } from '../support/people.ts';
+import { sendTo } from '../support/server.ts';
 
 describeInBrowser('web app: live notifications', () => {
-  const web = webAppFixture();
+  const web = webAppFixture({ teams: [teamOf(OPS, 'alice')] });
 
   it('shows a notification sent through the API without a reload, and bumps the badge', async () => {
     await using app = await web.start();
     const { t } = app;
+    await sendTo(t, 'alice', INBOX);
     const admin = await t.client({ username: 'admin' });
     const { page } = await app.open('alice');
     await page.goto(t.url);
@@ -43,6 +46,7 @@ describeInBrowser('web app: live notifications', () => {
   it('marks one read and then all read, and the server agrees', async () => {
     await using app = await web.start();
     const { t } = app;
+    await sendTo(t, 'alice', INBOX);
     const alice = await t.client({ username: 'alice' });
     const { page } = await app.open('alice');
     await page.goto(t.url);
@@ -70,6 +74,7 @@ describeInBrowser('web app: live notifications', () => {
   it('a second tab follows a mark-read made in the first', async () => {
     await using app = await web.start();
     const { t } = app;
+    await sendTo(t, 'alice', INBOX);
     const { context, page: first } = await app.open('alice');
     const second = await app.newPage(context);
     await first.goto(t.url);

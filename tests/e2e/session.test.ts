@@ -9,12 +9,15 @@ import {
   waitForText,
   webAppFixture,
 } from '../support/browser.ts';
+import { INBOX, OPS } from '../support/people.ts';
+import { sendTo } from '../support/server.ts';
 
 describeInBrowser('web app: session and links', () => {
-  const web = webAppFixture();
+  const web = webAppFixture({ teams: [OPS] });
 
   it('signs in, shows the server’s error for wrong credentials, then the unread count', async () => {
     await using app = await web.start();
+    await sendTo(app.t, 'alice', INBOX);
     const { page } = await app.open(null);
     await page.goto(app.t.url);
 
@@ -54,6 +57,7 @@ describeInBrowser('web app: session and links', () => {
   it('shows reconnecting while the server is down, then resumes live', async () => {
     await using app = await web.start();
     const { t } = app;
+    await sendTo(t, 'alice', INBOX);
     // The server goes away for a moment: Chromium logs the refused WebSocket, and only that.
     const { page } = await app.open('alice', { expected: [refusedSocket(t.url)] });
     await page.goto(t.url);

@@ -8,7 +8,8 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
-import { startTestServer } from '../support/server.ts';
+import { sendTo, startTestServer } from '../support/server.ts';
+import { MEMBER_PASSWORD, OPS } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
 
 type Tracked = { id: string; data: Notification };
@@ -37,11 +38,11 @@ async function post(url: string, path: string, body: unknown, headers: Record<st
 
 describe('authentication and transports', () => {
   it('sets an HttpOnly SameSite=Lax session cookie and answers bad credentials alike', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const ok = await fetch(`${t.url}/trpc/auth.login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'alice', password: 'pulse' }),
+      body: JSON.stringify({ username: 'alice', password: MEMBER_PASSWORD }),
     });
     const cookie = ok.headers.getSetCookie()[0] ?? '';
     expect(cookie).toMatch(/^pulse_session=/);
@@ -55,24 +56,24 @@ describe('authentication and transports', () => {
   });
 
   it('rate-limits failed sign-ins per username', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const anon = await t.client(null);
     for (let i = 0; i < 10; i++) {
       await expect(anon.auth.login.mutate({ username: 'bob', password: `wrong${i}` })).rejects.toMatchObject({
         data: { code: 'UNAUTHORIZED' },
       });
     }
-    await expect(anon.auth.login.mutate({ username: 'bob', password: 'pulse' })).rejects.toMatchObject({
+    await expect(anon.auth.login.mutate({ username: 'bob', password: MEMBER_PASSWORD })).rejects.toMatchObject({
       data: { code: 'TOO_MANY_REQUESTS' },
     });
     // Others are unaffected.
-    await expect(anon.auth.login.mutate({ username: 'carol', password: 'pulse' })).resolves.toMatchObject({
+    await expect(anon.auth.login.mutate({ username: 'carol', password: MEMBER_PASSWORD })).resolves.toMatchObject({
       user: { username: 'carol' },
     });
   });
 
   it('keeps sessions and tokens across a restart', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const cookie = await t.login('alice');
     const alice = createPulseClient({ url: t.url, headers: { cookie } });
     const { token } = await alice.auth.createToken.mutate({ name: 'ci', scopes: ['read'] });
@@ -86,7 +87,7 @@ describe('authentication and transports', () => {
   });
 
   it('ends open streams and refuses new calls after logout', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const cookie = await t.login('alice');
     const alice = createPulseClient({ url: t.url, headers: { cookie } });
     const live = record<Tracked>((o) => alice.notifications.onNotification.subscribe(undefined, o));
@@ -98,7 +99,7 @@ describe('authentication and transports', () => {
   });
 
   it('ends streams and sockets opened with a token when it is revoked', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const { id, token } = await alice.auth.createToken.mutate({ name: 'tail', scopes: ['read'] });
     const byToken = createPulseClient({ url: t.url, token });
@@ -118,7 +119,8 @@ describe('authentication and transports', () => {
   });
 
   it('refuses cookie mutations from a foreign Origin, allows configured and absent ones', async () => {
-    await using t = await startTestServer({ PULSE_ALLOWED_ORIGINS: 'http://console.example' });
+    await using t = await startTestServer({ PULSE_ALLOWED_ORIGINS: 'http://console.example' }, { teams: [OPS] });
+    await sendTo(t, 'alice', ['one', 'two', 'three']);
     const cookie = await t.login('alice');
     const foreign = await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: 'http://evil.example' });
     expect(foreign.status).toBe(403);
@@ -130,7 +132,7 @@ describe('authentication and transports', () => {
   });
 
   it('checks the Origin at the WebSocket upgrade and authenticates by cookie or connectionParams', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const cookie = await t.login('bob');
     expect(await upgradeStatus(t.url, { origin: 'http://evil.example', cookie })).toBe(403);
     expect(await upgradeStatus(t.url, { origin: t.url, cookie })).toBe(101);
@@ -144,7 +146,7 @@ describe('authentication and transports', () => {
   });
 
   it('closes a WebSocket that sends a frame over 1 MiB and keeps serving the others', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const bystander = wsClient(t.url, { headers: { cookie: await t.login('carol') } });
     expect((await bystander.trpc.auth.me.query()).username).toBe('carol');
     const socket = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`);
@@ -157,7 +159,7 @@ describe('authentication and transports', () => {
   });
 
   it('caps streams per user with a clear error, leaving the open ones alone', async () => {
-    await using t = await startTestServer({ PULSE_MAX_CONNECTIONS_PER_USER: '20' });
+    await using t = await startTestServer({ PULSE_MAX_CONNECTIONS_PER_USER: '20' }, { teams: [OPS] });
     const cookie = await t.login('alice');
     const url = subscriptionUrl(t.url, 'notifications.onNotification');
     const open = Array.from({ length: 20 }, () => openRawSse(url, { cookie }));

@@ -7,7 +7,11 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import { createTestServices } from '../support/caller.ts';
 import { record } from '../support/live.ts';
 import { startTestServer } from '../support/server.ts';
+import { OPS, teamOf } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
+
+/** Every bound here is one alice meets, as a member of the ops team. */
+const aliceInOps = [teamOf(OPS, 'alice')];
 
 /** The error a call failed with (a TRPCError), or a failure when it did not fail. */
 async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
@@ -22,7 +26,7 @@ async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
 
 describe('notification links', () => {
   it('accepts a path on this site or an absolute http(s) URL, and nothing that only looks like one', async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: aliceInOps });
     const admin = t.caller('admin');
     const send = (link: string) =>
       admin.notifications.send({
@@ -69,10 +73,10 @@ describe('notification links', () => {
 
 describe('alert rules per team', () => {
   it('stores up to PULSE_MAX_RULES_PER_TEAM rules in a team and refuses the next, naming the limit', async () => {
-    await using t = await createTestServices({ PULSE_MAX_RULES_PER_TEAM: '3' });
+    await using t = await createTestServices({ PULSE_MAX_RULES_PER_TEAM: '3' }, { teams: aliceInOps });
     const admin = t.caller('admin');
     const alice = t.caller('alice');
-    const [ops] = await admin.teams.list();
+    const ops = t.team('ops').team;
     const other = await admin.teams.create({ name: 'payments' });
     const rule = (teamId: string, i: number) =>
       ({
@@ -85,8 +89,8 @@ describe('alert rules per team', () => {
       }) as const;
 
     const created = [];
-    for (let i = 0; i < 3; i++) created.push(await alice.alerts.createRule(rule(ops!.id, i)));
-    const error = await refusal(alice.alerts.createRule(rule(ops!.id, 3)));
+    for (let i = 0; i < 3; i++) created.push(await alice.alerts.createRule(rule(ops.id, i)));
+    const error = await refusal(alice.alerts.createRule(rule(ops.id, 3)));
     expect(error.code).toBe('TOO_MANY_REQUESTS');
     expect(error.message).toBe("Team 'ops' has 3 alert rules, its limit is 3: delete one first");
     const stored = (await alice.alerts.listRules()).map((r) => r.series);
@@ -95,7 +99,7 @@ describe('alert rules per team', () => {
     // Per team: another team still has room; a deleted rule makes room again.
     await admin.alerts.createRule(rule(other.id, 9));
     await alice.alerts.deleteRule({ id: created[0]!.id });
-    expect((await alice.alerts.createRule(rule(ops!.id, 4))).series).toBe('app.q4');
+    expect((await alice.alerts.createRule(rule(ops.id, 4))).series).toBe('app.q4');
   });
 });
 
@@ -105,7 +109,7 @@ const seriesNames = (prefix: string, n: number) =>
 
 describe('series watched by metrics.onPoints', () => {
   it('takes 50 series in one subscription and refuses 51', async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: aliceInOps });
     const alice = t.caller('alice');
     const stream = (await alice.metrics.onPoints({ series: seriesNames('a', 50) }))[
       Symbol.asyncIterator
@@ -116,7 +120,7 @@ describe('series watched by metrics.onPoints', () => {
   });
 
   it('refuses a subscription that would watch more than PULSE_MAX_WATCHED_SERIES series; watched ones cost nothing', async () => {
-    await using t = await createTestServices({ PULSE_MAX_WATCHED_SERIES: '60' });
+    await using t = await createTestServices({ PULSE_MAX_WATCHED_SERIES: '60' }, { teams: aliceInOps });
     const alice = t.caller('alice');
     const open = async (series: string[]) =>
       (await alice.metrics.onPoints({ series }))[Symbol.asyncIterator]();
@@ -144,7 +148,7 @@ describe('series watched by metrics.onPoints', () => {
   });
 
   it('answers past the limit with a plain TOO_MANY_REQUESTS over SSE and WebSocket', async () => {
-    await using t = await startTestServer({ PULSE_MAX_WATCHED_SERIES: '50' });
+    await using t = await startTestServer({ PULSE_MAX_WATCHED_SERIES: '50' }, { teams: aliceInOps });
     const cookie = await t.login('alice');
     const sse = createPulseClient({ url: t.url, headers: { cookie }, subscriptionRetries: 0 });
     const full = record<PointsBatch>((o) =>
@@ -177,10 +181,10 @@ describe('series watched by metrics.onPoints', () => {
 
 describe('metric timestamps', () => {
   it('accepts points up to PULSE_MAX_CLOCK_SKEW_S ahead and back to the retention, and refuses a batch with any beyond', async () => {
-    await using t = await createTestServices({
-      PULSE_MAX_CLOCK_SKEW_S: '60',
-      PULSE_METRICS_RETENTION_H: '2',
-    });
+    await using t = await createTestServices(
+      { PULSE_MAX_CLOCK_SKEW_S: '60', PULSE_METRICS_RETENTION_H: '2' },
+      { teams: aliceInOps },
+    );
     const alice = t.caller('alice');
     const now = Date.now();
     // The server reads its clock once per call: pinned, the edges are exact.
@@ -208,7 +212,7 @@ describe('metric timestamps', () => {
   });
 
   it('shows the zod issues to clients, and points without ts are stamped now', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: aliceInOps });
     const alice = await t.client({ username: 'alice' });
     const future = Date.now() + 10 * 60_000;
     const error = await alice.metrics.ingest
@@ -231,7 +235,7 @@ describe('metric timestamps', () => {
 
 describe('metrics.range', () => {
   it('reads up to PULSE_RANGE_MAX_ROWS points in pages, the same as downsampling them all, and refuses a wider range', async () => {
-    await using t = await createTestServices({ PULSE_RANGE_MAX_ROWS: '10000' });
+    await using t = await createTestServices({ PULSE_RANGE_MAX_ROWS: '10000' }, { teams: aliceInOps });
     const alice = t.caller('alice');
     const base = Date.now() - 60_000;
     // Three points per millisecond: pages of 5,000 end in the middle of equal stamps.
@@ -284,16 +288,16 @@ async function pages<T extends { id: string }>(
 
 describe('lists that grow are paged', () => {
   it('pages incidents newest first by a keyset cursor, with status, and refuses unknown or foreign cursors', async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: aliceInOps });
     const admin = t.caller('admin');
     const alice = t.caller('alice');
-    const [ops] = await admin.teams.list();
+    const ops = t.team('ops').team;
     const other = await admin.teams.create({ name: 'payments' });
     const opened = [];
     // Many in the same millisecond: the id breaks the tie.
     for (let i = 0; i < 7; i++) {
       opened.push(
-        await alice.incidents.create({ title: `i${i}`, severity: 'info', teamId: ops!.id }),
+        await alice.incidents.create({ title: `i${i}`, severity: 'info', teamId: ops.id }),
       );
     }
     const foreign = await admin.incidents.create({
@@ -321,7 +325,7 @@ describe('lists that grow are paged', () => {
 
     // Keyset, not an offset: a new incident does not shift the pages after the first.
     const first = await alice.incidents.list({ limit: 3 });
-    await alice.incidents.create({ title: 'late', severity: 'info', teamId: ops!.id });
+    await alice.incidents.create({ title: 'late', severity: 'info', teamId: ops.id });
     expect(await alice.incidents.list({ cursor: first.at(-1)!.id, limit: 3 })).toEqual(
       whole.slice(3, 6),
     );
@@ -342,9 +346,9 @@ describe('lists that grow are paged', () => {
   });
 
   it('pages chat rooms: team rooms by name, then incident rooms newest first', async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: aliceInOps });
     const admin = t.caller('admin');
-    const [ops] = await admin.teams.list();
+    const ops = t.team('ops').team;
     const alice = t.user('alice');
     const teams = [];
     for (const name of ['zeta', 'alpha', 'mid']) {
@@ -356,7 +360,7 @@ describe('lists that grow are paged', () => {
     const incidents = [];
     for (let i = 0; i < 4; i++) {
       incidents.push(
-        await admin.incidents.create({ title: `i${i}`, severity: 'info', teamId: ops!.id }),
+        await admin.incidents.create({ title: `i${i}`, severity: 'info', teamId: ops.id }),
       );
     }
     const hiddenIncident = await admin.incidents.create({
@@ -398,10 +402,10 @@ describe('lists that grow are paged', () => {
   });
 
   it('pages alert rules oldest first, and refuses a rule of another team as the cursor', async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: aliceInOps });
     const admin = t.caller('admin');
     const alice = t.caller('alice');
-    const [ops] = await admin.teams.list();
+    const ops = t.team('ops').team;
     const other = await admin.teams.create({ name: 'payments' });
     const rule = (teamId: string, i: number) =>
       ({
@@ -412,7 +416,7 @@ describe('lists that grow are paged', () => {
         severity: 'info',
         teamId,
       }) as const;
-    for (let i = 0; i < 5; i++) await alice.alerts.createRule(rule(ops!.id, i));
+    for (let i = 0; i < 5; i++) await alice.alerts.createRule(rule(ops.id, i));
     const theirs = await admin.alerts.createRule(rule(other.id, 9));
 
     const whole = await alice.alerts.listRules();
@@ -434,7 +438,7 @@ describe('lists that grow are paged', () => {
   });
 
   it("pages the caller's tokens newest first; a revoked token still marks the place; another's is refused", async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: [teamOf(OPS, 'alice', 'bob')] });
     const alice = t.caller('alice');
     const ids = [];
     for (let i = 0; i < 5; i++)
@@ -455,7 +459,7 @@ describe('lists that grow are paged', () => {
   });
 
   it('pages users by username', async () => {
-    await using t = await createTestServices();
+    await using t = await createTestServices({}, { teams: [OPS] });
     const admin = t.caller('admin');
     for (const username of ['zoe', 'dave', 'eve'])
       await admin.users.create({ username, password: 'secret-password' });

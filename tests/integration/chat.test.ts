@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import { eventually, record } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { OPS } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
 
 type Tracked = { id: string; data: Message };
@@ -22,6 +23,17 @@ async function opsRoom(t: TestServer) {
   return room.id;
 }
 
+/** Waits until the latest presence a stream saw is these usernames, joined by commas. */
+const presenceIs = (seen: ReturnType<typeof record<Person[]>>, usernames: string) =>
+  seen.waitUntil(
+    (items) =>
+      items
+        .at(-1)
+        ?.map((p) => p.username)
+        .join() === usernames,
+    `presence ${usernames}`,
+  );
+
 const send = (
   c: Awaited<ReturnType<typeof chatAs>>,
   roomId: string,
@@ -31,7 +43,7 @@ const send = (
 
 describe('chat over WebSocket', () => {
   it('gives each member each message exactly once, in order', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const members = await Promise.all(['alice', 'bob', 'carol'].map((u) => chatAs(t, u)));
     const streams = members.map((m) =>
@@ -43,9 +55,12 @@ describe('chat over WebSocket', () => {
         Promise.all(Array.from({ length: 6 }, (_, j) => send(m, roomId, `m${i}-${j}`))),
       ),
     );
-    for (const s of streams) await s.waitFor(18);
-    await new Promise((r) => setTimeout(r, 200));
-    const orders = streams.map((s) => s.items.map((e) => e.data.id));
+    // A later message as the sentinel: a duplicate of the 18 would have come before it.
+    const sentinel = await send(members[0]!, roomId, 'sentinel');
+    for (const s of streams) await s.waitFor(19);
+    for (const s of streams) expect(s.items.map((e) => e.id)).toHaveLength(19);
+    for (const s of streams) expect(s.items.at(-1)?.id).toBe(sentinel.id);
+    const orders = streams.map((s) => s.items.slice(0, 18).map((e) => e.data.id));
     for (const order of orders) {
       expect(order).toHaveLength(18);
       expect(new Set(order).size).toBe(18);
@@ -60,7 +75,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('resumes a cut connection from the last event id with no gap and no duplicate', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const bob = await chatAs(t, 'bob', undefined, 50);
     const alice = await chatAs(t, 'alice');
@@ -80,7 +95,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('stores one message per clientMessageId; another author reusing it gets CONFLICT', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const alice = await chatAs(t, 'alice');
     const bob = await chatAs(t, 'bob');
@@ -97,7 +112,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('pages history oldest first within a page, with cursors to older pages', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const admin = await chatAs(t, 'admin');
     for (let i = 0; i < 12; i++) await send(admin, roomId, `h${i}`);
@@ -112,7 +127,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('takes `cursor` as the same thing as `before`, for infinite queries', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const admin = await chatAs(t, 'admin');
     for (let i = 0; i < 7; i++) await send(admin, roomId, `c${i}`);
@@ -136,55 +151,40 @@ describe('chat over WebSocket', () => {
   });
 
   it('shows presence once per user across tabs, and drops a socket that died without a close', async () => {
-    await using t = await startTestServer({ PULSE_WS_PING_S: '0.5' });
+    await using t = await startTestServer({ PULSE_WS_PING_S: '0.5' }, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const bob = await chatAs(t, 'bob');
     const seen = record<Person[]>((o) => bob.trpc.chat.onPresence.subscribe({ roomId }, o));
-    await eventually(
-      () =>
-        seen.items
-          .at(-1)
-          ?.map((p) => p.username)
-          .join() === 'bob',
-      5000,
-      'bob alone',
-    );
+    await presenceIs(seen, 'bob');
     const tab1 = await chatAs(t, 'alice');
     const tab2 = await chatAs(t, 'alice');
     const s1 = record<Tracked>((o) => tab1.trpc.chat.onMessage.subscribe({ roomId }, o));
     const s2 = record<Person[]>((o) => tab2.trpc.chat.onTyping.subscribe({ roomId }, o));
     await Promise.all([s1.started, s2.started]);
-    await eventually(
-      () =>
-        seen.items
-          .at(-1)
-          ?.map((p) => p.username)
-          .join() === 'alice,bob',
-      5000,
-      'alice joins',
-    );
+    await presenceIs(seen, 'alice,bob');
+    const { counts } = t.server.app.metrics;
+    const sockets = counts.ws;
     s1.stop();
     await tab1.close();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(seen.items.at(-1)?.map((p) => p.username)).toEqual(['alice', 'bob']);
+    await eventually(() => counts.ws === sockets - 1, 5000, 'the first tab released');
+    // Carol joining is the sentinel: had the closed tab taken alice away, that came first.
+    const carol = await chatAs(t, 'carol');
+    const s3 = record<Tracked>((o) => carol.trpc.chat.onMessage.subscribe({ roomId }, o));
+    await presenceIs(seen, 'alice,bob,carol');
+    expect(seen.items.map((ps) => ps.map((p) => p.username).join())).not.toContain('bob,carol');
+    s3.stop();
+    await carol.close();
+    await presenceIs(seen, 'alice,bob');
     // The second tab's network dies: no close frame, no PONG. Keep-alive finds out.
     const socket = tab2.socket() as unknown as { _socket: { pause(): void } };
     socket._socket.pause();
-    await eventually(
-      () =>
-        seen.items
-          .at(-1)
-          ?.map((p) => p.username)
-          .join() === 'bob',
-      5000,
-      'alice leaves',
-    );
+    await presenceIs(seen, 'bob');
     seen.stop();
     await Promise.all([bob.close(), tab2.close()]);
   });
 
   it('expires typing after 5 s and clears it at once on typing: false', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const alice = await chatAs(t, 'alice');
     const bob = await chatAs(t, 'bob');
@@ -192,13 +192,13 @@ describe('chat over WebSocket', () => {
     await typing.waitFor(1);
     expect(typing.items[0]).toEqual([]);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
-    await eventually(() => typing.items.at(-1)?.[0]?.username === 'alice', 3000, 'alice typing');
+    await typing.waitUntil((items) => items.at(-1)?.[0]?.username === 'alice', 'alice typing', 3000);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: false });
-    await eventually(() => typing.items.at(-1)?.length === 0, 1000, 'cleared at once');
+    await typing.waitUntil((items) => items.at(-1)?.length === 0, 'cleared at once', 1000);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
     const started = Date.now();
-    await eventually(() => typing.items.at(-1)?.length === 1, 3000, 'typing again');
-    await eventually(() => typing.items.at(-1)?.length === 0, 8000, 'expired');
+    await typing.waitUntil((items) => items.at(-1)?.length === 1, 'typing again', 3000);
+    await typing.waitUntil((items) => items.at(-1)?.length === 0, 'expired', 8000);
     const lasted = Date.now() - started;
     expect(lasted).toBeGreaterThanOrEqual(4500);
     typing.stop();
@@ -206,7 +206,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('rate-limits sends with TOO_MANY_REQUESTS and stores none of the excess', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const alice = await chatAs(t, 'alice');
     const results = await Promise.allSettled(
@@ -225,7 +225,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('keeps people outside the team out: no history, no stream, no send', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const admin = await t.client({ username: 'admin' });
     await admin.users.create.mutate({ username: 'mallory', password: 'secret-password' });
@@ -253,7 +253,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('notifies @mentions and opens a room per incident', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await chatAs(t, 'alice');
     const [ops] = await alice.trpc.teams.list.query();
     const incident = await alice.trpc.incidents.create.mutate({
@@ -278,7 +278,7 @@ describe('chat over WebSocket', () => {
   });
 
   it("speaks tRPC's WebSocket frames exactly, and releases subscriptions on stop and on close", async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);
     const cookie = await t.login('bob');
     const raw = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`, { headers: { cookie } });
@@ -322,7 +322,7 @@ describe('chat over WebSocket', () => {
   });
 
   it('closes a socket whose reader stalls instead of buffering without bound', async () => {
-    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) });
+    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) }, { teams: [OPS] });
     const cookie = await t.login('alice');
     const raw = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`, { headers: { cookie } });
     await new Promise((r) => raw.once('open', r));

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cli, cleanupCli, cliEnv, pulse, tokenFor } from '../support/cli.ts';
 import { startTestServer } from '../support/server.ts';
+import { OPS } from '../support/people.ts';
 
 afterEach(cleanupCli);
 
 describe('pulse chat', () => {
   it('prints a room live over WebSocket and sends stdin lines, each once', { timeout: 90_000 }, async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const bob = await t.client({ username: 'bob' });
     const roomId = (await bob.chat.rooms.query()).find((r) => r.kind === 'team')!.id;
     await bob.chat.send.mutate({ roomId, text: 'earlier', clientMessageId: randomUUID() });

@@ -3,6 +3,7 @@ import type { Incident } from '../../src/shared/schemas/incidents.ts';
 import { Cli, cleanupCli, cliEnv, pulse, tokenFor } from '../support/cli.ts';
 import { eventually } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { OPS } from '../support/people.ts';
 
 afterEach(cleanupCli);
 
@@ -17,7 +18,7 @@ async function opsTeamId(t: TestServer): Promise<string> {
 // Each step spawns a Node process, so these take seconds, more on a busy machine.
 describe('pulse CLI: metrics and incidents', { timeout: 90_000 }, () => {
   it('ingest SERIES VALUE stores one point that metrics.range returns', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'alice', ['ingest']) });
     const alice = await t.client({ username: 'alice' });
     const ts = Date.now() - 60_000;
@@ -66,7 +67,7 @@ describe('pulse CLI: metrics and incidents', { timeout: 90_000 }, () => {
   });
 
   it('ingest --stdin stores every good line in batches and reports bad ones by line number', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'alice', ['ingest']) });
     const alice = await t.client({ username: 'alice' });
     const base = Date.now() - 3_600_000;
@@ -123,7 +124,7 @@ describe('pulse CLI: metrics and incidents', { timeout: 90_000 }, () => {
   });
 
   it('ingest --stdin streams a live pipe: a partial batch goes out without waiting for more; Ctrl-C ends it', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'alice', ['ingest']) });
     const alice = await t.client({ username: 'alice' });
     const stored = () =>
@@ -143,7 +144,7 @@ describe('pulse CLI: metrics and incidents', { timeout: 90_000 }, () => {
   });
 
   it('incidents lists what the caller may see; ack, assign and resolve change it by version', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const teamId = await opsTeamId(t);
     const admin = await t.client({ username: 'admin' });
     const alice = await t.client({ username: 'alice' });
@@ -234,7 +235,7 @@ describe('pulse CLI: metrics and incidents', { timeout: 90_000 }, () => {
   });
 
   it('a user outside the team neither sees the incident nor can change it: NOT_FOUND', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const teamId = await opsTeamId(t);
     const admin = await t.client({ username: 'admin' });
     const created = await admin.incidents.create.mutate({

@@ -12,17 +12,18 @@ import {
   tempHome,
   tokenFor,
 } from '../support/cli.ts';
-import { ADMIN_PASSWORD, DEMO_PASSWORD, startTestServer } from '../support/server.ts';
+import { ADMIN_PASSWORD, startTestServer } from '../support/server.ts';
+import { MEMBER_PASSWORD, OPS } from '../support/people.ts';
 
 afterEach(cleanupCli);
 
 // Each step spawns a Node process, so these take seconds, more on a busy machine.
 describe('pulse CLI', { timeout: 90_000 }, () => {
   it('login writes a 0600 credentials file that whoami then uses', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const home = tempHome();
     const login = await pulse(
-      ['login', '--user', 'alice', '--password', DEMO_PASSWORD],
+      ['login', '--user', 'alice', '--password', MEMBER_PASSWORD],
       cliEnv(t, { home }),
     );
     expect(login.stderr).toBe('');
@@ -60,7 +61,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('login with a wrong password fails with the server message and saves nothing', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const home = tempHome();
     const login = await pulse(
       ['login', '--user', 'alice', '--password', 'nope'],
@@ -76,7 +77,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('user add: an admin creates a user who can then log in; a member is refused', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const asAdmin = cliEnv(t, { token: await tokenFor(t, 'admin') });
     const added = await pulse(
       [
@@ -121,7 +122,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('user disable, enable and sign-out act on a user by name, for admins only', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const asAdmin = cliEnv(t, { token: await tokenFor(t, 'admin') });
     const bobToken = await tokenFor(t, 'bob');
     const asBob = cliEnv(t, { token: bobToken });
@@ -137,7 +138,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
     expect((await pulse(['whoami'], asBob)).stdout).toContain('bob (Bob Okafor)');
     const anon = await t.client(null);
     await expect(
-      anon.auth.login.mutate({ username: 'bob', password: DEMO_PASSWORD }),
+      anon.auth.login.mutate({ username: 'bob', password: MEMBER_PASSWORD }),
     ).resolves.toBeTruthy();
 
     const signedOut = await pulse(['user', 'sign-out', 'bob', '--tokens', '--json'], asAdmin);
@@ -154,9 +155,9 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('token create prints a token that works, and token revoke stops it', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const home = tempHome();
-    await pulse(['login', '--user', 'alice', '--password', DEMO_PASSWORD], cliEnv(t, { home }));
+    await pulse(['login', '--user', 'alice', '--password', MEMBER_PASSWORD], cliEnv(t, { home }));
 
     const created = await pulse(
       ['token', 'create', 'ci', '--scopes', 'read,write'],
@@ -189,7 +190,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('notify reaches a user, several users, and a team', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const home = tempHome();
     await pulse(['login', '--user', 'admin', '--password', ADMIN_PASSWORD], cliEnv(t, { home }));
     const alice = await t.client({ username: 'alice' });
@@ -244,7 +245,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('bad input exits non-zero with a message that names the problem', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'admin', ['read', 'write', 'notify']) });
     const alice = await t.client({ username: 'alice' });
     const before = await alice.notifications.unreadCount.query();
@@ -308,7 +309,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('tail prints notifications live as lines, and as NDJSON with --json', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'alice') });
     const admin = await t.client({ username: 'admin' });
     const lines = new Cli(['tail'], env);
@@ -338,7 +339,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('tail keeps printing across a server restart, each notification once and in order', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'alice') });
     const admin = await t.client({ username: 'admin' });
     const send = async (title: string) => {
@@ -393,7 +394,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('tail --since replays what came after that id; an id it cannot resume from starts afresh', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const env = cliEnv(t, { token: await tokenFor(t, 'alice') });
     const admin = await t.client({ username: 'admin' });
     const send = async (title: string, usernames = ['alice']) => {
@@ -426,7 +427,7 @@ describe('pulse CLI', { timeout: 90_000 }, () => {
   });
 
   it('tail stops with the server message when its token is revoked', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const { id, token } = await alice.auth.createToken.mutate({ name: 'tail', scopes: ['read'] });
     const tail = new Cli(['tail'], cliEnv(t, { token }));

@@ -4,6 +4,7 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { record } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { OPS } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
 
 type Tracked = { id: string; data: Notification };
@@ -91,7 +92,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('refuses to let an admin disable themselves, and members to disable anyone', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const admin = await t.client({ username: 'admin' });
     const me = await admin.auth.me.query();
     await expect(
@@ -139,7 +140,7 @@ describe('credentials end cleanly', () => {
   });
 
   it('revokes every token made from a revoked token, at any depth', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const first = await alice.auth.createToken.mutate({ name: 'first', scopes: ['read', 'write'] });
     const second = await createPulseClient({
@@ -226,11 +227,10 @@ describe('password storage', () => {
 
   it('answers TOO_MANY_REQUESTS when more sign-ins wait for hashing than the queue holds', async () => {
     // A cost high enough that the first hash is still running when the second arrives.
-    await using t = await startTestServer({
-      PULSE_SCRYPT_LOG_N: '15',
-      PULSE_KDF_CONCURRENCY: '1',
-      PULSE_KDF_QUEUE: '0',
-    });
+    await using t = await startTestServer(
+      { PULSE_SCRYPT_LOG_N: '15', PULSE_KDF_CONCURRENCY: '1', PULSE_KDF_QUEUE: '0' },
+      { teams: [OPS] },
+    );
     const anon = await t.client(null);
     const results = await Promise.allSettled([
       anon.auth.login.mutate({ username: 'alice', password: 'wrong-one' }),

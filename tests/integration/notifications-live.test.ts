@@ -2,21 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { sendTo, startTestServer } from '../support/server.ts';
+import { OPS } from '../support/people.ts';
 
 type Tracked = { id: string; data: Notification };
 const seqOf = (id: string) => Number(id.replace('ntf_', ''));
 
-async function sendTo(t: TestServer, username: string, titles: string[]) {
-  const admin = await t.client({ username: 'admin' });
-  for (const title of titles) {
-    await admin.notifications.send.mutate({ to: { usernames: [username] }, title, severity: 'info' });
-  }
-}
-
 describe('notifications over SSE', () => {
   it('tracks each event by the notification id and replays after a lastEventId, in order', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const first = record<Tracked>((o) => alice.notifications.onNotification.subscribe(undefined, o));
     await first.started;
@@ -38,7 +32,7 @@ describe('notifications over SSE', () => {
   });
 
   it('resumes a cut stream from Last-Event-ID with no gap and no duplicate', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const live = record<Tracked>((o) => alice.notifications.onNotification.subscribe(undefined, o));
     await live.started;
@@ -55,7 +49,7 @@ describe('notifications over SSE', () => {
   });
 
   it('replays across a server restart between disconnect and reconnect', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const live = record<Tracked>((o) => alice.notifications.onNotification.subscribe(undefined, o));
     await live.started;
@@ -73,7 +67,7 @@ describe('notifications over SSE', () => {
   });
 
   it('delivers concurrent sends to one user exactly once each, in id order', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const live = record<Tracked>((o) => alice.notifications.onNotification.subscribe(undefined, o));
     await live.started;
@@ -87,17 +81,20 @@ describe('notifications over SSE', () => {
         ),
       ),
     );
-    await live.waitFor(100);
-    await new Promise((r) => setTimeout(r, 200));
+    // A later send as the sentinel: any duplicate of the 100 would have come before it.
+    await sendTo(t, 'alice', ['sentinel']);
+    await live.waitFor(101);
     live.stop();
-    const ids = live.items.map((e) => seqOf(e.id));
+    expect(live.items.map((e) => e.data.title).indexOf('sentinel')).toBe(100);
+    const ids = live.items.slice(0, 100).map((e) => seqOf(e.id));
     expect(ids).toHaveLength(100);
     expect(new Set(ids).size).toBe(100);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
   it('joins replay and live without gap or duplicate while sends keep coming', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
+    await sendTo(t, 'alice', ['anchor']);
     const alice = await t.client({ username: 'alice' });
     const [anchor] = (await alice.notifications.list.query({ limit: 1 })).items;
     const admin = await t.client({ username: 'admin' });
@@ -121,7 +118,7 @@ describe('notifications over SSE', () => {
   });
 
   it("never shows one user another's notifications, whatever the input", async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     const bob = await t.client({ username: 'bob' });
     const bobs = record<Tracked>((o) => bob.notifications.onNotification.subscribe(undefined, o));
@@ -145,7 +142,9 @@ describe('notifications over SSE', () => {
   });
 
   it("keeps read state in sync across a user's devices, and only theirs", async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
+    await sendTo(t, 'alice', ['one', 'two', 'three']);
+    await sendTo(t, 'bob', ['for bob']);
     const phone = await t.client({ username: 'alice' });
     const laptop = await t.client({ username: 'alice' });
     const bob = await t.client({ username: 'bob' });
@@ -169,7 +168,7 @@ describe('notifications over SSE', () => {
   });
 
   it('ends an unresumable lastEventId with PRECONDITION_FAILED', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     for (const lastEventId of ['ntf_99999', 'garbage', 'ntf_-1']) {
       const probe = record<Tracked>((o) => alice.notifications.onNotification.subscribe({ lastEventId }, o));
@@ -178,7 +177,7 @@ describe('notifications over SSE', () => {
   });
 
   it('answers UNAUTHORIZED, FORBIDDEN and BAD_REQUEST with their shapes over HTTP and SSE', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const anonymous = await t.client(null);
     await expect(anonymous.notifications.list.query({})).rejects.toMatchObject({
       data: { code: 'UNAUTHORIZED', httpStatus: 401 },
@@ -198,12 +197,12 @@ describe('notifications over SSE', () => {
       alice.notifications.onNotification.subscribe({ lastEventId: 42 } as never, o),
     );
     expect((await badSub.waitForError()).data?.code).toBe('BAD_REQUEST');
-    // The server is still up and serving.
-    expect(await alice.notifications.unreadCount.query()).toBe(3);
+    // The server is still up and serving (alice has had no notification).
+    expect(await alice.notifications.unreadCount.query()).toBe(0);
   });
 
   it('releases subscriptions when clients go away, however they go', async () => {
-    await using t = await startTestServer();
+    await using t = await startTestServer({}, { teams: [OPS] });
     const { counts } = t.server.app.metrics;
     const cookie = await t.login('alice');
     const alice = await t.client({ username: 'alice' });
@@ -224,7 +223,7 @@ describe('notifications over SSE', () => {
   });
 
   it('drops a reader that stops reading, counts it, and lets it resume by replay', async () => {
-    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) });
+    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) }, { teams: [OPS] });
     const cookie = await t.login('alice');
     const stalled = openRawSse(subscriptionUrl(t.url, 'notifications.onNotification'), { cookie });
     await eventually(() => stalled.frames.some((f) => f.event === 'connected'));
@@ -269,7 +268,7 @@ describe('notifications over SSE', () => {
   });
 
   it('sends keep-alive pings on idle streams', async () => {
-    await using t = await startTestServer({ PULSE_SSE_PING_S: '0.1' });
+    await using t = await startTestServer({ PULSE_SSE_PING_S: '0.1' }, { teams: [OPS] });
     const cookie = await t.login('alice');
     const raw = openRawSse(subscriptionUrl(t.url, 'notifications.onNotification'), { cookie });
     await eventually(() => raw.frames.filter((f) => f.event === 'ping').length >= 2, 3000, 'pings');

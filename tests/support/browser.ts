@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { DEMO_PASSWORD, startTestServer, type TestServer } from './server.ts';
+import { MEMBER_PASSWORD, type TeamSpec } from './people.ts';
+import { startTestServer, type TestServer } from './server.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM_PATH);
@@ -42,11 +43,11 @@ function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A server on port 0 with a fresh database, the demo users, and the web app built by globalSetup. */
-function startWebServer(): Promise<TestServer> {
+/** A server on port 0 with a fresh database, `teams`, and the web app built by globalSetup. */
+function startWebServer(teams: readonly TeamSpec[]): Promise<TestServer> {
   const dir = inject('webAppDir');
   if (!dir) throw new Error(`The web app did not build: ${inject('webAppError')}`);
-  return startTestServer({ PULSE_STATIC_DIR: dir });
+  return startTestServer({ PULSE_STATIC_DIR: dir }, { teams });
 }
 
 /** A browser context already signed in as `username` (the session cookie, as a login sets it). */
@@ -103,9 +104,12 @@ export interface WebApp extends AsyncDisposable {
 
 /**
  * The browser suites' one fixture: call it inside `describeInBrowser`. It launches Chromium
- * once for the file; each test starts its own world with `await using app = await web.start()`.
+ * once for the file; each test starts its own world with `await using app = await web.start()`,
+ * whose database holds the admin and the file's `teams` (made through the API).
  */
-export function webAppFixture(): { start(): Promise<WebApp> } {
+export function webAppFixture(opts: { teams?: readonly TeamSpec[] } = {}): {
+  start(): Promise<WebApp>;
+} {
   let browser: Browser | undefined;
   beforeAll(async () => {
     browser = await launchBrowser();
@@ -117,7 +121,7 @@ export function webAppFixture(): { start(): Promise<WebApp> } {
     async start() {
       if (!browser) throw new Error('webAppFixture: Chromium did not start');
       const b = browser;
-      const t = await startWebServer();
+      const t = await startWebServer(opts.teams ?? []);
       const contexts: BrowserContext[] = [];
       const watchers: { check(): void }[] = [];
       const newPage = async (context: BrowserContext, opts: PageOptions = {}) => {
@@ -182,7 +186,7 @@ export function refusedSocket(origin: string): string {
 export async function signIn(
   page: Page,
   username: string,
-  password = DEMO_PASSWORD,
+  password = MEMBER_PASSWORD,
 ): Promise<void> {
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', password);

@@ -2,21 +2,31 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenScope, User } from '../../src/shared/schemas/auth.ts';
-import { createContextInner, type Credential } from '../../src/server/platform/context.ts';
+import { createContextInner } from '../../src/server/platform/context.ts';
 import { createApp, type App } from '../../src/server/app.ts';
 import { parseEnv } from '../../src/server/env.ts';
 import { createCallerFactory } from '../../src/server/platform/trpc.ts';
+import {
+  createTeamWithMembers,
+  createTeams,
+  type PeopleAdmin,
+  type TeamSpec,
+  type TeamWithMembers,
+} from './people.ts';
 
 /**
- * The server's parts (`app`, its jobs started) on a fresh SQLite database (seeded with admin +
- * demo users), with callers for any user; `env` adds or overrides configuration (limits, say).
+ * The server's parts (`app`, its jobs started) on a fresh SQLite database that holds the admin alone, then the teams of `opts`
+ * (made by the admin through the API), with callers for any user; `overrides` adds or
+ * overrides configuration (limits, say).
  */
-export async function createTestServices(overrides: Record<string, string> = {}) {
+export async function createTestServices(
+  overrides: Record<string, string> = {},
+  opts: { teams?: readonly TeamSpec[] } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
   const env = parseEnv({
     DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
     PULSE_ADMIN_PASSWORD: 'admin-secret',
-    PULSE_DEMO: '1',
     PULSE_SCRYPT_LOG_N: '10',
     ...overrides,
   });
@@ -24,26 +34,56 @@ export async function createTestServices(overrides: Record<string, string> = {})
   await app.startJobs();
   await app.seedIfEmpty();
   const createCaller = createCallerFactory(app.router);
-  const users = (await app.stores.users.list({ cursor: null, limit: 500 })) ?? [];
+  let users: User[] = [];
+  const loadUsers = async () => {
+    users = (await app.stores.users.list({ cursor: null, limit: 500 })) ?? [];
+  };
+  await loadUsers();
   const byName = (name: string): User => {
     const user = users.find((u) => u.username === name);
-    if (!user) throw new Error(`no seeded user ${name}`);
+    if (!user) throw new Error(`no user ${name} made for this test`);
     return user;
   };
+  const callerAs = (user: User | null, key: string, scopes?: TokenScope[]) =>
+    createCaller(
+      createContextInner({
+        user,
+        credential: user
+          ? { kind: scopes ? 'token' : 'session', key, scopes: scopes ? new Set(scopes) : null }
+          : null,
+      }),
+    );
+  const asAdmin = (): PeopleAdmin => {
+    const admin = callerAs(byName('admin'), 'test-admin');
+    return {
+      createUser: (input) => admin.users.create(input),
+      createTeam: (name) => admin.teams.create({ name }),
+      addMember: (teamId, userId) => admin.teams.addMember({ teamId, userId }),
+    };
+  };
+  const teams: TeamWithMembers[] = await createTeams(asAdmin(), opts.teams ?? []);
+  await loadUsers();
   return {
     app,
     user: byName,
+    /** The teams made at start and by `createTeamWithMembers`. */
+    teams,
+    /** A team made for this test, by name. */
+    team(name: string): TeamWithMembers {
+      const team = teams.find((t) => t.team.name === name);
+      if (!team) throw new Error(`no team ${name} made for this test`);
+      return team;
+    },
+    /** Creates a team and its members through the API, as the admin. */
+    async createTeamWithMembers(spec: TeamSpec): Promise<TeamWithMembers> {
+      const made = await createTeamWithMembers(asAdmin(), spec, users);
+      teams.push(made);
+      await loadUsers();
+      return made;
+    },
     /** A caller as `username` by session, or with a token's scopes. */
     caller(username: string | null, scopes?: TokenScope[]) {
-      const user = username === null ? null : byName(username);
-      const credential: Credential | null = user
-        ? {
-            kind: scopes ? 'token' : 'session',
-            key: `test-${username}`,
-            scopes: scopes ? new Set(scopes) : null,
-          }
-        : null;
-      return createCaller(createContextInner({ user, credential }));
+      return callerAs(username === null ? null : byName(username), `test-${username}`, scopes);
     },
     /** A session caller for a user created during the test. */
     async callerFor(userId: string) {

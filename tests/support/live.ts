@@ -1,5 +1,6 @@
 import type { TRPCClientError } from '@trpc/client';
 import type { Unsubscribable } from '@trpc/server/observable';
+import { vi } from 'vitest';
 import type { AppRouter } from '../../src/server/router.ts';
 
 export function deferred<T = void>() {
@@ -12,13 +13,21 @@ export function deferred<T = void>() {
   return { promise, resolve, reject };
 }
 
-/** Polls `check` until it holds or `ms` passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition') {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Polls `check` (state the test observes: counters, lists, answers) until it holds, failing
+ * after `ms`. For what a subscription yields, `record()` waits on the events themselves.
+ */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+) {
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: ms, interval: 20 },
+  );
 }
 
 type SubscribeOpts<T> = {
@@ -28,7 +37,7 @@ type SubscribeOpts<T> = {
   onComplete: () => void;
 };
 
-/** Records what a subscription yields, with waits on count and start. */
+/** Records what a subscription yields, with waits on count and start that wake on each event. */
 export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable) {
   const items: T[] = [];
   const started = deferred();
@@ -37,17 +46,46 @@ export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable)
   let starts = 0;
   let error: TRPCClientError<AppRouter> | null = null;
   let completed = false;
+  /** Checks of pending waits, run after every event. */
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  /** Resolves once `done()` holds after some event; fails after `ms` saying `what`. */
+  const until = (done: () => boolean, ms: number, what: () => string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what()}`));
+      }, ms);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
   const sub = subscribe({
     onStarted: () => {
       starts++;
       started.resolve();
+      changed();
     },
-    onData: (value) => items.push(value),
+    onData: (value) => {
+      items.push(value);
+      changed();
+    },
     onError: (e) => {
       error = e;
       started.reject(e);
+      changed();
     },
-    onComplete: () => (completed = true),
+    onComplete: () => {
+      completed = true;
+      changed();
+    },
   });
   return {
     items,
@@ -62,12 +100,31 @@ export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable)
       return completed;
     },
     async waitFor(n: number, ms = 5000) {
-      await eventually(() => items.length >= n || error !== null, ms, `${n} events (have ${items.length})`);
+      await until(
+        () => items.length >= n || error !== null,
+        ms,
+        () => `${n} events (have ${items.length})`,
+      );
       if (error) throw error;
       return items;
     },
-    waitForError(ms = 5000) {
-      return eventually(() => error !== null, ms, 'an error').then(() => error as unknown as TRPCClientError<AppRouter>);
+    async waitForError(ms = 5000) {
+      await until(
+        () => error !== null,
+        ms,
+        () => 'an error',
+      );
+      return error as unknown as TRPCClientError<AppRouter>;
+    },
+    /** Waits until `check` holds of the items (after the event that makes it so). */
+    async waitUntil(check: (items: readonly T[]) => boolean, what: string, ms = 5000) {
+      await until(
+        () => check(items) || error !== null,
+        ms,
+        () => what,
+      );
+      if (error) throw error;
+      return items;
     },
     stop: () => sub.unsubscribe(),
   };

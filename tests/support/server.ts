@@ -1,12 +1,65 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from '../../src/server/env.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { createPulseClient, type PulseClient } from '../../src/sdk/client.ts';
+import { signIn } from './trpc-http.ts';
+import {
+  createTeamWithMembers,
+  createTeams,
+  MEMBER_PASSWORD,
+  type PeopleAdmin,
+  type TeamSpec,
+  type TeamWithMembers,
+} from './people.ts';
 
 export const ADMIN_PASSWORD = 'admin-secret';
-export const DEMO_PASSWORD = 'pulse';
+
+/**
+ * This process's open client sockets (fetch's pool, EventSource, WebSocket) by the port they
+ * reached: `stop()` waits for those of the stopped server to close, so that no request after a
+ * restart goes out on a pooled connection the old server already closed.
+ */
+const clientSockets = new Map<Socket, number>();
+subscribe('net.client.socket', (message) => {
+  const { socket } = message as { socket: Socket };
+  socket.once('connect', () => {
+    if (socket.remotePort !== undefined && !socket.destroyed)
+      clientSockets.set(socket, socket.remotePort);
+  });
+  socket.once('close', () => clientSockets.delete(socket));
+});
+
+/** Resolves once every client socket to `port` has closed; fails after `ms` saying how many. */
+function clientSocketsClosed(port: number, ms = 5000): Promise<void> {
+  const open = [...clientSockets].filter(([, p]) => p === port).map(([socket]) => socket);
+  return new Promise((resolve, reject) => {
+    let left = open.length;
+    if (left === 0) return resolve();
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`${left} client sockets to port ${port} still open ${ms} ms after stop`)),
+      ms,
+    );
+    for (const socket of open) {
+      const done = () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      if (socket.destroyed) done();
+      else socket.once('close', done);
+    }
+  });
+}
+
+export interface TestServerOptions {
+  /** Teams and their members, created through the API by the admin once the server is up. */
+  teams?: readonly TeamSpec[];
+}
 
 export interface TestServer extends AsyncDisposable {
   url: string;
@@ -16,7 +69,13 @@ export interface TestServer extends AsyncDisposable {
   stop(): Promise<void>;
   /** Starts a server again on the same database and port; `env` changes its configuration. */
   restart(env?: Record<string, string>): Promise<void>;
-  /** Signs in and returns the session cookie header. */
+  /** The teams made at start (`TestServerOptions.teams`) and by `createTeamWithMembers`. */
+  teams: TeamWithMembers[];
+  /** A team made for this test, by name. */
+  team(name: string): TeamWithMembers;
+  /** Creates a team and its members through the API, as the admin. */
+  createTeamWithMembers(spec: TeamSpec): Promise<TeamWithMembers>;
+  /** Signs in (members with `MEMBER_PASSWORD` by default) and returns the session cookie header. */
   login(username: string, password?: string): Promise<string>;
   /** A typed client signed in as `username` (by cookie), or with `token`. */
   client(
@@ -24,20 +83,33 @@ export interface TestServer extends AsyncDisposable {
   ): Promise<PulseClient>;
 }
 
-/** A real Pulse server on an ephemeral port with a fresh SQLite database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * A real Pulse server on an ephemeral port with a fresh SQLite database that holds the admin
+ * alone, then the teams of `opts`.
+ */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: TestServerOptions = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-test-'));
   const baseEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    PULSE_DEMO: '1',
     PULSE_SCRYPT_LOG_N: '10',
     PULSE_STATIC_DIR: join(dir, 'no-web-app'),
     ...env,
   };
   let server = await startServer(parseEnv(baseEnv));
+  const admin = async (): Promise<PeopleAdmin> => {
+    const client = await self.client({ username: 'admin' });
+    return {
+      createUser: (input) => client.users.create.mutate(input),
+      createTeam: (name) => client.teams.create.mutate({ name }),
+      addMember: (teamId, userId) => client.teams.addMember.mutate({ teamId, userId }),
+    };
+  };
   const self: TestServer = {
     get url() {
       return server.url;
@@ -46,24 +118,30 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       return server;
     },
     dir,
+    teams: [],
+    team(name) {
+      const team = self.teams.find((t) => t.team.name === name);
+      if (!team) throw new Error(`no team ${name} made for this test`);
+      return team;
+    },
+    async createTeamWithMembers(spec) {
+      const made = await createTeamWithMembers(
+        await admin(),
+        spec,
+        self.teams.flatMap((t) => t.members),
+      );
+      self.teams.push(made);
+      return made;
+    },
     async stop() {
       await server.close();
-      // Let clients in this process see their sockets close before anything reuses them.
-      await new Promise((r) => setTimeout(r, 50));
+      await clientSocketsClosed(server.port);
     },
     async restart(env = {}) {
       server = await startServer(parseEnv({ ...baseEnv, ...env, PORT: String(server.port) }));
     },
-    async login(username, password = username === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD) {
-      const res = await fetch(`${server.url}/trpc/auth.login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password }),
-      });
-      const cookie = res.headers.getSetCookie()[0];
-      if (!res.ok || !cookie) throw new Error(`login as ${username} failed: ${res.status}`);
-      return cookie.split(';')[0] ?? '';
-    },
+    login: (username, password = username === 'admin' ? ADMIN_PASSWORD : MEMBER_PASSWORD) =>
+      signIn(server.url, username, password),
     async client(auth) {
       if (auth === null) return createPulseClient({ url: server.url, subscriptionRetries: 0 });
       if ('token' in auth) return createPulseClient({ url: server.url, token: auth.token });
@@ -75,5 +153,23 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  try {
+    self.teams.push(...(await createTeams(await admin(), opts.teams ?? [])));
+  } catch (error) {
+    await self[Symbol.asyncDispose]();
+    throw error;
+  }
   return self;
+}
+
+/** Sends `username` one notification per title, as the admin, in order. */
+export async function sendTo(t: TestServer, username: string, titles: readonly string[]) {
+  const admin = await t.client({ username: 'admin' });
+  for (const title of titles) {
+    await admin.notifications.send.mutate({
+      to: { usernames: [username] },
+      title,
+      severity: 'info',
+    });
+  }
 }
