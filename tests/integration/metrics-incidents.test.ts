@@ -193,16 +193,12 @@ describe('alerts and incidents', () => {
         ts: now - 5000 + i * 1000,
       })),
     });
-    // TODO(evaluateNow): evaluate once instead of polling for the 1-s timer's incident.
-    await eventually(
-      async () => (await alice.incidents.list.query()).length === 1,
-      3000,
-      'the incident',
-    );
+    // One evaluation of every rule, as the engine's every-second pass makes.
+    const evaluate = () => t.server.app.jobs.alerts.evaluateNow();
+    await evaluate();
+    expect(await alice.incidents.list.query()).toHaveLength(1);
     await alice.metrics.ingest.mutate({ points: [{ series: 'api.p99', value: 950 }] });
-    // Absence: a full evaluation period (1 s timer) passes without a second incident.
-    // TODO(evaluateNow): `await t.server.app.jobs.alerts.evaluateNow()` instead of the wait.
-    await new Promise((r) => setTimeout(r, 1500));
+    await evaluate();
     const [incident] = await alice.incidents.list.query();
     expect(await alice.incidents.list.query()).toHaveLength(1);
     expect(incident).toMatchObject({
@@ -223,12 +219,8 @@ describe('alerts and incidents', () => {
     expect(note).toMatchObject({ severity: 'critical', link: `/incidents/${incident!.id}` });
     // Resolved while the condition still holds: the next evaluation opens a new one.
     await alice.incidents.resolve.mutate({ id: incident!.id, version: 1 });
-    // TODO(evaluateNow): evaluate once instead of polling for the 1-s timer's incident.
-    await eventually(
-      async () => (await alice.incidents.list.query({ status: 'open' })).length === 1,
-      3000,
-      'a new incident',
-    );
+    await evaluate();
+    expect(await alice.incidents.list.query({ status: 'open' })).toHaveLength(1);
     expect(await alice.incidents.list.query()).toHaveLength(2);
   });
 
@@ -253,9 +245,7 @@ describe('alerts and incidents', () => {
         { series: 'q.depth', value: 1, ts: now },
       ],
     });
-    // Absence: a full evaluation period (1 s timer) passes without an incident.
-    // TODO(evaluateNow): `await t.server.app.jobs.alerts.evaluateNow()` instead of the wait.
-    await new Promise((r) => setTimeout(r, 1500));
+    await t.server.app.jobs.alerts.evaluateNow();
     expect(await alice.incidents.list.query()).toEqual([]);
   });
 
