@@ -172,6 +172,7 @@ export async function createServices(
     services,
     async close() {
       stop.abort();
+      metrics.stop();
       metricsFanout.stop();
       await bus.close();
       await db.destroy();
