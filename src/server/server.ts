@@ -18,6 +18,7 @@ import {
   peerAddress,
 } from './context.ts';
 import type { Env } from './env.ts';
+import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 import { createSseTransport } from './live/sse.ts';
 import { createWsFeeds } from './live/ws.ts';
 import { appRouter } from './routers/_app.ts';
@@ -160,6 +161,37 @@ export async function startServer(env: Env): Promise<RunningServer> {
     res.end(JSON.stringify({ error: shape }));
   }
 
+  const tooLarge = () => `Request bodies are limited to ${env.PULSE_MAX_BODY_BYTES} bytes`;
+
+  /**
+   * Reads a JSON body (bounded, with or without Content-Length) and refuses it when it nests
+   * deeper than `PULSE_MAX_JSON_DEPTH`, before anything parses it; else hands it to tRPC, whose
+   * node adapter takes a string `req.body` as the body instead of reading the request.
+   */
+  function callWithJsonBody(req: IncomingMessage & { body?: string }, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= env.PULSE_MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      refuseCall(res, 'PAYLOAD_TOO_LARGE', tooLarge());
+      discardBody(req, env.PULSE_MAX_BODY_BYTES);
+    };
+    const onEnd = () => {
+      const body = Buffer.concat(chunks, size);
+      if (jsonDeeperThan(body, env.PULSE_MAX_JSON_DEPTH)) {
+        return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
+      }
+      req.body = body.toString('utf8');
+      void trpcHttp(req, res);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+  }
+
   function metricsAllowed(req: IncomingMessage): boolean {
     const token = env.PULSE_METRICS_TOKEN;
     if (token === undefined) return true;
@@ -191,12 +223,21 @@ export async function startServer(env: Env): Promise<RunningServer> {
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > env.PULSE_MAX_BODY_BYTES) {
-        refuseCall(res, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${env.PULSE_MAX_BODY_BYTES} bytes`);
+        refuseCall(res, 'PAYLOAD_TOO_LARGE', tooLarge());
         discardBody(req, env.PULSE_MAX_BODY_BYTES);
         return;
       }
       if (sse.handle(req, res, path, url)) return;
+      const input = url.searchParams.get('input');
+      if (input !== null && jsonDeeperThan(Buffer.from(input), env.PULSE_MAX_JSON_DEPTH)) {
+        return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
+      }
       observe(req, res, req.method === 'GET' ? 'query' : 'mutation');
+      // The bodies tRPC parses as JSON (it matches the same way); others it reads itself.
+      if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['content-type']?.startsWith('application/json')) {
+        callWithJsonBody(req, res);
+        return;
+      }
       void trpcHttp(req, res);
       return;
     }

@@ -10,6 +10,7 @@ import {
 } from '@trpc/server';
 import type { Closable } from '../connections.ts';
 import { createRequestContext, type Context } from '../context.ts';
+import { jsonDeeperThan, tooDeep } from '../json-depth.ts';
 import type { Services } from '../services.ts';
 import {
   feedSpecOf,
@@ -146,9 +147,10 @@ class SseConnection implements Sink, Closable {
   }
 }
 
-function parseJsonParam(url: URL, name: string): unknown {
+function parseJsonParam(url: URL, name: string, maxDepth: number): unknown {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
+  if (jsonDeeperThan(Buffer.from(raw), maxDepth)) throw tooDeep(maxDepth);
   try {
     return JSON.parse(raw) as unknown;
   } catch (cause) {
@@ -192,8 +194,8 @@ export function createSseTransport(opts: { router: AnyTRPCRouter; services: Serv
           message: `Subscription input is limited to ${services.env.PULSE_MAX_SSE_INPUT_BYTES} bytes`,
         });
       }
-      input = parseJsonParam(url, 'input');
-      const params = parseJsonParam(url, 'connectionParams');
+      input = parseJsonParam(url, 'input', services.env.PULSE_MAX_JSON_DEPTH);
+      const params = parseJsonParam(url, 'connectionParams', services.env.PULSE_MAX_JSON_DEPTH);
       // Same precedence as tRPC: the reconnecting EventSource's header wins.
       const lastEventId =
         req.headers['last-event-id'] ??

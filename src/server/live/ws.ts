@@ -8,6 +8,7 @@ import {
 } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import { authenticateSocket, createContextInner, type Context } from '../context.ts';
+import { jsonDeeperThan, tooDeep } from '../json-depth.ts';
 import type { Services } from '../services.ts';
 import { feedSpecOf, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
 
@@ -152,6 +153,19 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
       send(`${prefix(id, jsonrpc)},"result":{"type":"stopped"}}`);
     }
 
+    /** An error frame for id null: what tRPC answers a message it cannot read. */
+    const refuseMessage = (error: TRPCError) => {
+      const shape: unknown = getTRPCErrorShape({
+        config: router._def._config,
+        error,
+        type: 'unknown',
+        path: undefined,
+        input: undefined,
+        ctx: undefined,
+      });
+      send(`{"id":null,"error":${JSON.stringify(shape)}}`);
+    };
+
     /** Takes what is ours out of a message; returns what tRPC should still see, or null. */
     function take(raw: string): string | null {
       let parsed: unknown;
@@ -229,6 +243,16 @@ export function createWsFeeds(opts: { router: AnyTRPCRouter; services: Services 
       if (event === 'message' && args[1] === false && Buffer.isBuffer(args[0])) {
         const text = args[0].toString('utf8');
         if (text === 'PING' || text === 'PONG') return emit(event, ...args);
+        // Refused before anything parses it; a first message (connectionParams) goes on to tRPC
+        // as one it cannot read, which it answers as it answers any malformed first message.
+        if (jsonDeeperThan(args[0], env.PULSE_MAX_JSON_DEPTH)) {
+          if (sawParams) {
+            refuseMessage(tooDeep(env.PULSE_MAX_JSON_DEPTH));
+            return true;
+          }
+          sawParams = true;
+          return emit(event, Buffer.from('\u0000'), false);
+        }
         let rest: string | null;
         try {
           rest = take(text);
