@@ -205,6 +205,7 @@ export async function createApp(env: Env) {
     seedIfEmpty: () => seedIfEmpty({ env, users, teams, passwords, notifications }),
     async close() {
       stop.abort();
+      metrics.stop();
       await bus.close();
       await db.destroy();
     },

@@ -61,6 +61,8 @@ const envSchema = z.object({
   PULSE_MAX_BATCH_CALLS: z.coerce.number().int().min(CLIENT_BATCH_MAX).default(100),
   PULSE_MAX_URL_BYTES: z.coerce.number().int().min(1024).max(65_536).default(8192),
   PULSE_MAX_SSE_INPUT_BYTES: z.coerce.number().int().min(256).default(4096),
+  /** Nesting of arrays and objects in a request body, a URL's `input` or a WebSocket message. */
+  PULSE_MAX_JSON_DEPTH: z.coerce.number().int().min(16).default(64),
   /** Open subscriptions per WebSocket, and per user across transports. */
   PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
   PULSE_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(20).default(1000),

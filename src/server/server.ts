@@ -11,6 +11,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createApp, type App } from './app.ts';
 import { createContextFactory } from './platform/context.ts';
 import type { Env } from './env.ts';
+import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
 import { routerAccess } from './platform/trpc-internals.ts';
 import { createWsTransport } from './platform/ws.ts';
@@ -94,6 +95,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       pingS: env.PULSE_SSE_PING_S,
       slowConsumerBytes: env.PULSE_SLOW_CONSUMER_BYTES,
       maxInputBytes: env.PULSE_MAX_SSE_INPUT_BYTES,
+      maxJsonDepth: env.PULSE_MAX_JSON_DEPTH,
       subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
     },
   });
@@ -108,6 +110,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       subscriptionsPerSocket: env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET,
       subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
       pingS: env.PULSE_WS_PING_S,
+      maxJsonDepth: env.PULSE_MAX_JSON_DEPTH,
     },
     onError: logInternalError,
   });
@@ -156,6 +159,37 @@ export async function startServer(env: Env): Promise<RunningServer> {
     res.end(JSON.stringify({ error: shape }));
   }
 
+  const tooLarge = () => `Request bodies are limited to ${env.PULSE_MAX_BODY_BYTES} bytes`;
+
+  /**
+   * Reads a JSON body (bounded, with or without Content-Length) and refuses it when it nests
+   * deeper than `PULSE_MAX_JSON_DEPTH`, before anything parses it; else hands it to tRPC, whose
+   * node adapter takes a string `req.body` as the body instead of reading the request.
+   */
+  function callWithJsonBody(req: IncomingMessage & { body?: string }, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= env.PULSE_MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      refuseCall(res, 'PAYLOAD_TOO_LARGE', tooLarge());
+      discardBody(req, env.PULSE_MAX_BODY_BYTES);
+    };
+    const onEnd = () => {
+      const body = Buffer.concat(chunks, size);
+      if (jsonDeeperThan(body, env.PULSE_MAX_JSON_DEPTH)) {
+        return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
+      }
+      req.body = body.toString('utf8');
+      void trpcHttp(req, res);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+  }
+
   function metricsAllowed(req: IncomingMessage): boolean {
     const token = env.PULSE_METRICS_TOKEN;
     if (token === undefined) return true;
@@ -187,12 +221,21 @@ export async function startServer(env: Env): Promise<RunningServer> {
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > env.PULSE_MAX_BODY_BYTES) {
-        refuseCall(res, 'PAYLOAD_TOO_LARGE', `Request bodies are limited to ${env.PULSE_MAX_BODY_BYTES} bytes`);
+        refuseCall(res, 'PAYLOAD_TOO_LARGE', tooLarge());
         discardBody(req, env.PULSE_MAX_BODY_BYTES);
         return;
       }
       if (sse.handle(req, res, path, url)) return;
+      const input = url.searchParams.get('input');
+      if (input !== null && jsonDeeperThan(Buffer.from(input), env.PULSE_MAX_JSON_DEPTH)) {
+        return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
+      }
       observe(req, res, req.method === 'GET' ? 'query' : 'mutation');
+      // The bodies tRPC parses as JSON (it matches the same way); others it reads itself.
+      if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['content-type']?.startsWith('application/json')) {
+        callWithJsonBody(req, res);
+        return;
+      }
       void trpcHttp(req, res);
       return;
     }

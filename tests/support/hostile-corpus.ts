@@ -11,6 +11,7 @@ import {
 } from './raw-http.ts';
 import { TrpcSocket, UpgradeRefusedError, forId, type FrameOrClose } from './trpc-socket.ts';
 import {
+  asTrpcError,
   batchRefusedProblem,
   clip,
   parseJson,
@@ -35,6 +36,7 @@ export const LIMITS = {
   maxBatchCalls: 100,
   maxUrlBytes: 8192,
   maxSseInputBytes: 4096,
+  maxJsonDepth: 64,
   maxWsFrameBytes: 1 << 20,
   maxSubscriptionsPerSocket: 100,
   maxAnonSocketsPerAddress: 20,
@@ -195,6 +197,30 @@ export function sseInputOf(bytes: number): string {
   const shell = '{"lastEventId":1,"pad":""}';
   return shell.replace('"pad":""', `"pad":"${'a'.repeat(bytes - shell.length)}"`);
 }
+
+/** `{"name":[[…]]}`: JSON whose arrays and objects nest exactly `depth` levels deep. */
+export const nestedJson = (depth: number) =>
+  `{"name":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+/**
+ * BAD_REQUEST for the nesting alone when `refused` (the limit named, no zod issues: nothing
+ * parsed it); else BAD_REQUEST from validation (zod's issues): parsed, not refused for depth.
+ */
+function depthProblem(error: unknown, refused: boolean): string | null {
+  const shape = asTrpcError(error);
+  if (!shape) return `not tRPC's error shape: ${clip(String(JSON.stringify(error)))}`;
+  if (shape.data.code !== 'BAD_REQUEST')
+    return `code ${shape.data.code} (${clip(shape.message, 120)}), wanted BAD_REQUEST`;
+  const validated = Array.isArray(shape.data.issues) && shape.data.issues.length > 0;
+  if (!refused) return validated ? null : `refused unparsed: ${clip(shape.message, 160)}`;
+  return !validated && shape.message.includes(`${LIMITS.maxJsonDepth} levels`)
+    ? null
+    : `BAD_REQUEST, but not for the nesting: ${clip(shape.message, 160)}`;
+}
+
+const httpDepthProblem = (refused: boolean) => (answer: HttpAnswer) =>
+  trpcErrorProblem(answer, ['BAD_REQUEST']) ??
+  depthProblem((parseJson(answer.body) as { error?: unknown } | undefined)?.error, refused);
 
 /** `n` copies of `path` as one batch. */
 export const batchPath = (path: string, n: number) =>
@@ -530,6 +556,45 @@ export const hostileCorpus: readonly HostileCase[] = [
     badRequest,
   ),
   httpCase(
+    `a body nested ${LIMITS.maxJsonDepth} levels deep is not refused for its depth`,
+    'json',
+    adminPost('teams.create', nestedJson(LIMITS.maxJsonDepth)),
+    httpDepthProblem(false),
+  ),
+  httpCase(
+    `a body nested ${LIMITS.maxJsonDepth + 1} levels deep (over PULSE_MAX_JSON_DEPTH)`,
+    'json',
+    adminPost('teams.create', nestedJson(LIMITS.maxJsonDepth + 1)),
+    httpDepthProblem(true),
+  ),
+  httpCase(
+    `a body nested ${LIMITS.maxJsonDepth + 1} levels deep, chunked`,
+    'json',
+    (t) => {
+      const request = adminPost('teams.create', nestedJson(LIMITS.maxJsonDepth + 1))(t);
+      return { ...request, headers: { ...request.headers, 'transfer-encoding': 'chunked' } };
+    },
+    httpDepthProblem(true),
+  ),
+  httpCase(
+    `a query's input nested ${LIMITS.maxJsonDepth} levels deep is not refused for its depth`,
+    'json',
+    (t) => ({
+      path: `/trpc/chat.room?input=${encodeURIComponent(nestedJson(LIMITS.maxJsonDepth))}`,
+      headers: t.adminHeaders,
+    }),
+    httpDepthProblem(false),
+  ),
+  httpCase(
+    `a query's input nested ${LIMITS.maxJsonDepth + 1} levels deep`,
+    'json',
+    (t) => ({
+      path: `/trpc/chat.room?input=${encodeURIComponent(nestedJson(LIMITS.maxJsonDepth + 1))}`,
+      headers: t.adminHeaders,
+    }),
+    httpDepthProblem(true),
+  ),
+  httpCase(
     'a number of 1e999',
     'json',
     adminPost('incidents.acknowledge', '{"id":"inc_x","version":1e999}'),
@@ -646,6 +711,21 @@ export const hostileCorpus: readonly HostileCase[] = [
     (o) => sseErrorProblem(o, ['BAD_REQUEST']),
   ),
   sseCase(
+    `SSE input nested ${LIMITS.maxJsonDepth + 1} levels deep`,
+    (t) => ({
+      path: `/trpc/notifications.onNotification?input=${encodeURIComponent(nestedJson(LIMITS.maxJsonDepth + 1))}`,
+      headers: t.adminHeaders,
+    }),
+    (o) =>
+      sseErrorProblem(o, ['BAD_REQUEST']) ??
+      depthProblem(
+        o.status === 200
+          ? parseJson(o.frames.find((f) => f.event === 'serialized-error')?.data ?? '')
+          : (parseJson(o.body) as { error?: unknown } | undefined)?.error,
+        true,
+      ),
+  ),
+  sseCase(
     'SSE input that is not JSON',
     (t) => ({
       path: '/trpc/notifications.onNotification?input=%7B%22lastEventId',
@@ -748,6 +828,29 @@ export const hostileCorpus: readonly HostileCase[] = [
         return `id ${JSON.stringify(id)}: ${clip(JSON.stringify(frame))}, wanted ${wanted}`;
     }
     return null;
+  }),
+  // The message and its params are two of the levels.
+  wsCase(
+    `ws: a message nested ${LIMITS.maxJsonDepth} levels deep is not refused for its depth`,
+    async (socket) => {
+      socket.sendRaw(
+        `{"id":"deep","method":"mutation","params":{"path":"teams.create","input":${nestedJson(LIMITS.maxJsonDepth - 2)}}}`,
+      );
+      const outcome = await socket.frameOrClose(forId('deep'), 'the answer for id deep');
+      if (outcome.close)
+        return `socket closed with ${outcome.close.code}, wanted an error for its id`;
+      return depthProblem(outcome.frame.error, false);
+    },
+  ),
+  wsCase(`ws: a message nested ${LIMITS.maxJsonDepth + 1} levels deep`, async (socket) => {
+    socket.sendRaw(
+      `{"id":"deeper","method":"mutation","params":{"path":"teams.create","input":${nestedJson(LIMITS.maxJsonDepth - 1)}}}`,
+    );
+    const outcome = await firstFrameOrClose(socket);
+    if (outcome.close) return `socket closed with ${outcome.close.code}, wanted an error frame`;
+    if (outcome.frame.id !== null)
+      return `an answer for id ${JSON.stringify(outcome.frame.id)}, wanted one for id null`;
+    return depthProblem(outcome.frame.error, true) ?? (await stillServes(socket));
   }),
   wsCase('ws: a frame of 2 MiB', async (socket) => {
     socket.sendRaw(

@@ -399,6 +399,7 @@ describe('the fast path in front of tRPC on a socket', () => {
     const intercepted: unknown[] = [];
     const params: (Record<string, unknown> | null)[] = [];
     const contexts: unknown[] = [];
+    const refused: string[] = [];
     attachTrpcSocket(asWs(socket), fakeReq(url), {
       router: testRouter,
       wss: fakeWss() as unknown as WebSocketServer,
@@ -414,8 +415,12 @@ describe('the fast path in front of tRPC on a socket', () => {
         const rest = messages.filter((m) => (m as { method?: string }).method !== 'subscription');
         return Array.isArray(parsed) ? rest : (rest[0] ?? []);
       },
+      // Refuses every frame that mentions "refuse", before it is parsed.
+      screen: (text) =>
+        text.includes('refuse') ? new TRPCError({ code: 'BAD_REQUEST', message: 'refused' }) : null,
+      refuse: (error) => refused.push(error.message),
     });
-    return { socket, intercepted, params, contexts };
+    return { socket, intercepted, params, contexts, refused };
   }
 
   it('sees each frame before tRPC and hands on only what it leaves', async () => {
@@ -458,5 +463,26 @@ describe('the fast path in front of tRPC on a socket', () => {
     expect(params).toEqual([{ token: 'secret' }]);
     expect(contexts).toEqual([{ token: 'secret' }]);
     expect(intercepted).toEqual([{ id: 1, method: 'query', params: { path: 'hello' } }]);
+  });
+
+  it('lets the screen refuse a frame before it is parsed; tRPC never sees it', async () => {
+    const { socket, intercepted, refused } = attached();
+    socket.message('{"id":1,"method":"query","params":{"path":"refuse"}} not even JSON');
+    socket.message({ id: 2, method: 'query', params: { path: 'hello' } });
+    expect(await socket.frames(1)).toEqual([{ id: 2, result: { type: 'data', data: 'hi' } }]);
+    expect(refused).toEqual(['refused']);
+    expect(intercepted).toEqual([{ id: 2, method: 'query', params: { path: 'hello' } }]);
+  });
+
+  it('answers a refused connectionParams message as tRPC answers a malformed one', async () => {
+    const { socket, params } = attached('/trpc?connectionParams=1');
+    socket.message({ method: 'connectionParams', data: { token: 'refuse' } });
+    socket.message({ id: 1, method: 'query', params: { path: 'hello' } });
+    await socket.sends(1);
+    expect(JSON.parse(socket.sent[0] ?? '')).toMatchObject({
+      id: null,
+      error: { data: { code: 'PARSE_ERROR' } },
+    });
+    expect(params).toEqual([]);
   });
 });

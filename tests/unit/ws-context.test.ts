@@ -78,6 +78,7 @@ async function serve() {
       subscriptionsPerSocket: 5,
       subscriptionsPerUser: 5,
       pingS: 30,
+      maxJsonDepth: 64,
     },
     onError: () => undefined,
   });

@@ -6,6 +6,7 @@ import type { Context, ContextFactory } from './context.ts';
 import { isFeed, isSlowConsumerError, liveEvent, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
 import type { Metrics } from './telemetry.ts';
 import { routerAccess, sseLastEventId, sseWire, toTRPCError, untracked, withLastEventId } from './trpc-internals.ts';
+import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 
 /**
  * Subscriptions over Server-Sent Events, speaking exactly the wire format of tRPC's
@@ -36,6 +37,8 @@ export interface SseLimits {
   slowConsumerBytes: number;
   /** Most bytes of a subscription's `input` query parameter. */
   maxInputBytes: number;
+  /** How deep its JSON may nest; deeper is refused before it is parsed. */
+  maxJsonDepth: number;
   subscriptionsPerUser: number;
 }
 
@@ -144,9 +147,10 @@ class SseConnection implements Sink, Closable {
   }
 }
 
-function parseJsonParam(url: URL, name: string): unknown {
+function parseJsonParam(url: URL, name: string, maxDepth: number): unknown {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
+  if (jsonDeeperThan(Buffer.from(raw), maxDepth)) throw tooDeep(maxDepth);
   try {
     return JSON.parse(raw) as unknown;
   } catch (cause) {
@@ -188,8 +192,8 @@ export function createSseTransport(deps: {
           message: `Subscription input is limited to ${limits.maxInputBytes} bytes`,
         });
       }
-      input = withLastEventId(parseJsonParam(url, 'input'), sseLastEventId(req, url));
-      const params = parseJsonParam(url, 'connectionParams');
+      input = withLastEventId(parseJsonParam(url, 'input', limits.maxJsonDepth), sseLastEventId(req, url));
+      const params = parseJsonParam(url, 'connectionParams', limits.maxJsonDepth);
       ctx = await contexts.forRequest(req, {
         connectionParams:
           typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : null,

@@ -208,6 +208,12 @@ export type TrpcSocketOptions = Pick<
   intercept: (parsed: unknown) => unknown;
   /** Sees the connectionParams of the first message, when the URL announced them. */
   connectionParams: (params: Record<string, unknown> | null) => void;
+  /**
+   * Looks at each text frame before anything parses it; an error refuses the frame: `refuse`
+   * answers it (a connectionParams message is answered by tRPC, as any malformed one).
+   */
+  screen: (text: string) => TRPCError | null;
+  refuse: (error: TRPCError) => void;
 };
 
 /**
@@ -235,6 +241,12 @@ export function attachTrpcSocket(
       decode(data) {
         const first = !sawParams;
         sawParams = true;
+        const refused = typeof data === 'string' ? opts.screen(data) : null;
+        if (refused) {
+          if (first) throw refused;
+          opts.refuse(refused);
+          return [];
+        }
         // Binary frames: jsonEncoder refuses them, and tRPC answers a parse error.
         const parsed: unknown =
           typeof data === 'string' ? JSON.parse(data) : jsonEncoder.decode(data);

@@ -6,6 +6,7 @@ import type { ConnectionRegistry } from './connections.ts';
 import { peerAddress, type Authentication, type Context, type ContextFactory } from './context.ts';
 import { tooManySubscriptions, isFeed, type LiveEvent, type Sink } from './hub.ts';
 import type { Metrics } from './telemetry.ts';
+import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 import {
   attachTrpcSocket,
   readWsCall,
@@ -41,6 +42,8 @@ export interface WsLimits {
   subscriptionsPerUser: number;
   /** Seconds between keep-alive pings; a socket that does not answer is ended. */
   pingS: number;
+  /** How deep a message's JSON may nest; deeper is refused before it is parsed. */
+  maxJsonDepth: number;
 }
 
 /** The event's frame after the subscriber's id: `,"result":{…}}`, made once per event. */
@@ -162,6 +165,9 @@ export function createWsTransport(deps: {
       createContext: ({ info }) => context(info.connectionParams),
       connectionParams: (given) => (params = given),
       intercept: feeds.take,
+      screen: (text) =>
+        jsonDeeperThan(Buffer.from(text), limits.maxJsonDepth) ? tooDeep(limits.maxJsonDepth) : null,
+      refuse: feeds.refuse,
     });
   }
 
@@ -293,13 +299,17 @@ function socketFeeds(opts: {
     send(wsWire.head(call.id, call.jsonrpc) + wsWire.stoppedTail);
   }
 
+  /** Answers a frame refused as a whole, as tRPC answers one it cannot read: an error for id null. */
+  function refuse(error: TRPCError): void {
+    send(wsWire.unaddressedError(trpc.errorShape(error, { type: 'unknown' })));
+  }
+
   /** Takes what is ours out of a parsed frame; returns what tRPC should still see (`[]`: nothing). */
   function take(parsed: unknown): unknown {
     const messages = Array.isArray(parsed) ? parsed : [parsed];
     if (messages.length === 0) {
       // tRPC would stay silent; every message gets an answer.
-      const error = new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' });
-      send(wsWire.unaddressedError(trpc.errorShape(error, { type: 'unknown' })));
+      refuse(new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' }));
       return [];
     }
     if (messages.length > opts.maxCallsPerFrame) {
@@ -346,5 +356,5 @@ function socketFeeds(opts: {
     entries.clear();
   });
 
-  return { take };
+  return { take, refuse };
 }
