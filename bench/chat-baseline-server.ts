@@ -49,7 +49,12 @@ const server = createServer((req, res) => {
       ws.send(`{"id":${subId},"result":{"type":"data","id":"${message.id}","data":${json}}}`);
     }
     const answer = JSON.stringify({ result: { data: message } });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
+    res
+      .writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(answer),
+      })
+      .end(answer);
   });
 });
 

@@ -47,7 +47,9 @@ const flatSenders = Math.floor(numberFlag(flags, 'senders', 4));
 const serverCpu = Number(flags.get('server-cpu') ?? -1);
 
 if (creds.memberTokens.length < subscriberCount) {
-  throw new Error(`only ${creds.memberTokens.length} member tokens for ${subscriberCount} subscribers`);
+  throw new Error(
+    `only ${creds.memberTokens.length} member tokens for ${subscriberCount} subscribers`,
+  );
 }
 
 // Never outlive the run: stop when the parent goes away (bench/run.ts holds our stdin open),
@@ -136,7 +138,10 @@ class Subscriber {
 
   open(timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(`no 'connected' event within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(
+        () => this.fail(`no 'connected' event within ${timeoutMs} ms`),
+        timeoutMs,
+      );
       this.onConnected = () => {
         clearTimeout(timer);
         resolve();
@@ -191,7 +196,9 @@ class Subscriber {
         const newline = buf.indexOf('\n', start);
         const seq = Number(buf.slice(start + 8, newline));
         const at = buf.indexOf(CREATED_AT, newline);
-        const created = Date.parse(buf.slice(at + CREATED_AT.length, at + CREATED_AT.length + ISO_LENGTH));
+        const created = Date.parse(
+          buf.slice(at + CREATED_AT.length, at + CREATED_AT.length + ISO_LENGTH),
+        );
         if (eventJsonBytes === 0) eventJsonBytes = end - (newline + 1 + 'data: '.length);
         this.onEvent(seq, now - created, now);
       } else {
@@ -288,7 +295,8 @@ function send(retry = true): Promise<boolean> {
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () => {
           const ok = res.statusCode === 200;
-          if (!ok && sendErrorsLogged++ < 3) log(`send answered ${res.statusCode}: ${body.slice(0, 300)}`);
+          if (!ok && sendErrorsLogged++ < 3)
+            log(`send answered ${res.statusCode}: ${body.slice(0, 300)}`);
           resolve(ok);
         });
         res.on('error', () => resolve(false));
@@ -469,7 +477,9 @@ function describe(r: PhaseResult): string {
 async function main() {
   // Warm-up: a few subscriptions and broadcasts, so one-off allocations (JIT, lazy modules,
   // prepared statements) are not counted as per-subscription memory.
-  const warm = creds.memberTokens.slice(0, Math.min(10, subscriberCount)).map((t) => new Subscriber(t));
+  const warm = creds.memberTokens
+    .slice(0, Math.min(10, subscriberCount))
+    .map((t) => new Subscriber(t));
   await openAll(warm, 10);
   for (let i = 0; i < 3; i++) await send();
   await sleep(300);
@@ -481,12 +491,16 @@ async function main() {
   const connectStart = performance.now();
   const connectFailures = await openAll(subs, 64);
   const connectSeconds = (performance.now() - connectStart) / 1000;
-  log(`${subs.length - connectFailures}/${subs.length} subscriptions connected in ${connectSeconds.toFixed(1)} s`);
+  log(
+    `${subs.length - connectFailures}/${subs.length} subscriptions connected in ${connectSeconds.toFixed(1)} s`,
+  );
   await sleep(2000);
   const rssIdleKiB = await settledRss();
   const connected = subs.filter((s) => s.connected).length;
   const idleKiBPerSubscription = connected > 0 ? (rssIdleKiB - rssBeforeKiB) / connected : NaN;
-  log(`idle RSS ${rssBeforeKiB} → ${rssIdleKiB} KiB: ${idleKiBPerSubscription.toFixed(1)} KiB per subscription`);
+  log(
+    `idle RSS ${rssBeforeKiB} → ${rssIdleKiB} KiB: ${idleKiBPerSubscription.toFixed(1)} KiB per subscription`,
+  );
 
   if (warmupSeconds > 0) {
     await runPhase('fixed', subs, (tally) => sendAtRate(warmupSeconds, tally));

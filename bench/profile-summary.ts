@@ -53,7 +53,9 @@ for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) =>
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)),
+  );
   const total = profile.endTime - profile.startTime;
   if (profile.samples.length < 10) continue;
 
@@ -72,7 +74,8 @@ for (const file of files) {
   // Inclusive time of the project's functions (each counted once per stack).
   const inclusive = new Map<string, number>();
   const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
   for (const [id, t] of self) {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
@@ -88,12 +91,18 @@ for (const file of files) {
   }
 
   const busy = total - (byArea.get('(idle)') ?? 0);
-  console.log(`\n${relative(root, file)}: ${ms(total).trim()} profiled, ${ms(busy).trim()} not idle`);
-  const sorted = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+  console.log(
+    `\n${relative(root, file)}: ${ms(total).trim()} profiled, ${ms(busy).trim()} not idle`,
+  );
+  const sorted = (m: Map<string, number>, n: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
   console.log('\nSelf time by area (share of non-idle time):');
-  for (const [name, t] of sorted(byArea, 30)) if (name !== '(idle)') console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
+  for (const [name, t] of sorted(byArea, 30))
+    if (name !== '(idle)') console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
   console.log(`\nTop ${top} functions by self time:`);
-  for (const [name, t] of sorted(byFunction, top + 1)) if (!name.startsWith('(idle)')) console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
+  for (const [name, t] of sorted(byFunction, top + 1))
+    if (!name.startsWith('(idle)')) console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
   console.log(`\nProject functions by total (inclusive) time:`);
-  for (const [name, t] of sorted(inclusive, top)) console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
+  for (const [name, t] of sorted(inclusive, top))
+    console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
 }

@@ -36,16 +36,26 @@ let seq = 100_000;
 const sends = createServer((req, res) => {
   const reply = (status: number, body: unknown) => {
     const json = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(json),
+    });
     res.end(json);
   };
-  if (req.method !== 'POST' || req.url !== '/trpc/notifications.send') return reply(404, { error: 'not found' });
-  if (req.headers.authorization !== `Bearer ${creds.adminToken}`) return reply(401, { error: 'unauthorized' });
+  if (req.method !== 'POST' || req.url !== '/trpc/notifications.send')
+    return reply(404, { error: 'not found' });
+  if (req.headers.authorization !== `Bearer ${creds.adminToken}`)
+    return reply(401, { error: 'unauthorized' });
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (chunk: string) => (body += chunk));
   req.on('end', () => {
-    const input = JSON.parse(body) as { title: string; body?: string; severity: string; link?: string | null };
+    const input = JSON.parse(body) as {
+      title: string;
+      body?: string;
+      severity: string;
+      link?: string | null;
+    };
     const createdAt = new Date().toISOString();
     const data = notificationSchema.parse({
       id: `ntf_${++seq}`,

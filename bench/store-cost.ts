@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openDatabase, type Db } from '../src/server/platform/db.ts';
-import { createNotificationStore, type Audience } from '../src/server/features/notifications/store.ts';
+import {
+  createNotificationStore,
+  type Audience,
+} from '../src/server/features/notifications/store.ts';
 import { createUserStore } from '../src/server/features/users/store.ts';
 import { createTeamStore } from '../src/server/features/users/team-store.ts';
 import { numberFlag, parseFlags } from './common.ts';
@@ -24,8 +27,14 @@ const members = Math.floor(numberFlag(flags, 'members', 1000));
 const history = Math.floor(numberFlag(flags, 'history', 300));
 const sends = Math.floor(numberFlag(flags, 'sends', 40));
 
-const writeBytes = () => Number(/^write_bytes:\s+(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
-const content = { title: 'Checkout p99 over 2 s', body: 'Since 09:41 UTC.', severity: 'warning' as const, link: null };
+const writeBytes = () =>
+  Number(/^write_bytes:\s+(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+const content = {
+  title: 'Checkout p99 over 2 s',
+  body: 'Since 09:41 UTC.',
+  severity: 'warning' as const,
+  link: null,
+};
 
 interface Cost {
   wallMs: number;
@@ -36,7 +45,10 @@ interface Cost {
 }
 
 /** A fresh database (real schema) with one team of `members` users. */
-async function fresh(dir: string, name: string): Promise<{ db: Db; teamId: string; userIds: string[] }> {
+async function fresh(
+  dir: string,
+  name: string,
+): Promise<{ db: Db; teamId: string; userIds: string[] }> {
   const db = await openDatabase(`sqlite:${join(dir, `${name}.db`)}`);
   const users = createUserStore(db);
   const teams = createTeamStore(db);
@@ -44,7 +56,13 @@ async function fresh(dir: string, name: string): Promise<{ db: Db; teamId: strin
   if (!team) throw new Error('team exists');
   const userIds: string[] = [];
   for (let i = 0; i < members; i++) {
-    const user = await users.create({ username: `u${i}`, displayName: `U ${i}`, role: 'member', passwordHash: 'x', teamIds: [team.id] });
+    const user = await users.create({
+      username: `u${i}`,
+      displayName: `U ${i}`,
+      role: 'member',
+      passwordHash: 'x',
+      teamIds: [team.id],
+    });
     if (user) userIds.push(user.id);
   }
   return { db, teamId: team.id, userIds };
@@ -94,7 +112,11 @@ async function main() {
     console.log(`One send to ${members} people, after ${history} such sends (mean of ${sends}):`);
     const heads = ['CPU ms', 'wall ms', 'create', 'since', 'disk KiB', 'µs/person'];
     console.log(''.padEnd(44) + heads.map((h) => h.padStart(10)).join(''));
-    const cases: { name: string; audience: (t: { teamId: string; userIds: string[] }) => Audience; index?: boolean }[] = [
+    const cases: {
+      name: string;
+      audience: (t: { teamId: string; userIds: string[] }) => Audience;
+      index?: boolean;
+    }[] = [
       { name: 'team (one row)', audience: ({ teamId }) => ({ kind: 'team', teamId }) },
       { name: 'everyone (one row)', audience: () => ({ kind: 'all' }) },
       { name: 'named users (a row each)', audience: ({ userIds }) => ({ kind: 'users', userIds }) },
@@ -107,7 +129,9 @@ async function main() {
     for (const c of cases) {
       const t = await fresh(dir, c.name.replace(/\W+/g, '-'));
       if (c.index) {
-        await sql`CREATE INDEX bench_recipients_seq ON notification_recipients (notification_seq)`.execute(t.db);
+        await sql`CREATE INDEX bench_recipients_seq ON notification_recipients (notification_seq)`.execute(
+          t.db,
+        );
       }
       line(c.name, await measure(t.db, c.audience(t)));
       await t.db.destroy();

@@ -11,6 +11,8 @@ afterEach(() => {
   const logged = errors.splice(0);
   vi.restoreAllMocks();
   if (logged.length > 0) {
-    throw new Error(`console.error was called: ${logged.map((a) => a.map(String).join(' ')).join('\n')}`);
+    throw new Error(
+      `console.error was called: ${logged.map((a) => a.map(String).join(' ')).join('\n')}`,
+    );
   }
 });

@@ -156,7 +156,8 @@ export async function runCli(
       args,
       config,
       io,
-      client: (opts) => createPulseClient({ url: config.url, token: config.token, webSocket: opts?.webSocket }),
+      client: (opts) =>
+        createPulseClient({ url: config.url, token: config.token, webSocket: opts?.webSocket }),
       // Braces: `write` returns a boolean, which a command's `return out(…)` must not pass on
       // as its exit code.
       out: (line) => {

@@ -52,7 +52,9 @@ export async function createApp(env: Env) {
   if (env.REDIS_URL) {
     // Refused rather than ignored: several instances without a shared bus would each miss the
     // others' events.
-    throw new Error('REDIS_URL is set, but this version runs one instance with an in-process bus: unset it');
+    throw new Error(
+      'REDIS_URL is set, but this version runs one instance with an in-process bus: unset it',
+    );
   }
   const db = await openDatabase(env.DATABASE_URL);
   const metrics = createMetrics();
@@ -170,9 +172,12 @@ export async function createApp(env: Env) {
       subscribe: () => bus.subscribe('auth.revoked', signal),
       signal,
       what: 'revocation',
-      handle: ({ kind, key }) => (kind === 'user' ? connections.closeUser(key) : connections.closeCredential(key)),
+      handle: ({ kind, key }) =>
+        kind === 'user' ? connections.closeUser(key) : connections.closeCredential(key),
     });
-    startSessionSweeper({ actions: actions.auth, env }, signal, () => authenticator.forgetStaleUses());
+    startSessionSweeper({ actions: actions.auth, env }, signal, () =>
+      authenticator.forgetStaleUses(),
+    );
     return { alerts };
   }
 

@@ -33,7 +33,11 @@ const envSchema = z.object({
   /** Seconds between WebSocket keep-alive pings; a socket silent for a ping and a wait after it is dropped. */
   PULSE_WS_PING_S: z.coerce.number().positive().default(30),
   /** Bytes a subscriber may leave unread before it is dropped (and resumes by replay). */
-  PULSE_SLOW_CONSUMER_BYTES: z.coerce.number().int().positive().default(1 << 20),
+  PULSE_SLOW_CONSUMER_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1 << 20),
   /** Open connections one user may hold, per transport. */
   PULSE_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(20).default(50),
   /** Hours metric points are kept. */
@@ -50,14 +54,24 @@ const envSchema = z.object({
   PULSE_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
   PULSE_LOGIN_WINDOW_S: z.coerce.number().int().min(900).default(900),
   /** A session unused this long ends; any session ends this long after sign-in. */
-  PULSE_SESSION_IDLE_S: z.coerce.number().positive().default(7 * 86_400),
-  PULSE_SESSION_MAX_S: z.coerce.number().positive().default(30 * 86_400),
+  PULSE_SESSION_IDLE_S: z.coerce
+    .number()
+    .positive()
+    .default(7 * 86_400),
+  PULSE_SESSION_MAX_S: z.coerce
+    .number()
+    .positive()
+    .default(30 * 86_400),
   /** Host names (optionally `name:port`) this server answers for besides HOST, localhost and loopback. */
   PULSE_PUBLIC_HOSTS: list,
   /** When set, `/metrics` answers only `Authorization: Bearer <this>`. */
   PULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Request bounds: body bytes (413), calls per batch, URL bytes (414), SSE `input` bytes. */
-  PULSE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1 << 20),
+  PULSE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1 << 20),
   PULSE_MAX_BATCH_CALLS: z.coerce.number().int().min(CLIENT_BATCH_MAX).default(100),
   PULSE_MAX_URL_BYTES: z.coerce.number().int().min(1024).max(65_536).default(8192),
   PULSE_MAX_SSE_INPUT_BYTES: z.coerce.number().int().min(256).default(4096),

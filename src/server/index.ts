@@ -5,8 +5,12 @@ import { startServer } from './server.ts';
 /** The `npm start` entry: parse the environment, start, and shut down cleanly on signals. */
 // The last net: every error has a handler where it can happen, but one that slips through is
 // logged and the server goes on serving everyone else rather than dropping every connection.
-process.on('unhandledRejection', (reason) => console.error('Unhandled rejection (the server keeps running)', reason));
-process.on('uncaughtException', (error) => console.error('Uncaught exception (the server keeps running)', error));
+process.on('unhandledRejection', (reason) =>
+  console.error('Unhandled rejection (the server keeps running)', reason),
+);
+process.on('uncaughtException', (error) =>
+  console.error('Uncaught exception (the server keeps running)', error),
+);
 
 async function main() {
   const env = parseEnv();

@@ -49,9 +49,21 @@ export async function seedIfEmpty(deps: {
     if (user) ids.push(user.id);
   }
   const samples = [
-    { title: 'Welcome to Pulse', body: 'Notifications for you and your team arrive here live.', severity: 'info' },
-    { title: 'Disk usage above 80% on db-1', body: '/var/lib/postgresql is at 83%.', severity: 'warning' },
-    { title: 'Checkout latency p99 over 2 s', body: 'Since 09:41 UTC on the checkout service.', severity: 'critical' },
+    {
+      title: 'Welcome to Pulse',
+      body: 'Notifications for you and your team arrive here live.',
+      severity: 'info',
+    },
+    {
+      title: 'Disk usage above 80% on db-1',
+      body: '/var/lib/postgresql is at 83%.',
+      severity: 'warning',
+    },
+    {
+      title: 'Checkout latency p99 over 2 s',
+      body: 'Since 09:41 UTC on the checkout service.',
+      severity: 'critical',
+    },
   ] as const;
   for (const sample of samples) {
     await notifications.notify({ kind: 'team', teamId: team.id }, { ...sample, link: null });

@@ -21,7 +21,8 @@ import { TRPC_PATH } from '../shared/paths.ts';
 const TRPC_BASE = `${TRPC_PATH}/`;
 
 /** One procedure path, or a batch of them joined by commas. */
-const PROCEDURE_PATHS = /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?:,[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)*$/;
+const PROCEDURE_PATHS =
+  /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?:,[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)*$/;
 
 /**
  * The path, percent-decoded, when it and the query string are well-formed: every `%` starts an
@@ -61,9 +62,16 @@ function plain(res: ServerResponse, status: number, text: string): void {
  * Expected errors (bad input, auth) are answers, not incidents; anything that reaches a client
  * as INTERNAL_SERVER_ERROR is a bug, logged once here with where it happened.
  */
-function logInternalError(opts: { error: TRPCError; path: string | undefined; type: string }): void {
+function logInternalError(opts: {
+  error: TRPCError;
+  path: string | undefined;
+  type: string;
+}): void {
   if (opts.error.code !== 'INTERNAL_SERVER_ERROR') return;
-  console.error(`tRPC ${opts.type} ${opts.path ?? '(no path)'} failed`, opts.error.cause ?? opts.error);
+  console.error(
+    `tRPC ${opts.type} ${opts.path ?? '(no path)'} failed`,
+    opts.error.cause ?? opts.error,
+  );
 }
 
 export interface RunningServer {
@@ -202,7 +210,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     // DNS rebinding: a hostile page whose name resolves here must reach nothing, not even a 404.
     if (!app.hosts.hostAllowed(req.headers.host)) {
       const missing = req.headers.host === undefined;
-      return plain(res, missing ? 400 : 421, missing ? 'A Host header is required' : 'Unknown host');
+      return plain(
+        res,
+        missing ? 400 : 421,
+        missing ? 'A Host header is required' : 'Unknown host',
+      );
     }
     const target = req.url ?? '/';
     if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return plain(res, 414, 'URL too long');
@@ -217,7 +229,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     if (pathname.startsWith(TRPC_BASE)) {
       const path = decoded === null ? null : decoded.slice(TRPC_BASE.length);
       if (path === null || !PROCEDURE_PATHS.test(path)) {
-        return refuseCall(res, 'BAD_REQUEST', 'Malformed procedure path or percent-escape in the URL');
+        return refuseCall(
+          res,
+          'BAD_REQUEST',
+          'Malformed procedure path or percent-escape in the URL',
+        );
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > env.PULSE_MAX_BODY_BYTES) {
@@ -232,7 +248,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
       }
       observe(req, res, req.method === 'GET' ? 'query' : 'mutation');
       // The bodies tRPC parses as JSON (it matches the same way); others it reads itself.
-      if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers['content-type']?.startsWith('application/json')) {
+      if (
+        req.method !== 'GET' &&
+        req.method !== 'HEAD' &&
+        req.headers['content-type']?.startsWith('application/json')
+      ) {
         callWithJsonBody(req, res);
         return;
       }
@@ -248,7 +268,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
     }
     if (pathname === '/metrics') {
       if (!metricsAllowed(req)) {
-        res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer realm="metrics"' });
+        res.writeHead(401, {
+          'Content-Type': 'text/plain',
+          'WWW-Authenticate': 'Bearer realm="metrics"',
+        });
         res.end('Send the metrics token as a bearer token\n');
         return;
       }
@@ -300,7 +323,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? 408
           : 400;
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
     let drained = 0;
     socket.on('data', (chunk: Buffer) => {
       drained += chunk.length;
@@ -318,7 +343,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
     };
     try {
       if (!app.hosts.hostAllowed(req.headers.host)) {
-        return req.headers.host === undefined ? refuse(400, 'Bad Request') : refuse(421, 'Misdirected Request');
+        return req.headers.host === undefined
+          ? refuse(400, 'Bad Request')
+          : refuse(421, 'Misdirected Request');
       }
       const target = req.url ?? '/';
       if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return refuse(414, 'URI Too Long');

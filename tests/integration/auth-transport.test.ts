@@ -49,25 +49,41 @@ describe('authentication and transports', () => {
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
     const anon = await t.client(null);
-    const wrong = await anon.auth.login.mutate({ username: 'alice', password: 'nope' }).catch((e: Error) => e);
-    const unknown = await anon.auth.login.mutate({ username: 'mallory', password: 'nope' }).catch((e: Error) => e);
-    expect(wrong).toMatchObject({ message: 'Wrong username or password', data: { code: 'UNAUTHORIZED' } });
-    expect(unknown).toMatchObject({ message: 'Wrong username or password', data: { code: 'UNAUTHORIZED' } });
+    const wrong = await anon.auth.login
+      .mutate({ username: 'alice', password: 'nope' })
+      .catch((e: Error) => e);
+    const unknown = await anon.auth.login
+      .mutate({ username: 'mallory', password: 'nope' })
+      .catch((e: Error) => e);
+    expect(wrong).toMatchObject({
+      message: 'Wrong username or password',
+      data: { code: 'UNAUTHORIZED' },
+    });
+    expect(unknown).toMatchObject({
+      message: 'Wrong username or password',
+      data: { code: 'UNAUTHORIZED' },
+    });
   });
 
   it('rate-limits failed sign-ins per username', async () => {
     await using t = await startTestServer({}, { teams: [OPS] });
     const anon = await t.client(null);
     for (let i = 0; i < 10; i++) {
-      await expect(anon.auth.login.mutate({ username: 'bob', password: `wrong${i}` })).rejects.toMatchObject({
+      await expect(
+        anon.auth.login.mutate({ username: 'bob', password: `wrong${i}` }),
+      ).rejects.toMatchObject({
         data: { code: 'UNAUTHORIZED' },
       });
     }
-    await expect(anon.auth.login.mutate({ username: 'bob', password: MEMBER_PASSWORD })).rejects.toMatchObject({
+    await expect(
+      anon.auth.login.mutate({ username: 'bob', password: MEMBER_PASSWORD }),
+    ).rejects.toMatchObject({
       data: { code: 'TOO_MANY_REQUESTS' },
     });
     // Others are unaffected.
-    await expect(anon.auth.login.mutate({ username: 'carol', password: MEMBER_PASSWORD })).resolves.toMatchObject({
+    await expect(
+      anon.auth.login.mutate({ username: 'carol', password: MEMBER_PASSWORD }),
+    ).resolves.toMatchObject({
       user: { username: 'carol' },
     });
   });
@@ -103,7 +119,9 @@ describe('authentication and transports', () => {
     const alice = await t.client({ username: 'alice' });
     const { id, token } = await alice.auth.createToken.mutate({ name: 'tail', scopes: ['read'] });
     const byToken = createPulseClient({ url: t.url, token });
-    const live = record<Tracked>((o) => byToken.notifications.onNotification.subscribe(undefined, o));
+    const live = record<Tracked>((o) =>
+      byToken.notifications.onNotification.subscribe(undefined, o),
+    );
     await live.started;
     const ws = wsClient(t.url, { token });
     expect((await ws.trpc.auth.me.query()).username).toBe('alice');
@@ -114,20 +132,45 @@ describe('authentication and transports', () => {
     expect((await live.waitForError(5000)).data?.code).toBe('UNAUTHORIZED');
     expect(await closed).toBe(4001);
     await expect(byToken.auth.me.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
-    await expect(alice.auth.revokeToken.mutate({ id })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(alice.auth.revokeToken.mutate({ id })).rejects.toMatchObject({
+      data: { code: 'NOT_FOUND' },
+    });
     await ws.client.close();
   });
 
   it('refuses cookie mutations from a foreign Origin, allows configured and absent ones', async () => {
-    await using t = await startTestServer({ PULSE_ALLOWED_ORIGINS: 'http://console.example' }, { teams: [OPS] });
+    await using t = await startTestServer(
+      { PULSE_ALLOWED_ORIGINS: 'http://console.example' },
+      { teams: [OPS] },
+    );
     await sendTo(t, 'alice', ['one', 'two', 'three']);
     const cookie = await t.login('alice');
-    const foreign = await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: 'http://evil.example' });
+    const foreign = await post(
+      t.url,
+      'notifications.markAllRead',
+      {},
+      { cookie, origin: 'http://evil.example' },
+    );
     expect(foreign.status).toBe(403);
     expect(foreign.json.error?.data.code).toBe('FORBIDDEN');
-    expect(await t.server.app.stores.notifications.unreadCount((await createPulseClient({ url: t.url, headers: { cookie } }).auth.me.query()).id)).toBe(3);
-    expect((await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: 'http://console.example' })).status).toBe(200);
-    expect((await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: t.url })).status).toBe(200);
+    expect(
+      await t.server.app.stores.notifications.unreadCount(
+        (await createPulseClient({ url: t.url, headers: { cookie } }).auth.me.query()).id,
+      ),
+    ).toBe(3);
+    expect(
+      (
+        await post(
+          t.url,
+          'notifications.markAllRead',
+          {},
+          { cookie, origin: 'http://console.example' },
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await post(t.url, 'notifications.markAllRead', {}, { cookie, origin: t.url })).status,
+    ).toBe(200);
     expect((await post(t.url, 'notifications.markAllRead', {}, { cookie })).status).toBe(200);
   });
 
@@ -141,7 +184,9 @@ describe('authentication and transports', () => {
     expect((await byCookie.trpc.auth.me.query()).username).toBe('bob');
     await byCookie.client.close();
     const bad = wsClient(t.url, { token: 'pulse_not-a-token' });
-    await expect(bad.trpc.auth.me.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+    await expect(bad.trpc.auth.me.query()).rejects.toMatchObject({
+      data: { code: 'UNAUTHORIZED' },
+    });
     await bad.client.close();
   });
 
@@ -159,7 +204,10 @@ describe('authentication and transports', () => {
   });
 
   it('caps streams per user with a clear error, leaving the open ones alone', async () => {
-    await using t = await startTestServer({ PULSE_MAX_CONNECTIONS_PER_USER: '20' }, { teams: [OPS] });
+    await using t = await startTestServer(
+      { PULSE_MAX_CONNECTIONS_PER_USER: '20' },
+      { teams: [OPS] },
+    );
     const cookie = await t.login('alice');
     const url = subscriptionUrl(t.url, 'notifications.onNotification');
     const open = Array.from({ length: 20 }, () => openRawSse(url, { cookie }));
@@ -172,7 +220,11 @@ describe('authentication and transports', () => {
     expect(error.data.code).toBe('TOO_MANY_REQUESTS');
     expect(open.every((s) => !s.ended)).toBe(true);
     const admin = await t.client({ username: 'admin' });
-    await admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: 'still live', severity: 'info' });
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'still live',
+      severity: 'info',
+    });
     await eventually(() => open.every((s) => s.data().length === 1));
     for (const s of [...open, extra]) s.destroy();
   });

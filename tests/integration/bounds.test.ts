@@ -73,7 +73,10 @@ describe('notification links', () => {
 
 describe('alert rules per team', () => {
   it('stores up to PULSE_MAX_RULES_PER_TEAM rules in a team and refuses the next, naming the limit', async () => {
-    await using t = await createTestServices({ PULSE_MAX_RULES_PER_TEAM: '3' }, { teams: aliceInOps });
+    await using t = await createTestServices(
+      { PULSE_MAX_RULES_PER_TEAM: '3' },
+      { teams: aliceInOps },
+    );
     const admin = t.caller('admin');
     const alice = t.caller('alice');
     const ops = t.team('ops').team;
@@ -120,7 +123,10 @@ describe('series watched by metrics.onPoints', () => {
   });
 
   it('refuses a subscription that would watch more than PULSE_MAX_WATCHED_SERIES series; watched ones cost nothing', async () => {
-    await using t = await createTestServices({ PULSE_MAX_WATCHED_SERIES: '60' }, { teams: aliceInOps });
+    await using t = await createTestServices(
+      { PULSE_MAX_WATCHED_SERIES: '60' },
+      { teams: aliceInOps },
+    );
     const alice = t.caller('alice');
     const open = async (series: string[]) =>
       (await alice.metrics.onPoints({ series }))[Symbol.asyncIterator]();
@@ -148,7 +154,10 @@ describe('series watched by metrics.onPoints', () => {
   });
 
   it('answers past the limit with a plain TOO_MANY_REQUESTS over SSE and WebSocket', async () => {
-    await using t = await startTestServer({ PULSE_MAX_WATCHED_SERIES: '50' }, { teams: aliceInOps });
+    await using t = await startTestServer(
+      { PULSE_MAX_WATCHED_SERIES: '50' },
+      { teams: aliceInOps },
+    );
     const cookie = await t.login('alice');
     const sse = createPulseClient({ url: t.url, headers: { cookie }, subscriptionRetries: 0 });
     const full = record<PointsBatch>((o) =>
@@ -235,7 +244,10 @@ describe('metric timestamps', () => {
 
 describe('metrics.range', () => {
   it('reads up to PULSE_RANGE_MAX_ROWS points in pages, the same as downsampling them all, and refuses a wider range', async () => {
-    await using t = await createTestServices({ PULSE_RANGE_MAX_ROWS: '10000' }, { teams: aliceInOps });
+    await using t = await createTestServices(
+      { PULSE_RANGE_MAX_ROWS: '10000' },
+      { teams: aliceInOps },
+    );
     const alice = t.caller('alice');
     const base = Date.now() - 60_000;
     // Three points per millisecond: pages of 5,000 end in the middle of equal stamps.

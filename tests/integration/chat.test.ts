@@ -192,7 +192,11 @@ describe('chat over WebSocket', () => {
     await typing.waitFor(1);
     expect(typing.items[0]).toEqual([]);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
-    await typing.waitUntil((items) => items.at(-1)?.[0]?.username === 'alice', 'alice typing', 3000);
+    await typing.waitUntil(
+      (items) => items.at(-1)?.[0]?.username === 'alice',
+      'alice typing',
+      3000,
+    );
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: false });
     await typing.waitUntil((items) => items.at(-1)?.length === 0, 'cleared at once', 1000);
     await alice.trpc.chat.setTyping.mutate({ roomId, typing: true });
@@ -322,7 +326,10 @@ describe('chat over WebSocket', () => {
   });
 
   it('closes a socket whose reader stalls instead of buffering without bound', async () => {
-    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) }, { teams: [OPS] });
+    await using t = await startTestServer(
+      { PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) },
+      { teams: [OPS] },
+    );
     const cookie = await t.login('alice');
     const raw = new WebSocket(`${t.url.replace('http', 'ws')}/trpc`, { headers: { cookie } });
     await new Promise((r) => raw.once('open', r));

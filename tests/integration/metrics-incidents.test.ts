@@ -29,7 +29,10 @@ describe('metrics', () => {
       });
     }
     const elapsed = Date.now() - t0;
-    await live.waitUntil((items) => items.flat().flatMap((b) => b.points).length >= 60, 'all points');
+    await live.waitUntil(
+      (items) => items.flat().flatMap((b) => b.points).length >= 60,
+      'all points',
+    );
     live.stop();
     const batches = live.items.flat();
     expect(batches.every((b) => b.series === 'app.latency')).toBe(true);

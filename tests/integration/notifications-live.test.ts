@@ -12,7 +12,9 @@ describe('notifications over SSE', () => {
   it('tracks each event by the notification id and replays after a lastEventId, in order', async () => {
     await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
-    const first = record<Tracked>((o) => alice.notifications.onNotification.subscribe(undefined, o));
+    const first = record<Tracked>((o) =>
+      alice.notifications.onNotification.subscribe(undefined, o),
+    );
     await first.started;
     await sendTo(t, 'alice', ['a1', 'a2']);
     await first.waitFor(2);
@@ -76,7 +78,11 @@ describe('notifications over SSE', () => {
       senders.map((admin, s) =>
         Promise.all(
           Array.from({ length: 25 }, (_, i) =>
-            admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: `s${s}-${i}`, severity: 'info' }),
+            admin.notifications.send.mutate({
+              to: { usernames: ['alice'] },
+              title: `s${s}-${i}`,
+              severity: 'info',
+            }),
           ),
         ),
       ),
@@ -102,7 +108,11 @@ describe('notifications over SSE', () => {
     let sent = 0;
     const sender = (async () => {
       while (sending && sent < 400) {
-        await admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: `r${sent++}`, severity: 'info' });
+        await admin.notifications.send.mutate({
+          to: { usernames: ['alice'] },
+          title: `r${sent++}`,
+          severity: 'info',
+        });
       }
     })();
     await eventually(() => sent >= 40, 10_000, 'some sends');
@@ -114,7 +124,9 @@ describe('notifications over SSE', () => {
     await sender;
     await live.waitFor(sent, 10_000);
     live.stop();
-    expect(live.items.map((e) => e.data.title)).toEqual(Array.from({ length: sent }, (_, i) => `r${i}`));
+    expect(live.items.map((e) => e.data.title)).toEqual(
+      Array.from({ length: sent }, (_, i) => `r${i}`),
+    );
   });
 
   it("never shows one user another's notifications, whatever the input", async () => {
@@ -148,8 +160,12 @@ describe('notifications over SSE', () => {
     const phone = await t.client({ username: 'alice' });
     const laptop = await t.client({ username: 'alice' });
     const bob = await t.client({ username: 'bob' });
-    const laptopSees = record<ReadStateEvent>((o) => laptop.notifications.onReadState.subscribe(undefined, o));
-    const bobSees = record<ReadStateEvent>((o) => bob.notifications.onReadState.subscribe(undefined, o));
+    const laptopSees = record<ReadStateEvent>((o) =>
+      laptop.notifications.onReadState.subscribe(undefined, o),
+    );
+    const bobSees = record<ReadStateEvent>((o) =>
+      bob.notifications.onReadState.subscribe(undefined, o),
+    );
     await Promise.all([laptopSees.started, bobSees.started]);
     const [latest] = (await phone.notifications.list.query({ limit: 1 })).items;
     await phone.notifications.markRead.mutate({ id: latest!.id });
@@ -171,7 +187,9 @@ describe('notifications over SSE', () => {
     await using t = await startTestServer({}, { teams: [OPS] });
     const alice = await t.client({ username: 'alice' });
     for (const lastEventId of ['ntf_99999', 'garbage', 'ntf_-1']) {
-      const probe = record<Tracked>((o) => alice.notifications.onNotification.subscribe({ lastEventId }, o));
+      const probe = record<Tracked>((o) =>
+        alice.notifications.onNotification.subscribe({ lastEventId }, o),
+      );
       expect((await probe.waitForError()).data?.code).toBe('PRECONDITION_FAILED');
     }
   });
@@ -182,7 +200,9 @@ describe('notifications over SSE', () => {
     await expect(anonymous.notifications.list.query({})).rejects.toMatchObject({
       data: { code: 'UNAUTHORIZED', httpStatus: 401 },
     });
-    const sub = record<Tracked>((o) => anonymous.notifications.onNotification.subscribe(undefined, o));
+    const sub = record<Tracked>((o) =>
+      anonymous.notifications.onNotification.subscribe(undefined, o),
+    );
     expect((await sub.waitForError()).data?.code).toBe('UNAUTHORIZED');
     const alice = await t.client({ username: 'alice' });
     await expect(
@@ -191,7 +211,11 @@ describe('notifications over SSE', () => {
     const bad = await alice.notifications.list.query({ limit: 500 }).catch((e: unknown) => e);
     expect(bad).toMatchObject({
       message: expect.stringContaining('limit') as unknown,
-      data: { code: 'BAD_REQUEST', httpStatus: 400, issues: [expect.objectContaining({ path: ['limit'] })] },
+      data: {
+        code: 'BAD_REQUEST',
+        httpStatus: 400,
+        issues: [expect.objectContaining({ path: ['limit'] })],
+      },
     });
     const badSub = record<Tracked>((o) =>
       alice.notifications.onNotification.subscribe({ lastEventId: 42 } as never, o),
@@ -223,7 +247,10 @@ describe('notifications over SSE', () => {
   });
 
   it('drops a reader that stops reading, counts it, and lets it resume by replay', async () => {
-    await using t = await startTestServer({ PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) }, { teams: [OPS] });
+    await using t = await startTestServer(
+      { PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) },
+      { teams: [OPS] },
+    );
     const cookie = await t.login('alice');
     const stalled = openRawSse(subscriptionUrl(t.url, 'notifications.onNotification'), { cookie });
     await eventually(() => stalled.frames.some((f) => f.event === 'connected'));
@@ -236,7 +263,12 @@ describe('notifications over SSE', () => {
     while (counts.dropped === 0 && sent < 6000) {
       await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: `big ${sent + i}`, body, severity: 'info' }),
+          admin.notifications.send.mutate({
+            to: { usernames: ['alice'] },
+            title: `big ${sent + i}`,
+            body,
+            severity: 'info',
+          }),
         ),
       );
       sent += 50;
@@ -253,7 +285,11 @@ describe('notifications over SSE', () => {
       cookie,
       'last-event-id': last!.id!,
     });
-    await eventually(() => got.length + resumed.data().length >= sent, 20_000, 'replay of the rest');
+    await eventually(
+      () => got.length + resumed.data().length >= sent,
+      20_000,
+      'replay of the rest',
+    );
     resumed.destroy();
     const all = [...got, ...resumed.data<Notification>()];
     // Concurrent sends commit in any order: every one exactly once, in id order.
@@ -272,7 +308,11 @@ describe('notifications over SSE', () => {
     const cookie = await t.login('alice');
     const raw = openRawSse(subscriptionUrl(t.url, 'notifications.onNotification'), { cookie });
     await eventually(() => raw.frames.filter((f) => f.event === 'ping').length >= 2, 3000, 'pings');
-    expect(raw.frames[0]).toEqual({ event: 'connected', id: null, data: '{"reconnectAfterInactivityMs":300}' });
+    expect(raw.frames[0]).toEqual({
+      event: 'connected',
+      id: null,
+      data: '{"reconnectAfterInactivityMs":300}',
+    });
     raw.destroy();
   });
 });

@@ -248,12 +248,16 @@ describe('router through createCaller', () => {
       'CONFLICT',
     );
     expect(await codeOf(admin.teams.create({ name: 'payments' }))).toBe('CONFLICT');
-    expect(await codeOf(admin.users.create({ username: 'Bad Name', password: 'secret-password' }))).toBe(
-      'BAD_REQUEST',
-    );
+    expect(
+      await codeOf(admin.users.create({ username: 'Bad Name', password: 'secret-password' })),
+    ).toBe('BAD_REQUEST');
     expect(
       await codeOf(
-        admin.users.create({ username: 'erin', password: 'secret-password', teamIds: ['team_nope'] }),
+        admin.users.create({
+          username: 'erin',
+          password: 'secret-password',
+          teamIds: ['team_nope'],
+        }),
       ),
     ).toBe('NOT_FOUND');
     const bob = t.user('bob');

@@ -12,7 +12,11 @@ describe('smoke', () => {
       alice.notifications.onNotification.subscribe(undefined, o),
     );
     await live.started;
-    await admin.notifications.send.mutate({ to: { usernames: ['alice'] }, title: 'hello', severity: 'info' });
+    await admin.notifications.send.mutate({
+      to: { usernames: ['alice'] },
+      title: 'hello',
+      severity: 'info',
+    });
     await live.waitFor(1);
     live.stop();
     expect(live.items.map((e) => e.data.title)).toEqual(['hello']);
@@ -21,7 +25,9 @@ describe('smoke', () => {
   it("seeds the demo `npm start` shows: the README's users, team and password, and a few notifications", async () => {
     // What `npm start` sets (PULSE_DEMO defaults to 1 there); no test relies on this data.
     await using t = await startTestServer({ PULSE_DEMO: '1' });
-    expect(t.server.seeded).toContain("Demo data: users alice, bob, carol (team ops), password 'pulse'");
+    expect(t.server.seeded).toContain(
+      "Demo data: users alice, bob, carol (team ops), password 'pulse'",
+    );
     for (const [username, displayName] of [
       ['alice', 'Alice Martin'],
       ['bob', 'Bob Okafor'],
@@ -34,7 +40,12 @@ describe('smoke', () => {
       expect(await member.notifications.unreadCount.query()).toBe(3);
     }
     const admin = await t.client({ username: 'admin' });
-    expect((await admin.users.list.query()).map((u) => u.username)).toEqual(['admin', 'alice', 'bob', 'carol']);
+    expect((await admin.users.list.query()).map((u) => u.username)).toEqual([
+      'admin',
+      'alice',
+      'bob',
+      'carol',
+    ]);
   });
 
   it('starts without demo data when PULSE_DEMO is off: the admin alone', async () => {

@@ -71,7 +71,8 @@ export async function setup(project: TestProject) {
     const stale = Date.now() - 3_600_000;
     for (const old of readdirSync(cacheRoot)) {
       const path = join(cacheRoot, old);
-      if (path !== dir && statSync(path).mtimeMs < stale) rmSync(path, { recursive: true, force: true });
+      if (path !== dir && statSync(path).mtimeMs < stale)
+        rmSync(path, { recursive: true, force: true });
     }
     project.provide('webAppDir', dir);
     project.provide('webAppError', '');

@@ -53,7 +53,10 @@ describe('what callers see', () => {
   });
 
   it('types the admin credential controls and the paged lists', () => {
-    expectTypeOf<In['users']['setDisabled']>().toEqualTypeOf<{ userId: string; disabled: boolean }>();
+    expectTypeOf<In['users']['setDisabled']>().toEqualTypeOf<{
+      userId: string;
+      disabled: boolean;
+    }>();
     expectTypeOf<Out['users']['setDisabled']>().toEqualTypeOf<{
       userId: string;
       disabled: boolean;

@@ -14,22 +14,26 @@ describe('configuration', () => {
       PULSE_MAX_CONNECTIONS_PER_USER: 50,
     });
     expect(env.PULSE_ADMIN_PASSWORD).toBeUndefined();
-    expect(parseEnv({ PULSE_ALLOWED_ORIGINS: 'http://a.example, http://b.example' }).PULSE_ALLOWED_ORIGINS).toEqual([
-      'http://a.example',
-      'http://b.example',
-    ]);
+    expect(
+      parseEnv({ PULSE_ALLOWED_ORIGINS: 'http://a.example, http://b.example' })
+        .PULSE_ALLOWED_ORIGINS,
+    ).toEqual(['http://a.example', 'http://b.example']);
   });
 
   it('names the variable that is wrong', () => {
     expect(() => parseEnv({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => parseEnv({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
-    expect(() => parseEnv({ PULSE_MAX_CONNECTIONS_PER_USER: '5' })).toThrow(/PULSE_MAX_CONNECTIONS_PER_USER/);
+    expect(() => parseEnv({ PULSE_MAX_CONNECTIONS_PER_USER: '5' })).toThrow(
+      /PULSE_MAX_CONNECTIONS_PER_USER/,
+    );
   });
 
   it('refuses what this version cannot do instead of ignoring it', async () => {
-    await expect(createApp(parseEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).rejects.toThrow(/REDIS_URL/);
-    await expect(createApp(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' }))).rejects.toThrow(
-      /only sqlite/,
+    await expect(createApp(parseEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).rejects.toThrow(
+      /REDIS_URL/,
     );
+    await expect(
+      createApp(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' })),
+    ).rejects.toThrow(/only sqlite/);
   });
 });

@@ -99,7 +99,9 @@ export function ChoiceField<Value extends string>(props: {
 
 /** A labelled severity picker. */
 export function SeverityField(props: { value: Severity; onChange: (value: Severity) => void }) {
-  return <ChoiceField label="Severity" name="severity" options={severitySchema.options} {...props} />;
+  return (
+    <ChoiceField label="Severity" name="severity" options={severitySchema.options} {...props} />
+  );
 }
 
 /** A labelled team picker, with the field's error when there is one. */

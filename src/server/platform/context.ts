@@ -93,7 +93,10 @@ export function peerAddress(req: IncomingMessage): string {
  */
 export interface ContextFactory {
   /** Resolves the credentials a request (or a socket's first message) presents. */
-  authenticate(req: IncomingMessage, connectionParams: Record<string, unknown> | null): Promise<Authentication>;
+  authenticate(
+    req: IncomingMessage,
+    connectionParams: Record<string, unknown> | null,
+  ): Promise<Authentication>;
   /**
    * Where a browser request may come from: the server's own origins plus
    * `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin` and pass.
@@ -108,7 +111,10 @@ export interface ContextFactory {
   /** Authenticates and builds, for one HTTP request. Never throws for bad credentials. */
   forRequest(
     req: IncomingMessage,
-    opts: { connectionParams: Record<string, unknown> | null; setCookie?: (header: string) => void },
+    opts: {
+      connectionParams: Record<string, unknown> | null;
+      setCookie?: (header: string) => void;
+    },
   ): Promise<Context>;
 }
 
@@ -121,7 +127,11 @@ export function createContextFactory(deps: {
     const origin = req.headers.origin;
     return origin === undefined || deps.originAllowed(origin);
   };
-  const fromAuthentication: ContextFactory['fromAuthentication'] = (req, { user, credential, bearer }, setCookie) =>
+  const fromAuthentication: ContextFactory['fromAuthentication'] = (
+    req,
+    { user, credential, bearer },
+    setCookie,
+  ) =>
     createContextInner({
       user,
       credential,
@@ -139,7 +149,11 @@ export function createContextFactory(deps: {
     originAllowed,
     fromAuthentication,
     async forRequest(req, opts) {
-      return fromAuthentication(req, await authenticate(req, opts.connectionParams), opts.setCookie);
+      return fromAuthentication(
+        req,
+        await authenticate(req, opts.connectionParams),
+        opts.setCookie,
+      );
     },
   };
 }

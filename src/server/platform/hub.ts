@@ -20,7 +20,12 @@ export interface LiveEvent {
   sseChunk?: Buffer;
 }
 
-export function liveEvent(data: unknown, id: string | null = null, seq = 0, at = Date.now()): LiveEvent {
+export function liveEvent(
+  data: unknown,
+  id: string | null = null,
+  seq = 0,
+  at = Date.now(),
+): LiveEvent {
   return { seq, id, data, json: JSON.stringify(data), at };
 }
 
@@ -102,7 +107,9 @@ export class Hub {
       } catch (cause) {
         // One broken subscriber ends alone; the others still get the event.
         console.error(`Delivery on '${channel}' failed; ending that subscription`, cause);
-        subscriber.sink.end(new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Delivery failed', cause }));
+        subscriber.sink.end(
+          new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Delivery failed', cause }),
+        );
       }
     }
   }

@@ -31,4 +31,7 @@ export function jsonDeeperThan(json: Buffer, max: number): boolean {
 
 /** The refusal of JSON nested past `PULSE_MAX_JSON_DEPTH`. */
 export const tooDeep = (max: number): TRPCError =>
-  new TRPCError({ code: 'BAD_REQUEST', message: `JSON may nest arrays and objects at most ${max} levels deep` });
+  new TRPCError({
+    code: 'BAD_REQUEST',
+    message: `JSON may nest arrays and objects at most ${max} levels deep`,
+  });

@@ -9,14 +9,19 @@ import type { User } from '../../shared/schemas/auth.ts';
 type Member = Pick<User, 'role' | 'teamIds'>;
 
 /** The teams whose things the user may see, as list queries filter by: null means all (admins). */
-export const visibleTeams = (user: Member): string[] | null => (user.role === 'admin' ? null : user.teamIds);
+export const visibleTeams = (user: Member): string[] | null =>
+  user.role === 'admin' ? null : user.teamIds;
 
 /** Whether the user may see what belongs to `teamId`. */
 export const seesTeam = (user: Member, teamId: string): boolean =>
   user.role === 'admin' || user.teamIds.includes(teamId);
 
 /** `found` when it exists and its team is in the user's scope; NOT_FOUND with `message` otherwise. */
-export function visibleOrNotFound<T extends { teamId: string }>(user: Member, found: T | null, message: string): T {
+export function visibleOrNotFound<T extends { teamId: string }>(
+  user: Member,
+  found: T | null,
+  message: string,
+): T {
   if (!found || !seesTeam(user, found.teamId)) throw new TRPCError({ code: 'NOT_FOUND', message });
   return found;
 }

@@ -3,9 +3,23 @@ import type { Socket } from 'node:net';
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import type { Closable, ConnectionRegistry } from './connections.ts';
 import type { Context, ContextFactory } from './context.ts';
-import { isFeed, isSlowConsumerError, liveEvent, tooManySubscriptions, type LiveEvent, type Sink } from './hub.ts';
+import {
+  isFeed,
+  isSlowConsumerError,
+  liveEvent,
+  tooManySubscriptions,
+  type LiveEvent,
+  type Sink,
+} from './hub.ts';
 import type { Metrics } from './telemetry.ts';
-import { routerAccess, sseLastEventId, sseWire, toTRPCError, untracked, withLastEventId } from './trpc-internals.ts';
+import {
+  routerAccess,
+  sseLastEventId,
+  sseWire,
+  toTRPCError,
+  untracked,
+  withLastEventId,
+} from './trpc-internals.ts';
 import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 
 /**
@@ -81,7 +95,8 @@ class SseConnection implements Sink, Closable {
     if (this.done) return;
     const socket = this.socket;
     if (socket !== null) {
-      if (!socket.destroyed) socket.write((event.sseChunk ??= chunkOf((event.sse ??= sseFrame(event)))));
+      if (!socket.destroyed)
+        socket.write((event.sseChunk ??= chunkOf((event.sse ??= sseFrame(event)))));
     } else {
       this.res.write((event.sse ??= sseFrame(event)));
     }
@@ -192,11 +207,16 @@ export function createSseTransport(deps: {
           message: `Subscription input is limited to ${limits.maxInputBytes} bytes`,
         });
       }
-      input = withLastEventId(parseJsonParam(url, 'input', limits.maxJsonDepth), sseLastEventId(req, url));
+      input = withLastEventId(
+        parseJsonParam(url, 'input', limits.maxJsonDepth),
+        sseLastEventId(req, url),
+      );
       const params = parseJsonParam(url, 'connectionParams', limits.maxJsonDepth);
       ctx = await contexts.forRequest(req, {
         connectionParams:
-          typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : null,
+          typeof params === 'object' && params !== null
+            ? (params as Record<string, unknown>)
+            : null,
       });
       result = await trpc.subscribe({ path, input, ctx, signal: abort.signal });
     } catch (cause) {
@@ -214,11 +234,19 @@ export function createSseTransport(deps: {
     const conn = new SseConnection(res, metrics, limits.slowConsumerBytes, errorFrame);
     if (failure) return conn.end(failure);
 
-    const unregister = connections.add('sse', ctx?.user?.id ?? null, ctx?.credential?.key ?? null, conn);
+    const unregister = connections.add(
+      'sse',
+      ctx?.user?.id ?? null,
+      ctx?.credential?.key ?? null,
+      conn,
+    );
     if (!unregister) {
       abort.abort();
       return conn.end(
-        new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many open streams for this user' }),
+        new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: 'Too many open streams for this user',
+        }),
       );
     }
     const userId = ctx?.user?.id;

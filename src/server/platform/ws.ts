@@ -67,7 +67,8 @@ function boundedSocketClass(limit: number, dropped: () => void): typeof WebSocke
     override send(data: SendData, cb?: SendCallback): void;
     override send(data: SendData, options: SendOptions, cb?: SendCallback): void;
     override send(data: SendData, ...rest: [SendOptions, SendCallback?] | [SendCallback?]): void {
-      if (this.bufferedAmount <= limit) return (super.send as (...args: unknown[]) => void)(data, ...rest);
+      if (this.bufferedAmount <= limit)
+        return (super.send as (...args: unknown[]) => void)(data, ...rest);
       if (this.readyState === WebSocket.OPEN) {
         dropped();
         this.terminate();
@@ -117,7 +118,8 @@ export function createWsTransport(deps: {
     let made: Promise<Context> | null = null;
     return (connectionParams: Record<string, unknown> | null) =>
       (made ??= (async () => {
-        const authentication = await (admission.authentication ?? contexts.authenticate(req, connectionParams));
+        const authentication = await (admission.authentication ??
+          contexts.authenticate(req, connectionParams));
         const { user, credential } = authentication;
         if (user) admission.releaseAnonymous?.();
         const unregister = connections.add('ws', user?.id ?? null, credential?.key ?? null, {
@@ -166,7 +168,9 @@ export function createWsTransport(deps: {
       connectionParams: (given) => (params = given),
       intercept: feeds.take,
       screen: (text) =>
-        jsonDeeperThan(Buffer.from(text), limits.maxJsonDepth) ? tooDeep(limits.maxJsonDepth) : null,
+        jsonDeeperThan(Buffer.from(text), limits.maxJsonDepth)
+          ? tooDeep(limits.maxJsonDepth)
+          : null,
       refuse: feeds.refuse,
     });
   }
@@ -177,9 +181,13 @@ export function createWsTransport(deps: {
    * until it authenticates through `connectionParams` or closes.
    */
   async function admit(req: IncomingMessage, socket: Duplex): Promise<Admission | null> {
-    const expectsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+    const expectsParams =
+      new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
     let authentication: Promise<Authentication> | null = null;
-    if (!expectsParams && (req.headers.cookie !== undefined || req.headers.authorization !== undefined)) {
+    if (
+      !expectsParams &&
+      (req.headers.cookie !== undefined || req.headers.authorization !== undefined)
+    ) {
       authentication = contexts.authenticate(req, null);
       if ((await authentication).user) return { authentication, releaseAnonymous: null };
     }
@@ -195,7 +203,12 @@ export function createWsTransport(deps: {
      * Takes an upgrade to `/trpc` whose host, URL and origin the caller has checked: admits it
      * (or answers 429) and opens the socket.
      */
-    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (status: number, text: string) => void): void {
+    upgrade(
+      req: IncomingMessage,
+      socket: Duplex,
+      head: Buffer,
+      refuse: (status: number, text: string) => void,
+    ): void {
       admit(req, socket)
         .then((admission) => {
           if (socket.destroyed) return;
@@ -240,7 +253,10 @@ function socketFeeds(opts: {
   };
   const errorFor = (call: WsCall, ctx: Context | undefined) => (cause: unknown) => {
     const facts: CallFacts = { type: 'subscription', path: call.path, input: call.input, ctx };
-    send(wsWire.head(call.id, call.jsonrpc) + wsWire.errorTail(trpc.errorShape(toTRPCError(cause), facts)));
+    send(
+      wsWire.head(call.id, call.jsonrpc) +
+        wsWire.errorTail(trpc.errorShape(toTRPCError(cause), facts)),
+    );
   };
 
   async function subscribe(call: WsCall, entry: Entry) {
@@ -259,7 +275,11 @@ function socketFeeds(opts: {
         if (!slot) throw tooManySubscriptions(limits.subscriptionsPerUser);
       }
       const result = await trpc.subscribe({ path: call.path, input: call.input, ctx });
-      if (!isFeed(result)) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${call.path} is not a feed` });
+      if (!isFeed(result))
+        throw new TRPCError({
+          code: 'INTERNAL_SERVER_ERROR',
+          message: `${call.path} is not a feed`,
+        });
       if (entry.ended || socket.readyState !== socket.OPEN) return forget();
       send(head + wsWire.startedTail);
       const fail = errorFor(call, ctx);
@@ -321,7 +341,10 @@ function socketFeeds(opts: {
       const call = readWsCall(message);
       if (call?.method === 'subscription.stop' && entries.has(call.id)) {
         stop(call);
-      } else if (call?.method === 'subscription' && trpc.procedureType(call.path) === 'subscription') {
+      } else if (
+        call?.method === 'subscription' &&
+        trpc.procedureType(call.path) === 'subscription'
+      ) {
         open(call);
       } else {
         rest.push(message);
@@ -333,7 +356,12 @@ function socketFeeds(opts: {
   function open(call: WsCall): void {
     const refuse = errorFor({ ...call, input: call.rawInput }, undefined);
     if (entries.has(call.id)) {
-      refuse(new TRPCError({ code: 'BAD_REQUEST', message: `Subscription id ${JSON.stringify(call.id)} is already open` }));
+      refuse(
+        new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `Subscription id ${JSON.stringify(call.id)} is already open`,
+        }),
+      );
     } else if (entries.size >= limits.subscriptionsPerSocket) {
       refuse(
         new TRPCError({

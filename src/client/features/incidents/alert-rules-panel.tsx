@@ -13,7 +13,6 @@ import { SeverityBadge } from '../../components/incident-card.tsx';
 import { trpc } from '../../trpc.ts';
 import { LoadMore } from '../../components/load-more.tsx';
 
-
 /** The rules list: oldest first, a page at a time. */
 const RULES_INPUT = { limit: LIST_PAGE_DEFAULT };
 

@@ -6,7 +6,11 @@ import type { TokenStore } from './token-store.ts';
  * Ending sessions and revoking tokens: each is deleted (or marked revoked), then announced on
  * `auth.revoked`, so the streams and sockets it opened close on every instance.
  */
-export function createAuthActions(deps: { sessions: SessionStore; tokens: TokenStore; bus: EventBus }) {
+export function createAuthActions(deps: {
+  sessions: SessionStore;
+  tokens: TokenStore;
+  bus: EventBus;
+}) {
   const { sessions, tokens, bus } = deps;
 
   async function announce(kind: 'session' | 'token', keys: string[]): Promise<void> {

@@ -43,7 +43,10 @@ export function createAuthenticator(deps: {
         const user = found ? await users.byId(found.userId) : null;
         if (!found || !user) return { user: null, credential: null };
         touchToken(found.id);
-        return { user, credential: { kind: 'token', key: found.id, scopes: new Set(found.scopes) } };
+        return {
+          user,
+          credential: { kind: 'token', key: found.id, scopes: new Set(found.scopes) },
+        };
       }
       if (sessionSecret !== null) {
         const idHash = hashSecret(sessionSecret);

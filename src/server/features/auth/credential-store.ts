@@ -11,11 +11,17 @@ export function createCredentialStore(db: Db) {
         .select(['id', 'password_hash', 'disabled_at'])
         .where('username', '=', username)
         .executeTakeFirst();
-      return row ? { id: row.id, passwordHash: row.password_hash, disabled: row.disabled_at !== null } : null;
+      return row
+        ? { id: row.id, passwordHash: row.password_hash, disabled: row.disabled_at !== null }
+        : null;
     },
 
     async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+      await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash })
+        .where('id', '=', id)
+        .execute();
     },
   };
 }

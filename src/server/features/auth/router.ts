@@ -21,7 +21,10 @@ import type { SessionStore } from './session-store.ts';
 import type { TokenStore } from './token-store.ts';
 
 const tooManyAttempts = () =>
-  new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Too many failed sign-ins; try again in a few minutes' });
+  new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: 'Too many failed sign-ins; try again in a few minutes',
+  });
 
 export function createAuthRouter(deps: {
   users: UserStore;
@@ -59,9 +62,14 @@ export function createAuthRouter(deps: {
         // Every attempt is counted before any password is hashed, and counting is atomic, so
         // guesses sent in parallel or in one batch cannot all slip under the limit, and a
         // locked-out username or address costs no hashing at all. A success gives its count back.
-        const counted = await Promise.allSettled([byUsername.consume(userKey), byAddress.consume(ctx.ip)]);
+        const counted = await Promise.allSettled([
+          byUsername.consume(userKey),
+          byAddress.consume(ctx.ip),
+        ]);
         const refund = async () => {
-          await Promise.all([byUsername.reward(userKey, 1), byAddress.reward(ctx.ip, 1)]).catch(() => undefined);
+          await Promise.all([byUsername.reward(userKey, 1), byAddress.reward(ctx.ip, 1)]).catch(
+            () => undefined,
+          );
         };
         if (counted.some((c) => c.status === 'rejected')) throw tooManyAttempts();
         const credentials = await stored.credentialsOf(input.username);
@@ -75,10 +83,14 @@ export function createAuthRouter(deps: {
         }
         await refund();
         if (credentials.disabled) {
-          throw new TRPCError({ code: 'FORBIDDEN', message: 'This account is disabled; ask an admin' });
+          throw new TRPCError({
+            code: 'FORBIDDEN',
+            message: 'This account is disabled; ask an admin',
+          });
         }
         const user = await users.byId(credentials.id);
-        if (!user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
+        if (!user)
+          throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong username or password' });
         // Hashes made at an older, weaker cost are replaced while the password is at hand.
         if (rehash) await stored.setPasswordHash(user.id, await passwords.hash(input.password));
         const secret = newSecret('ps_');
@@ -144,7 +156,8 @@ export function createAuthRouter(deps: {
       .output(z.object({ ok: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {
         const revoked = await actions.revokeToken(ctx.user.id, input.id);
-        if (revoked.length === 0) throw new TRPCError({ code: 'NOT_FOUND', message: `No token '${input.id}'` });
+        if (revoked.length === 0)
+          throw new TRPCError({ code: 'NOT_FOUND', message: `No token '${input.id}'` });
         return { ok: true as const };
       }),
 

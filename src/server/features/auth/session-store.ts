@@ -8,7 +8,13 @@ export function createSessionStore(db: Db) {
       const now = nowIso();
       await db
         .insertInto('sessions')
-        .values({ id_hash: idHash, user_id: userId, created_at: now, expires_at: expiresAt, last_seen_at: now })
+        .values({
+          id_hash: idHash,
+          user_id: userId,
+          created_at: now,
+          expires_at: expiresAt,
+          last_seen_at: now,
+        })
         .execute();
     },
     /**
@@ -28,7 +34,11 @@ export function createSessionStore(db: Db) {
       return row?.user_id ?? null;
     },
     async touch(idHash: string): Promise<void> {
-      await db.updateTable('sessions').set({ last_seen_at: nowIso() }).where('id_hash', '=', idHash).execute();
+      await db
+        .updateTable('sessions')
+        .set({ last_seen_at: nowIso() })
+        .where('id_hash', '=', idHash)
+        .execute();
     },
     async delete(idHash: string): Promise<void> {
       await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
@@ -47,12 +57,17 @@ export function createSessionStore(db: Db) {
         .limit(limit)
         .execute();
       const hashes = rows.map((r) => r.id_hash);
-      if (hashes.length > 0) await db.deleteFrom('sessions').where('id_hash', 'in', hashes).execute();
+      if (hashes.length > 0)
+        await db.deleteFrom('sessions').where('id_hash', 'in', hashes).execute();
       return hashes;
     },
     /** Deletes every session of a user; returns their hashes. */
     async deleteAllOf(userId: string): Promise<string[]> {
-      const rows = await db.deleteFrom('sessions').where('user_id', '=', userId).returning('id_hash').execute();
+      const rows = await db
+        .deleteFrom('sessions')
+        .where('user_id', '=', userId)
+        .returning('id_hash')
+        .execute();
       return rows.map((r) => r.id_hash);
     },
   };

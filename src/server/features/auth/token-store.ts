@@ -112,7 +112,9 @@ export function createTokenStore(db: Db) {
           UNION
           SELECT t.id FROM api_tokens t JOIN tree ON t.parent_id = tree.id WHERE t.revoked_at IS NULL
         )
-        UPDATE api_tokens SET revoked_at = ${nowIso()} WHERE id IN (SELECT id FROM tree) RETURNING id`.execute(db);
+        UPDATE api_tokens SET revoked_at = ${nowIso()} WHERE id IN (SELECT id FROM tree) RETURNING id`.execute(
+        db,
+      );
       return rows.map((r) => r.id);
     },
     /** Revokes every live token of a user; returns their ids. */

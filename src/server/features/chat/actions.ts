@@ -47,7 +47,11 @@ export function createChatActions(deps: {
      * Stores a message (idempotent by `clientMessageId`); a new one is announced, ends its
      * author's typing indicator, and notifies whom it mentions.
      */
-    async send(room: Room, author: User, input: { text: string; clientMessageId: string }): Promise<SendResult> {
+    async send(
+      room: Room,
+      author: User,
+      input: { text: string; clientMessageId: string },
+    ): Promise<SendResult> {
       const result = await store.send({ ...input, roomId: room.id, authorId: author.id });
       if (result.kind === 'created') {
         await bus.publish('chat.messages', { seq: result.seq });

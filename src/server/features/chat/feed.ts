@@ -2,7 +2,13 @@ import { TYPING_TTL_MS } from '../../../shared/limits.ts';
 import { messageSchema, type Message, type Person } from '../../../shared/schemas/chat.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
 import { messageSeq, type ChatStore } from './store.ts';
-import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from '../../platform/hub.ts';
+import {
+  liveEvent,
+  replayLog,
+  type FeedSpec,
+  type Hub,
+  type LiveEvent,
+} from '../../platform/hub.ts';
 import { followLog } from '../../platform/log-follower.ts';
 
 const messageChannel = (roomId: string) => `chat:${roomId}`;
@@ -33,15 +39,18 @@ export function createChatFeed(deps: {
 
   // roomId → userId → who, and when their indicator lapses.
   const typing = new Map<string, Map<string, { person: Person; timer: NodeJS.Timeout }>>();
-  const typingList = (roomId: string) => [...(typing.get(roomId)?.values() ?? [])].map((t) => t.person).sort(byName);
-  const announceTyping = (roomId: string) => hub.dispatch(typingChannel(roomId), liveEvent(typingList(roomId)));
+  const typingList = (roomId: string) =>
+    [...(typing.get(roomId)?.values() ?? [])].map((t) => t.person).sort(byName);
+  const announceTyping = (roomId: string) =>
+    hub.dispatch(typingChannel(roomId), liveEvent(typingList(roomId)));
 
   function applyTyping(roomId: string, person: Person, on: boolean) {
     let room = typing.get(roomId);
     const existing = room?.get(person.userId);
     if (existing) clearTimeout(existing.timer);
     if (on) {
-      if (!room) typing.set(roomId, (room = new Map<string, { person: Person; timer: NodeJS.Timeout }>()));
+      if (!room)
+        typing.set(roomId, (room = new Map<string, { person: Person; timer: NodeJS.Timeout }>()));
       const timer = setTimeout(() => applyTyping(roomId, person, false), TYPING_TTL_MS);
       timer.unref();
       room.set(person.userId, { person, timer });
@@ -56,14 +65,16 @@ export function createChatFeed(deps: {
   // Local subscription counts per room and user; and the union over instances of who is present.
   const local = new Map<string, Map<string, number>>();
   const present = new Map<string, Map<string, { person: Person; instances: Set<string> }>>();
-  const presentList = (roomId: string) => [...(present.get(roomId)?.values() ?? [])].map((p) => p.person).sort(byName);
+  const presentList = (roomId: string) =>
+    [...(present.get(roomId)?.values() ?? [])].map((p) => p.person).sort(byName);
 
   function applyPresence(from: string, roomId: string, person: Person, on: boolean) {
     let room = present.get(roomId);
     const entry = room?.get(person.userId);
     const before = entry !== undefined;
     if (on) {
-      if (!room) present.set(roomId, (room = new Map<string, { person: Person; instances: Set<string> }>()));
+      if (!room)
+        present.set(roomId, (room = new Map<string, { person: Person; instances: Set<string> }>()));
       if (entry) entry.instances.add(from);
       else room.set(person.userId, { person, instances: new Set([from]) });
     } else if (entry && room) {
@@ -124,7 +135,8 @@ export function createChatFeed(deps: {
         signal,
         what: 'chat presence',
         handle(msg) {
-          if (msg.instance !== instance) applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
+          if (msg.instance !== instance)
+            applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
         },
       });
       signal.addEventListener(

@@ -58,7 +58,13 @@ export function createChatRouter(deps: {
     if (owner?.startsWith('team_')) {
       const team = await teams.byId(owner);
       if (team)
-        room = { id: roomId, kind: 'team', teamId: team.id, incidentId: null, name: `#${team.name}` };
+        room = {
+          id: roomId,
+          kind: 'team',
+          teamId: team.id,
+          incidentId: null,
+          name: `#${team.name}`,
+        };
     } else if (owner?.startsWith('inc_')) {
       const incident = await incidents.get(owner);
       if (incident) {
@@ -178,7 +184,9 @@ export function createChatRouter(deps: {
     /** The room's new messages, replayable from `lastEventId` like notifications. */
     onMessage: authedProcedure.input(onMessageSchema).subscription(async ({ ctx, input }) => {
       await requireRoom(ctx.user, input.roomId);
-      return trackedFeed<Message>(feed.messages(input.roomId, personOf(ctx.user), input.lastEventId));
+      return trackedFeed<Message>(
+        feed.messages(input.roomId, personOf(ctx.user), input.lastEventId),
+      );
     }),
 
     setTyping: authedProcedure

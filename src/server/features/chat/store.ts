@@ -38,7 +38,11 @@ export function createChatStore(db: Db) {
 
   return {
     /** The message an earlier send with this client id stored, if any (retries). */
-    async existing(authorId: string, roomId: string, clientMessageId: string): Promise<SendResult | null> {
+    async existing(
+      authorId: string,
+      roomId: string,
+      clientMessageId: string,
+    ): Promise<SendResult | null> {
       const row = await byClientId(clientMessageId);
       if (!row) return null;
       return row.author_id === authorId && row.room_id === roomId
@@ -46,7 +50,12 @@ export function createChatStore(db: Db) {
         : { kind: 'conflict' };
     },
 
-    async send(input: { roomId: string; authorId: string; text: string; clientMessageId: string }): Promise<SendResult> {
+    async send(input: {
+      roomId: string;
+      authorId: string;
+      text: string;
+      clientMessageId: string;
+    }): Promise<SendResult> {
       return db.transaction().execute(async (tx): Promise<SendResult> => {
         const seen = await tx
           .selectFrom('chat_messages')
@@ -65,13 +74,21 @@ export function createChatStore(db: Db) {
           client_message_id: input.clientMessageId,
           created_at: nowIso(),
         };
-        const { seq } = await tx.insertInto('chat_messages').values(row).returning('seq').executeTakeFirstOrThrow();
+        const { seq } = await tx
+          .insertInto('chat_messages')
+          .values(row)
+          .returning('seq')
+          .executeTakeFirstOrThrow();
         return { kind: 'created', seq, message: toMessage({ ...row, seq }) };
       });
     },
 
     /** One page ending before `beforeSeq`, oldest first; `hasMore` when older ones remain. */
-    async history(roomId: string, beforeSeq: number | null, limit: number): Promise<{ items: Message[]; hasMore: boolean }> {
+    async history(
+      roomId: string,
+      beforeSeq: number | null,
+      limit: number,
+    ): Promise<{ items: Message[]; hasMore: boolean }> {
       const rows = await db
         .selectFrom('chat_messages')
         .selectAll()
@@ -98,12 +115,22 @@ export function createChatStore(db: Db) {
 
     /** Every room's messages after `seq` (fan-out). */
     async since(seq: number, limit: number): Promise<{ seq: number; message: Message }[]> {
-      const rows = await db.selectFrom('chat_messages').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+      const rows = await db
+        .selectFrom('chat_messages')
+        .selectAll()
+        .where('seq', '>', seq)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
       return rows.map((r) => ({ seq: r.seq, message: toMessage(r) }));
     },
 
     async roomOf(seq: number): Promise<string | null> {
-      const row = await db.selectFrom('chat_messages').select('room_id').where('seq', '=', seq).executeTakeFirst();
+      const row = await db
+        .selectFrom('chat_messages')
+        .select('room_id')
+        .where('seq', '=', seq)
+        .executeTakeFirst();
       return row?.room_id ?? null;
     },
 

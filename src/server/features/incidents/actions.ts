@@ -21,9 +21,13 @@ export function createIncidentActions(deps: {
   const { store, bus, notifications } = deps;
 
   /** Opens an incident (by hand or from a rule), records it and tells who needs to know. */
-  async function open(
-    input: { teamId: string; title: string; severity: Severity; actorId: string | null; rule?: AlertRule },
-  ): Promise<Incident | null> {
+  async function open(input: {
+    teamId: string;
+    title: string;
+    severity: Severity;
+    actorId: string | null;
+    rule?: AlertRule;
+  }): Promise<Incident | null> {
     const created = await store.create({
       teamId: input.teamId,
       title: input.title,
@@ -37,26 +41,27 @@ export function createIncidentActions(deps: {
     if (!created) return null;
     await bus.publish('incidents.changed', { seq: created.seq });
     if (input.rule) {
-      await notifications.notify({ kind: 'team', teamId: input.teamId }, {
-        title: `Incident: ${created.incident.title}`,
-        body: `Alert rule ${input.rule.series} ${input.rule.op} ${input.rule.threshold} held for ${input.rule.forSeconds}s.`,
-        severity: input.severity,
-        link: incidentPath(created.incident.id),
-      });
+      await notifications.notify(
+        { kind: 'team', teamId: input.teamId },
+        {
+          title: `Incident: ${created.incident.title}`,
+          body: `Alert rule ${input.rule.series} ${input.rule.op} ${input.rule.threshold} held for ${input.rule.forSeconds}s.`,
+          severity: input.severity,
+          link: incidentPath(created.incident.id),
+        },
+      );
     }
     return created.incident;
   }
 
   /** Acknowledge, assign or resolve at `version`; a stale version or a closed state is a CONFLICT. */
-  async function change(
-    input: {
-      id: string;
-      version: number;
-      action: 'acknowledge' | 'assign' | 'resolve';
-      actorId: string;
-      assigneeId?: string;
-    },
-  ): Promise<Incident> {
+  async function change(input: {
+    id: string;
+    version: number;
+    action: 'acknowledge' | 'assign' | 'resolve';
+    actorId: string;
+    assigneeId?: string;
+  }): Promise<Incident> {
     const set =
       input.action === 'acknowledge'
         ? { status: 'acknowledged' as const }
@@ -88,12 +93,15 @@ export function createIncidentActions(deps: {
     const { incident, seq } = result.change;
     await bus.publish('incidents.changed', { seq });
     if (input.action === 'assign' && input.assigneeId && input.assigneeId !== input.actorId) {
-      await notifications.notify({ kind: 'users', userIds: [input.assigneeId] }, {
-        title: `Assigned to you: ${incident.title}`,
-        body: `Incident ${incident.id} (${incident.severity}) is yours.`,
-        severity: incident.severity,
-        link: incidentPath(incident.id),
-      });
+      await notifications.notify(
+        { kind: 'users', userIds: [input.assigneeId] },
+        {
+          title: `Assigned to you: ${incident.title}`,
+          body: `Incident ${incident.id} (${incident.severity}) is yours.`,
+          severity: incident.severity,
+          link: incidentPath(incident.id),
+        },
+      );
     }
     return incident;
   }

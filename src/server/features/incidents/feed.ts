@@ -1,7 +1,13 @@
 import { incidentSchema, type Incident } from '../../../shared/schemas/incidents.ts';
 import type { EventBus } from '../../platform/bus.ts';
 import { changeId, changeSeq, type IncidentChange, type IncidentStore } from './store.ts';
-import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from '../../platform/hub.ts';
+import {
+  liveEvent,
+  replayLog,
+  type FeedSpec,
+  type Hub,
+  type LiveEvent,
+} from '../../platform/hub.ts';
 import { followLog } from '../../platform/log-follower.ts';
 
 const teamChannel = (teamId: string) => `incidents:team:${teamId}`;

@@ -14,7 +14,12 @@ import type { User } from '../../../shared/schemas/auth.ts';
 import { z } from 'zod';
 import { trackedFeed } from '../../platform/hub.ts';
 import { pageOf, pageOrRefuse } from '../../platform/paging.ts';
-import { requireVisibleTeam, seesTeam, visibleOrNotFound, visibleTeams } from '../../platform/policy.ts';
+import {
+  requireVisibleTeam,
+  seesTeam,
+  visibleOrNotFound,
+  visibleTeams,
+} from '../../platform/policy.ts';
 import { authedProcedure } from '../../platform/trpc.ts';
 import type { TeamStore, UserStore } from '../users/store.ts';
 import type { IncidentActions } from './actions.ts';

@@ -259,7 +259,6 @@ export function createIncidentStore(db: Db) {
         .executeTakeFirst();
       return Number(row?.seq ?? 0);
     },
-
   };
 }
 

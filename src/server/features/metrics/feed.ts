@@ -62,7 +62,8 @@ export function createMetricsFeed(deps: { bus: EventBus; hub: Hub; store: Metric
             if (!list) pending.set(row.series, (list = []));
             list.push({ ts: row.ts, value: row.value });
             // Past a bound the oldest point of the series goes: the live view keeps its newest.
-            if (list.length > MAX_PENDING_PER_SERIES || pendingTotal >= MAX_PENDING_TOTAL) list.shift();
+            if (list.length > MAX_PENDING_PER_SERIES || pendingTotal >= MAX_PENDING_TOTAL)
+              list.shift();
             else pendingTotal++;
           }
           const last = rows.at(-1);

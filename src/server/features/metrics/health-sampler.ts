@@ -6,7 +6,10 @@ import type { MetricActions } from './actions.ts';
  * Ingests the server's own health every second (the first sample at once) as `pulse.*` series,
  * so a fresh install has a live dashboard.
  */
-export function startHealthSampler(deps: { actions: MetricActions; metrics: Metrics }, signal: AbortSignal) {
+export function startHealthSampler(
+  deps: { actions: MetricActions; metrics: Metrics },
+  signal: AbortSignal,
+) {
   const { actions } = deps;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();

@@ -39,7 +39,10 @@ export function createNotificationActions(deps: { store: NotificationStore; bus:
     async markAllRead(userId: string): Promise<number> {
       const { ids, readAt } = await store.markAllRead(userId);
       if (ids.length > 0) {
-        await bus.publish('notifications.read', { userId, event: { kind: 'all', ids, readAt, unreadCount: 0 } });
+        await bus.publish('notifications.read', {
+          userId,
+          event: { kind: 'all', ids, readAt, unreadCount: 0 },
+        });
       }
       return ids.length;
     },

@@ -1,7 +1,13 @@
 import { notificationSchema, type Notification } from '../../../shared/schemas/notifications.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
 import { notificationSeq, type NotificationStore } from './store.ts';
-import { liveEvent, replayLog, type FeedSpec, type Hub, type LiveEvent } from '../../platform/hub.ts';
+import {
+  liveEvent,
+  replayLog,
+  type FeedSpec,
+  type Hub,
+  type LiveEvent,
+} from '../../platform/hub.ts';
 import { followLog } from '../../platform/log-follower.ts';
 
 export const notificationChannel = (userId: string) => `notifications:${userId}`;
@@ -21,7 +27,11 @@ function notificationEvent(notification: Notification): LiveEvent {
  * database per announcement for this whole instance, not one per subscriber, and each
  * notification serialized once for all of its recipients.
  */
-export function createNotificationFeed(deps: { bus: EventBus; hub: Hub; store: NotificationStore }) {
+export function createNotificationFeed(deps: {
+  bus: EventBus;
+  hub: Hub;
+  store: NotificationStore;
+}) {
   const { bus, hub, store } = deps;
   return {
     start(signal: AbortSignal): { ready: Promise<void> } {
@@ -39,7 +49,8 @@ export function createNotificationFeed(deps: { bus: EventBus; hub: Hub; store: N
           const { audience } = c;
           if (audience.kind === 'team') hub.dispatch(teamChannel(audience.teamId), event);
           else if (audience.kind === 'all') hub.dispatch(EVERYONE, event);
-          else for (const userId of audience.userIds) hub.dispatch(notificationChannel(userId), event);
+          else
+            for (const userId of audience.userIds) hub.dispatch(notificationChannel(userId), event);
         },
       });
       consume({
@@ -52,7 +63,10 @@ export function createNotificationFeed(deps: { bus: EventBus; hub: Hub; store: N
     },
 
     /** One user's new notifications, replayable from `lastEventId`. */
-    notifications(user: { id: string; teamIds: string[] }, lastEventId: string | null | undefined): FeedSpec {
+    notifications(
+      user: { id: string; teamIds: string[] },
+      lastEventId: string | null | undefined,
+    ): FeedSpec {
       const userId = user.id;
       return {
         hub,

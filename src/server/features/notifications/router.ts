@@ -40,12 +40,14 @@ export function createNotificationsRouter(deps: {
     if ('usernames' in to) {
       const ids = await users.idsByUsernames(to.usernames);
       const unknown = to.usernames.find((name) => !ids.has(name));
-      if (unknown !== undefined) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${unknown}'` });
+      if (unknown !== undefined)
+        throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${unknown}'` });
       return { kind: 'users', userIds: [...ids.values()] };
     }
     const known = await users.existingIds(to.userIds);
     const unknown = to.userIds.find((id) => !known.has(id));
-    if (unknown !== undefined) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${unknown}'` });
+    if (unknown !== undefined)
+      throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${unknown}'` });
     return { kind: 'users', userIds: to.userIds };
   }
 
@@ -55,7 +57,9 @@ export function createNotificationsRouter(deps: {
       .output(notificationPageSchema)
       .query(({ ctx, input }) => store.list(ctx.user.id, input)),
 
-    unreadCount: authedProcedure.output(z.number().int()).query(({ ctx }) => store.unreadCount(ctx.user.id)),
+    unreadCount: authedProcedure
+      .output(z.number().int())
+      .query(({ ctx }) => store.unreadCount(ctx.user.id)),
 
     markRead: authedProcedure
       .input(markReadSchema)
@@ -63,7 +67,8 @@ export function createNotificationsRouter(deps: {
       .mutation(async ({ ctx, input }) => {
         const notification = await actions.markRead(ctx.user.id, input.id);
         // Someone else's notification answers exactly as an unknown one, so ids leak nothing.
-        if (!notification) throw new TRPCError({ code: 'NOT_FOUND', message: `No notification '${input.id}'` });
+        if (!notification)
+          throw new TRPCError({ code: 'NOT_FOUND', message: `No notification '${input.id}'` });
         return notification;
       }),
 
@@ -92,9 +97,13 @@ export function createNotificationsRouter(deps: {
      */
     onNotification: authedProcedure
       .input(onNotificationSchema)
-      .subscription(({ ctx, input }) => trackedFeed<Notification>(feed.notifications(ctx.user, input?.lastEventId))),
+      .subscription(({ ctx, input }) =>
+        trackedFeed<Notification>(feed.notifications(ctx.user, input?.lastEventId)),
+      ),
 
     /** Read-state changes made on any of the caller's tabs or devices. */
-    onReadState: authedProcedure.subscription(({ ctx }) => valueFeed<ReadStateEvent>(feed.readState(ctx.user.id))),
+    onReadState: authedProcedure.subscription(({ ctx }) =>
+      valueFeed<ReadStateEvent>(feed.readState(ctx.user.id)),
+    ),
   } satisfies TRPCRouterRecord;
 }

@@ -46,7 +46,8 @@ export interface NewNotification {
  * Who a notification is for. Named users get a row each (their read state); a team or
  * everyone is one row on the notification itself, so a broadcast costs one insert.
  */
-export type Audience = { kind: 'users'; userIds: string[] } | { kind: 'team'; teamId: string } | { kind: 'all' };
+export type Audience =
+  { kind: 'users'; userIds: string[] } | { kind: 'team'; teamId: string } | { kind: 'all' };
 
 /** A notification as it was created (unread), with whom it is for. */
 export interface CreatedNotification {
@@ -62,7 +63,15 @@ type Eb = ExpressionBuilder<
 
 /** Notifications, with read state per user. All their SQL lives here. */
 export function createNotificationStore(db: Db) {
-  const columns = ['n.seq', 'n.title', 'n.body', 'n.severity', 'n.link', 'n.created_at', 'r.read_at'] as const;
+  const columns = [
+    'n.seq',
+    'n.title',
+    'n.body',
+    'n.severity',
+    'n.link',
+    'n.created_at',
+    'r.read_at',
+  ] as const;
 
   /**
    * What `userId` may see: their named notifications, their teams' (sent since they joined)
@@ -107,7 +116,10 @@ export function createNotificationStore(db: Db) {
 
   return {
     /** Stores one notification for its audience; `count` is how many people that is now. */
-    async create(input: NewNotification, audience: Audience): Promise<CreatedNotification & { count: number }> {
+    async create(
+      input: NewNotification,
+      audience: Audience,
+    ): Promise<CreatedNotification & { count: number }> {
       const createdAt = nowIso();
       return db.transaction().execute(async (tx) => {
         const { seq } = await tx
@@ -127,7 +139,11 @@ export function createNotificationStore(db: Db) {
           for (let i = 0; i < unique.length; i += 5000) {
             await tx
               .insertInto('notification_recipients')
-              .values(unique.slice(i, i + 5000).map((userId) => ({ notification_seq: seq, user_id: userId, read_at: null })))
+              .values(
+                unique
+                  .slice(i, i + 5000)
+                  .map((userId) => ({ notification_seq: seq, user_id: userId, read_at: null })),
+              )
               .execute();
           }
           count = unique.length;
@@ -194,18 +210,25 @@ export function createNotificationStore(db: Db) {
     },
 
     /** Marks one of the user's notifications read (idempotent); `null` when it is not theirs. */
-    async markRead(userId: string, id: string): Promise<{ notification: Notification; changed: boolean } | null> {
+    async markRead(
+      userId: string,
+      id: string,
+    ): Promise<{ notification: Notification; changed: boolean } | null> {
       const seq = notificationSeq(id);
       if (seq === null) return null;
       const current = await ofUser(userId).where('n.seq', '=', seq).executeTakeFirst();
       if (!current) return null;
-      if (current.read_at !== null) return { notification: toNotification(current), changed: false };
+      if (current.read_at !== null)
+        return { notification: toNotification(current), changed: false };
       const readAt = nowIso();
       await db
         .insertInto('notification_recipients')
         .values({ notification_seq: seq, user_id: userId, read_at: readAt })
         .onConflict((oc) =>
-          oc.columns(['user_id', 'notification_seq']).doUpdateSet({ read_at: readAt }).where('notification_recipients.read_at', 'is', null),
+          oc
+            .columns(['user_id', 'notification_seq'])
+            .doUpdateSet({ read_at: readAt })
+            .where('notification_recipients.read_at', 'is', null),
         )
         .execute();
       return { notification: toNotification({ ...current, read_at: readAt }), changed: true };
@@ -235,10 +258,16 @@ export function createNotificationStore(db: Db) {
         for (let i = 0; i < shared.length; i += 5000) {
           await tx
             .insertInto('notification_recipients')
-            .values(shared.slice(i, i + 5000).map((n) => ({ notification_seq: n.seq, user_id: userId, read_at: readAt })))
+            .values(
+              shared
+                .slice(i, i + 5000)
+                .map((n) => ({ notification_seq: n.seq, user_id: userId, read_at: readAt })),
+            )
             .execute();
         }
-        const seqs = [...named.map((r) => r.notification_seq), ...shared.map((n) => n.seq)].sort((a, b) => a - b);
+        const seqs = [...named.map((r) => r.notification_seq), ...shared.map((n) => n.seq)].sort(
+          (a, b) => a - b,
+        );
         return { ids: seqs.map(notificationId), readAt };
       });
     },
@@ -249,7 +278,11 @@ export function createNotificationStore(db: Db) {
 
     /** The user's notifications after `afterSeq`, oldest first (replay). */
     async after(userId: string, afterSeq: number, limit: number): Promise<Notification[]> {
-      const rows = await ofUser(userId).where('n.seq', '>', afterSeq).orderBy('n.seq', 'asc').limit(limit).execute();
+      const rows = await ofUser(userId)
+        .where('n.seq', '>', afterSeq)
+        .orderBy('n.seq', 'asc')
+        .limit(limit)
+        .execute();
       return rows.map(toNotification);
     },
 

@@ -23,7 +23,8 @@ export function createUsersRouter(deps: {
   const { users, teams, passwords, auth } = deps;
 
   async function requireUser(userId: string): Promise<void> {
-    if (!(await users.byId(userId))) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${userId}'` });
+    if (!(await users.byId(userId)))
+      throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${userId}'` });
   }
 
   return {
@@ -45,7 +46,10 @@ export function createUsersRouter(deps: {
           teamIds,
         });
         if (!user) {
-          throw new TRPCError({ code: 'CONFLICT', message: `Username '${input.username}' is taken` });
+          throw new TRPCError({
+            code: 'CONFLICT',
+            message: `Username '${input.username}' is taken`,
+          });
         }
         return user;
       }),
@@ -65,10 +69,15 @@ export function createUsersRouter(deps: {
      */
     setDisabled: adminProcedure
       .input(setDisabledSchema)
-      .output(z.object({ userId: idSchema, disabled: z.boolean(), sessionsEnded: z.number().int() }))
+      .output(
+        z.object({ userId: idSchema, disabled: z.boolean(), sessionsEnded: z.number().int() }),
+      )
       .mutation(async ({ ctx, input }) => {
         if (input.userId === ctx.user.id && input.disabled) {
-          throw new TRPCError({ code: 'BAD_REQUEST', message: 'You cannot disable your own account' });
+          throw new TRPCError({
+            code: 'BAD_REQUEST',
+            message: 'You cannot disable your own account',
+          });
         }
         if (!(await users.setDisabled(input.userId, input.disabled))) {
           throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${input.userId}'` });

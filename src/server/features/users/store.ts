@@ -108,7 +108,11 @@ export function createUserStore(db: Db) {
     },
 
     async disabledAt(id: string): Promise<string | null> {
-      const row = await db.selectFrom('users').select('disabled_at').where('id', '=', id).executeTakeFirst();
+      const row = await db
+        .selectFrom('users')
+        .select('disabled_at')
+        .where('id', '=', id)
+        .executeTakeFirst();
       return row?.disabled_at ?? null;
     },
 

@@ -1,6 +1,11 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
-import { addMemberSchema, createTeamSchema, teamSchema, userSchema } from '../../../shared/schemas/auth.ts';
+import {
+  addMemberSchema,
+  createTeamSchema,
+  teamSchema,
+  userSchema,
+} from '../../../shared/schemas/auth.ts';
 import { personSchema } from '../../../shared/schemas/chat.ts';
 import { idSchema } from '../../../shared/schemas/common.ts';
 import { seesTeam } from '../../platform/policy.ts';
@@ -16,7 +21,8 @@ export function createTeamsRouter(deps: { teams: TeamStore; users: UserStore }) 
       .output(teamSchema)
       .mutation(async ({ input }) => {
         const team = await teams.create(input.name);
-        if (!team) throw new TRPCError({ code: 'CONFLICT', message: `Team '${input.name}' exists` });
+        if (!team)
+          throw new TRPCError({ code: 'CONFLICT', message: `Team '${input.name}' exists` });
         return team;
       }),
 
