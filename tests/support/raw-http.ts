@@ -98,12 +98,41 @@ export function rawRequest(
   bytes: string | Buffer,
   timeoutMs = DEFAULT_TIMEOUT_MS,
 ): Promise<HttpAnswer> {
-  const { hostname, port } = new URL(url);
+  return exchange<HttpAnswer>(
+    new URL(url),
+    typeof bytes === 'string' ? Buffer.from(bytes) : bytes,
+    { ms: timeoutMs, message: () => `nothing complete within ${timeoutMs} ms` },
+    (buf, ended, finish, error) => {
+      const answer = completeResponse(buf, ended);
+      if (answer) finish(answer);
+      else if (error) finish(new NoAnswerError('error', error.message));
+      else if (ended) finish(new NoAnswerError('closed', `closed after ${buf.length} bytes`));
+    },
+  );
+}
+
+/**
+ * One exchange on a fresh connection: sends `bytes` (paced, until the server answers), and after
+ * every chunk received, and once more when the connection ends or fails (`ended`, with the
+ * `error` if any), lets `read` look at all bytes so far and settle with `finish`: a result, or a
+ * `NoAnswerError`. The first settlement wins; it clears the deadline and closes the connection.
+ */
+function exchange<T>(
+  target: URL,
+  bytes: Buffer,
+  deadline: { ms: number; message: () => string },
+  read: (
+    buf: Buffer,
+    ended: boolean,
+    finish: (result: T | NoAnswerError) => void,
+    error?: Error,
+  ) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
+    const socket = connect(Number(target.port), target.hostname);
     let buf = Buffer.alloc(0);
     let settled = false;
-    const finish = (result: HttpAnswer | NoAnswerError) => {
+    const finish = (result: T | NoAnswerError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -112,32 +141,17 @@ export function rawRequest(
       else resolve(result);
     };
     const timer = setTimeout(
-      () => finish(new NoAnswerError('timeout', `nothing complete within ${timeoutMs} ms`)),
-      timeoutMs,
+      () => finish(new NoAnswerError('timeout', deadline.message())),
+      deadline.ms,
     );
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      const answer = completeResponse(buf, false);
-      if (answer) finish(answer);
+      read(buf, false, finish);
     });
-    socket.on('end', () => {
-      const answer = completeResponse(buf, true);
-      finish(answer ?? new NoAnswerError('closed', `closed after ${buf.length} bytes`));
-    });
-    socket.on('close', () => {
-      finish(
-        completeResponse(buf, true) ??
-          new NoAnswerError('closed', `closed after ${buf.length} bytes`),
-      );
-    });
-    socket.on('error', (error) => {
-      finish(completeResponse(buf, true) ?? new NoAnswerError('error', error.message));
-    });
-    writePaced(
-      socket,
-      typeof bytes === 'string' ? Buffer.from(bytes) : bytes,
-      () => settled || buf.length > 0,
-    );
+    socket.on('end', () => read(buf, true, finish));
+    socket.on('close', () => read(buf, true, finish));
+    socket.on('error', (error) => read(buf, true, finish, error));
+    writePaced(socket, bytes, () => settled || buf.length > 0);
   });
 }
 
@@ -304,31 +318,25 @@ export function sseUntil(
   const stop = opts.stop ?? isDecidingFrame;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket: Socket = connect(Number(target.port), target.hostname);
-    let buf = Buffer.alloc(0);
-    let frames: SseFrame[] = [];
-    let settled = false;
-    const describe = () => frames.map((f) => f.event).join(', ') || 'none';
-    const finish = (result: SseOutcome | NoAnswerError) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (result instanceof NoAnswerError) reject(result);
-      else resolve(result);
-    };
-    const timer = setTimeout(
-      () =>
-        finish(
-          new NoAnswerError(
-            'timeout',
-            `no deciding SSE frame within ${timeoutMs} ms (frames: ${describe()})`,
-          ),
-        ),
-      timeoutMs,
-    );
-    const check = (ended: boolean) => {
+  let frames: SseFrame[] = [];
+  const describe = () => frames.map((f) => f.event).join(', ') || 'none';
+  const body = opts.body === undefined ? null : Buffer.from(opts.body);
+  const lines = [
+    `${opts.method ?? 'GET'} ${path} HTTP/1.1`,
+    `Host: ${target.host}`,
+    'Accept: text/event-stream',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ...(body ? [`Content-Length: ${body.length}`] : []),
+  ];
+  const requestHead = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`);
+  return exchange<SseOutcome>(
+    target,
+    body ? Buffer.concat([requestHead, body]) : requestHead,
+    {
+      ms: timeoutMs,
+      message: () => `no deciding SSE frame within ${timeoutMs} ms (frames: ${describe()})`,
+    },
+    (buf, ended, finish) => {
       const head = parseHead(buf);
       if (!head) {
         if (ended) finish(new NoAnswerError('closed', `closed after ${buf.length} bytes`));
@@ -353,24 +361,8 @@ export function sseUntil(
           ),
         );
       }
-    };
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      check(false);
-    });
-    socket.on('close', () => check(true));
-    socket.on('error', () => check(true));
-    const body = opts.body === undefined ? null : Buffer.from(opts.body);
-    const lines = [
-      `${opts.method ?? 'GET'} ${path} HTTP/1.1`,
-      `Host: ${target.host}`,
-      'Accept: text/event-stream',
-      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      ...(body ? [`Content-Length: ${body.length}`] : []),
-    ];
-    const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`);
-    writePaced(socket, body ? Buffer.concat([head, body]) : head, () => settled || buf.length > 0);
-  });
+    },
+  );
 }
 
 /**
