@@ -187,11 +187,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
       discardBody(req, env.PULSE_MAX_BODY_BYTES);
     };
     const onEnd = () => {
-      const body = Buffer.concat(chunks, size);
+      const body = Buffer.concat(chunks, size).toString('utf8');
       if (jsonDeeperThan(body, env.PULSE_MAX_JSON_DEPTH)) {
         return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
       }
-      req.body = body.toString('utf8');
+      req.body = body;
       void trpcHttp(req, res);
     };
     req.on('data', onData);
@@ -243,7 +243,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       }
       if (sse.handle(req, res, path, url)) return;
       const input = url.searchParams.get('input');
-      if (input !== null && jsonDeeperThan(Buffer.from(input), env.PULSE_MAX_JSON_DEPTH)) {
+      if (input !== null && jsonDeeperThan(input, env.PULSE_MAX_JSON_DEPTH)) {
         return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
       }
       observe(req, res, req.method === 'GET' ? 'query' : 'mutation');

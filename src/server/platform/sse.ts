@@ -165,7 +165,7 @@ class SseConnection implements Sink, Closable {
 function parseJsonParam(url: URL, name: string, maxDepth: number): unknown {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
-  if (jsonDeeperThan(Buffer.from(raw), maxDepth)) throw tooDeep(maxDepth);
+  if (jsonDeeperThan(raw, maxDepth)) throw tooDeep(maxDepth);
   try {
     return JSON.parse(raw) as unknown;
   } catch (cause) {

@@ -168,7 +168,7 @@ export function createWsTransport(deps: {
       connectionParams: (given) => (params = given),
       intercept: feeds.take,
       screen: (text) =>
-        jsonDeeperThan(Buffer.from(text), limits.maxJsonDepth)
+        jsonDeeperThan(text, limits.maxJsonDepth)
           ? tooDeep(limits.maxJsonDepth)
           : null,
       refuse: feeds.refuse,
