@@ -158,10 +158,12 @@ export function pulseEnv(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Seeding (the server's own stores, as bench/seed.ts does, with chosen scopes).
+// Seeding: the server's own stores, an admin and `members` members of one team, each with a
+// token of the scopes asked for.
 
 export interface Seeded {
   teamId: string;
+  teamName: string;
   adminToken: string;
   memberTokens: string[];
 }
@@ -213,7 +215,7 @@ export async function seedUsers(
       });
       memberTokens.push(token);
     }
-    return { teamId: team.id, adminToken, memberTokens };
+    return { teamId: team.id, teamName: team.name, adminToken, memberTokens };
   } finally {
     await db.destroy();
   }
