@@ -168,9 +168,7 @@ export function createWsTransport(deps: {
       connectionParams: (given) => (params = given),
       intercept: feeds.take,
       screen: (text) =>
-        jsonDeeperThan(text, limits.maxJsonDepth)
-          ? tooDeep(limits.maxJsonDepth)
-          : null,
+        jsonDeeperThan(text, limits.maxJsonDepth) ? tooDeep(limits.maxJsonDepth) : null,
       refuse: feeds.refuse,
     });
   }
