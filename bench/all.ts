@@ -1,14 +1,20 @@
 /**
- * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints) and chat (WebSocket)
- * benchmarks one after the other. `--quick` and `--seconds S` go to all three; anything else
- * means different things to each (`--rate` is broadcasts, points or messages per second), so it
- * needs `--only notifications|ops|chat`. Exits non-zero when any of them did.
+ * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints), chat (WebSocket) and
+ * scale-out (two instances on PostgreSQL + Redis against one) benchmarks one after the other.
+ * `--quick` and `--seconds S` go to all of them; anything else means different things to each
+ * (`--rate` is broadcasts, points or messages per second), so it needs
+ * `--only notifications|ops|chat|scale`. Exits non-zero when any of them did.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from './common.ts';
 
-const SUITES = { notifications: 'run.ts', ops: 'ops.ts', chat: 'chat.ts' } as const;
+const SUITES = {
+  notifications: 'run.ts',
+  ops: 'ops.ts',
+  chat: 'chat.ts',
+  scale: 'scale.ts',
+} as const;
 type Suite = keyof typeof SUITES;
 const SHARED = ['quick', 'seconds'];
 

@@ -169,12 +169,13 @@ export interface Seeded {
 }
 
 export async function seedUsers(
-  dbPath: string,
+  /** A SQLite file path, or a `postgres://` URL. */
+  database: string,
   members: number,
   adminScopes: TokenScope[],
   memberScopes: TokenScope[],
 ): Promise<Seeded> {
-  const db = await openDatabase(`sqlite:${dbPath}`);
+  const db = await openDatabase(database.startsWith('postgres') ? database : `sqlite:${database}`);
   try {
     const users = createUserStore(db);
     const teams = createTeamStore(db);
