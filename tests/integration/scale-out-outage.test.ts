@@ -76,6 +76,28 @@ describe.skipIf(redisMissing !== null)('Redis down and back', () => {
     const say = (c: typeof bob, text: string) =>
       c.trpc.chat.send.mutate({ roomId, text, clientMessageId: randomUUID() });
 
+    // A steady flow of notifications to bob, sent through a from before the outage to after it.
+    const bobOnB = await b.client({ username: 'bob' });
+    const flow = record<Tracked<Notification>>((o) =>
+      bobOnB.notifications.onNotification.subscribe(undefined, o),
+    );
+    await flow.started;
+    const adminOnA = await a.client({ username: 'admin' });
+    const flowed: string[] = [];
+    let flowing = true;
+    const sender = (async () => {
+      while (flowing) {
+        const title = `f${flowed.length + 1}`;
+        await adminOnA.notifications.send.mutate({
+          to: { usernames: ['bob'] },
+          title,
+          severity: 'info',
+        });
+        flowed.push(title);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+
     await sendTo(a, 'alice', ['n1', 'n2', 'n3']);
     await say(aliceChat, 'before');
     await notes.waitFor(3);
@@ -135,6 +157,12 @@ describe.skipIf(redisMissing !== null)('Redis down and back', () => {
     expect(await redisGauge(a.url)).toBe('1');
 
     // Live again both ways; the sentinels come after anything repeated would have.
+    flowing = false;
+    await sender;
+    await flow.waitFor(flowed.length, 10_000);
+    await sendTo(a, 'bob', ['sentinel']);
+    await flow.waitFor(flowed.length + 1);
+    expect(flow.items.map((n) => n.data.title)).toEqual([...flowed, 'sentinel']);
     await sendTo(a, 'alice', ['n7']);
     await say(aliceChat, 'after');
     await notes.waitFor(7);
@@ -161,7 +189,7 @@ describe.skipIf(redisMissing !== null)('Redis down and back', () => {
     const seenOnC = record<Person[]>((o) => carolOnC.trpc.chat.onPresence.subscribe({ roomId }, o));
     await namesAre(seenOnC, 'alice,bob,carol', 10_000);
 
-    for (const s of [notes, reads, chat, aliceHere, seenOnC]) s.stop();
+    for (const s of [notes, reads, chat, aliceHere, seenOnC, flow]) s.stop();
     await Promise.all([bob.close(), aliceChat.close(), carolOnC.close()]);
   });
 
