@@ -98,6 +98,22 @@ describe('connection bookkeeping', () => {
     expect(anonymous.closed).toEqual(['shutdown']);
   });
 
+  it('lists the credentials of open connections once each, for re-checking after an outage', async () => {
+    const { connections } = registry({ perUser: 10 });
+    const session = { kind: 'session', key: 'session-a' } as const;
+    const token = { kind: 'token', key: 'token-a' } as const;
+    const first = await connections.add('sse', 'alice', session, conn());
+    const second = await connections.add('ws', 'alice', session, conn());
+    const byToken = await connections.add('ws', 'alice', token, conn());
+    await connections.add('ws', null, null, conn());
+    expect(connections.openCredentials()).toEqual([session, token]);
+    byToken?.();
+    first?.();
+    expect(connections.openCredentials()).toEqual([session]);
+    second?.();
+    expect(connections.openCredentials()).toEqual([]);
+  });
+
   it('forgets a closed connection: revocation no longer reaches it', async () => {
     const { connections } = registry();
     const c = conn();
