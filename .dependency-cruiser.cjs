@@ -33,6 +33,15 @@ module.exports = {
       to: { path: '^src/server/platform/bus\\.ts$' },
     },
     {
+      name: 'features-know-no-redis',
+      comment:
+        'Features never talk to Redis: the composition root hands them what is shared (rate ' +
+        'limiters, the bus), built in platform/.',
+      severity: 'error',
+      from: { path: FEATURES },
+      to: { path: '(^|/)node_modules/ioredis/' },
+    },
+    {
       name: 'feature-through-public-face',
       comment:
         'A feature imports another feature only through its public faces (actions.ts, store.ts, ' +

@@ -31,6 +31,10 @@ import { createTeamStore } from './features/users/team-store.ts';
 import { consume, createMemoryBus } from './platform/bus.ts';
 import { ConnectionRegistry } from './platform/connections.ts';
 import { openDatabase } from './platform/db.ts';
+import { memoryRateLimiters, redisRateLimiters } from './platform/rate-limits.ts';
+import { connectRedis } from './platform/redis.ts';
+import { createRedisBus } from './platform/redis-bus.ts';
+import { createRedisConnectionCounts } from './platform/redis-connection-counts.ts';
 import { HostPolicy } from './platform/hosts.ts';
 import { Hub } from './platform/hub.ts';
 import { createMetrics } from './platform/telemetry.ts';
@@ -49,25 +53,25 @@ const version = (
  * router over them. Nothing runs in the background until `startJobs()`; `close` undoes it all.
  */
 export async function createApp(env: Env) {
-  if (env.REDIS_URL) {
-    // Refused rather than ignored: several instances without a shared bus would each miss the
-    // others' events.
-    throw new Error(
-      'REDIS_URL is set, but this version runs one instance with an in-process bus: unset it',
-    );
-  }
   const db = await openDatabase(env.DATABASE_URL);
   const metrics = createMetrics();
-  const bus = createMemoryBus();
+  const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const shared = env.REDIS_URL ? createShared(env.REDIS_URL, env, instance) : null;
+  const bus = shared?.bus ?? createMemoryBus();
+  if (shared) metrics.trackRedis(() => shared.link.up());
   const hub = new Hub(metrics);
-  const connections = new ConnectionRegistry(metrics, {
-    perUser: env.PULSE_MAX_CONNECTIONS_PER_USER,
-    subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
-    anonymousPerAddress: env.PULSE_MAX_ANON_CONNECTIONS_PER_ADDRESS,
-  });
+  const connections = new ConnectionRegistry(
+    metrics,
+    {
+      perUser: env.PULSE_MAX_CONNECTIONS_PER_USER,
+      subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+      anonymousPerAddress: env.PULSE_MAX_ANON_CONNECTIONS_PER_ADDRESS,
+    },
+    shared?.counts ?? null,
+  );
+  const limiters = shared?.limiters ?? memoryRateLimiters;
   /** Which Host headers and browser origins this server answers. */
   const hosts = new HostPolicy(env);
-  const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
 
   const stores = {
     users: createUserStore(db),
@@ -86,7 +90,13 @@ export async function createApp(env: Env) {
     notifications: createNotificationFeed({ bus, hub, store: stores.notifications }),
     metrics: createMetricsFeed({ bus, hub, store: stores.metrics }),
     incidents: createIncidentFeed({ bus, hub, store: stores.incidents }),
-    chat: createChatFeed({ bus, hub, store: stores.chat, instance }),
+    chat: createChatFeed({
+      bus,
+      hub,
+      store: stores.chat,
+      instance,
+      heartbeatMs: shared ? env.PULSE_HEARTBEAT_S * 1000 : null,
+    }),
   };
   const notifications = createNotificationActions({ store: stores.notifications, bus });
   const actions = {
@@ -118,6 +128,7 @@ export async function createApp(env: Env) {
       tokens: stores.tokens,
       actions: actions.auth,
       passwords,
+      limiters,
       env,
     },
     users: { users, teams, passwords, auth: actions.auth },
@@ -145,6 +156,7 @@ export async function createApp(env: Env) {
       feed: feeds.chat,
       teams,
       incidents: stores.incidents,
+      limiters,
       env,
     },
     system: { metrics, version, startedAt: Date.now(), instance },
@@ -174,7 +186,14 @@ export async function createApp(env: Env) {
       what: 'revocation',
       handle: ({ kind, key }) =>
         kind === 'user' ? connections.closeUser(key) : connections.closeCredential(key),
+      // Revocations announced while the bus was down were not heard: ask the database.
+      resumed: () =>
+        void authenticator.ended(connections.openCredentials()).then(
+          (ended) => ended.forEach((key) => connections.closeCredential(key)),
+          (error: unknown) => console.error('revocation could not catch up', error),
+        ),
     });
+    shared?.counts.start(() => connections.userCounts(), signal);
     startSessionSweeper({ actions: actions.auth, env }, signal, () =>
       authenticator.forgetStaleUses(),
     );
@@ -212,8 +231,32 @@ export async function createApp(env: Env) {
       stop.abort();
       metrics.stop();
       await bus.close();
+      if (shared) {
+        await shared.counts.close(() => connections.userCounts());
+        await shared.link.close();
+      }
       await db.destroy();
     },
+  };
+}
+
+/**
+ * What instances share through Redis: the bus, the per-user connection counts and the rate
+ * limiters' counts, over one link (a command connection and a subscriber connection).
+ */
+function createShared(url: string, env: Env, instance: string) {
+  const link = connectRedis(url, { name: `pulse-${instance}` });
+  const prefix = env.PULSE_REDIS_PREFIX;
+  return {
+    link,
+    bus: createRedisBus({ link, prefix, instance }),
+    counts: createRedisConnectionCounts({
+      link,
+      prefix,
+      instance,
+      heartbeatMs: env.PULSE_HEARTBEAT_S * 1000,
+    }),
+    limiters: redisRateLimiters(link, prefix),
   };
 }
 

@@ -19,7 +19,17 @@ const envSchema = z.object({
     .string()
     .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'sqlite:<path> or postgres://…')
     .default('sqlite:./data/pulse.db'),
-  REDIS_URL: z.string().min(1).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'redis://… or rediss://…')
+    .optional(),
+  /** Prefix of every Redis key and channel, so several Pulses can share one Redis. */
+  PULSE_REDIS_PREFIX: z.string().min(1).default('pulse:'),
+  /**
+   * Seconds between the heartbeats instances exchange through Redis (presence snapshots,
+   * connection-count leases); an instance silent for three is taken for dead.
+   */
+  PULSE_HEARTBEAT_S: z.coerce.number().min(0.1).max(60).default(15),
   PULSE_ADMIN_PASSWORD: z.string().min(1).optional(),
   PULSE_DEMO: z
     .enum(['0', '1', 'true', 'false'])

@@ -146,13 +146,20 @@ export async function startServer(env: Env): Promise<RunningServer> {
         res.end('The web app is not built: run `npm run build` (npm start does it for you).\n');
       };
 
-  async function healthy(): Promise<boolean> {
+  /**
+   * `ok`; `degraded` naming what is down while the database answers but Redis does not (this
+   * instance still serves its own clients); `unavailable` (503) without the database.
+   */
+  async function health(): Promise<{ status: number; body: Record<string, unknown> }> {
     try {
       await sql`select 1`.execute(app.db);
-      return true;
     } catch {
-      return false;
+      return { status: 503, body: { status: 'unavailable' } };
     }
+    const down = app.bus.unavailable();
+    return down.length === 0
+      ? { status: 200, body: { status: 'ok' } }
+      : { status: 200, body: { status: 'degraded', down } };
   }
 
   function observe(req: IncomingMessage, res: ServerResponse, kind: string) {
@@ -260,9 +267,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
       return;
     }
     if (pathname === '/healthz') {
-      void healthy().then((ok) => {
-        res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+      void health().then(({ status, body }) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(body));
       });
       return;
     }

@@ -25,21 +25,30 @@ const conn = () => {
 };
 
 describe('connection bookkeeping', () => {
-  it('caps open connections per user and transport, and gives a slot back once when one closes', () => {
+  it('caps open connections per user and transport, and gives a slot back once when one closes', async () => {
     const { connections, counts } = registry();
-    const first = connections.add('sse', 'u1', 'k1', conn());
-    expect(connections.add('sse', 'u1', 'k1', conn())).not.toBeNull();
-    expect(connections.add('sse', 'u1', 'k2', conn())).toBeNull();
+    const first = await connections.add('sse', 'u1', { kind: 'session', key: 'k1' }, conn());
+    expect(
+      await connections.add('sse', 'u1', { kind: 'session', key: 'k1' }, conn()),
+    ).not.toBeNull();
+    expect(await connections.add('sse', 'u1', { kind: 'session', key: 'k2' }, conn())).toBeNull();
     // Other transports and other users have their own caps; connections without a user none.
-    expect(connections.add('ws', 'u1', 'k1', conn())).not.toBeNull();
-    expect(connections.add('sse', 'u2', 'k3', conn())).not.toBeNull();
-    for (let i = 0; i < 5; i++) expect(connections.add('sse', null, null, conn())).not.toBeNull();
+    expect(
+      await connections.add('ws', 'u1', { kind: 'session', key: 'k1' }, conn()),
+    ).not.toBeNull();
+    expect(
+      await connections.add('sse', 'u2', { kind: 'session', key: 'k3' }, conn()),
+    ).not.toBeNull();
+    for (let i = 0; i < 5; i++)
+      expect(await connections.add('sse', null, null, conn())).not.toBeNull();
     expect(counts).toMatchObject({ sse: 8, ws: 1 });
     first?.();
     first?.();
     expect(counts).toMatchObject({ sse: 7, ws: 1 });
-    expect(connections.add('sse', 'u1', 'k1', conn())).not.toBeNull();
-    expect(connections.add('sse', 'u1', 'k1', conn())).toBeNull();
+    expect(
+      await connections.add('sse', 'u1', { kind: 'session', key: 'k1' }, conn()),
+    ).not.toBeNull();
+    expect(await connections.add('sse', 'u1', { kind: 'session', key: 'k1' }, conn())).toBeNull();
   });
 
   it('counts subscriptions per user across transports, up to the cap', () => {
@@ -65,16 +74,16 @@ describe('connection bookkeeping', () => {
     expect(connections.takeAnonymous('10.0.0.1')).not.toBeNull();
   });
 
-  it("closes a user's connections, or a credential's, as revoked, and everything at shutdown", () => {
+  it("closes a user's connections, or a credential's, as revoked, and everything at shutdown", async () => {
     const { connections } = registry({ perUser: 10 });
     const aliceSession = conn();
     const aliceToken = conn();
     const bob = conn();
     const anonymous = conn();
-    connections.add('sse', 'alice', 'session-a', aliceSession);
-    connections.add('ws', 'alice', 'token-a', aliceToken);
-    connections.add('ws', 'bob', 'session-b', bob);
-    connections.add('ws', null, null, anonymous);
+    await connections.add('sse', 'alice', { kind: 'session', key: 'session-a' }, aliceSession);
+    await connections.add('ws', 'alice', { kind: 'token', key: 'token-a' }, aliceToken);
+    await connections.add('ws', 'bob', { kind: 'session', key: 'session-b' }, bob);
+    await connections.add('ws', null, null, anonymous);
 
     connections.closeCredential('token-a');
     expect([aliceSession.closed, aliceToken.closed, bob.closed]).toEqual([[], ['revoked'], []]);
@@ -89,10 +98,31 @@ describe('connection bookkeeping', () => {
     expect(anonymous.closed).toEqual(['shutdown']);
   });
 
-  it('forgets a closed connection: revocation no longer reaches it', () => {
+  it('lists the credentials of open connections once each, for re-checking after an outage', async () => {
+    const { connections } = registry({ perUser: 10 });
+    const session = { kind: 'session', key: 'session-a' } as const;
+    const token = { kind: 'token', key: 'token-a' } as const;
+    const first = await connections.add('sse', 'alice', session, conn());
+    const second = await connections.add('ws', 'alice', session, conn());
+    const byToken = await connections.add('ws', 'alice', token, conn());
+    await connections.add('ws', null, null, conn());
+    expect(connections.openCredentials()).toEqual([session, token]);
+    byToken?.();
+    first?.();
+    expect(connections.openCredentials()).toEqual([session]);
+    second?.();
+    expect(connections.openCredentials()).toEqual([]);
+  });
+
+  it('forgets a closed connection: revocation no longer reaches it', async () => {
     const { connections } = registry();
     const c = conn();
-    const unregister = connections.add('sse', 'alice', 'session-a', c);
+    const unregister = await connections.add(
+      'sse',
+      'alice',
+      { kind: 'session', key: 'session-a' },
+      c,
+    );
     unregister?.();
     connections.closeUser('alice');
     connections.closeCredential('session-a');

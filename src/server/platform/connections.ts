@@ -1,3 +1,4 @@
+import type { Credential } from './context.ts';
 import type { Metrics } from './telemetry.ts';
 
 export type Transport = 'sse' | 'ws';
@@ -15,6 +16,25 @@ export interface ConnectionLimits {
   /** WebSockets per address that carry no valid credentials (yet). */
   anonymousPerAddress: number;
 }
+
+/**
+ * Per-user connection counts of every instance, for caps that hold across instances
+ * (`redis-connection-counts.ts`). Best effort by design: an answer that cannot come in time is
+ * `null`, and the local count alone decides.
+ */
+export interface SharedConnectionCounts {
+  /**
+   * This instance now holds `count` connections for `key` (the new one included): may it, given
+   * what the other live instances hold? Records `count` for the others when it may. `null` when
+   * the shared count cannot tell soon (Redis down or slow).
+   */
+  admit(key: string, count: number, max: number): Promise<boolean | null>;
+  /** This instance now holds `count` for `key` (0: none); fire and forget. */
+  report(key: string, count: number): void;
+}
+
+/** Who opened a connection, so that a re-check can close it when its credential ended. */
+export type OpenCredential = Pick<Credential, 'kind' | 'key'>;
 
 /** Counts per key with a cap; `take` answers the function that gives the slot back, once. */
 class Quota {
@@ -39,6 +59,10 @@ class Quota {
   count(key: string): number {
     return this.held.get(key) ?? 0;
   }
+
+  entries(): IterableIterator<[string, number]> {
+    return this.held.entries();
+  }
 }
 
 function addTo<K>(index: Map<K, Set<Closable>>, key: K, conn: Closable): void {
@@ -60,6 +84,7 @@ function removeFrom<K>(index: Map<K, Set<Closable>>, key: K, conn: Closable): vo
  */
 export class ConnectionRegistry {
   private readonly byCredential = new Map<string, Set<Closable>>();
+  private readonly credentials = new Map<string, OpenCredential>();
   private readonly byUser = new Map<string, Set<Closable>>();
   private readonly all = new Set<Closable>();
   private readonly perUser: Quota;
@@ -68,23 +93,40 @@ export class ConnectionRegistry {
 
   constructor(
     private readonly metrics: Metrics,
-    limits: ConnectionLimits,
+    private readonly limits: ConnectionLimits,
+    private readonly shared: SharedConnectionCounts | null = null,
   ) {
     this.perUser = new Quota(limits.perUser);
     this.subscriptions = new Quota(limits.subscriptionsPerUser);
     this.anonymous = new Quota(limits.anonymousPerAddress);
   }
 
-  /** Registers a connection; `null` when the user is at the cap for this transport. */
-  add(
+  /**
+   * Registers a connection; `null` when the user is at the cap for this transport, on this
+   * instance or (with shared counts) on all of them together.
+   */
+  async add(
     transport: Transport,
     userId: string | null,
-    credentialKey: string | null,
+    credential: OpenCredential | null,
     conn: Closable,
-  ): (() => void) | null {
-    const slot = userId ? this.perUser.take(`${transport}:${userId}`) : null;
-    if (userId && !slot) return null;
-    if (credentialKey) addTo(this.byCredential, credentialKey, conn);
+  ): Promise<(() => void) | null> {
+    const key = userId ? `${transport}:${userId}` : null;
+    const slot = key ? this.perUser.take(key) : null;
+    if (key && !slot) return null;
+    if (key && slot && this.shared) {
+      const admitted = await this.shared.admit(key, this.perUser.count(key), this.limits.perUser);
+      if (admitted === false) {
+        slot();
+        this.shared.report(key, this.perUser.count(key));
+        return null;
+      }
+    }
+    const credentialKey = credential?.key ?? null;
+    if (credential) {
+      addTo(this.byCredential, credential.key, conn);
+      this.credentials.set(credential.key, { kind: credential.kind, key: credential.key });
+    }
     if (userId) addTo(this.byUser, userId, conn);
     this.all.add(conn);
     this.metrics.counts[transport]++;
@@ -93,11 +135,25 @@ export class ConnectionRegistry {
       if (removed) return;
       removed = true;
       slot?.();
+      if (key) this.shared?.report(key, this.perUser.count(key));
       this.all.delete(conn);
       this.metrics.counts[transport]--;
-      if (credentialKey) removeFrom(this.byCredential, credentialKey, conn);
+      if (credentialKey) {
+        removeFrom(this.byCredential, credentialKey, conn);
+        if (!this.byCredential.has(credentialKey)) this.credentials.delete(credentialKey);
+      }
       if (userId) removeFrom(this.byUser, userId, conn);
     };
+  }
+
+  /** This instance's per-user connection counts (`transport:userId` → count), for shared counts. */
+  userCounts(): IterableIterator<[string, number]> {
+    return this.perUser.entries();
+  }
+
+  /** The credentials of every open connection, for re-checking them against the database. */
+  openCredentials(): OpenCredential[] {
+    return [...this.credentials.values()];
   }
 
   /** A subscription slot of the user's; `null` past `subscriptionsPerUser`. */

@@ -49,8 +49,10 @@ export function followLog<T>(opts: {
       wanted = Math.max(wanted, announced);
       if (started) pump();
     },
-    // Announcements may have been lost: the log itself says how far it goes.
+    // Announcements may have been lost: the log itself says how far it goes. Before `ready`,
+    // the first read of the log's end covers it.
     resumed() {
+      if (!started) return;
       void opts.start().then(
         (seq) => {
           wanted = Math.max(wanted, seq);

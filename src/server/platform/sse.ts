@@ -234,12 +234,18 @@ export function createSseTransport(deps: {
     const conn = new SseConnection(res, metrics, limits.slowConsumerBytes, errorFrame);
     if (failure) return conn.end(failure);
 
-    const unregister = connections.add(
+    const unregister = await connections.add(
       'sse',
       ctx?.user?.id ?? null,
-      ctx?.credential?.key ?? null,
+      ctx?.credential ?? null,
       conn,
     );
+    // A client that left while the shared count answered gives its place back.
+    if (unregister && res.destroyed) {
+      unregister();
+      abort.abort();
+      return;
+    }
     if (!unregister) {
       abort.abort();
       return conn.end(

@@ -88,6 +88,20 @@ export function createMetrics() {
     counts,
     deliveryLatency,
     requestDuration,
+    /**
+     * Exports `pulse_redis_up` (1 while both Redis connections are ready, else 0), read at each
+     * scrape; only instances configured with Redis have it.
+     */
+    trackRedis(up: () => boolean): void {
+      new Gauge({
+        name: 'pulse_redis_up',
+        help: 'Whether Redis answers this instance (1) or not (0): while 0, other instances do not hear from it',
+        registers: [registry],
+        collect() {
+          this.set(up() ? 1 : 0);
+        },
+      });
+    },
     /** Stops the event-loop sampler. */
     stop(): void {
       clearTimeout(sampler);

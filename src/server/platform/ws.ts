@@ -122,7 +122,7 @@ export function createWsTransport(deps: {
           contexts.authenticate(req, connectionParams));
         const { user, credential } = authentication;
         if (user) admission.releaseAnonymous?.();
-        const unregister = connections.add('ws', user?.id ?? null, credential?.key ?? null, {
+        const unregister = await connections.add('ws', user?.id ?? null, credential, {
           close: (reason) =>
             socket.close(
               reason === 'revoked' ? 4001 : 1012,
@@ -133,7 +133,9 @@ export function createWsTransport(deps: {
           socket.close(1008, 'Too many open connections for this user');
           return contexts.fromAuthentication(req, { user: null, credential: null, bearer: false });
         }
-        socket.once('close', unregister);
+        // A socket that closed while the shared count answered gives its place back now.
+        if (socket.readyState === WebSocket.CLOSED) unregister();
+        else socket.once('close', unregister);
         return contexts.fromAuthentication(req, authentication);
       })());
   }

@@ -1,9 +1,12 @@
 import type { Env } from '../../env.ts';
-import type { Authenticator } from '../../platform/context.ts';
+import type { Authenticator, Credential } from '../../platform/context.ts';
 import type { UserStore } from '../users/store.ts';
 import { hashSecret } from './secrets.ts';
 import type { SessionStore } from './session-store.ts';
 import type { TokenStore } from './token-store.ts';
+
+/** Credentials re-checked per query. */
+const CHECK_CHUNK = 500;
 
 /**
  * Whose credential a request presents: a live token of an enabled user, or else a session that
@@ -16,7 +19,10 @@ export function createAuthenticator(deps: {
   sessions: SessionStore;
   tokens: TokenStore;
   env: Pick<Env, 'PULSE_SESSION_IDLE_S'>;
-}): Authenticator & { forgetStaleUses(): void } {
+}): Authenticator & {
+  forgetStaleUses(): void;
+  ended(credentials: readonly Pick<Credential, 'kind' | 'key'>[]): Promise<string[]>;
+} {
   const { users, sessions, tokens, env } = deps;
 
   // When each token or session was last recorded as used; pruned after each expiry sweep.
@@ -57,6 +63,28 @@ export function createAuthenticator(deps: {
         if (user) return { user, credential: { kind: 'session', key: idHash, scopes: null } };
       }
       return { user: null, credential: null };
+    },
+
+    /**
+     * The keys of those credentials that no longer authenticate (session ended, expired or
+     * idle, token revoked, user disabled): after a bus outage, revocations announced meanwhile
+     * were not heard, and the connections they opened are closed by this re-check instead.
+     */
+    async ended(credentials) {
+      const idleSince = new Date(Date.now() - env.PULSE_SESSION_IDLE_S * 1000).toISOString();
+      const ended: string[] = [];
+      for (const kind of ['session', 'token'] as const) {
+        const keys = credentials.filter((c) => c.kind === kind).map((c) => c.key);
+        for (let i = 0; i < keys.length; i += CHECK_CHUNK) {
+          const chunk = keys.slice(i, i + CHECK_CHUNK);
+          const live =
+            kind === 'session'
+              ? await sessions.liveAmong(chunk, idleSince)
+              : await tokens.liveAmong(chunk);
+          ended.push(...chunk.filter((key) => !live.has(key)));
+        }
+      }
+      return ended;
     },
 
     /** Forgets uses recorded over a minute ago, so the record stays as small as what is in use. */

@@ -1,6 +1,5 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { serialize } from 'cookie';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import {
   createTokenSchema,
@@ -12,6 +11,7 @@ import { idSchema, pageInputSchema } from '../../../shared/schemas/common.ts';
 import type { Env } from '../../env.ts';
 import { SESSION_COOKIE } from '../../platform/context.ts';
 import { pageOf, pageOrRefuse } from '../../platform/paging.ts';
+import type { RateLimiterFactory } from '../../platform/rate-limits.ts';
 import { authedProcedure, publicProcedure } from '../../platform/trpc.ts';
 import type { UserStore } from '../users/store.ts';
 import type { AuthActions } from './actions.ts';
@@ -34,6 +34,8 @@ export function createAuthRouter(deps: {
   actions: AuthActions;
   /** Password hashing, bounded in concurrency. */
   passwords: PasswordHasher;
+  /** Where failed sign-ins are counted: this instance, or all of them. */
+  limiters: RateLimiterFactory;
   env: Pick<
     Env,
     | 'PULSE_LOGIN_FAILURES_PER_USER'
@@ -43,12 +45,14 @@ export function createAuthRouter(deps: {
     | 'PULSE_SECURE_COOKIE'
   >;
 }) {
-  const { users, credentials: stored, sessions, tokens, actions, passwords, env } = deps;
-  const byUsername = new RateLimiterMemory({
+  const { users, credentials: stored, sessions, tokens, actions, passwords, limiters, env } = deps;
+  const byUsername = limiters({
+    name: 'login-user',
     points: env.PULSE_LOGIN_FAILURES_PER_USER,
     duration: env.PULSE_LOGIN_WINDOW_S,
   });
-  const byAddress = new RateLimiterMemory({
+  const byAddress = limiters({
+    name: 'login-address',
     points: env.PULSE_LOGIN_FAILURES_PER_ADDRESS,
     duration: env.PULSE_LOGIN_WINDOW_S,
   });

@@ -33,6 +33,20 @@ export function createSessionStore(db: Db) {
         .executeTakeFirst();
       return row?.user_id ?? null;
     },
+    /** Which of these sessions still work, by the rules of `userIdOf`. */
+    async liveAmong(idHashes: readonly string[], idleSince: string): Promise<Set<string>> {
+      if (idHashes.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('sessions as s')
+        .innerJoin('users as u', 'u.id', 's.user_id')
+        .select('s.id_hash')
+        .where('s.id_hash', 'in', idHashes)
+        .where('s.expires_at', '>', nowIso())
+        .where((eb) => eb(eb.fn.coalesce('s.last_seen_at', 's.created_at'), '>', idleSince))
+        .where('u.disabled_at', 'is', null)
+        .execute();
+      return new Set(rows.map((r) => r.id_hash));
+    },
     async touch(idHash: string): Promise<void> {
       await db
         .updateTable('sessions')

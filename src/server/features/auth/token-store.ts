@@ -50,6 +50,19 @@ export function createTokenStore(db: Db) {
         ? { id: row.id, userId: row.user_id, scopes: JSON.parse(row.scopes) as TokenScope[] }
         : null;
     },
+    /** Which of these token ids still work: not revoked, and their user not disabled. */
+    async liveAmong(ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('api_tokens as t')
+        .innerJoin('users as u', 'u.id', 't.user_id')
+        .select('t.id')
+        .where('t.id', 'in', ids)
+        .where('t.revoked_at', 'is', null)
+        .where('u.disabled_at', 'is', null)
+        .execute();
+      return new Set(rows.map((r) => r.id));
+    },
     async touch(id: string): Promise<void> {
       await db
         .updateTable('api_tokens')

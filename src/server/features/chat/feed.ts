@@ -27,6 +27,14 @@ function messageEvent(message: Message): LiveEvent {
  * typing (expiring `TYPING_TTL_MS` after the last keystroke signal); and who is present (a user
  * is present while any of their chat subscriptions to the room is open, on any instance,
  * counted once however many tabs they have).
+ *
+ * Presence across instances: each instance announces its own changes as they happen, and, with
+ * `heartbeatMs`, its whole presence every heartbeat and whenever the bus resyncs. A snapshot
+ * replaces what the others knew of that instance, so a lost announcement heals at the next
+ * beat, and after Redis comes back (empty or not) presence is rebuilt from snapshots alone. An
+ * instance not heard from for three heartbeats (killed, say) loses its people; while the bus is
+ * down no one is dropped for silence (the silence is the outage's), and every instance's clock
+ * starts again when it is back.
  */
 export function createChatFeed(deps: {
   bus: EventBus;
@@ -34,8 +42,10 @@ export function createChatFeed(deps: {
   store: ChatStore;
   /** This instance's name, in presence announcements. */
   instance: string;
+  /** Presence heartbeat with other instances; null with one instance (nothing to tell). */
+  heartbeatMs: number | null;
 }) {
-  const { bus, hub, store, instance } = deps;
+  const { bus, hub, store, instance, heartbeatMs } = deps;
 
   // roomId → userId → who, and when their indicator lapses.
   const typing = new Map<string, Map<string, { person: Person; timer: NodeJS.Timeout }>>();
@@ -63,10 +73,12 @@ export function createChatFeed(deps: {
   }
 
   // Local subscription counts per room and user; and the union over instances of who is present.
-  const local = new Map<string, Map<string, number>>();
+  const local = new Map<string, Map<string, { person: Person; n: number }>>();
   const present = new Map<string, Map<string, { person: Person; instances: Set<string> }>>();
   const presentList = (roomId: string) =>
     [...(present.get(roomId)?.values() ?? [])].map((p) => p.person).sort(byName);
+  /** Other instances with people present, and when they were last heard from. */
+  const heard = new Map<string, number>();
 
   function applyPresence(from: string, roomId: string, person: Person, on: boolean) {
     let room = present.get(roomId);
@@ -86,11 +98,42 @@ export function createChatFeed(deps: {
     if (before !== after) hub.dispatch(presenceChannel(roomId), liveEvent(presentList(roomId)));
   }
 
+  /** What `from` says it has replaces what we knew of it. */
+  function applySnapshot(from: string, rooms: { roomId: string; people: Person[] }[]) {
+    const claimed = new Map<string, Map<string, Person>>();
+    for (const { roomId, people } of rooms) {
+      claimed.set(roomId, new Map(people.map((p) => [p.userId, p])));
+    }
+    const gone: [string, Person][] = [];
+    for (const [roomId, room] of present) {
+      for (const [userId, entry] of room) {
+        if (entry.instances.has(from) && !claimed.get(roomId)?.has(userId))
+          gone.push([roomId, entry.person]);
+      }
+    }
+    for (const [roomId, person] of gone) applyPresence(from, roomId, person, false);
+    for (const [roomId, people] of claimed) {
+      for (const person of people.values()) applyPresence(from, roomId, person, true);
+    }
+    if (claimed.size === 0) heard.delete(from);
+    else heard.set(from, Date.now());
+  }
+
+  function snapshot(): { roomId: string; people: Person[] }[] {
+    return [...local].map(([roomId, users]) => ({
+      roomId,
+      people: [...users.values()].map((u) => u.person),
+    }));
+  }
+
+  const publishSnapshot = (rooms = snapshot()) =>
+    void bus.publish('chat.presence.snapshot', { instance, rooms });
+
   function track(roomId: string, person: Person, delta: 1 | -1) {
     let room = local.get(roomId);
-    if (!room) local.set(roomId, (room = new Map<string, number>()));
-    const n = (room.get(person.userId) ?? 0) + delta;
-    if (n > 0) room.set(person.userId, n);
+    if (!room) local.set(roomId, (room = new Map<string, { person: Person; n: number }>()));
+    const n = (room.get(person.userId)?.n ?? 0) + delta;
+    if (n > 0) room.set(person.userId, { person, n });
     else {
       room.delete(person.userId);
       if (room.size === 0) local.delete(roomId);
@@ -100,6 +143,13 @@ export function createChatFeed(deps: {
       applyPresence(instance, roomId, person, delta === 1);
       void bus.publish('chat.presence', { instance, roomId, person, present: delta === 1 });
     }
+  }
+
+  /** Drops the people of instances silent for three heartbeats (unless the bus itself is down). */
+  function sweep(everyMs: number) {
+    if (bus.unavailable().length > 0) return;
+    const silentSince = Date.now() - 3 * everyMs;
+    for (const [from, at] of heard) if (at < silentSince) applySnapshot(from, []);
   }
 
   /** Every chat subscription counts toward its user's presence in the room. */
@@ -135,15 +185,45 @@ export function createChatFeed(deps: {
         signal,
         what: 'chat presence',
         handle(msg) {
-          if (msg.instance !== instance)
-            applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
+          if (msg.instance === instance) return;
+          applyPresence(msg.instance, msg.roomId, msg.person, msg.present);
+          if (msg.present || heard.has(msg.instance)) heard.set(msg.instance, Date.now());
         },
       });
+      let beat: NodeJS.Timeout | null = null;
+      if (heartbeatMs !== null) {
+        consume({
+          subscribe: () => bus.subscribe('chat.presence.snapshot', signal),
+          signal,
+          what: 'chat presence snapshots',
+          handle(msg) {
+            if (msg.instance !== instance) applySnapshot(msg.instance, msg.rooms);
+          },
+          // Announcements may have been lost both ways: tell ours again, and give every other
+          // instance a full period from now to tell theirs.
+          resumed() {
+            const now = Date.now();
+            for (const from of heard.keys()) heard.set(from, now);
+            publishSnapshot();
+          },
+        });
+        beat = setInterval(() => {
+          sweep(heartbeatMs);
+          publishSnapshot();
+        }, heartbeatMs);
+        beat.unref();
+        publishSnapshot();
+      }
       signal.addEventListener(
         'abort',
         () => {
           for (const room of typing.values()) for (const t of room.values()) clearTimeout(t.timer);
           typing.clear();
+          if (beat) {
+            clearInterval(beat);
+            // Shutting down: the others drop our people now rather than after three beats.
+            publishSnapshot([]);
+          }
         },
         { once: true },
       );

@@ -1,5 +1,5 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { User } from '../../../shared/schemas/auth.ts';
 import {
@@ -21,6 +21,7 @@ import { incidentRoomId, roomOwner, teamRoomId } from '../../../shared/rooms.ts'
 import type { Env } from '../../env.ts';
 import { trackedFeed, valueFeed } from '../../platform/hub.ts';
 import { pageOf, pageOrRefuse, unknownCursor } from '../../platform/paging.ts';
+import type { RateLimiterFactory } from '../../platform/rate-limits.ts';
 import { seesTeam, visibleOrNotFound, visibleTeams } from '../../platform/policy.ts';
 import { authedProcedure } from '../../platform/trpc.ts';
 import type { IncidentStore } from '../incidents/store.ts';
@@ -29,7 +30,7 @@ import { personOf, type ChatActions } from './actions.ts';
 import type { ChatFeed } from './feed.ts';
 import { messageSeq, type ChatStore } from './store.ts';
 
-async function rateLimit(limiter: RateLimiterMemory, userId: string, what: string) {
+async function rateLimit(limiter: RateLimiterAbstract, userId: string, what: string) {
   try {
     await limiter.consume(userId);
   } catch {
@@ -44,12 +45,18 @@ export function createChatRouter(deps: {
   /** What rooms belong to: teams and incidents. */
   teams: TeamStore;
   incidents: IncidentStore;
+  /** Where sends and typing signals are counted: this instance, or all of them. */
+  limiters: RateLimiterFactory;
   env: Pick<Env, 'PULSE_CHAT_SENDS_PER_10S'>;
 }) {
-  const { store, actions, feed, teams, incidents, env } = deps;
+  const { store, actions, feed, teams, incidents, limiters, env } = deps;
   // Per user: messages (`PULSE_CHAT_SENDS_PER_10S`) and typing signals.
-  const sendLimit = new RateLimiterMemory({ points: env.PULSE_CHAT_SENDS_PER_10S, duration: 10 });
-  const typingLimit = new RateLimiterMemory({ points: 60, duration: 10 });
+  const sendLimit = limiters({
+    name: 'chat-send',
+    points: env.PULSE_CHAT_SENDS_PER_10S,
+    duration: 10,
+  });
+  const typingLimit = limiters({ name: 'chat-typing', points: 60, duration: 10 });
 
   /** The room, when it exists and the user may enter it; NOT_FOUND otherwise, so rooms do not leak. */
   async function requireRoom(user: User, roomId: string): Promise<Room> {

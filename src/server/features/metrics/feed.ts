@@ -95,6 +95,8 @@ export function createMetricsFeed(deps: { bus: EventBus; hub: Hub; store: Metric
           if (started) pump();
         },
         resumed() {
+          // Before `ready`, its first read of the end covers what was missed.
+          if (!started) return;
           void store.maxId().then(
             (id) => {
               wanted = Math.max(wanted, id);

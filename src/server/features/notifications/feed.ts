@@ -21,6 +21,11 @@ function notificationEvent(notification: Notification): LiveEvent {
   return liveEvent(data, data.id, notificationSeq(data.id) ?? 0, Date.parse(data.createdAt));
 }
 
+/** Read-state changes re-read after a resync, per user: more is left to the client's next refetch. */
+const RESYNC_READ_LIMIT = 1000;
+/** Read times are stamped by the instance that wrote them: allow for clocks that differ. */
+const CLOCK_MARGIN_MS = 60_000;
+
 /**
  * What `notifications.onNotification` and `onReadState` stream. Once started, it turns
  * "notifications up to seq N exist" announcements into per-user events: one read of the
@@ -33,6 +38,25 @@ export function createNotificationFeed(deps: {
   store: NotificationStore;
 }) {
   const { bus, hub, store } = deps;
+  /** Users with a read-state stream open here, and how many. */
+  const watchingReadState = new Map<string, number>();
+
+  /**
+   * Read state is not in a log the bus can catch up on: after a resync, each user with a stream
+   * open here gets one `read` event with what was read since the gap began (on any instance)
+   * and their unread count now. Clients treat it as any other read event (idempotent).
+   */
+  async function resyncReadState(since: number, signal: AbortSignal): Promise<void> {
+    const from = new Date(since - CLOCK_MARGIN_MS).toISOString();
+    for (const userId of [...watchingReadState.keys()]) {
+      if (signal.aborted) return;
+      const { ids, readAt } = await store.readSince(userId, from, RESYNC_READ_LIMIT);
+      if (ids.length === 0 || readAt === null) continue;
+      const unreadCount = await store.unreadCount(userId);
+      hub.dispatch(readStateChannel(userId), liveEvent({ kind: 'read', ids, readAt, unreadCount }));
+    }
+  }
+
   return {
     start(signal: AbortSignal): { ready: Promise<void> } {
       const follower = followLog({
@@ -58,6 +82,10 @@ export function createNotificationFeed(deps: {
         signal,
         what: 'read-state fan-out',
         handle: ({ userId, event }) => hub.dispatch(readStateChannel(userId), liveEvent(event)),
+        resumed: (since) =>
+          void resyncReadState(since, signal).catch((error: unknown) =>
+            console.error('read-state fan-out could not catch up', error),
+          ),
       });
       return { ready: follower.ready };
     },
@@ -83,7 +111,16 @@ export function createNotificationFeed(deps: {
 
     /** Read-state changes made on any of the user's tabs or devices. */
     readState(userId: string): FeedSpec {
-      return { hub, channel: readStateChannel(userId) };
+      return {
+        hub,
+        channel: readStateChannel(userId),
+        onOpen: () => watchingReadState.set(userId, (watchingReadState.get(userId) ?? 0) + 1),
+        onClose() {
+          const n = (watchingReadState.get(userId) ?? 1) - 1;
+          if (n > 0) watchingReadState.set(userId, n);
+          else watchingReadState.delete(userId);
+        },
+      };
     },
   };
 }

@@ -272,6 +272,30 @@ export function createNotificationStore(db: Db) {
       });
     },
 
+    /**
+     * The user's notifications read at `since` or later (the latest first, at most `limit`),
+     * and the latest read time among them: what other instances announced while this one could
+     * not hear.
+     */
+    async readSince(
+      userId: string,
+      since: string,
+      limit: number,
+    ): Promise<{ ids: string[]; readAt: string | null }> {
+      const rows = await db
+        .selectFrom('notification_recipients')
+        .select(['notification_seq', 'read_at'])
+        .where('user_id', '=', userId)
+        .where('read_at', '>=', since)
+        .orderBy('read_at', 'desc')
+        .limit(limit)
+        .execute();
+      return {
+        ids: rows.map((r) => notificationId(r.notification_seq)),
+        readAt: rows[0]?.read_at ?? null,
+      };
+    },
+
     async isRecipient(userId: string, seq: number): Promise<boolean> {
       return (await ofUser(userId).where('n.seq', '=', seq).executeTakeFirst()) !== undefined;
     },
