@@ -4,7 +4,7 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
-import { startCluster } from '../support/cluster.ts';
+import { startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { MEMBER_PASSWORD, OPS } from '../support/people.ts';
 import { redisMissing } from '../support/redis.ts';

@@ -5,7 +5,7 @@ import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Incident } from '../../src/shared/schemas/incidents.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
-import { startCluster } from '../support/cluster.ts';
+import { startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
 import { redisMissing } from '../support/redis.ts';
