@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CLIENT_BATCH_MAX } from '../shared/limits.ts';
 
@@ -64,6 +65,20 @@ const envSchema = z.object({
     .default(30 * 86_400),
   /** Host names (optionally `name:port`) this server answers for besides HOST, localhost and loopback. */
   PULSE_PUBLIC_HOSTS: list,
+  /**
+   * Peers whose `X-Forwarded-For` names the client (a balancer in front); unset: none, and the
+   * client is always the peer.
+   */
+  PULSE_TRUSTED_PROXIES: list.pipe(
+    z.array(
+      z.string().refine((v) => isIP(v) !== 0, 'a list of IP addresses (no names, no ranges)'),
+    ),
+  ),
+  /**
+   * Seconds a shutdown (SIGTERM, SIGINT) spreads the ending of open streams over, so that their
+   * clients reconnect to other instances a few at a time; 0 ends them all at once.
+   */
+  PULSE_DRAIN_S: z.coerce.number().min(0).max(600).default(10),
   /** When set, `/metrics` answers only `Authorization: Bearer <this>`. */
   PULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Request bounds: body bytes (413), calls per batch, URL bytes (414), SSE `input` bytes. */
