@@ -27,8 +27,11 @@ const envSchema = z.object({
     .default('0')
     .transform((v) => v === '1' || v === 'true'),
   PULSE_ALLOWED_ORIGINS: list,
-  /** Where the built web app lives; the server answers 404 pages when it is missing. */
-  PULSE_STATIC_DIR: z.string().default('dist/client'),
+  /**
+   * Where the built web app lives (unset: the repository's `dist/client`, found from the code,
+   * so from `src/` and from the compiled `dist/server/` alike); 404 pages when it is missing.
+   */
+  PULSE_STATIC_DIR: z.string().optional(),
   /** Seconds between SSE keep-alive pings. */
   PULSE_SSE_PING_S: z.coerce.number().positive().default(15),
   /** Seconds between WebSocket keep-alive pings; a socket silent for a ping and a wait after it is dropped. */

@@ -4,6 +4,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import sirv from 'sirv';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
@@ -153,7 +154,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
     onError: logInternalError,
   });
 
-  const staticDir = resolve(env.PULSE_STATIC_DIR);
+  const staticDir =
+    env.PULSE_STATIC_DIR === undefined
+      ? fileURLToPath(new URL('../../dist/client', import.meta.url))
+      : resolve(env.PULSE_STATIC_DIR);
   const serveStatic = existsSync(staticDir)
     ? sirv(staticDir, { single: true, etag: true, gzip: false })
     : (_req: IncomingMessage, res: ServerResponse) => {

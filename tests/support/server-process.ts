@@ -94,6 +94,11 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
   };
 }
 
+export interface ServerProcessOptions {
+  /** A compiled server's `index.js` (`compiledServer()`), run by plain node instead of the sources through tsx. */
+  entry?: string;
+}
+
 /**
  * A real Pulse server (`node --import tsx src/server/index.ts`) in a child process on a fresh
  * SQLite database in its own temporary directory, so that a crash is observable rather than
@@ -102,6 +107,7 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
  */
 export async function startServerProcess(
   overrides: Record<string, string> = {},
+  opts: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-proc-'));
   const env = childEnv(overrides, dir);
@@ -118,7 +124,8 @@ export async function startServerProcess(
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+      const args = opts.entry ? [opts.entry] : ['--import', 'tsx', ENTRY];
+      const proc = spawn(process.execPath, args, {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
