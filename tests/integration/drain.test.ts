@@ -1,7 +1,11 @@
-import { connect } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createPulseClient } from '../../src/sdk/client.ts';
+import { teamRoomId } from '../../src/shared/rooms.ts';
 import { KeptAliveConnection } from '../support/kept-alive.ts';
-import { eventually } from '../support/live.ts';
+import { eventually, record } from '../support/live.ts';
+import { MEMBER_PASSWORD } from '../support/people.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
 import { ADMIN_PASSWORD, startServerProcess } from '../support/server-process.ts';
 import { signIn } from '../support/trpc-http.ts';
@@ -20,6 +24,55 @@ function refused(port: number): Promise<boolean> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
   });
+}
+
+/**
+ * A TCP relay in front of a server, whose target can change and which can hold new
+ * connections (accepted, not yet passed on) until `release`: the clients' reconnects can then
+ * be made to wait until events have been sent that they must resume with.
+ */
+async function startRelay(targetPort: number) {
+  let target = targetPort;
+  let held: Socket[] | null = null;
+  const sockets = new Set<Socket>();
+  const pass = (client: Socket) => {
+    const upstream = connect(target, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.once('close', () => sockets.delete(upstream));
+    upstream.once('connect', () => {
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.once('close', () => upstream.end());
+    upstream.once('close', () => client.end());
+  };
+  const server = createServer((client) => {
+    client.pause();
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    if (held) held.push(client);
+    else pass(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hold: () => void (held ??= []),
+    /** How many connections wait. */
+    waiting: () => held?.length ?? 0,
+    release(port: number) {
+      target = port;
+      const waiting = held ?? [];
+      held = null;
+      for (const client of waiting) pass(client);
+    },
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 describe('shutdown drains', () => {
@@ -99,5 +152,77 @@ describe('shutdown drains', () => {
     expect(await server.waitForExit(15_000)).toBe(true);
     expect(server.exitDescription(), server.output()).toBe('exit 0');
     expect(server.output()).toContain('Drained and closed');
+  }, 60_000);
+
+  it("the SDK's SSE and WebSocket subscriptions reconnect after the drain and resume on the next server", async () => {
+    await using first = await startServerProcess({ PULSE_DRAIN_S: '1' });
+    const adminCookie = await signIn(first.url, 'admin', ADMIN_PASSWORD);
+    const admin = createPulseClient({ url: first.url, headers: { cookie: adminCookie } });
+    const team = await admin.teams.create.mutate({ name: 'ops' });
+    const alice = await admin.users.create.mutate({
+      username: 'alice',
+      password: MEMBER_PASSWORD,
+      teamIds: [team.id],
+    });
+    const roomId = teamRoomId(team.id);
+    const aliceCookie = await signIn(first.url, 'alice', MEMBER_PASSWORD);
+
+    await using relay = await startRelay(first.port);
+    const client = createPulseClient({
+      url: relay.url,
+      headers: { cookie: aliceCookie },
+      webSocket: true,
+    });
+    const notifications = record<{ id: string; data: { title: string } }>((handlers) =>
+      client.notifications.onNotification.subscribe(undefined, handlers),
+    );
+    const messages = record<{ id: string; data: { text: string } }>((handlers) =>
+      client.chat.onMessage.subscribe({ roomId }, handlers),
+    );
+    await Promise.all([notifications.started, messages.started]);
+
+    const send = async (url: string, cookie: string, n: number) => {
+      const as = createPulseClient({ url, headers: { cookie } });
+      await as.notifications.send.mutate({
+        to: { userIds: [alice.id] },
+        title: `n${n}`,
+        severity: 'info',
+      });
+    };
+    const say = async (url: string, n: number) => {
+      const as = createPulseClient({
+        url,
+        headers: { cookie: await signIn(url, 'alice', MEMBER_PASSWORD) },
+      });
+      await as.chat.send.mutate({ roomId, text: `m${n}`, clientMessageId: randomUUID() });
+    };
+    await send(first.url, adminCookie, 1);
+    await say(first.url, 1);
+    await notifications.waitFor(1, 10_000);
+    await messages.waitFor(1, 10_000);
+
+    // Their reconnects wait at the relay while the server drains, and the next one starts.
+    relay.hold();
+    process.kill(first.pid, 'SIGTERM');
+    expect(await first.waitForExit(15_000)).toBe(true);
+    expect(first.exitDescription()).toBe('exit 0');
+    await using next = await startServerProcess({ DATABASE_URL: `sqlite:${first.dbPath}` });
+    await send(next.url, await signIn(next.url, 'admin', ADMIN_PASSWORD), 2);
+    await say(next.url, 2);
+    // Both the SSE stream (ended cleanly) and the WebSocket (closed 1012) are reconnecting.
+    await eventually(() => relay.waiting() >= 2, 15_000, 'both reconnects at the relay');
+    relay.release(next.port);
+
+    // Each resumes after the last event it had: the one sent meanwhile comes, once.
+    await notifications.waitFor(2, 15_000);
+    await messages.waitFor(2, 15_000);
+    await send(next.url, await signIn(next.url, 'admin', ADMIN_PASSWORD), 3);
+    await say(next.url, 3);
+    await notifications.waitFor(3, 10_000);
+    await messages.waitFor(3, 10_000);
+    expect(notifications.items.map((n) => n.data.title)).toEqual(['n1', 'n2', 'n3']);
+    expect(messages.items.map((m) => m.data.text)).toEqual(['m1', 'm2', 'm3']);
+    notifications.stop();
+    messages.stop();
   }, 60_000);
 });
