@@ -225,4 +225,26 @@ describe('shutdown drains', () => {
     notifications.stop();
     messages.stop();
   }, 60_000);
+
+  it('ends the drain at once on a second signal, and still exits 0', async () => {
+    await using server = await startServerProcess({ PULSE_DRAIN_S: '600' });
+    const cookie = await signIn(server.url, 'admin', ADMIN_PASSWORD);
+    const stream = subscriptionUrl(server.url, 'notifications.onNotification');
+    const sses = Array.from({ length: 3 }, () => openRawSse(stream, { Cookie: cookie }));
+    const socket = await TrpcSocket.open(server.url, { headers: { cookie } });
+    await eventually(
+      () => sses.every((s) => s.frames.some((f) => f.event === 'connected')),
+      10_000,
+      'every SSE stream connected',
+    );
+    process.kill(server.pid, 'SIGINT');
+    await eventually(() => /SIGINT: draining/.test(server.output()), 5000, 'the drain to start');
+    process.kill(server.pid, 'SIGINT');
+    // Far sooner than the 600 s window: the rest of the streams end now.
+    expect(await server.waitForExit(15_000)).toBe(true);
+    expect(server.exitDescription(), server.output()).toBe('exit 0');
+    expect(server.output()).toContain('SIGINT again: ending the drain now');
+    await Promise.all(sses.map((s) => s.closed));
+    expect((await socket.closed(5000)).code).toBeGreaterThan(0);
+  });
 });
