@@ -102,6 +102,28 @@ describeWithNginx('Pulse behind nginx', () => {
     messages.stop();
   });
 
+  it('keeps a client through a rolling restart behind nginx: its stream resumes on the successor', async () => {
+    await using cluster = await startCluster({ env: { PULSE_DRAIN_S: '1' } });
+    const cookie = await signIn(cluster.url, 'admin', ADMIN_PASSWORD);
+    const admin = createPulseClient({ url: cluster.url, headers: { cookie } });
+    const notifications = record<{ id: string; data: { title: string } }>((handlers) =>
+      admin.notifications.onNotification.subscribe(undefined, handlers),
+    );
+    await notifications.started;
+    const send = (title: string) =>
+      admin.notifications.send.mutate({ to: { usernames: ['admin'] }, title, severity: 'info' });
+    await send('before');
+    await notifications.waitFor(1, 10_000);
+    const before = cluster.instances[0]!.pid;
+
+    await cluster.rollingRestart();
+    expect(cluster.instances[0]!.pid).not.toBe(before);
+    await send('after');
+    await notifications.waitFor(2, 20_000);
+    expect(notifications.items.map((n) => n.data.title)).toEqual(['before', 'after']);
+    notifications.stop();
+  });
+
   it('reads the client address from X-Forwarded-For only when nginx (a trusted proxy) sends it', async () => {
     await using cluster = await startCluster({ env: { PULSE_LOGIN_FAILURES_PER_ADDRESS: '2' } });
     const direct = cluster.instances[0]!.url;
