@@ -89,6 +89,8 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     PULSE_DEMO: '0',
     PULSE_SCRYPT_LOG_N: '10',
+    // `stop()` waits 5 s before SIGKILL: a drain ends the streams at once unless a test asks.
+    PULSE_DRAIN_S: '0',
     PULSE_STATIC_DIR: join(dir, 'none'),
     ...overrides,
   };
