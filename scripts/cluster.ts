@@ -2,7 +2,7 @@
  * `npm run cluster [-- --instances N --port P]`: N Pulse instances (the compiled server) on one
  * PostgreSQL database and one Redis, behind nginx on one port, as they would run in production.
  *
- *   DATABASE_URL   default postgres://127.0.0.1:5432/pulse_cluster (created when missing)
+ *   DATABASE_URL   default postgres://postgres@127.0.0.1:5432/pulse_cluster (created when missing)
  *   REDIS_URL      default redis://127.0.0.1:6379; set it empty for none (one instance only)
  *
  * Ctrl-C or SIGTERM drains every instance (a second one stops them at once), then stops nginx.
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { freePort, startNginx, type Nginx } from './nginx.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEFAULT_DATABASE_URL = 'postgres://127.0.0.1:5432/pulse_cluster';
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/pulse_cluster';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 const LISTENING = /Pulse listening on (http:\/\/\S+)/;
 
@@ -29,16 +29,23 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-const { values } = parseArgs({
-  options: {
-    instances: { type: 'string', default: '3' },
-    port: { type: 'string', default: '8080' },
-    host: { type: 'string', default: '127.0.0.1' },
-    /** The compiled server to run (tests point it at their own build). */
-    server: { type: 'string', default: join(ROOT, 'dist/server/index.js') },
-  },
-  strict: true,
-});
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        instances: { type: 'string', default: '3' },
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        /** The compiled server to run (tests point it at their own build). */
+        server: { type: 'string', default: join(ROOT, 'dist/server/index.js') },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+}
+const values = options();
 const count = Number(values.instances);
 const port = Number(values.port);
 if (!Number.isInteger(count) || count < 1 || count > 32) usage('--instances: 1 to 32');
@@ -59,6 +66,8 @@ async function ensureDatabase(url: string): Promise<void> {
   if (!name) return;
   const admin = new URL(url);
   admin.pathname = '/postgres';
+  // pg takes the user from $USER when the URL names none; a container may have neither.
+  if (!admin.username) admin.username = process.env['PGUSER'] || process.env['USER'] || 'postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
