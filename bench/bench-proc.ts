@@ -145,6 +145,8 @@ export function pulseEnv(
     HOST: '127.0.0.1',
     PULSE_DEMO: '0',
     PULSE_SCRYPT_LOG_N: '10',
+    // Stopped by SIGTERM with a grace period: end the streams at once rather than over 10 s.
+    PULSE_DRAIN_S: '0',
     PULSE_STATIC_DIR: join(dir, 'no-web-app'),
     PULSE_MAX_CONNECTIONS_PER_USER: '50',
     // Every simulated client shares 127.0.0.1; WebSockets that authenticate by connectionParams

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CLIENT_BATCH_MAX } from '../shared/limits.ts';
 
@@ -36,8 +37,11 @@ const envSchema = z.object({
     .default('0')
     .transform((v) => v === '1' || v === 'true'),
   PULSE_ALLOWED_ORIGINS: list,
-  /** Where the built web app lives; the server answers 404 pages when it is missing. */
-  PULSE_STATIC_DIR: z.string().default('dist/client'),
+  /**
+   * Where the built web app lives (unset: the repository's `dist/client`, found from the code,
+   * so from `src/` and from the compiled `dist/server/` alike); 404 pages when it is missing.
+   */
+  PULSE_STATIC_DIR: z.string().optional(),
   /** Seconds between SSE keep-alive pings. */
   PULSE_SSE_PING_S: z.coerce.number().positive().default(15),
   /** Seconds between WebSocket keep-alive pings; a socket silent for a ping and a wait after it is dropped. */
@@ -74,6 +78,20 @@ const envSchema = z.object({
     .default(30 * 86_400),
   /** Host names (optionally `name:port`) this server answers for besides HOST, localhost and loopback. */
   PULSE_PUBLIC_HOSTS: list,
+  /**
+   * Peers whose `X-Forwarded-For` names the client (a balancer in front); unset: none, and the
+   * client is always the peer.
+   */
+  PULSE_TRUSTED_PROXIES: list.pipe(
+    z.array(
+      z.string().refine((v) => isIP(v) !== 0, 'a list of IP addresses (no names, no ranges)'),
+    ),
+  ),
+  /**
+   * Seconds a shutdown (SIGTERM, SIGINT) spreads the ending of open streams over, so that their
+   * clients reconnect to other instances a few at a time; 0 ends them all at once.
+   */
+  PULSE_DRAIN_S: z.coerce.number().min(0).max(600).default(10),
   /** When set, `/metrics` answers only `Authorization: Bearer <this>`. */
   PULSE_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Request bounds: body bytes (413), calls per batch, URL bytes (414), SSE `input` bytes. */

@@ -25,21 +25,31 @@ async function main() {
     );
   }
   console.log(`Pulse listening on ${server.url}`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: closing connections and the database`);
-    server.close().then(
-      () => process.exit(0),
+  const windowS = env.PULSE_DRAIN_S;
+  let draining = false;
+  const onSignal = (signal: string) => {
+    if (draining) {
+      console.log(`${signal} again: ending the drain now`);
+      server.hurry();
+      return;
+    }
+    draining = true;
+    console.log(
+      `${signal}: draining (open streams end over ${windowS} s; ${signal} again to stop at once)`,
+    );
+    server.drain(windowS * 1000).then(
+      () => {
+        console.log('Drained and closed');
+        process.exit(0);
+      },
       (error: unknown) => {
         console.error(error);
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

@@ -1,15 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import sirv from 'sirv';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createApp, type App } from './app.ts';
+import { createClientAddress } from './platform/client-address.ts';
 import { createContextFactory } from './platform/context.ts';
+import { createDrain } from './platform/drain.ts';
 import type { Env } from './env.ts';
 import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
@@ -81,8 +84,20 @@ export interface RunningServer {
   app: App;
   /** What first start created (admin password, demo users), for the console. */
   seeded: string[];
+  /**
+   * Shuts down as a drain (SIGTERM): `/healthz` answers 503 `draining` at once, nothing new is
+   * taken, open streams end spread over `windowMs`, requests in flight finish (up to 10 s),
+   * then the app closes. Once; later calls answer the same promise.
+   */
+  drain(windowMs: number): Promise<void>;
+  /** Ends a drain now (a second signal): every stream and connection still open, then the app. */
+  hurry(): void;
+  /** Closes at once (tests): a drain with no window, and 1 s for requests in flight. */
   close(): Promise<void>;
 }
+
+/** How long a drain waits for requests still in flight once the streams have ended. */
+const SETTLE_MS = 10_000;
 
 /** Starts Pulse: one HTTP server for the app, tRPC over HTTP/SSE/WebSocket, health and metrics. */
 export async function startServer(env: Env): Promise<RunningServer> {
@@ -92,6 +107,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const contexts = createContextFactory({
     authenticator: app.authenticator,
     originAllowed: (origin) => app.hosts.originAllowed(origin),
+    clientAddress: createClientAddress(env.PULSE_TRUSTED_PROXIES),
   });
   const { connections, metrics } = app;
   const sse = createSseTransport({
@@ -138,7 +154,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
     onError: logInternalError,
   });
 
-  const staticDir = resolve(env.PULSE_STATIC_DIR);
+  const staticDir =
+    env.PULSE_STATIC_DIR === undefined
+      ? fileURLToPath(new URL('../../dist/client', import.meta.url))
+      : resolve(env.PULSE_STATIC_DIR);
   const serveStatic = existsSync(staticDir)
     ? sirv(staticDir, { single: true, etag: true, gzip: false })
     : (_req: IncomingMessage, res: ServerResponse) => {
@@ -213,6 +232,23 @@ export async function startServer(env: Env): Promise<RunningServer> {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
+  /**
+   * While draining, every request (on a connection opened before) is answered 503 and its
+   * connection closed: `/healthz` says `draining`, calls get tRPC's SERVICE_UNAVAILABLE.
+   */
+  function refuseDraining(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    if (pathname === '/healthz') {
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: 'draining' }));
+    } else if (pathname.startsWith(TRPC_BASE)) {
+      refuseCall(res, 'SERVICE_UNAVAILABLE', 'This instance is shutting down; try again');
+    } else {
+      plain(res, 503, 'This instance is shutting down');
+    }
+    // The body, if any, is not wanted; the connection closes after the answer.
+    req.resume();
+  }
+
   function route(req: IncomingMessage, res: ServerResponse): void {
     // DNS rebinding: a hostile page whose name resolves here must reach nothing, not even a 404.
     if (!app.hosts.hostAllowed(req.headers.host)) {
@@ -224,6 +260,15 @@ export async function startServer(env: Env): Promise<RunningServer> {
       );
     }
     const target = req.url ?? '/';
+    if (drain.state !== 'serving') {
+      let pathname = '/';
+      try {
+        pathname = new URL(target, 'http://localhost').pathname;
+      } catch {
+        // Refused all the same.
+      }
+      return refuseDraining(req, res, pathname);
+    }
     if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return plain(res, 414, 'URL too long');
     let url: URL;
     try {
@@ -299,7 +344,12 @@ export async function startServer(env: Env): Promise<RunningServer> {
     serveStatic(req, res, () => plain(res, 404, 'Not found'));
   }
 
+  /** Responses not yet finished, so that a drain can close their connections after them. */
+  const inFlight = new Set<ServerResponse>();
   const server = createServer((req, res) => {
+    if (drain.state !== 'serving') res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     try {
       route(req, res);
     } catch (error) {
@@ -354,6 +404,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
           ? refuse(400, 'Bad Request')
           : refuse(421, 'Misdirected Request');
       }
+      if (drain.state !== 'serving') return refuse(503, 'Service Unavailable');
       const target = req.url ?? '/';
       if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return refuse(414, 'URI Too Long');
       let pathname: string;
@@ -371,31 +422,56 @@ export async function startServer(env: Env): Promise<RunningServer> {
     }
   });
 
+  /** Resolves when the listener has closed and every connection has ended. */
+  let allClosed: Promise<void> | null = null;
+  let settleMs = SETTLE_MS;
+  const drain = createDrain({
+    refuseNew() {
+      sse.refuseNew();
+      ws.refuseNew();
+      // Node's own http close() also closes every idle kept-alive connection at once; the
+      // listener alone stops here, so a balancer's health check on a kept-alive connection
+      // still reads its 503 `draining`. Those connections close after their next answer.
+      allClosed = new Promise((done) => NetServer.prototype.close.call(server, () => done()));
+      for (const res of inFlight) {
+        if (!res.headersSent) res.shouldKeepAlive = false;
+      }
+    },
+    streams: () => [...sse.streams(), ...ws.streams()],
+    async settle() {
+      server.closeIdleConnections();
+      // A response that finishes now leaves its connection idle (if it was kept alive).
+      for (const res of inFlight) res.once('finish', () => server.closeIdleConnections());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        allClosed,
+        new Promise<void>((done) => (timer = setTimeout(done, settleMs))),
+      ]);
+      clearTimeout(timer);
+    },
+    cut() {
+      server.closeAllConnections();
+      ws.close();
+      sse.close();
+    },
+    closeApp: () => app.close(),
+  });
+
   await new Promise<void>((resolveListen) => server.listen(env.PORT, env.HOST, resolveListen));
   const { port } = server.address() as AddressInfo;
   app.hosts.listening(port);
   const host = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
 
-  let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}`,
     port,
     app,
     seeded,
+    drain: (windowMs) => drain.start(windowMs),
+    hurry: () => drain.hurry(),
     close() {
-      closing ??= (async () => {
-        ws.broadcastReconnect();
-        sse.close();
-        app.connections.closeAll();
-        await new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 1000).unref();
-        });
-        ws.close();
-        await app.close();
-      })();
-      return closing;
+      settleMs = 1000;
+      return drain.start(0);
     },
   };
 }

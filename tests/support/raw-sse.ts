@@ -20,6 +20,10 @@ export function openRawSse(url: string, headers: Record<string, string> = {}) {
   let status = 0;
   let headersDone = false;
   let ended = false;
+  /** The chunked body's last (empty) chunk arrived: the server ended the response cleanly. */
+  let complete = false;
+  let markClosed: (at: number) => void = () => undefined;
+  const closed = new Promise<number>((resolve) => (markClosed = resolve));
 
   function parseFrames() {
     const parsed = parseSseFrames(body);
@@ -44,7 +48,10 @@ export function openRawSse(url: string, headers: Record<string, string> = {}) {
       body += raw.subarray(lineEnd + 2, lineEnd + 2 + size).toString('utf8');
       raw = raw.subarray(lineEnd + 2 + size + 2);
       parseFrames();
-      if (size === 0) return;
+      if (size === 0) {
+        complete = true;
+        return;
+      }
     }
   }
 
@@ -60,7 +67,10 @@ export function openRawSse(url: string, headers: Record<string, string> = {}) {
     raw = Buffer.concat([raw, chunk]);
     decode();
   });
-  socket.on('close', () => (ended = true));
+  socket.on('close', () => {
+    ended = true;
+    markClosed(performance.now());
+  });
   socket.on('error', () => (ended = true));
 
   return {
@@ -71,6 +81,12 @@ export function openRawSse(url: string, headers: Record<string, string> = {}) {
     get ended() {
       return ended;
     },
+    /** Whether the response ended cleanly (its last chunk came) rather than being cut. */
+    get complete() {
+      return complete;
+    },
+    /** Resolves with `performance.now()` when the connection closes (unbounded: race it). */
+    closed,
     /** Data frames (events with no name), parsed. */
     data<T>(): { id: string | null; data: T }[] {
       return frames

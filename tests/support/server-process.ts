@@ -89,9 +89,16 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     PULSE_DEMO: '0',
     PULSE_SCRYPT_LOG_N: '10',
+    // `stop()` waits 5 s before SIGKILL: a drain ends the streams at once unless a test asks.
+    PULSE_DRAIN_S: '0',
     PULSE_STATIC_DIR: join(dir, 'none'),
     ...overrides,
   };
+}
+
+export interface ServerProcessOptions {
+  /** A compiled server's `index.js` (`compiledServer()`), run by plain node instead of the sources through tsx. */
+  entry?: string;
 }
 
 /**
@@ -102,6 +109,7 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
  */
 export async function startServerProcess(
   overrides: Record<string, string> = {},
+  opts: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-proc-'));
   const env = childEnv(overrides, dir);
@@ -118,7 +126,8 @@ export async function startServerProcess(
 
   const launch = () =>
     new Promise<void>((resolve, reject) => {
-      const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+      const args = opts.entry ? [opts.entry] : ['--import', 'tsx', ENTRY];
+      const proc = spawn(process.execPath, args, {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,14 @@ describe('configuration', () => {
       PULSE_DEMO: false,
       PULSE_ALLOWED_ORIGINS: [],
       PULSE_MAX_CONNECTIONS_PER_USER: 50,
+      PULSE_DRAIN_S: 10,
+      PULSE_TRUSTED_PROXIES: [],
     });
+    expect(parseEnv({ PULSE_DRAIN_S: '0' }).PULSE_DRAIN_S).toBe(0);
+    expect(parseEnv({ PULSE_TRUSTED_PROXIES: '10.0.0.2, ::1' }).PULSE_TRUSTED_PROXIES).toEqual([
+      '10.0.0.2',
+      '::1',
+    ]);
     expect(env.PULSE_ADMIN_PASSWORD).toBeUndefined();
     expect(
       parseEnv({ PULSE_ALLOWED_ORIGINS: 'http://a.example, http://b.example' })
@@ -26,6 +33,13 @@ describe('configuration', () => {
     expect(() => parseEnv({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL/);
     expect(() => parseEnv({ PULSE_MAX_CONNECTIONS_PER_USER: '5' })).toThrow(
       /PULSE_MAX_CONNECTIONS_PER_USER/,
+    );
+    expect(() => parseEnv({ PULSE_DRAIN_S: '-1' })).toThrow(/PULSE_DRAIN_S/);
+    expect(() => parseEnv({ PULSE_TRUSTED_PROXIES: 'proxy.internal' })).toThrow(
+      /PULSE_TRUSTED_PROXIES/,
+    );
+    expect(() => parseEnv({ PULSE_TRUSTED_PROXIES: '10.0.0.0/8' })).toThrow(
+      /PULSE_TRUSTED_PROXIES/,
     );
   });
 

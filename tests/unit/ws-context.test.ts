@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { createClientAddress } from '../../src/server/platform/client-address.ts';
 import { ConnectionRegistry } from '../../src/server/platform/connections.ts';
 import {
   createContextFactory,
@@ -65,6 +66,7 @@ async function serve() {
     contexts: createContextFactory({
       authenticator,
       originAllowed: () => true,
+      clientAddress: createClientAddress([]),
     }),
     connections: new ConnectionRegistry(metrics, {
       perUser: 5,

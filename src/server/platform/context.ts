@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TokenScope, User } from '../../shared/schemas/auth.ts';
 import { parse as parseCookie } from 'cookie';
+import type { ClientAddress } from './client-address.ts';
 
 export const SESSION_COOKIE = 'pulse_session';
 
@@ -18,7 +19,7 @@ export interface ContextInnerOptions {
   credential?: Credential | null;
   /** False when a browser sent an `Origin` this server does not allow (and no bearer token). */
   originAllowed?: boolean;
-  /** The peer's address, for rate limits. */
+  /** The client's address (through trusted proxies), for rate limits. */
   ip?: string;
   /** Sets a cookie on the HTTP response; absent where there is none (WebSocket, callers). */
   setCookie?: ((header: string) => void) | undefined;
@@ -82,10 +83,6 @@ export function presentedSecrets(
 /** The facts about one request a context is made of; `createContextInner` takes them. */
 export type RequestFacts = ContextInnerOptions;
 
-export function peerAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
-}
-
 /**
  * The one way every transport makes a procedure's context: HTTP calls and SSE streams per
  * request, a WebSocket once per socket (its upgrade or its first message authenticates it, and
@@ -102,6 +99,8 @@ export interface ContextFactory {
    * `PULSE_ALLOWED_ORIGINS`. Programs send no `Origin` and pass.
    */
   originAllowed(req: IncomingMessage): boolean;
+  /** The client's address: the peer's, or what trusted proxies say they forward (`PULSE_TRUSTED_PROXIES`). */
+  clientAddress: ClientAddress;
   /** The context of a request whose credentials are resolved. */
   fromAuthentication(
     req: IncomingMessage,
@@ -122,6 +121,8 @@ export function createContextFactory(deps: {
   authenticator: Authenticator;
   /** Whether a browser page from `origin` may call this server. */
   originAllowed: (origin: string) => boolean;
+  /** Who a request comes from (see client-address.ts). */
+  clientAddress: ClientAddress;
 }): ContextFactory {
   const originAllowed = (req: IncomingMessage) => {
     const origin = req.headers.origin;
@@ -137,7 +138,7 @@ export function createContextFactory(deps: {
       credential,
       // A bearer token is no ambient credential: a foreign page cannot make the browser send it.
       originAllowed: bearer || originAllowed(req),
-      ip: peerAddress(req),
+      ip: deps.clientAddress(req),
       setCookie,
     });
   const authenticate: ContextFactory['authenticate'] = async (req, connectionParams) => {
@@ -147,6 +148,7 @@ export function createContextFactory(deps: {
   return {
     authenticate,
     originAllowed,
+    clientAddress: deps.clientAddress,
     fromAuthentication,
     async forRequest(req, opts) {
       return fromAuthentication(

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import type { Closable, ConnectionRegistry } from './connections.ts';
 import type { Context, ContextFactory } from './context.ts';
+import type { Drainable } from './drain.ts';
 import {
   isFeed,
   isSlowConsumerError,
@@ -155,9 +156,12 @@ class SseConnection implements Sink, Closable {
     if (reason === 'revoked') {
       this.end(new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session or token has ended' }));
     } else if (!this.done) {
-      // No `return` event: clients reconnect (to this server once it is back, or another).
+      // No `return` event: a clean end, and clients reconnect with their last event id (to
+      // another instance, or this one once it is back). The connection goes too, so that the
+      // reconnect opens a new one (through the balancer) instead of reusing this one.
       this.done = true;
-      this.res.end();
+      const socket = this.res.socket;
+      this.res.end(() => socket?.end());
     }
   }
 }
@@ -183,6 +187,8 @@ export function createSseTransport(deps: {
   const { contexts, connections, metrics, limits } = deps;
   const trpc = routerAccess(deps.router);
   const open = new Set<SseConnection>();
+  /** Set when the server drains: streams still being authorized are refused, not opened. */
+  let refusing = false;
   const pingMs = limits.pingS * 1000;
   const connected = sseWire.connected(pingMs * 3);
   // One timer for every stream, rather than one per subscription.
@@ -226,6 +232,12 @@ export function createSseTransport(deps: {
     // A client that left while we authorized gets nothing.
     if (res.destroyed) {
       abort.abort();
+      return;
+    }
+    if (refusing) {
+      abort.abort();
+      res.writeHead(503, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end('This instance is shutting down\n');
       return;
     }
     res.writeHead(200, HEADERS);
@@ -302,6 +314,14 @@ export function createSseTransport(deps: {
         res.destroy();
       });
       return true;
+    },
+    /** Refuses the streams that have not opened yet (the server drains). */
+    refuseNew(): void {
+      refusing = true;
+    },
+    /** The open streams, each ended cleanly (no `return` event: clients reconnect and resume). */
+    streams(): Drainable[] {
+      return [...open].map((conn) => ({ end: () => conn.close('shutdown') }));
     },
     close(): void {
       clearInterval(pinger);

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ConnectionRegistry } from './connections.ts';
-import { peerAddress, type Authentication, type Context, type ContextFactory } from './context.ts';
+import type { Authentication, Context, ContextFactory } from './context.ts';
+import type { Drainable } from './drain.ts';
 import { tooManySubscriptions, isFeed, type LiveEvent, type Sink } from './hub.ts';
 import type { Metrics } from './telemetry.ts';
 import { jsonDeeperThan, tooDeep } from './json-depth.ts';
@@ -28,6 +29,9 @@ import {
  * then each event's frame tail is built once and every subscriber only prefixes its own request
  * id. Frames are exactly those of tRPC's adapter, so `wsLink` works unchanged, resume included.
  */
+
+/** The close reason that goes with 1012 when the server drains. */
+const RESTARTING = 'Server restarting';
 
 /** WebSocket frames over this close the connection (1009); others are unaffected. */
 export const MAX_WS_FRAME_BYTES = 1 << 20;
@@ -109,6 +113,8 @@ export function createWsTransport(deps: {
   // wsLink re-sends every open subscription plus the calls in flight in one frame after a
   // reconnect, so a frame may carry a full socket's subscriptions and a full batch.
   const maxCallsPerFrame = limits.batchCalls + limits.subscriptionsPerSocket;
+  /** Set when the server drains: upgrades still being admitted are refused. */
+  let refusing = false;
 
   /**
    * The socket's one context, made the first time tRPC or the fast path asks: from the upgrade's
@@ -126,7 +132,7 @@ export function createWsTransport(deps: {
           close: (reason) =>
             socket.close(
               reason === 'revoked' ? 4001 : 1012,
-              reason === 'revoked' ? 'Session or token ended' : 'Server restarting',
+              reason === 'revoked' ? 'Session or token ended' : RESTARTING,
             ),
         });
         if (!unregister) {
@@ -192,7 +198,7 @@ export function createWsTransport(deps: {
       if ((await authentication).user) return { authentication, releaseAnonymous: null };
     }
     if (socket.destroyed) return null;
-    const slot = connections.takeAnonymous(peerAddress(req));
+    const slot = connections.takeAnonymous(contexts.clientAddress(req));
     if (!slot) return null;
     socket.once('close', slot);
     return { authentication, releaseAnonymous: slot };
@@ -212,19 +218,25 @@ export function createWsTransport(deps: {
       admit(req, socket)
         .then((admission) => {
           if (socket.destroyed) return;
+          if (refusing) return refuse(503, 'Service Unavailable');
           if (!admission) return refuse(429, 'Too Many Requests');
-          wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req, admission));
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            if (refusing) ws.close(1012, RESTARTING);
+            else accept(ws, req, admission);
+          });
         })
         .catch((error: unknown) => {
           console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
           socket.destroy();
         });
     },
-    /** Asks every client to reconnect (before a restart). */
-    broadcastReconnect(): void {
-      for (const client of wss.clients) {
-        if (client.readyState === WebSocket.OPEN) client.send(wsWire.reconnect);
-      }
+    /** Refuses upgrades not yet let in (the server drains). */
+    refuseNew(): void {
+      refusing = true;
+    },
+    /** The open sockets, each closed with 1012 (service restart): clients reconnect and resume. */
+    streams(): Drainable[] {
+      return [...wss.clients].map((client) => ({ end: () => client.close(1012, RESTARTING) }));
     },
     close(): void {
       for (const client of wss.clients) client.terminate();
