@@ -56,7 +56,7 @@ export async function createApp(env: Env) {
       'REDIS_URL is set, but this version runs one instance with an in-process bus: unset it',
     );
   }
-  const db = await openDatabase(env.DATABASE_URL);
+  const db = await openDatabase(env.DATABASE_URL, { poolSize: env.PULSE_PG_POOL });
   const metrics = createMetrics();
   const bus = createMemoryBus();
   const hub = new Hub(metrics);

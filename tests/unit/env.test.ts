@@ -32,8 +32,16 @@ describe('configuration', () => {
     await expect(createApp(parseEnv({ REDIS_URL: 'redis://127.0.0.1:6379' }))).rejects.toThrow(
       /REDIS_URL/,
     );
-    await expect(
-      createApp(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' })),
-    ).rejects.toThrow(/only sqlite/);
+  });
+
+  it('takes a PostgreSQL URL and a pool size', () => {
+    const env = parseEnv({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1/test',
+      PULSE_PG_POOL: '4',
+    });
+    expect(env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1/test');
+    expect(env.PULSE_PG_POOL).toBe(4);
+    expect(parseEnv({}).PULSE_PG_POOL).toBe(10);
+    expect(() => parseEnv({ PULSE_PG_POOL: '1' })).toThrow(/PULSE_PG_POOL/);
   });
 });

@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Generated, type Migration } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Generated,
+  type Migration,
+} from 'kysely';
+import pg from 'pg';
+import { dialectOf } from './dialect.ts';
 import { migrations } from './migrations.ts';
 
 /** Table shapes as Kysely sees them. Times are ISO-8601 strings; booleans are 0/1. */
@@ -102,12 +112,32 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 
-/** Opens the database named by `DATABASE_URL` and brings its schema up to date. */
-export async function openDatabase(url: string): Promise<Db> {
-  if (!url.startsWith('sqlite:')) {
-    throw new Error(`Unsupported DATABASE_URL '${url}': only sqlite:<path> is available so far`);
+export interface DatabaseOptions {
+  /** PostgreSQL: connections in the pool (`PULSE_PG_POOL`). */
+  poolSize?: number;
+}
+
+/**
+ * Opens the database named by `DATABASE_URL` (`sqlite:<path>` or `postgres://…`) and brings
+ * its schema up to date.
+ */
+export async function openDatabase(url: string, opts: DatabaseOptions = {}): Promise<Db> {
+  const db = /^postgres(ql)?:\/\//.test(url)
+    ? openPostgres(url, opts.poolSize ?? 10)
+    : url.startsWith('sqlite:')
+      ? openSqlite(url.slice('sqlite:'.length))
+      : null;
+  if (!db) throw new Error(`Unsupported DATABASE_URL '${url}': sqlite:<path> or postgres://…`);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
   }
-  const path = url.slice('sqlite:'.length);
+  return db;
+}
+
+function openSqlite(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
@@ -115,9 +145,42 @@ export async function openDatabase(url: string): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   reusePreparedStatements(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrate(db);
-  return db;
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** PostgreSQL's int8 (bigint columns, count(*), max(bigint)). */
+const INT8_OID = 20;
+
+/**
+ * pg returns int8 as a string, since it may exceed 2^53. Pulse's int8 values are ids, counts and
+ * millisecond timestamps, all far below it, so they come back as numbers, as on SQLite; one that
+ * is not a safe integer fails loudly rather than losing precision.
+ */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`int8 value ${text} is past 2^53`);
+  return n;
+}
+
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+function openPostgres(url: string, poolSize: number): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: pgTypes,
+    // A database that does not answer fails the query (and /healthz) instead of queueing it forever.
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle connection the server drops (restart, failover) is reported here; without a
+  // listener pg would throw it as an uncaught error. The pool replaces it on the next query.
+  pool.on('error', (error) => console.warn('PostgreSQL: an idle connection failed', error.message));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Distinct statements kept prepared; the queries are built from a fixed set of shapes. */
@@ -144,9 +207,28 @@ function reusePreparedStatements(sqlite: SQLite.Database): void {
   }) as SQLite.Database['prepare'];
 }
 
+/**
+ * Brings the schema up to date. On PostgreSQL, Kysely's Migrator takes a session-level
+ * `pg_advisory_lock` (one fixed key per database) on one connection, reads which migrations ran
+ * and runs the rest in one transaction under it, then unlocks: instances starting at once run
+ * them one after another, and the later ones find nothing left to do. Its bookkeeping tables are
+ * created with `if not exists` and a re-check on error, so their creation races safely too.
+ * Their schema is named explicitly: the Migrator asks whether they exist by name across every
+ * schema of the database, which would find another schema's tables (several Pulses, or tests, in
+ * one database) and skip creating its own.
+ */
 async function migrate(db: Db): Promise<void> {
+  let schema: string | undefined;
+  if (dialectOf(db) === 'postgres') {
+    const { rows } = await sql<{
+      schema: string | null;
+    }>`select current_schema() as schema`.execute(db);
+    schema = rows[0]?.schema ?? undefined;
+    if (!schema) throw new Error('PostgreSQL: no schema of the search_path exists');
+  }
   const migrator = new Migrator({
     db,
+    ...(schema ? { migrationTableSchema: schema } : {}),
     provider: { getMigrations: async (): Promise<Record<string, Migration>> => migrations },
   });
   const { error } = await migrator.migrateToLatest();

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+
+/**
+ * Which database test servers run on: SQLite files by default, PostgreSQL with
+ * `PULSE_TEST_DB=postgres` (npm test's second pass runs the integration suite that way).
+ */
+export const testDatabaseKind: 'sqlite' | 'postgres' =
+  process.env['PULSE_TEST_DB'] === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The PostgreSQL the tests use: the machine's own, database `test` (`PULSE_TEST_PG_URL` overrides). */
+export const POSTGRES_URL =
+  process.env['PULSE_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Prefix of every schema the tests create (`pulse_t_<pid>_<random>`). */
+export const SCHEMA_PREFIX = 'pulse_t_';
+
+export interface TestDatabase extends AsyncDisposable {
+  /** A `DATABASE_URL` for it; pass the same one to several apps to let them share it. */
+  url: string;
+  kind: 'sqlite' | 'postgres';
+  /** The SQLite file, or the PostgreSQL schema. */
+  name: string;
+  /** Removes it (PostgreSQL: drops the schema and all in it); the SQLite file goes with its directory. */
+  drop(): Promise<void>;
+}
+
+async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `url` with its connections' search_path set to `schema` (and nothing else on it). */
+export function urlWithSchema(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', `-c search_path=${schema}`);
+  return parsed.toString();
+}
+
+/**
+ * A fresh, empty PostgreSQL schema and a URL whose connections use it (Kysely's migration
+ * tables live in it too), whatever `PULSE_TEST_DB` says: for tests that need PostgreSQL itself.
+ */
+export async function createPostgresSchema(): Promise<TestDatabase> {
+  const schema = `${SCHEMA_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withClient((client) => client.query(`create schema ${schema}`));
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await withClient((client) => client.query(`drop schema if exists ${schema} cascade`));
+  };
+  return {
+    url: urlWithSchema(POSTGRES_URL, schema),
+    kind: 'postgres',
+    name: schema,
+    drop,
+    [Symbol.asyncDispose]: drop,
+  };
+}
+
+/**
+ * The database of one test server (or of several sharing it): a SQLite file in `dir`, or under
+ * `PULSE_TEST_DB=postgres` a fresh schema, dropped by `drop()` once its servers have closed.
+ */
+export async function testDatabase(dir: string): Promise<TestDatabase> {
+  if (testDatabaseKind === 'postgres') return createPostgresSchema();
+  const path = join(dir, 'pulse.db');
+  const drop = async () => {};
+  return { url: `sqlite:${path}`, kind: 'sqlite', name: path, drop, [Symbol.asyncDispose]: drop };
+}
+
+/** Whether the tests' PostgreSQL answers within a few seconds. */
+export async function postgresAnswers(): Promise<boolean> {
+  try {
+    await withClient((client) => client.query('select 1'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one query on the tests' PostgreSQL in `schema` (for tests that look at what was stored). */
+export async function queryPostgres<R extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
