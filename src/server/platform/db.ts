@@ -162,11 +162,12 @@ function parseInt8(text: string): number {
   return n;
 }
 
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary'
-      ? parseInt8
-      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+/** The pool's type parsers: pg's own, but int8 as a number. */
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8_OID && format !== 'binary') return parseInt8;
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
 };
 
 function openPostgres(url: string, poolSize: number): Db {

@@ -3,6 +3,7 @@ import type { Severity } from '../../../shared/schemas/common.ts';
 import type { Notification } from '../../../shared/schemas/notifications.ts';
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/ids.ts';
+import { lockForAppend } from '../../platform/log-lock.ts';
 
 const ID_PREFIX = 'ntf_';
 
@@ -122,6 +123,8 @@ export function createNotificationStore(db: Db) {
     ): Promise<CreatedNotification & { count: number }> {
       const createdAt = nowIso();
       return db.transaction().execute(async (tx) => {
+        // Positions commit in order (decision 0009): held from here to the commit.
+        await lockForAppend(tx, 'notifications');
         const { seq } = await tx
           .insertInto('notifications')
           .values({
