@@ -6,7 +6,7 @@ import { dialectOf } from './dialect.ts';
 export type AppendLog = 'notifications' | 'incident_changes' | 'chat_messages' | 'metric_points';
 
 /** First key of Pulse's two-key advisory locks ("PULS"): apart from any other user of them. */
-const LOCK_SPACE = 0x50554c53;
+export const LOCK_SPACE = 0x50554c53;
 
 /**
  * Makes positions commit in order (decision 0009). Call it inside the writing transaction right
