@@ -22,3 +22,14 @@ export function isUniqueViolation(error: unknown, name?: string): boolean {
   if (code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
   return code === '23505' && (name === undefined || constraint === name);
 }
+
+/**
+ * Whether `error` is PostgreSQL refusing a string it cannot store or compare: text there holds
+ * no NUL character (U+0000), which SQLite and JSON allow ("invalid byte sequence for encoding
+ * UTF8: 0x00", SQLSTATE 22021; 22P05 for a character the encoding lacks).
+ */
+export function isUnstorableText(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code } = error as { code?: unknown };
+  return code === '22021' || code === '22P05';
+}
