@@ -177,6 +177,10 @@ function openPostgres(url: string, poolSize: number): Db {
     types: pgTypes,
     // A database that does not answer fails the query (and /healthz) instead of queueing it forever.
     connectionTimeoutMillis: 5000,
+    // A transaction left open by a stalled instance would hold its rows and, past its append,
+    // its log's lock (decision 0009): the server ends it, and its locks with it.
+    idle_in_transaction_session_timeout: 60_000,
+    keepAlive: true,
   });
   // An idle connection the server drops (restart, failover) is reported here; without a
   // listener pg would throw it as an uncaught error. The pool replaces it on the next query.
