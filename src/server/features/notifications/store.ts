@@ -266,6 +266,9 @@ export function createNotificationStore(db: Db) {
                 .slice(i, i + 5000)
                 .map((n) => ({ notification_seq: n.seq, user_id: userId, read_at: readAt })),
             )
+            // A markRead of one of them may have committed since the read above (PostgreSQL
+            // runs writers side by side): it is read either way.
+            .onConflict((oc) => oc.columns(['user_id', 'notification_seq']).doNothing())
             .execute();
         }
         const seqs = [...named.map((r) => r.notification_seq), ...shared.map((n) => n.seq)].sort(
