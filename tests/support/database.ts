@@ -76,6 +76,36 @@ export async function testDatabase(dir: string): Promise<TestDatabase> {
   return { url: `sqlite:${path}`, kind: 'sqlite', name: path, drop, [Symbol.asyncDispose]: drop };
 }
 
+/** Whether a process with this id runs on this machine. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Drops the test schemas left by test processes that no longer run (a run killed before its
+ * servers were disposed); those of running processes stay. Returns how many went.
+ */
+export async function dropStaleSchemas(): Promise<number> {
+  return withClient(async (client) => {
+    const { rows } = await client.query<{ name: string }>(
+      "select nspname as name from pg_namespace where nspname like 'pulse\\_t\\_%'",
+    );
+    let dropped = 0;
+    for (const { name } of rows) {
+      const pid = Number(/^pulse_t_(\d+)_/.exec(name)?.[1]);
+      if (!Number.isSafeInteger(pid) || alive(pid)) continue;
+      await client.query(`drop schema if exists ${name} cascade`);
+      dropped++;
+    }
+    return dropped;
+  });
+}
+
 /** Whether the tests' PostgreSQL answers within a few seconds. */
 export async function postgresAnswers(): Promise<boolean> {
   try {

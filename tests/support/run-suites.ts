@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { POSTGRES_URL, postgresAnswers } from './database.ts';
+import { dropStaleSchemas, POSTGRES_URL, postgresAnswers } from './database.ts';
 import type { Summary } from './summary-reporter.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pulse-suites-'));
@@ -53,7 +53,10 @@ try {
   const sqlite = add(await vitest([], {}, 'sqlite'));
   let postgres: string;
   if (await postgresAnswers()) {
-    console.log(`\nThe integration suite again, on PostgreSQL (${POSTGRES_URL}):\n`);
+    const stale = await dropStaleSchemas();
+    console.log(
+      `\nThe integration suite again, on PostgreSQL (${POSTGRES_URL}${stale > 0 ? `; dropped ${stale} schemas left by earlier runs` : ''}):\n`,
+    );
     postgres = line(
       add(await vitest(['tests/integration'], { PULSE_TEST_DB: 'postgres' }, 'postgres')),
     );
