@@ -49,7 +49,11 @@ export function urlWithSchema(url: string, schema: string): string {
  */
 export async function createPostgresSchema(): Promise<TestDatabase> {
   const schema = `${SCHEMA_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withClient((client) => client.query(`create schema ${schema}`));
+  await withClient(async (client) => {
+    await client.query(`create schema ${schema}`);
+    // When it was made: `dropStaleSchemas` leaves young ones alone.
+    await client.query(`comment on schema ${schema} is '${new Date().toISOString()}'`);
+  });
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
@@ -86,19 +90,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A test schema younger than this is never taken for stale (its process may run elsewhere). */
+const STALE_AFTER_MS = 3_600_000;
+
 /**
  * Drops the test schemas left by test processes that no longer run (a run killed before its
- * servers were disposed); those of running processes stay. Returns how many went.
+ * servers were disposed) and that are over an hour old: a process in another container (its pid
+ * unknown here) is not running tests for that long. Returns how many went.
  */
 export async function dropStaleSchemas(): Promise<number> {
   return withClient(async (client) => {
-    const { rows } = await client.query<{ name: string }>(
-      "select nspname as name from pg_namespace where nspname like 'pulse\\_t\\_%'",
+    const { rows } = await client.query<{ name: string; made: string | null }>(
+      "select nspname as name, obj_description(oid, 'pg_namespace') as made from pg_namespace where nspname like 'pulse\\_t\\_%'",
     );
     let dropped = 0;
-    for (const { name } of rows) {
+    for (const { name, made } of rows) {
       const pid = Number(/^pulse_t_(\d+)_/.exec(name)?.[1]);
-      if (!Number.isSafeInteger(pid) || alive(pid)) continue;
+      const age = Date.now() - Date.parse(made ?? '');
+      if (!Number.isSafeInteger(pid) || alive(pid) || !(age > STALE_AFTER_MS)) continue;
       await client.query(`drop schema if exists ${name} cascade`);
       dropped++;
     }
