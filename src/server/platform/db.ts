@@ -2,13 +2,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
+  DEFAULT_MIGRATION_LOCK_TABLE,
+  DEFAULT_MIGRATION_TABLE,
   Kysely,
   Migrator,
   PostgresDialect,
   SqliteDialect,
   sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type DatabaseMetadataOptions,
   type Generated,
   type Migration,
+  type SchemaMetadata,
+  type TableMetadata,
 } from 'kysely';
 import pg from 'pg';
 import { dialectOf } from './dialect.ts';
@@ -170,6 +177,76 @@ const pgTypes: pg.CustomTypesConfig = {
   },
 };
 
+/**
+ * Kysely's PostgreSQL introspector lists every table and column of every schema in the database
+ * (its Migrator asks it whether its own tables exist, at every start). That read grows with the
+ * database, and fails outright ("schema … does not exist") when another schema is dropped while
+ * it runs, as tests and other tenants of a shared database do. Pulse lives in one schema, the
+ * current one: this lists that schema's tables alone.
+ */
+class CurrentSchemaIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<unknown>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } =
+      await sql<SchemaMetadata>`select nspname as name from pg_catalog.pg_namespace`.execute(
+        this.db,
+      );
+    return rows;
+  }
+
+  async getTables(
+    options: DatabaseMetadataOptions = { withInternalKyselyTables: false },
+  ): Promise<TableMetadata[]> {
+    const { rows } = await sql<{
+      table: string;
+      schema: string;
+      kind: string;
+      column: string;
+      type: string;
+      not_null: boolean;
+      has_default: boolean;
+      identity: string;
+    }>`select c.relname as table, ns.nspname as schema, c.relkind as kind, a.attname as column,
+         format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
+         a.atthasdef as has_default, a.attidentity as identity
+       from pg_catalog.pg_class c
+       join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+       join pg_catalog.pg_attribute a on a.attrelid = c.oid
+       where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
+         and a.attnum > 0 and not a.attisdropped
+       order by c.relname, a.attnum`.execute(this.db);
+    const internal = new Set<string>([DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE]);
+    const tables = new Map<string, TableMetadata>();
+    for (const row of rows) {
+      if (!options.withInternalKyselyTables && internal.has(row.table)) continue;
+      let table = tables.get(row.table);
+      if (!table) {
+        table = { name: row.table, schema: row.schema, isView: row.kind === 'v', columns: [] };
+        tables.set(row.table, table);
+      }
+      table.columns.push({
+        name: row.column,
+        dataType: row.type,
+        isNullable: !row.not_null,
+        hasDefaultValue: row.has_default || row.identity !== '',
+        isAutoIncrementing: row.identity !== '',
+      });
+    }
+    return [...tables.values()];
+  }
+
+  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables(options) };
+  }
+}
+
+class PulsePostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
+}
+
 function openPostgres(url: string, poolSize: number): Db {
   const pool = new pg.Pool({
     connectionString: url,
@@ -185,7 +262,7 @@ function openPostgres(url: string, poolSize: number): Db {
   // An idle connection the server drops (restart, failover) is reported here; without a
   // listener pg would throw it as an uncaught error. The pool replaces it on the next query.
   pool.on('error', (error) => console.warn('PostgreSQL: an idle connection failed', error.message));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PulsePostgresDialect({ pool }) });
 }
 
 /** Distinct statements kept prepared; the queries are built from a fixed set of shapes. */
@@ -218,9 +295,9 @@ function reusePreparedStatements(sqlite: SQLite.Database): void {
  * and runs the rest in one transaction under it, then unlocks: instances starting at once run
  * them one after another, and the later ones find nothing left to do. Its bookkeeping tables are
  * created with `if not exists` and a re-check on error, so their creation races safely too.
- * Their schema is named explicitly: the Migrator asks whether they exist by name across every
- * schema of the database, which would find another schema's tables (several Pulses, or tests, in
- * one database) and skip creating its own.
+ * Their schema is named explicitly (the current one), so that the Migrator's check that they
+ * exist cannot be answered by another schema's tables (several Pulses, or tests, in one
+ * database), whatever the introspector lists.
  */
 async function migrate(db: Db): Promise<void> {
   let schema: string | undefined;
