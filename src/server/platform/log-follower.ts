@@ -58,7 +58,9 @@ export function followLog<T>(opts: {
           wanted = Math.max(wanted, seq);
           pump();
         },
-        (error: unknown) => console.error(`${opts.what} fan-out could not catch up`, error),
+        (error: unknown) => {
+          if (!opts.signal.aborted) console.error(`${opts.what} fan-out could not catch up`, error);
+        },
       );
     },
   });
