@@ -53,7 +53,7 @@ const version = (
  * router over them. Nothing runs in the background until `startJobs()`; `close` undoes it all.
  */
 export async function createApp(env: Env) {
-  const db = await openDatabase(env.DATABASE_URL);
+  const db = await openDatabase(env.DATABASE_URL, { poolSize: env.PULSE_PG_POOL });
   const metrics = createMetrics();
   const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const shared = env.REDIS_URL ? createShared(env.REDIS_URL, env, instance) : null;

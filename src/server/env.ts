@@ -20,6 +20,8 @@ const envSchema = z.object({
     .string()
     .regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'sqlite:<path> or postgres://…')
     .default('sqlite:./data/pulse.db'),
+  /** PostgreSQL: connections this instance's pool may open (each instance has its own pool). */
+  PULSE_PG_POOL: z.coerce.number().int().min(2).max(1000).default(10),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'redis://… or rediss://…')

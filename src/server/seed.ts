@@ -26,13 +26,15 @@ export async function seedIfEmpty(deps: {
   if ((await users.count()) > 0) return [];
   const lines: string[] = [];
   const adminPassword = env.PULSE_ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
-  await users.create({
+  const admin = await users.create({
     username: 'admin',
     displayName: 'Administrator',
     role: 'admin',
     passwordHash: await passwords.hash(adminPassword),
     teamIds: [],
   });
+  // Another instance starting at the same time seeded first: its admin (and password) stands.
+  if (!admin) return [];
   lines.push(
     env.PULSE_ADMIN_PASSWORD
       ? 'Created user admin with the password from PULSE_ADMIN_PASSWORD'

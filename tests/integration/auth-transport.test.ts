@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
+import { testDatabase } from '../support/database.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
 import { sendTo, startTestServer } from '../support/server.ts';
@@ -253,12 +254,13 @@ describe('authentication and transports', () => {
 
   it('prints its URL on start and exits cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-proc-'));
+    const database = await testDatabase(dir);
     try {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/index.ts'], {
         env: {
           ...process.env,
           PORT: '0',
-          DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
+          DATABASE_URL: database.url,
           PULSE_DEMO: '0',
           PULSE_SCRYPT_LOG_N: '10',
           PULSE_ADMIN_PASSWORD: '',
@@ -276,6 +278,7 @@ describe('authentication and transports', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
+      await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -104,6 +104,40 @@ describe('alert rules per team', () => {
     await alice.alerts.deleteRule({ id: created[0]!.id });
     expect((await alice.alerts.createRule(rule(ops.id, 4))).series).toBe('app.q4');
   });
+
+  it('lets no two concurrent creates pass the limit together', async () => {
+    await using t = await createTestServices(
+      { PULSE_MAX_RULES_PER_TEAM: '3' },
+      { teams: aliceInOps },
+    );
+    const alice = t.caller('alice');
+    const ops = t.team('ops').team;
+    await alice.alerts.createRule({
+      series: 'app.first',
+      op: '>',
+      threshold: 1,
+      forSeconds: 60,
+      severity: 'warning',
+      teamId: ops.id,
+    });
+    // Eight at once for the two places left (on PostgreSQL they run side by side).
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        alice.alerts.createRule({
+          series: `app.race${i}`,
+          op: '>',
+          threshold: i,
+          forSeconds: 60,
+          severity: 'warning',
+          teamId: ops.id,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    for (const r of results.filter((r) => r.status === 'rejected'))
+      expect((r.reason as { code?: string }).code).toBe('TOO_MANY_REQUESTS');
+    expect(await alice.alerts.listRules()).toHaveLength(3);
+  });
 });
 
 /** `n` series names with a prefix: `a.0`, `a.1`, … */

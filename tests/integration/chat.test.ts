@@ -111,6 +111,22 @@ describe('chat over WebSocket', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
+  it('stores one message when retries of a send arrive at once', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    const roomId = await opsRoom(t);
+    const alice = await chatAs(t, 'alice');
+    const id = randomUUID();
+    // On PostgreSQL these run side by side: the unique client id decides, and every retry gets
+    // the one stored message.
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => send(alice, roomId, 'once', id)),
+    );
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    const history = await alice.trpc.chat.history.query({ roomId });
+    expect(history.items.map((m) => m.text)).toEqual(['once']);
+    await alice.close();
+  });
+
   it('pages history oldest first within a page, with cursors to older pages', async () => {
     await using t = await startTestServer({}, { teams: [OPS] });
     const roomId = await opsRoom(t);

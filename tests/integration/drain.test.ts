@@ -206,7 +206,7 @@ describe('shutdown drains', () => {
     process.kill(first.pid, 'SIGTERM');
     expect(await first.waitForExit(15_000)).toBe(true);
     expect(first.exitDescription()).toBe('exit 0');
-    await using next = await startServerProcess({ DATABASE_URL: `sqlite:${first.dbPath}` });
+    await using next = await startServerProcess({ DATABASE_URL: first.databaseUrl });
     await send(next.url, await signIn(next.url, 'admin', ADMIN_PASSWORD), 2);
     await say(next.url, 2);
     // Both the SSE stream (ended cleanly) and the WebSocket (closed 1012) are reconnecting.

@@ -133,7 +133,7 @@ async function attack(
   run: () => Promise<void>,
   allowed: RowCounts = {},
 ): Promise<void> {
-  const before = rowCounts(srv.dbPath);
+  const before = await rowCounts(srv.databaseUrl);
   try {
     await run();
   } catch (error) {
@@ -141,7 +141,9 @@ async function attack(
     throw error;
   }
   await expectServing(srv);
-  expect(countChanges(before, rowCounts(srv.dbPath)), 'rows the attack stored').toEqual(allowed);
+  expect(countChanges(before, await rowCounts(srv.databaseUrl)), 'rows the attack stored').toEqual(
+    allowed,
+  );
 }
 
 const targetOf = (site: Site): CorpusTarget => ({

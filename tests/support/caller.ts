@@ -5,6 +5,7 @@ import type { TokenScope, User } from '../../src/shared/schemas/auth.ts';
 import { createContextInner } from '../../src/server/platform/context.ts';
 import { createApp, type App } from '../../src/server/app.ts';
 import { parseEnv } from '../../src/server/env.ts';
+import { testDatabase } from './database.ts';
 import { createCallerFactory } from '../../src/server/platform/trpc.ts';
 import {
   createTeamWithMembers,
@@ -15,22 +16,30 @@ import {
 } from './people.ts';
 
 /**
- * The server's parts (`app`, its jobs started) on a fresh SQLite database that holds the admin alone, then the teams of `opts`
- * (made by the admin through the API), with callers for any user; `overrides` adds or
- * overrides configuration (limits, say).
+ * The server's parts (`app`, its jobs started) on a fresh database (SQLite, or a PostgreSQL schema
+ * under `PULSE_TEST_DB=postgres`) that holds the admin alone, then the teams of `opts` (made by the
+ * admin through the API), with callers for any user; `overrides` adds or overrides configuration
+ * (limits, say; a `DATABASE_URL` there is used as given, and not dropped).
  */
 export async function createTestServices(
   overrides: Record<string, string> = {},
   opts: { teams?: readonly TeamSpec[] } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-caller-'));
+  const database = overrides['DATABASE_URL'] ? null : await testDatabase(dir);
   const env = parseEnv({
-    DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
+    ...(database ? { DATABASE_URL: database.url } : {}),
     PULSE_ADMIN_PASSWORD: 'admin-secret',
     PULSE_SCRYPT_LOG_N: '10',
     ...overrides,
   });
-  const app = await createApp(env);
+  let app: App;
+  try {
+    app = await createApp(env);
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
   await app.startJobs();
   await app.seedIfEmpty();
   const createCaller = createCallerFactory(app.router);
@@ -108,6 +117,7 @@ export async function createTestServices(
     },
     async [Symbol.asyncDispose]() {
       await app.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -110,8 +110,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   try {
     // The first alone (it migrates and seeds an empty database), then the others together.
     instances.push(await startServerProcess(envOf(ports[0]!), { entry }));
-    // With SQLite, every instance (and successor) uses the first one's file.
-    env['DATABASE_URL'] ??= `sqlite:${instances[0]!.dbPath}`;
+    // Unless told otherwise, every instance (and successor) uses the first one's database.
+    env['DATABASE_URL'] ??= instances[0]!.databaseUrl;
     instances.push(
       ...(await Promise.all(
         ports.slice(1).map((port) => startServerProcess(envOf(port), { entry })),

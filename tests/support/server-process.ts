@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopServer } from '../../bench/bench-proc.ts';
 import { cpuSeconds } from '../../bench/common.ts';
+import { testDatabase, type TestDatabase } from './database.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = join(ROOT, 'src/server/index.ts');
@@ -35,7 +36,8 @@ export interface ServerProcess extends AsyncDisposable {
   readonly port: number;
   readonly pid: number;
   readonly dir: string;
-  readonly dbPath: string;
+  /** Its `DATABASE_URL`: a SQLite file in `dir`, or a PostgreSQL schema under `PULSE_TEST_DB=postgres`. */
+  readonly databaseUrl: string;
   /** The environment the server was started with (the overrides included). */
   readonly env: Readonly<Record<string, string>>;
   /** What the process wrote to stdout and stderr (the last 64 KiB), for failure messages. */
@@ -74,7 +76,11 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** The variables a test server gets; the parent's PULSE_* and database settings never leak in. */
-function childEnv(overrides: Record<string, string>, dir: string): Record<string, string> {
+function childEnv(
+  overrides: Record<string, string>,
+  dir: string,
+  databaseUrl: string,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined || key.startsWith('PULSE_')) continue;
@@ -85,7 +91,7 @@ function childEnv(overrides: Record<string, string>, dir: string): Record<string
     ...env,
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
+    DATABASE_URL: databaseUrl,
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     PULSE_DEMO: '0',
     PULSE_SCRYPT_LOG_N: '10',
@@ -103,17 +109,19 @@ export interface ServerProcessOptions {
 
 /**
  * A real Pulse server (`node --import tsx src/server/index.ts`) in a child process on a fresh
- * SQLite database in its own temporary directory, so that a crash is observable rather than
- * fatal to the test runner. Resolves once it prints its URL. Disposing kills it by pid and
- * removes the directory.
+ * database (a SQLite file in its own temporary directory, or a PostgreSQL schema under
+ * `PULSE_TEST_DB=postgres`), so that a crash is observable rather than fatal to the test runner.
+ * Resolves once it prints its URL. Disposing kills it by pid, drops the schema and removes the
+ * directory. A `DATABASE_URL` in `overrides` is used as given and not dropped.
  */
 export async function startServerProcess(
   overrides: Record<string, string> = {},
   opts: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-proc-'));
-  const env = childEnv(overrides, dir);
-  const dbPath = env['DATABASE_URL']?.replace(/^sqlite:/, '') ?? join(dir, 'pulse.db');
+  const database: TestDatabase | null = overrides['DATABASE_URL'] ? null : await testDatabase(dir);
+  const env = childEnv(overrides, dir, database?.url ?? '');
+  const databaseUrl = env['DATABASE_URL'] ?? '';
   let output = '';
   let child: ChildProcess | null = null;
   let url = '';
@@ -200,6 +208,7 @@ export async function startServerProcess(
     await launch();
   } catch (error) {
     await stop(0);
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -215,7 +224,7 @@ export async function startServerProcess(
       return pidOf();
     },
     dir,
-    dbPath,
+    databaseUrl,
     env,
     output: () => output.slice(-OUTPUT_KEPT),
     running,
@@ -240,6 +249,7 @@ export async function startServerProcess(
     stop,
     async [Symbol.asyncDispose]() {
       await stop();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseEnv } from '../../src/server/env.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { createPulseClient, type PulseClient } from '../../src/sdk/client.ts';
+import { testDatabase, type TestDatabase } from './database.ts';
 import { signIn } from './trpc-http.ts';
 import {
   createTeamWithMembers,
@@ -65,6 +66,8 @@ export interface TestServer extends AsyncDisposable {
   url: string;
   server: RunningServer;
   dir: string;
+  /** Its database's URL (a SQLite file in `dir`, or a PostgreSQL schema under `PULSE_TEST_DB=postgres`). */
+  databaseUrl: string;
   /** Stops the server, keeping its database (for restart tests). */
   stop(): Promise<void>;
   /** Starts a server again on the same database and port; `env` changes its configuration. */
@@ -84,24 +87,34 @@ export interface TestServer extends AsyncDisposable {
 }
 
 /**
- * A real Pulse server on an ephemeral port with a fresh SQLite database that holds the admin
- * alone, then the teams of `opts`.
+ * A real Pulse server on an ephemeral port with a fresh database (SQLite, or a PostgreSQL schema
+ * under `PULSE_TEST_DB=postgres`, dropped on dispose) that holds the admin alone, then the teams
+ * of `opts`. A `DATABASE_URL` in `env` is used as given (several servers sharing one) and not
+ * dropped.
  */
 export async function startTestServer(
   env: Record<string, string> = {},
   opts: TestServerOptions = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-test-'));
-  const baseEnv = {
+  const database: TestDatabase | null = env['DATABASE_URL'] ? null : await testDatabase(dir);
+  const baseEnv: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
+    ...(database ? { DATABASE_URL: database.url } : {}),
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     PULSE_SCRYPT_LOG_N: '10',
     PULSE_STATIC_DIR: join(dir, 'no-web-app'),
     ...env,
   };
-  let server = await startServer(parseEnv(baseEnv));
+  let server: RunningServer;
+  try {
+    server = await startServer(parseEnv(baseEnv));
+  } catch (error) {
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const admin = async (): Promise<PeopleAdmin> => {
     const client = await self.client({ username: 'admin' });
     return {
@@ -118,6 +131,7 @@ export async function startTestServer(
       return server;
     },
     dir,
+    databaseUrl: baseEnv['DATABASE_URL'] ?? '',
     teams: [],
     team(name) {
       const team = self.teams.find((t) => t.team.name === name);
@@ -150,6 +164,7 @@ export async function startTestServer(
     },
     async [Symbol.asyncDispose]() {
       await server.close();
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/server/env.ts';
-import { createApp } from '../../src/server/app.ts';
 
 describe('configuration', () => {
   it('has the documented defaults, and treats empty variables as unset', () => {
@@ -43,9 +42,14 @@ describe('configuration', () => {
     );
   });
 
-  it('refuses what this version cannot do instead of ignoring it', async () => {
-    await expect(
-      createApp(parseEnv({ DATABASE_URL: 'postgres://127.0.0.1/test' })),
-    ).rejects.toThrow(/only sqlite/);
+  it('takes a PostgreSQL URL and a pool size', () => {
+    const env = parseEnv({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1/test',
+      PULSE_PG_POOL: '4',
+    });
+    expect(env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1/test');
+    expect(env.PULSE_PG_POOL).toBe(4);
+    expect(parseEnv({}).PULSE_PG_POOL).toBe(10);
+    expect(() => parseEnv({ PULSE_PG_POOL: '1' })).toThrow(/PULSE_PG_POOL/);
   });
 });

@@ -169,4 +169,28 @@ describe('the pump', () => {
     pump();
     expect(drains).toBe(0);
   });
+
+  it('neither reports nor retries a run that fails after its signal aborted (the database is closing)', async () => {
+    vi.useFakeTimers();
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const stop = new AbortController();
+    let fail: (error: Error) => void = () => undefined;
+    let drains = 0;
+    const { pump, running } = createPump({
+      drain: () => {
+        drains++;
+        return new Promise<void>((_, reject) => (fail = reject));
+      },
+      behind: () => true,
+      signal: stop.signal,
+      what: 'test',
+    });
+    pump();
+    stop.abort();
+    fail(new Error('driver has already been destroyed'));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(running()).toBe(false);
+    expect(drains).toBe(1);
+    expect(errors).not.toHaveBeenCalled();
+  });
 });

@@ -1,7 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Generated, type Migration } from 'kysely';
+import {
+  DEFAULT_MIGRATION_LOCK_TABLE,
+  DEFAULT_MIGRATION_TABLE,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type DatabaseMetadataOptions,
+  type Generated,
+  type Migration,
+  type SchemaMetadata,
+  type TableMetadata,
+} from 'kysely';
+import pg from 'pg';
+import { dialectOf } from './dialect.ts';
 import { migrations } from './migrations.ts';
 
 /** Table shapes as Kysely sees them. Times are ISO-8601 strings; booleans are 0/1. */
@@ -102,12 +119,32 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 
-/** Opens the database named by `DATABASE_URL` and brings its schema up to date. */
-export async function openDatabase(url: string): Promise<Db> {
-  if (!url.startsWith('sqlite:')) {
-    throw new Error(`Unsupported DATABASE_URL '${url}': only sqlite:<path> is available so far`);
+export interface DatabaseOptions {
+  /** PostgreSQL: connections in the pool (`PULSE_PG_POOL`). */
+  poolSize?: number;
+}
+
+/**
+ * Opens the database named by `DATABASE_URL` (`sqlite:<path>` or `postgres://…`) and brings
+ * its schema up to date.
+ */
+export async function openDatabase(url: string, opts: DatabaseOptions = {}): Promise<Db> {
+  const db = /^postgres(ql)?:\/\//.test(url)
+    ? openPostgres(url, opts.poolSize ?? 10)
+    : url.startsWith('sqlite:')
+      ? openSqlite(url.slice('sqlite:'.length))
+      : null;
+  if (!db) throw new Error(`Unsupported DATABASE_URL '${url}': sqlite:<path> or postgres://…`);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
   }
-  const path = url.slice('sqlite:'.length);
+  return db;
+}
+
+function openSqlite(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
@@ -115,9 +152,117 @@ export async function openDatabase(url: string): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   reusePreparedStatements(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrate(db);
-  return db;
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** PostgreSQL's int8 (bigint columns, count(*), max(bigint)). */
+const INT8_OID = 20;
+
+/**
+ * pg returns int8 as a string, since it may exceed 2^53. Pulse's int8 values are ids, counts and
+ * millisecond timestamps, all far below it, so they come back as numbers, as on SQLite; one that
+ * is not a safe integer fails loudly rather than losing precision.
+ */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`int8 value ${text} is past 2^53`);
+  return n;
+}
+
+/** The pool's type parsers: pg's own, but int8 as a number. */
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8_OID && format !== 'binary') return parseInt8;
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+/**
+ * Kysely's PostgreSQL introspector lists every table and column of every schema in the database
+ * (its Migrator asks it whether its own tables exist, at every start). That read grows with the
+ * database, and fails outright ("schema … does not exist") when another schema is dropped while
+ * it runs, as tests and other tenants of a shared database do. Pulse lives in one schema, the
+ * current one: this lists that schema's tables alone.
+ */
+class CurrentSchemaIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<unknown>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } =
+      await sql<SchemaMetadata>`select nspname as name from pg_catalog.pg_namespace`.execute(
+        this.db,
+      );
+    return rows;
+  }
+
+  async getTables(
+    options: DatabaseMetadataOptions = { withInternalKyselyTables: false },
+  ): Promise<TableMetadata[]> {
+    const { rows } = await sql<{
+      table: string;
+      schema: string;
+      kind: string;
+      column: string;
+      type: string;
+      not_null: boolean;
+      has_default: boolean;
+      identity: string;
+    }>`select c.relname as table, ns.nspname as schema, c.relkind as kind, a.attname as column,
+         format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
+         a.atthasdef as has_default, a.attidentity as identity
+       from pg_catalog.pg_class c
+       join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+       join pg_catalog.pg_attribute a on a.attrelid = c.oid
+       where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
+         and a.attnum > 0 and not a.attisdropped
+       order by c.relname, a.attnum`.execute(this.db);
+    const internal = new Set<string>([DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE]);
+    const tables = new Map<string, TableMetadata>();
+    for (const row of rows) {
+      if (!options.withInternalKyselyTables && internal.has(row.table)) continue;
+      let table = tables.get(row.table);
+      if (!table) {
+        table = { name: row.table, schema: row.schema, isView: row.kind === 'v', columns: [] };
+        tables.set(row.table, table);
+      }
+      table.columns.push({
+        name: row.column,
+        dataType: row.type,
+        isNullable: !row.not_null,
+        hasDefaultValue: row.has_default || row.identity !== '',
+        isAutoIncrementing: row.identity !== '',
+      });
+    }
+    return [...tables.values()];
+  }
+
+  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables(options) };
+  }
+}
+
+class PulsePostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
+}
+
+function openPostgres(url: string, poolSize: number): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: pgTypes,
+    // A database that does not answer fails the query (and /healthz) instead of queueing it forever.
+    connectionTimeoutMillis: 5000,
+    // A transaction left open by a stalled instance would hold its rows and, past its append,
+    // its log's lock (decision 0009): the server ends it, and its locks with it.
+    idle_in_transaction_session_timeout: 60_000,
+    keepAlive: true,
+  });
+  // An idle connection the server drops (restart, failover) is reported here; without a
+  // listener pg would throw it as an uncaught error. The pool replaces it on the next query.
+  pool.on('error', (error) => console.warn('PostgreSQL: an idle connection failed', error.message));
+  return new Kysely<Database>({ dialect: new PulsePostgresDialect({ pool }) });
 }
 
 /** Distinct statements kept prepared; the queries are built from a fixed set of shapes. */
@@ -144,9 +289,28 @@ function reusePreparedStatements(sqlite: SQLite.Database): void {
   }) as SQLite.Database['prepare'];
 }
 
+/**
+ * Brings the schema up to date. On PostgreSQL, Kysely's Migrator takes a session-level
+ * `pg_advisory_lock` (one fixed key per database) on one connection, reads which migrations ran
+ * and runs the rest in one transaction under it, then unlocks: instances starting at once run
+ * them one after another, and the later ones find nothing left to do. Its bookkeeping tables are
+ * created with `if not exists` and a re-check on error, so their creation races safely too.
+ * Their schema is named explicitly (the current one), so that the Migrator's check that they
+ * exist cannot be answered by another schema's tables (several Pulses, or tests, in one
+ * database), whatever the introspector lists.
+ */
 async function migrate(db: Db): Promise<void> {
+  let schema: string | undefined;
+  if (dialectOf(db) === 'postgres') {
+    const { rows } = await sql<{
+      schema: string | null;
+    }>`select current_schema() as schema`.execute(db);
+    schema = rows[0]?.schema ?? undefined;
+    if (!schema) throw new Error('PostgreSQL: no schema of the search_path exists');
+  }
   const migrator = new Migrator({
     db,
+    ...(schema ? { migrationTableSchema: schema } : {}),
     provider: { getMigrations: async (): Promise<Record<string, Migration>> => migrations },
   });
   const { error } = await migrator.migrateToLatest();

@@ -2,7 +2,9 @@ import { consume } from './bus.ts';
 import { createPump } from './pump.ts';
 
 /**
- * Follows an append-only log in the database (rows with a growing `seq`): announcements say
+ * Follows an append-only log in the database (rows with a growing `seq`, visible in `seq` order:
+ * SQLite has one writer at a time, and on PostgreSQL appends take the log's lock, decision 0009,
+ * so reading `seq > cursor` never passes over a row that commits later): announcements say
  * "committed up to seq N"; the follower reads everything after its cursor, in pages, one read
  * at a time, and hands each row over in order. Announcements that arrive during a read are
  * coalesced into the next one.
@@ -58,7 +60,9 @@ export function followLog<T>(opts: {
           wanted = Math.max(wanted, seq);
           pump();
         },
-        (error: unknown) => console.error(`${opts.what} fan-out could not catch up`, error),
+        (error: unknown) => {
+          if (!opts.signal.aborted) console.error(`${opts.what} fan-out could not catch up`, error);
+        },
       );
     },
   });

@@ -29,6 +29,8 @@ export function createPump(opts: {
       },
       (error: unknown) => {
         running = false;
+        // Stopped meanwhile: the database may be closing under the run, and nothing is wanted.
+        if (opts.signal.aborted) return;
         console.error(`${opts.what} failed; retrying in 1 s`, error);
         retry = setTimeout(() => {
           retry = null;

@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { prettifyError, ZodError } from 'zod';
 import type { TokenScope } from '../../shared/schemas/auth.ts';
 import type { Context } from './context.ts';
+import { isUnstorableText } from './dialect.ts';
 
 /** Per-procedure facts the middlewares read. */
 export interface Meta {
@@ -36,13 +37,23 @@ export const middleware = t.middleware;
 
 /**
  * Anyone. Refuses mutations sent by a browser from a foreign `Origin` with ambient credentials
- * (cookies): the CSRF guard. Programs send no `Origin` and pass.
+ * (cookies): the CSRF guard. Programs send no `Origin` and pass. A string the database cannot
+ * hold (PostgreSQL: one with a NUL character) answers BAD_REQUEST rather than a server error;
+ * SQLite stores it as it is.
  */
-export const publicProcedure = t.procedure.use(({ ctx, type, next }) => {
+export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   if (type === 'mutation' && !ctx.originAllowed) {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Origin not allowed' });
   }
-  return next();
+  const result = await next();
+  if (!result.ok && isUnstorableText(result.error.cause)) {
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: 'Text may not contain NUL characters (U+0000)',
+      cause: result.error.cause,
+    });
+  }
+  return result;
 });
 
 /** A signed-in user (session or token), with the token scope this procedure needs. */

@@ -2,6 +2,7 @@ import type { Message } from '../../../shared/schemas/chat.ts';
 import type { Selectable } from 'kysely';
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/ids.ts';
+import { lockForAppend } from '../../platform/log-lock.ts';
 
 const PREFIX = 'msg_';
 export const messageId = (seq: number) => `${PREFIX}${seq}`;
@@ -74,11 +75,27 @@ export function createChatStore(db: Db) {
           client_message_id: input.clientMessageId,
           created_at: nowIso(),
         };
-        const { seq } = await tx
+        await lockForAppend(tx, 'chat_messages');
+        // A concurrent send with the same client id may have committed since the check above
+        // (PostgreSQL runs writers side by side): the unique client id refuses the second row,
+        // and the first one is the answer.
+        const inserted = await tx
           .insertInto('chat_messages')
           .values(row)
+          .onConflict((oc) => oc.column('client_message_id').doNothing())
           .returning('seq')
-          .executeTakeFirstOrThrow();
+          .executeTakeFirst();
+        if (!inserted) {
+          const winner = await tx
+            .selectFrom('chat_messages')
+            .selectAll()
+            .where('client_message_id', '=', input.clientMessageId)
+            .executeTakeFirstOrThrow();
+          return winner.author_id === input.authorId && winner.room_id === input.roomId
+            ? { kind: 'existing', message: toMessage(winner) }
+            : { kind: 'conflict' };
+        }
+        const { seq } = inserted;
         return { kind: 'created', seq, message: toMessage({ ...row, seq }) };
       });
     },

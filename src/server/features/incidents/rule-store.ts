@@ -1,3 +1,4 @@
+import { dialectOf } from '../../platform/dialect.ts';
 import type { AlertRule } from '../../../shared/schemas/incidents.ts';
 import type { Database, Db } from '../../platform/db.ts';
 import { newId, nowIso } from '../../platform/ids.ts';
@@ -19,7 +20,7 @@ export function createRuleStore(db: Db) {
     /**
      * Stores a rule unless its team already has `maxPerTeam`: counted in the insert's own
      * transaction, so concurrent creates cannot pass the cap together (SQLite runs one write
-     * transaction at a time; PostgreSQL will need the team row locked first).
+     * transaction at a time; on PostgreSQL the team's row is locked first).
      */
     async create(
       input: Omit<AlertRule, 'id' | 'createdAt'>,
@@ -27,6 +28,16 @@ export function createRuleStore(db: Db) {
     ): Promise<{ ok: true; rule: AlertRule } | { ok: false; count: number }> {
       const rule: AlertRule = { ...input, id: newId('rule'), createdAt: nowIso() };
       return db.transaction().execute(async (tx) => {
+        // PostgreSQL runs writers side by side: the team's row, locked until the commit, makes
+        // concurrent creates for one team count one after another.
+        if (dialectOf(tx) === 'postgres') {
+          await tx
+            .selectFrom('teams')
+            .select('id')
+            .where('id', '=', rule.teamId)
+            .forUpdate()
+            .execute();
+        }
         const { n } = await tx
           .selectFrom('alert_rules')
           .select((eb) => eb.fn.countAll<number>().as('n'))

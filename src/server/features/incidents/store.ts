@@ -5,7 +5,9 @@ import type {
   IncidentStatus,
 } from '../../../shared/schemas/incidents.ts';
 import type { Database, Db } from '../../platform/db.ts';
+import { isUniqueViolation } from '../../platform/dialect.ts';
 import { newId, nowIso } from '../../platform/ids.ts';
+import { lockForAppend } from '../../platform/log-lock.ts';
 
 type IncidentRow = Database['incidents'];
 
@@ -44,7 +46,9 @@ export type TransitionResult =
 export function createIncidentStore(db: Db) {
   type Tx = Parameters<Parameters<ReturnType<Db['transaction']>['execute']>[0]>[0];
 
+  /** Appends the change; the last statement of its transaction (the log lock is held to the commit). */
   async function logChange(tx: Tx, incident: Incident, at: string): Promise<number> {
+    await lockForAppend(tx, 'incident_changes');
     const row = await tx
       .insertInto('incident_changes')
       .values({
@@ -81,30 +85,40 @@ export function createIncidentStore(db: Db) {
         updated_at: at,
         rule_id: input.ruleId,
       };
-      return db.transaction().execute(async (tx) => {
-        if (input.ruleId) {
-          const open = await tx
-            .selectFrom('incidents')
-            .select('id')
-            .where('rule_id', '=', input.ruleId)
-            .where('status', '!=', 'resolved')
-            .executeTakeFirst();
-          if (open) return null;
-        }
-        await tx.insertInto('incidents').values(row).execute();
-        await tx
-          .insertInto('incident_timeline')
-          .values({
-            incident_id: row.id,
-            at,
-            actor_id: input.actorId,
-            action: 'opened',
-            detail: input.detail,
-          })
-          .execute();
-        const incident = toIncident(row);
-        return { seq: await logChange(tx, incident, at), incident };
-      });
+      try {
+        return await opened();
+      } catch (error) {
+        // Another instance's engine opened one for this rule meanwhile: the unique index of
+        // open incidents per rule refused this one.
+        if (input.ruleId && isUniqueViolation(error, 'incidents_open_per_rule')) return null;
+        throw error;
+      }
+      function opened() {
+        return db.transaction().execute(async (tx) => {
+          if (input.ruleId) {
+            const open = await tx
+              .selectFrom('incidents')
+              .select('id')
+              .where('rule_id', '=', input.ruleId)
+              .where('status', '!=', 'resolved')
+              .executeTakeFirst();
+            if (open) return null;
+          }
+          await tx.insertInto('incidents').values(row).execute();
+          await tx
+            .insertInto('incident_timeline')
+            .values({
+              incident_id: row.id,
+              at,
+              actor_id: input.actorId,
+              action: 'opened',
+              detail: input.detail,
+            })
+            .execute();
+          const incident = toIncident(row);
+          return { seq: await logChange(tx, incident, at), incident };
+        });
+      }
     },
 
     /** Applies a change if `version` is current; the version grows by one. */

@@ -102,7 +102,9 @@ export function createMetricsFeed(deps: { bus: EventBus; hub: Hub; store: Metric
               wanted = Math.max(wanted, id);
               pump();
             },
-            (error: unknown) => console.error('metrics fan-out could not catch up', error),
+            (error: unknown) => {
+              if (!signal.aborted) console.error('metrics fan-out could not catch up', error);
+            },
           );
         },
       });

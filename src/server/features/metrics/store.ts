@@ -1,5 +1,6 @@
 import type { Point, SeriesSummary } from '../../../shared/schemas/metrics.ts';
 import type { Db } from '../../platform/db.ts';
+import { lockForAppend } from '../../platform/log-lock.ts';
 import { StreamingDownsampler } from './downsample.ts';
 
 export interface StoredPoint {
@@ -17,9 +18,35 @@ const RANGE_PAGE = 5000;
 /** Metric points and the last value of each series. */
 export function createMetricStore(db: Db) {
   return {
-    /** Stores a batch in one transaction; returns the id of its last point. */
+    /**
+     * Stores a batch in one transaction; returns the id of its last point. Each series' last
+     * value is written first, in series order (concurrent batches lock those rows in the same
+     * order), then the points: the log lock (decision 0009) is held only for their insert and the
+     * commit.
+     */
     async ingest(points: { series: string; ts: number; value: number }[]): Promise<number> {
+      const latest = new Map<string, { ts: number; value: number }>();
+      for (const p of points) {
+        const seen = latest.get(p.series);
+        if (!seen || p.ts >= seen.ts) latest.set(p.series, p);
+      }
+      const series = [...latest.keys()].sort();
       return db.transaction().execute(async (tx) => {
+        for (const name of series) {
+          const p = latest.get(name);
+          if (!p) continue;
+          await tx
+            .insertInto('metric_series')
+            .values({ series: name, last_ts: p.ts, last_value: p.value })
+            .onConflict((oc) =>
+              oc
+                .column('series')
+                .doUpdateSet({ last_ts: p.ts, last_value: p.value })
+                .where('metric_series.last_ts', '<=', p.ts),
+            )
+            .execute();
+        }
+        await lockForAppend(tx, 'metric_points');
         let lastId = 0;
         for (let i = 0; i < points.length; i += INSERT_CHUNK) {
           const rows = await tx
@@ -28,23 +55,6 @@ export function createMetricStore(db: Db) {
             .returning('id')
             .execute();
           for (const row of rows) lastId = Math.max(lastId, row.id);
-        }
-        const latest = new Map<string, { ts: number; value: number }>();
-        for (const p of points) {
-          const seen = latest.get(p.series);
-          if (!seen || p.ts >= seen.ts) latest.set(p.series, p);
-        }
-        for (const [series, p] of latest) {
-          await tx
-            .insertInto('metric_series')
-            .values({ series, last_ts: p.ts, last_value: p.value })
-            .onConflict((oc) =>
-              oc
-                .column('series')
-                .doUpdateSet({ last_ts: p.ts, last_value: p.value })
-                .where('metric_series.last_ts', '<=', p.ts),
-            )
-            .execute();
         }
         return lastId;
       });

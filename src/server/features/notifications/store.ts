@@ -3,6 +3,7 @@ import type { Severity } from '../../../shared/schemas/common.ts';
 import type { Notification } from '../../../shared/schemas/notifications.ts';
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/ids.ts';
+import { lockForAppend } from '../../platform/log-lock.ts';
 
 const ID_PREFIX = 'ntf_';
 
@@ -122,6 +123,8 @@ export function createNotificationStore(db: Db) {
     ): Promise<CreatedNotification & { count: number }> {
       const createdAt = nowIso();
       return db.transaction().execute(async (tx) => {
+        // Positions commit in order (decision 0009): held from here to the commit.
+        await lockForAppend(tx, 'notifications');
         const { seq } = await tx
           .insertInto('notifications')
           .values({
@@ -263,6 +266,9 @@ export function createNotificationStore(db: Db) {
                 .slice(i, i + 5000)
                 .map((n) => ({ notification_seq: n.seq, user_id: userId, read_at: readAt })),
             )
+            // A markRead of one of them may have committed since the read above (PostgreSQL
+            // runs writers side by side): it is read either way.
+            .onConflict((oc) => oc.columns(['user_id', 'notification_seq']).doNothing())
             .execute();
         }
         const seqs = [...named.map((r) => r.notification_seq), ...shared.map((n) => n.seq)].sort(

@@ -58,7 +58,9 @@ export function createUserStore(db: Db) {
           .where('username', '=', input.username)
           .executeTakeFirst();
         if (taken) return null;
-        await tx
+        // A concurrent create of the same name may commit after the check (PostgreSQL runs
+        // writers side by side): the unique username decides, and the loser stores nothing.
+        const inserted = await tx
           .insertInto('users')
           .values({
             id,
@@ -68,7 +70,10 @@ export function createUserStore(db: Db) {
             password_hash: input.passwordHash,
             created_at: nowIso(),
           })
-          .execute();
+          .onConflict((oc) => oc.column('username').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!inserted) return null;
         const teamIds = [...new Set(input.teamIds)].sort();
         if (teamIds.length > 0) {
           await tx

@@ -4,19 +4,16 @@ import { newId, nowIso } from '../../platform/ids.ts';
 /** Teams and their members. All SQL for them lives here. */
 export function createTeamStore(db: Db) {
   return {
+    /** `null` when the name is taken (the unique name decides between concurrent creates). */
     async create(name: string): Promise<{ id: string; name: string } | null> {
-      const taken = await db
-        .selectFrom('teams')
-        .select('id')
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (taken) return null;
       const team = { id: newId('team'), name };
-      await db
+      const inserted = await db
         .insertInto('teams')
         .values({ ...team, created_at: nowIso() })
-        .execute();
-      return team;
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      return inserted ? team : null;
     },
     async list(): Promise<{ id: string; name: string }[]> {
       return db.selectFrom('teams').select(['id', 'name']).orderBy('name').execute();
