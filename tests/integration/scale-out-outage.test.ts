@@ -4,10 +4,9 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
-import { startCluster } from '../support/instances.ts';
+import { scaleOutMissing, startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { MEMBER_PASSWORD, OPS } from '../support/people.ts';
-import { redisMissing } from '../support/redis.ts';
 import { sendTo, startTestServer, type TestServer } from '../support/server.ts';
 import { startServerProcess } from '../support/server-process.ts';
 import { signIn } from '../support/trpc-http.ts';
@@ -41,7 +40,7 @@ const namesAre = (seen: ReturnType<typeof record<Person[]>>, usernames: string, 
     ms,
   );
 
-describe.skipIf(redisMissing !== null)('Redis down and back', () => {
+describe.skipIf(scaleOutMissing !== null)('Redis down and back', () => {
   it('keeps serving each instance, says degraded, and afterwards delivers everything missed once, closes what was revoked and rebuilds presence', async () => {
     await using cluster = await startCluster(2, { teams: [OPS] });
     const [a, b] = cluster.servers as [TestServer, TestServer];

@@ -5,10 +5,9 @@ import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Incident } from '../../src/shared/schemas/incidents.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
-import { startCluster } from '../support/instances.ts';
+import { scaleOutMissing, startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
-import { redisMissing } from '../support/redis.ts';
 import { sendTo, type TestServer } from '../support/server.ts';
 import { TrpcSocket } from '../support/trpc-socket.ts';
 import { wsClient } from '../support/ws.ts';
@@ -34,7 +33,7 @@ const namesAre = (seen: ReturnType<typeof record<Person[]>>, usernames: string, 
     ms,
   );
 
-describe.skipIf(redisMissing !== null)('several instances on one database and one Redis', () => {
+describe.skipIf(scaleOutMissing !== null)('several instances on one database and one Redis', () => {
   it('carries notifications, read state and incident changes to the subscribers of another instance', async () => {
     await using cluster = await startCluster(2, { teams: [OPS] });
     const [a, b] = cluster.servers as [TestServer, TestServer];

@@ -1,22 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TeamSpec } from './people.ts';
-import { startRedis, type PrivateRedis } from './redis.ts';
+import { createPostgresSchema, postgresAnswers, POSTGRES_URL } from './database.ts';
+import { redisMissing, startRedis, type PrivateRedis } from './redis.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
 /**
- * The database several instances share. Until tests/support/database.ts (PostgreSQL) lands, one
- * SQLite file in a temporary directory (two connections to one WAL file work); switching is
- * this one function.
+ * Why several instances cannot be tried here (never under CI=true, where they must run): they
+ * share one PostgreSQL database and one Redis, as in production.
  */
-function sharedDatabase(): { url: string; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'pulse-cluster-'));
-  return {
-    url: `sqlite:${join(dir, 'pulse.db')}`,
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
+export const scaleOutMissing: string | null =
+  redisMissing ??
+  (process.env['CI'] !== 'true' && !(await postgresAnswers())
+    ? `no PostgreSQL answers at ${POSTGRES_URL}: the several-instance tests are skipped`
+    : null);
+if (scaleOutMissing) console.warn(scaleOutMissing);
 
 export interface Cluster extends AsyncDisposable {
   /** The instances, all on one database and one Redis (the first made the teams). */
@@ -37,7 +33,7 @@ export async function startCluster(
   opts: { teams?: readonly TeamSpec[]; env?: Record<string, string> } = {},
 ): Promise<Cluster> {
   const redis = await startRedis();
-  const database = sharedDatabase();
+  const database = await createPostgresSchema();
   const env = {
     DATABASE_URL: database.url,
     REDIS_URL: redis.url,
@@ -48,7 +44,7 @@ export async function startCluster(
   const dispose = async () => {
     for (const server of servers) await server[Symbol.asyncDispose]();
     await redis[Symbol.asyncDispose]();
-    database.dispose();
+    await database.drop();
   };
   try {
     servers.push(await startTestServer(env, { teams: opts.teams ?? [] }));
