@@ -63,7 +63,7 @@ if (config.instances.some((n) => !Number.isInteger(n) || n < 1 || n > 8))
   throw new Error('--instances: a list of counts from 1 to 8, e.g. 1,2');
 if (config.kinds.some((k) => k !== 'notifications' && k !== 'chat'))
   throw new Error('--only: notifications, chat or both');
-const adminUrl = process.env['PULSE_BENCH_PG'] ?? 'postgres://127.0.0.1:5432/test';
+const adminUrl = process.env['PULSE_BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 setTimeout(() => {
   console.error('scale: hard deadline reached, exiting');
@@ -107,6 +107,8 @@ async function startRedis(): Promise<{ child: ChildProcess; pid: number; url: st
   });
   child.stdout?.resume();
   if (child.pid === undefined) throw new Error('redis-server has no pid');
+  // Ours alone, and never left behind, whatever way this process ends.
+  process.on('exit', () => child.kill('SIGKILL'));
   return { child, pid: child.pid, url: `redis://127.0.0.1:${port}` };
 }
 
