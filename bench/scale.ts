@@ -38,9 +38,12 @@ import {
   table,
   wallNow,
   type Seeded,
+  type Started,
 } from './bench-proc.ts';
 
 const TARGET = { costRatio: 1.3, p99Ms: 150 } as const;
+/** Seconds of no events before the measured phase, to tell the background from the fan-out. */
+const IDLE_SECONDS = 3;
 const APP_NAME = 'pulse-bench';
 
 const flags = parseKnownFlags(
@@ -337,6 +340,10 @@ interface RunResult {
   subscribersWrong: number;
   latencyMs: { p50: number; p99: number; max: number };
   cpuUsPerDelivery: { instances: number; postgres: number; redis: number; total: number };
+  /** `total` less what the same processes use per second with no events flowing. */
+  netCpuUsPerDelivery: number;
+  /** CPU (cores) each part uses with subscribers open and no events. */
+  idleCpuShare: { instances: number; postgres: number; redis: number };
 }
 
 async function run(
@@ -348,7 +355,7 @@ async function run(
 ): Promise<RunResult> {
   const label = `${kind} × ${instances} instance${instances > 1 ? 's' : ''}`;
   console.error(`\n${label}: starting`);
-  const started = [];
+  const started: Started[] = [];
   for (let i = 0; i < instances; i++) {
     const env = pulseEnv(dir, join(dir, 'unused.db'), {
       PULSE_CHAT_SENDS_PER_10S: '100000',
@@ -427,15 +434,28 @@ async function run(
     await atRate(config.warmupSeconds);
     await sleep(500);
 
-    tag = `#measured-${randomUUID()}`;
-    hist = new Histogram();
-    sent = 0;
     const pgPids = await backendPids();
-    const before = {
+    const sample = () => ({
       instances: cpuOf(started.map((s) => s.pid)),
       postgres: cpuOf(pgPids),
       redis: cpuOf([services.redisPid]),
+    });
+    // What runs whether or not events flow (health sampler, heartbeats, pings), per second.
+    const idleStart = sample();
+    const idleT0 = performance.now();
+    await sleep(IDLE_SECONDS * 1000);
+    const idleEnd = sample();
+    const idleS = (performance.now() - idleT0) / 1000;
+    const idle = {
+      instances: (idleEnd.instances - idleStart.instances) / idleS,
+      postgres: (idleEnd.postgres - idleStart.postgres) / idleS,
+      redis: (idleEnd.redis - idleStart.redis) / idleS,
     };
+
+    tag = `#measured-${randomUUID()}`;
+    hist = new Histogram();
+    sent = 0;
+    const before = sample();
     const t0 = performance.now();
     await atRate(config.seconds);
     const expected = sent * subscribers.length;
@@ -443,11 +463,7 @@ async function run(
     const received = () => subscribers.reduce((n, s) => n + s.tally.ids.length, 0);
     while (received() < expected && performance.now() < deadline) await sleep(50);
     const seconds = (performance.now() - t0) / 1000;
-    const after = {
-      instances: cpuOf(started.map((s) => s.pid)),
-      postgres: cpuOf(pgPids),
-      redis: cpuOf([services.redisPid]),
-    };
+    const after = sample();
     const deliveries = received();
     const perDelivery = (a: number, b: number) =>
       deliveries > 0 ? ((a - b) * 1e6) / deliveries : NaN;
@@ -458,6 +474,16 @@ async function run(
       total: 0,
     };
     cpu.total = cpu.instances + cpu.postgres + cpu.redis;
+    const netUs =
+      deliveries > 0
+        ? ((after.instances -
+            before.instances -
+            idle.instances * seconds +
+            (after.postgres - before.postgres - idle.postgres * seconds) +
+            (after.redis - before.redis - idle.redis * seconds)) *
+            1e6) /
+          deliveries
+        : NaN;
     const wrong = subscribers.filter(({ tally }) => {
       if (tally.ids.length !== sent) return true;
       return tally.ids.some((id, i) => i > 0 && id <= (tally.ids[i - 1] ?? 0));
@@ -473,6 +499,8 @@ async function run(
       subscribersWrong: wrong,
       latencyMs: { p50: hist.percentile(0.5), p99: hist.percentile(0.99), max: hist.percentile(1) },
       cpuUsPerDelivery: cpu,
+      netCpuUsPerDelivery: netUs,
+      idleCpuShare: idle,
     };
     console.error(
       `${label}: ${deliveries}/${expected} deliveries, p99 ${fmt(result.latencyMs.p99)} ms, ` +
@@ -537,6 +565,9 @@ async function main() {
         fmt(r.cpuUsPerDelivery.redis),
         fmt(r.cpuUsPerDelivery.total),
         fmt(ratio, 2),
+        fmt(r.netCpuUsPerDelivery),
+        fmt(first ? r.netCpuUsPerDelivery / first.netCpuUsPerDelivery : NaN, 2),
+        `${fmt(r.idleCpuShare.instances * 100, 0)}/${fmt(r.idleCpuShare.postgres * 100, 0)}`,
         pass ? 'PASS' : 'FAIL',
       ];
     });
@@ -559,6 +590,9 @@ async function main() {
           'Redis µs',
           'total µs',
           `× ${config.instances[0] ?? 1}`,
+          'net µs',
+          'net ×',
+          'idle % Pulse/PG',
           'result',
         ],
         rows,
