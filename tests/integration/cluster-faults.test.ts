@@ -594,6 +594,7 @@ describeWhen('Faults behind nginx on PostgreSQL and Redis', missing, () => {
           PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
           PULSE_SCRYPT_LOG_N: '10',
           PULSE_DRAIN_S: '1',
+          PULSE_CHAT_SENDS_PER_10S: '1000',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
