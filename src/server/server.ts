@@ -12,7 +12,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createApp, type App } from './app.ts';
 import { createClientAddress } from './platform/client-address.ts';
 import { createContextFactory } from './platform/context.ts';
-import { createDrain } from './platform/drain.ts';
+import { createDrain, interleave } from './platform/drain.ts';
 import type { Env } from './env.ts';
 import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
@@ -437,7 +437,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
         if (!res.headersSent) res.shouldKeepAlive = false;
       }
     },
-    streams: () => [...sse.streams(), ...ws.streams()],
+    streams: () => interleave(sse.streams(), ws.streams()),
     async settle() {
       server.closeIdleConnections();
       // A response that finishes now leaves its connection idle (if it was kept alive).

@@ -6,26 +6,41 @@ import { freePort, nginxMissing, startNginx, type Nginx } from '../../scripts/ng
 import { compiledServer } from './compiled-server.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 
-const missing = nginxMissing();
-
 /**
- * `describe` for suites that run nginx. Without it the suite is skipped, saying so, except
- * under `CI=true`, where a missing nginx is a failure, not a skip.
+ * `describe` for suites that need what `missing` lists not to be missing (each entry says what
+ * is absent, or is null when it is there). Without it the suite is skipped, saying so, except
+ * under `CI=true`, where anything missing is a failure, not a skip.
  */
-export function describeWithNginx(name: string, suite: () => void): void {
-  if (!missing) {
+export function describeWhen(
+  name: string,
+  missing: readonly (string | null)[],
+  suite: () => void,
+): void {
+  const absent = missing.filter((reason): reason is string => reason !== null).join('; ');
+  if (!absent) {
     describe(name, suite);
   } else if (process.env['CI'] === 'true') {
     describe(name, () => {
-      it('has nginx to run', () => {
-        throw new Error(`Cannot run "${name}": ${missing}`);
+      it('has what it needs to run', () => {
+        throw new Error(`Cannot run "${name}": ${absent}`);
       });
     });
   } else {
-    console.warn(`Skipping "${name}": ${missing}; under CI=true this fails instead`);
-    describe.skip(`${name} [skipped: ${missing}]`, suite);
+    console.warn(`Skipping "${name}": ${absent}; under CI=true this fails instead`);
+    describe.skip(`${name} [skipped: ${absent}]`, suite);
   }
 }
+
+/** `describe` for suites that run nginx (see `describeWhen`). */
+export function describeWithNginx(name: string, suite: () => void): void {
+  describeWhen(name, [nginxMissing()], suite);
+}
+
+/**
+ * nginx's `fail_timeout` here: shorter than deploy's (`UPSTREAM_FAIL_TIMEOUT_S`), so that a
+ * rolling restart, which waits for it after each successor, takes seconds less per instance.
+ */
+const FAIL_TIMEOUT_S = 2;
 
 export interface ClusterOptions {
   /** Instances (default 1). More than one needs `DATABASE_URL=postgres://…` and `REDIS_URL` in `env`. */
@@ -42,12 +57,20 @@ export interface TestCluster extends AsyncDisposable {
   readonly instances: readonly ServerProcess[];
   /**
    * Replaces instance `i` as a rolling restart does: SIGTERM (it drains), a successor on the
-   * same port as soon as the old one has stopped listening, and back once its /healthz is ok.
-   * The old one goes on draining; it is awaited on disposal.
+   * same port as soon as the old one has stopped listening, and back once its /healthz is ok
+   * and nginx has taken its port back (its `fail_timeout` after the successor listened).
+   * The old one goes on draining (`drained` waits for it); it is awaited on disposal.
    */
   restart(i: number): Promise<void>;
   /** `restart` of every instance, one after the other. */
   rollingRestart(): Promise<void>;
+  /** Resolves once every instance `restart` replaced has exited; fails after `ms`. */
+  drained(ms: number): Promise<void>;
+  /**
+   * SIGKILL to instance `i` (no drain, no goodbye: a crash); resolves once it has exited. Its
+   * port stays dead: nginx fails its clients over to the others.
+   */
+  kill(i: number): Promise<void>;
 }
 
 /** Resolves once `check` holds, polling the process's own output; fails after `ms`. */
@@ -117,7 +140,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
         ports.slice(1).map((port) => startServerProcess(envOf(port), { entry })),
       )),
     );
-    nginx = await startNginx({ host: '127.0.0.1', port: nginxPort, upstreams: ports, runDir });
+    nginx = await startNginx({
+      host: '127.0.0.1',
+      port: nginxPort,
+      upstreams: ports,
+      runDir,
+      failTimeoutS: FAIL_TIMEOUT_S,
+    });
   } catch (error) {
     await dispose();
     throw error;
@@ -132,8 +161,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     retired.push(old);
     const port = ports[i]!;
     const successor = await startServerProcess(envOf(port), { entry });
+    const listening = Date.now();
     instances[i] = successor;
     await healthy(successor.url, 30_000);
+    // nginx may have left the port out (a connect refused before the successor listened); it
+    // takes it back FAIL_TIMEOUT_S later, not before: a restart of the next one sooner could
+    // leave every instance out at once (502 "no live upstreams" for every request). This waits
+    // on nginx's timer, which nothing outside nginx can observe.
+    const back = listening + FAIL_TIMEOUT_S * 1000 - Date.now();
+    if (back > 0) await new Promise((resolve) => setTimeout(resolve, back));
   }
 
   return {
@@ -143,6 +179,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     restart,
     async rollingRestart() {
       for (let i = 0; i < instances.length; i++) await restart(i);
+    },
+    async drained(ms) {
+      const deadline = Date.now() + ms;
+      for (const old of retired) {
+        if (!(await old.waitForExit(Math.max(0, deadline - Date.now()))))
+          throw new Error(`a replaced instance still runs after ${ms} ms:\n${old.output()}`);
+      }
+    },
+    async kill(i) {
+      const instance = instances[i];
+      if (!instance) throw new Error(`no instance ${i}`);
+      process.kill(instance.pid, 'SIGKILL');
+      if (!(await instance.waitForExit(10_000))) throw new Error(`instance ${i} outlived SIGKILL`);
     },
     [Symbol.asyncDispose]: dispose,
   };

@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createClientAddress } from '../../src/server/platform/client-address.ts';
-import { createDrain, type DrainClock, type DrainSteps } from '../../src/server/platform/drain.ts';
+import {
+  createDrain,
+  interleave,
+  type DrainClock,
+  type DrainSteps,
+} from '../../src/server/platform/drain.ts';
 import { deferred } from '../support/live.ts';
 
 /** A clock the test moves: timers fire, in order, only when `advance` passes them. */
@@ -116,6 +121,22 @@ describe('the drain', () => {
     r.settle(); // what cutting every connection brings about
     await done;
     expect(r.log.at(-1)).toBe('closeApp');
+  });
+
+  it('spreads each transport over the whole window, not one after the other', () => {
+    const sse = ['s1', 's2', 's3', 's4'];
+    const ws = ['w1', 'w2'];
+    expect(interleave(sse, ws)).toEqual(['s1', 'w1', 's2', 's3', 'w2', 's4']);
+    expect(interleave(sse, [])).toEqual(sse);
+    expect(interleave([], ws)).toEqual(ws);
+    // Each kind's first half ends in the window's first half.
+    const order = interleave(
+      Array.from({ length: 30 }, (_, i) => `s${i}`),
+      Array.from({ length: 10 }, (_, i) => `w${i}`),
+    );
+    const firstHalf = order.slice(0, 20);
+    expect(firstHalf.filter((id) => id.startsWith('s'))).toHaveLength(15);
+    expect(firstHalf.filter((id) => id.startsWith('w'))).toHaveLength(5);
   });
 });
 

@@ -42,6 +42,20 @@ export interface DrainSteps {
   closeApp(): Promise<void>;
 }
 
+/**
+ * The open streams of several transports in one order that spreads each transport over the
+ * whole drain window (the i-th of n at about (i + ½) / n of it), rather than one transport's
+ * after the other's: clients of each reconnect with their own delays (an SSE client after the
+ * `retry` its stream set, a WebSocket client at once), so ending one kind in each half of the
+ * window would have the two bunch up on arrival.
+ */
+export function interleave<T>(...lists: readonly (readonly T[])[]): T[] {
+  return lists
+    .flatMap((list) => list.map((item, i) => ({ item, at: (i + 0.5) / list.length })))
+    .sort((a, b) => a.at - b.at)
+    .map(({ item }) => item);
+}
+
 export type DrainState = 'serving' | 'draining' | 'closed';
 
 export interface Drain {
