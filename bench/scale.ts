@@ -8,13 +8,14 @@
  * Pulse's instances share CPU 0, this process (the load) runs on CPU 1; PostgreSQL and a
  * private `redis-server` (started here on a free port, ended by pid) are not pinned. Per run:
  * deliveries, latency (receive − the event's `createdAt`), whether every subscriber got every
- * event once and in increasing id order, and CPU µs per delivery of the instances, of Pulse's
- * PostgreSQL backends (found by `application_name`) and of Redis. Targets: two instances cost
+ * event once and in increasing id order, and CPU µs per delivery of the instances, of the
+ * whole PostgreSQL server (every postgres process, exited backends included) and of Redis,
+ * gross and net of what the same processes use with no events flowing. Targets: two instances cost
  * ≤ 1.3× one per delivered event (instances + PostgreSQL + Redis), p99 < 150 ms.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type ClientRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -44,7 +45,6 @@ import {
 const TARGET = { costRatio: 1.3, p99Ms: 150 } as const;
 /** Seconds of no events before the measured phase, to tell the background from the fan-out. */
 const IDLE_SECONDS = 3;
-const APP_NAME = 'pulse-bench';
 
 const flags = parseKnownFlags(
   process.argv.slice(2),
@@ -123,7 +123,6 @@ async function createSchema(): Promise<{ url: string; drop: () => Promise<void> 
   await admin.end();
   const url = new URL(adminUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  url.searchParams.set('application_name', APP_NAME);
   return {
     url: url.toString(),
     async drop() {
@@ -135,20 +134,35 @@ async function createSchema(): Promise<{ url: string; drop: () => Promise<void> 
   };
 }
 
-/** Pulse's PostgreSQL backends (its pools' connections), by `application_name`. */
-async function backendPids(): Promise<number[]> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
-      [APP_NAME],
-    );
-    return rows.map((r) => r.pid);
-  } finally {
-    await client.end();
+/**
+ * CPU seconds PostgreSQL has used in all: every live `postgres` process (backends, WAL writer,
+ * checkpointer, …) plus what the postmaster's exited children used (its cutime/cstime), so
+ * backends a pool closes meanwhile still count. The whole server: run on a machine where
+ * nothing else uses it.
+ */
+function postgresCpuSeconds(): number {
+  const stats = new Map<number, { comm: string; ppid: number; fields: string[] }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (comm !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { comm, ppid: Number(fields[1]), fields });
+    } catch {
+      // ended meanwhile
+    }
   }
+  let ticks = 0;
+  for (const { ppid, fields } of stats.values()) {
+    ticks += Number(fields[11]) + Number(fields[12]);
+    if (!stats.has(ppid)) ticks += Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks / CLOCK_TICKS;
 }
+const CLOCK_TICKS =
+  Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const cpuOf = (pids: number[]): number =>
   pids.reduce((sum, pid) => {
@@ -434,12 +448,18 @@ async function run(
     await atRate(config.warmupSeconds);
     await sleep(500);
 
-    const pgPids = await backendPids();
     const sample = () => ({
       instances: cpuOf(started.map((s) => s.pid)),
-      postgres: cpuOf(pgPids),
+      postgres: postgresCpuSeconds(),
       redis: cpuOf([services.redisPid]),
     });
+    // Opening the subscriptions leaves work behind (presence joins travel to every instance):
+    // wait, up to 20 s, until the instances use under 5% of a core in a second.
+    for (let i = 0; i < 20; i++) {
+      const a = sample().instances;
+      await sleep(1000);
+      if (sample().instances - a < 0.05) break;
+    }
     // What runs whether or not events flow (health sampler, heartbeats, pings), per second.
     const idleStart = sample();
     const idleT0 = performance.now();
