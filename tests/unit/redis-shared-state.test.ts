@@ -88,4 +88,30 @@ describe.skipIf(redisMissing !== null)('shared state in Redis', () => {
     await expect(onA.consume('u1')).rejects.toBeInstanceOf(RateLimiterRes);
     expect(performance.now() - started).toBeLessThan(100);
   });
+
+  it('keeps answering when Redis is full: limits fall back to this instance, counts to the local one', async () => {
+    const a = await link('a');
+    const prefix = `full-${Date.now()}:`;
+    const limiter = redisRateLimiters(a, prefix)({ name: 'x', points: 2, duration: 60 });
+    const counts = createRedisConnectionCounts({
+      link: a,
+      prefix,
+      instance: 'a',
+      heartbeatMs: 1000,
+    });
+    // Full: no memory left for any write (noeviction), as a Redis at its maxmemory is.
+    await a.client.config('SET', 'maxmemory-policy', 'noeviction');
+    await a.client.config('SET', 'maxmemory', '1');
+    await expect(a.client.set(`${prefix}probe`, 'x')).rejects.toThrow(/OOM/);
+
+    const started = performance.now();
+    await limiter.consume('u1');
+    await limiter.consume('u1');
+    await expect(limiter.consume('u1')).rejects.toBeInstanceOf(RateLimiterRes);
+    const admitted = await counts.admit('ws:u1', 1, 5);
+    // A refused write is no answer: the local count decides (null), and quickly.
+    expect(admitted).toBeNull();
+    expect(performance.now() - started).toBeLessThan(1000);
+    await a.client.config('SET', 'maxmemory', '0');
+  });
 });
