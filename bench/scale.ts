@@ -559,8 +559,8 @@ async function main() {
     );
     const services = { databaseUrl: schema.url, redisUrl: redis.url, redisPid: redis.pid };
     const results: RunResult[] = [];
-    for (const kind of ['notifications', 'chat'] as const) {
-      for (const instances of [1, 2])
+    for (const kind of config.kinds) {
+      for (const instances of config.instances)
         results.push(await run(kind, instances, services, seeded, dir));
     }
 
@@ -571,7 +571,8 @@ async function main() {
       const pass =
         r.subscribersWrong === 0 &&
         r.latencyMs.p99 < TARGET.p99Ms &&
-        (r === first || ratio <= TARGET.costRatio);
+        // The cost target is for two instances against one; other counts are shown, not judged.
+        (r === first || r.instances !== 2 || first?.instances !== 1 || ratio <= TARGET.costRatio);
       if (!pass) failed = true;
       return [
         r.kind,
