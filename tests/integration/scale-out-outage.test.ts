@@ -4,7 +4,7 @@ import { createPulseClient } from '../../src/sdk/client.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
-import { scaleOutMissing, startCluster } from '../support/instances.ts';
+import { namesAre, scaleOutMissing, startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { MEMBER_PASSWORD, OPS } from '../support/people.ts';
 import { sendTo, startTestServer, type TestServer } from '../support/server.ts';
@@ -28,17 +28,6 @@ async function chatAt(url: string, username: string) {
   const cookie = await signIn(url, username, MEMBER_PASSWORD);
   return wsClient(url, { headers: { cookie } });
 }
-
-const namesAre = (seen: ReturnType<typeof record<Person[]>>, usernames: string, ms = 5000) =>
-  seen.waitUntil(
-    (items) =>
-      items
-        .at(-1)
-        ?.map((p) => p.username)
-        .join() === usernames,
-    `presence ${usernames}`,
-    ms,
-  );
 
 describe.skipIf(scaleOutMissing !== null)('Redis down and back', () => {
   it('keeps serving each instance, says degraded, and afterwards delivers everything missed once, closes what was revoked and rebuilds presence', async () => {

@@ -5,7 +5,7 @@ import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Incident } from '../../src/shared/schemas/incidents.ts';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
-import { scaleOutMissing, startCluster } from '../support/instances.ts';
+import { namesAre, scaleOutMissing, startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
 import { sendTo, type TestServer } from '../support/server.ts';
@@ -20,18 +20,6 @@ async function chatAs(t: TestServer, username: string) {
 }
 
 const opsRoomOf = (t: TestServer) => teamRoomId(t.team('ops').team.id);
-
-/** Waits until the latest list a presence or typing stream saw is these usernames. */
-const namesAre = (seen: ReturnType<typeof record<Person[]>>, usernames: string, ms = 5000) =>
-  seen.waitUntil(
-    (items) =>
-      items
-        .at(-1)
-        ?.map((p) => p.username)
-        .join() === usernames,
-    `people ${usernames}`,
-    ms,
-  );
 
 describe.skipIf(scaleOutMissing !== null)('several instances on one database and one Redis', () => {
   it('carries notifications, read state and incident changes to the subscribers of another instance', async () => {
