@@ -1,14 +1,16 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { freePort, nginxMissing } from '../../scripts/nginx.ts';
+import { nginxMissing } from '../../scripts/nginx.ts';
 import { backoffMs, createPulseClient, type PulseClient } from '../../src/sdk/client.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
-import { describeWhen, startCluster, type TestCluster } from '../support/cluster.ts';
-import { compiledServer } from '../support/compiled-server.ts';
+import {
+  describeWhen,
+  runClusterScript,
+  startCluster,
+  type TestCluster,
+} from '../support/cluster.ts';
 import { createPostgresSchema, POSTGRES_URL, postgresAnswers } from '../support/database.ts';
 import { eventually, record } from '../support/live.ts';
 import { MEMBER_PASSWORD } from '../support/people.ts';
@@ -24,8 +26,6 @@ import { wsClient } from '../support/ws.ts';
  * instance restarted in turn (with and without a drain window), while events flow: every
  * subscriber still gets every event once, in order, resuming on the other instances by itself.
  */
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const missing = [
   nginxMissing(),
@@ -569,43 +569,13 @@ describeWhen('Faults behind nginx on PostgreSQL and Redis', missing, () => {
   it('npm run cluster -- --instances 3 on PostgreSQL and Redis: serves from every instance, restarts them in turn on SIGHUP, drains and stops on SIGTERM', async () => {
     await using schema = await createPostgresSchema();
     await using redis = await startRedis();
-    const server = await compiledServer();
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'scripts/cluster.ts',
-        '--instances',
-        '3',
-        '--port',
-        String(port),
-        '--server',
-        server,
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: schema.url,
-          REDIS_URL: redis.url,
-          PULSE_DEMO: '0',
-          PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          PULSE_SCRYPT_LOG_N: '10',
-          PULSE_DRAIN_S: '1',
-          PULSE_CHAT_SENDS_PER_10S: '1000',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const cluster = await runClusterScript(3, {
+      DATABASE_URL: schema.url,
+      REDIS_URL: redis.url,
+      PULSE_CHAT_SENDS_PER_10S: '1000',
+    });
+    const { child, url, exited } = cluster;
     try {
-      await eventually(() => /Cluster listening on http/.test(output), 60_000, 'the cluster');
-      const url = `http://127.0.0.1:${port}`;
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       // Redis configured and answering: ok, not degraded.
@@ -651,7 +621,7 @@ describeWhen('Faults behind nginx on PostgreSQL and Redis', missing, () => {
           await flow.sent(3, 20_000);
           child.kill('SIGHUP');
           await eventually(
-            () => /Rolling restart done/.test(output),
+            () => /Rolling restart done/.test(cluster.output()),
             90_000,
             'the rolling restart',
           );
@@ -672,8 +642,8 @@ describeWhen('Faults behind nginx on PostgreSQL and Redis', missing, () => {
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(output).toMatch(/draining the instances/);
-      expect(output).toMatch(/Stopped/);
+      expect(cluster.output()).toMatch(/draining the instances/);
+      expect(cluster.output()).toMatch(/Stopped/);
       await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     } finally {
       // The script drains and stops its instances and nginx on SIGTERM; SIGKILL only if it hangs.

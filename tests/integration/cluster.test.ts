@@ -1,23 +1,17 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { freePort } from '../../scripts/nginx.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
-import { describeWithNginx, startCluster } from '../support/cluster.ts';
-import { compiledServer } from '../support/compiled-server.ts';
+import { describeWithNginx, runClusterScript, startCluster } from '../support/cluster.ts';
 import { eventually, record } from '../support/live.ts';
 import { MEMBER_PASSWORD } from '../support/people.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
 import { ADMIN_PASSWORD } from '../support/server-process.ts';
 import { signIn } from '../support/trpc-http.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * A failed sign-in sent from `localAddress` (a loopback address of its own, so the server can
@@ -140,44 +134,14 @@ describeWithNginx('Pulse behind nginx', () => {
   });
 
   it('npm run cluster: starts behind nginx, restarts one instance at a time on SIGHUP, drains and stops on SIGTERM', async () => {
-    const server = await compiledServer();
     const dir = mkdtempSync(join(tmpdir(), 'pulse-cluster-'));
-    const port = await freePort();
-    // One instance on SQLite until PostgreSQL and Redis are in: the URLs come from the environment.
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'scripts/cluster.ts',
-        '--instances',
-        '1',
-        '--port',
-        String(port),
-        '--server',
-        server,
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
-          REDIS_URL: '',
-          PULSE_DEMO: '0',
-          PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          PULSE_SCRYPT_LOG_N: '10',
-          PULSE_DRAIN_S: '1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // One instance on SQLite and no Redis: the script's smallest form.
+    const cluster = await runClusterScript(1, {
+      DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
+      REDIS_URL: '',
+    });
+    const { child, url, exited } = cluster;
     try {
-      await eventually(() => /Cluster listening on http/.test(output), 60_000, 'the cluster');
-      const url = `http://127.0.0.1:${port}`;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const admin = createPulseClient({
         url,
@@ -186,15 +150,15 @@ describeWithNginx('Pulse behind nginx', () => {
       const before = (await admin.system.stats.query()).instance;
 
       child.kill('SIGHUP');
-      await eventually(() => /Rolling restart done/.test(output), 60_000, 'the rolling restart');
+      await cluster.printed(/Rolling restart done/, 60_000, 'the rolling restart');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       // Another process answers, on the same database (the session still works).
       expect((await admin.system.stats.query()).instance).not.toBe(before);
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(output).toMatch(/draining the instances/);
-      expect(output).toMatch(/Stopped/);
+      expect(cluster.output()).toMatch(/draining the instances/);
+      expect(cluster.output()).toMatch(/Stopped/);
       // nginx went with it.
       await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     } finally {

@@ -1,10 +1,14 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'vitest';
 import { freePort, nginxMissing, startNginx, type Nginx } from '../../scripts/nginx.ts';
 import { compiledServer } from './compiled-server.ts';
-import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { eventually } from './live.ts';
+import { ADMIN_PASSWORD, startServerProcess, type ServerProcess } from './server-process.ts';
 
 /**
  * `describe` for suites that need what `missing` lists not to be missing (each entry says what
@@ -195,4 +199,62 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     },
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+export interface ClusterScript {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  /** nginx's URL. */
+  url: string;
+  /** Everything the script printed so far (stdout and stderr). */
+  output(): string;
+  /** Waits until the script has printed a line matching `pattern`. */
+  printed(pattern: RegExp, ms: number, what: string): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * `npm run cluster` as an operator runs it (`scripts/cluster.ts` with the compiled server), on
+ * a free port, listening once it resolves; `env` gives DATABASE_URL, REDIS_URL and the rest.
+ * The caller ends it (SIGTERM), or SIGKILLs it on the way out.
+ */
+export async function runClusterScript(
+  instances: number,
+  env: Record<string, string>,
+): Promise<ClusterScript> {
+  const server = await compiledServer();
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/cluster.ts', '--instances', String(instances)].concat([
+      '--port',
+      String(port),
+      '--server',
+      server,
+    ]),
+    {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        PULSE_DEMO: '0',
+        PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        PULSE_SCRYPT_LOG_N: '10',
+        PULSE_DRAIN_S: '1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const printed = (pattern: RegExp, ms: number, what: string) =>
+    eventually(() => pattern.test(output), ms, what);
+  try {
+    await printed(/Cluster listening on http/, 60_000, 'the cluster');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output, printed, exited };
 }
