@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Message, Person } from '../../src/shared/schemas/chat.ts';
-import { eventually, record } from '../support/live.ts';
+import { eventually, namesAre, record } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { OPS } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
@@ -22,17 +22,6 @@ async function opsRoom(t: TestServer) {
   if (!room) throw new Error('no team room');
   return room.id;
 }
-
-/** Waits until the latest presence a stream saw is these usernames, joined by commas. */
-const presenceIs = (seen: ReturnType<typeof record<Person[]>>, usernames: string) =>
-  seen.waitUntil(
-    (items) =>
-      items
-        .at(-1)
-        ?.map((p) => p.username)
-        .join() === usernames,
-    `presence ${usernames}`,
-  );
 
 const send = (
   c: Awaited<ReturnType<typeof chatAs>>,
@@ -171,13 +160,13 @@ describe('chat over WebSocket', () => {
     const roomId = await opsRoom(t);
     const bob = await chatAs(t, 'bob');
     const seen = record<Person[]>((o) => bob.trpc.chat.onPresence.subscribe({ roomId }, o));
-    await presenceIs(seen, 'bob');
+    await namesAre(seen, 'bob');
     const tab1 = await chatAs(t, 'alice');
     const tab2 = await chatAs(t, 'alice');
     const s1 = record<Tracked>((o) => tab1.trpc.chat.onMessage.subscribe({ roomId }, o));
     const s2 = record<Person[]>((o) => tab2.trpc.chat.onTyping.subscribe({ roomId }, o));
     await Promise.all([s1.started, s2.started]);
-    await presenceIs(seen, 'alice,bob');
+    await namesAre(seen, 'alice,bob');
     const { counts } = t.server.app.metrics;
     const sockets = counts.ws;
     s1.stop();
@@ -186,15 +175,15 @@ describe('chat over WebSocket', () => {
     // Carol joining is the sentinel: had the closed tab taken alice away, that came first.
     const carol = await chatAs(t, 'carol');
     const s3 = record<Tracked>((o) => carol.trpc.chat.onMessage.subscribe({ roomId }, o));
-    await presenceIs(seen, 'alice,bob,carol');
+    await namesAre(seen, 'alice,bob,carol');
     expect(seen.items.map((ps) => ps.map((p) => p.username).join())).not.toContain('bob,carol');
     s3.stop();
     await carol.close();
-    await presenceIs(seen, 'alice,bob');
+    await namesAre(seen, 'alice,bob');
     // The second tab's network dies: no close frame, no PONG. Keep-alive finds out.
     const socket = tab2.socket() as unknown as { _socket: { pause(): void } };
     socket._socket.pause();
-    await presenceIs(seen, 'bob');
+    await namesAre(seen, 'bob');
     seen.stop();
     await Promise.all([bob.close(), tab2.close()]);
   });

@@ -1,17 +1,16 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hashInputs } from './build-inputs.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** What the compiled server is made of: a change to any of it means a new build. */
@@ -24,21 +23,7 @@ const INPUTS = [
 ];
 const cacheRoot = join(root, 'node_modules', '.cache', 'pulse-server');
 
-function files(path: string): string[] {
-  if (!existsSync(path)) return [];
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .sort()
-    .flatMap((name) => files(join(path, name)));
-}
-
-function inputsHash(): string {
-  const hash = createHash('sha256');
-  for (const file of INPUTS.flatMap((input) => files(join(root, input)))) {
-    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
-}
+const inputsHash = () => hashInputs(root, INPUTS);
 
 let building: Promise<string> | null = null;
 

@@ -1,5 +1,3 @@
-import type { Person } from '../../src/shared/schemas/chat.ts';
-import type { record } from './live.ts';
 import type { TeamSpec } from './people.ts';
 import { createPostgresSchema, postgresAnswers, POSTGRES_URL } from './database.ts';
 import { redisMissing, startRedis, type PrivateRedis } from './redis.ts';
@@ -58,15 +56,3 @@ export async function startCluster(
   }
   return { servers, redis, env, [Symbol.asyncDispose]: dispose };
 }
-
-/** Waits until the latest list a presence or typing stream saw is these usernames, in order. */
-export const namesAre = (seen: ReturnType<typeof record<Person[]>>, usernames: string, ms = 5000) =>
-  seen.waitUntil(
-    (items) =>
-      items
-        .at(-1)
-        ?.map((p) => p.username)
-        .join() === usernames,
-    `people ${usernames}`,
-    ms,
-  );

@@ -2,6 +2,7 @@ import type { TRPCClientError } from '@trpc/client';
 import type { Unsubscribable } from '@trpc/server/observable';
 import { vi } from 'vitest';
 import type { AppRouter } from '../../src/server/router.ts';
+import type { Person } from '../../src/shared/schemas/chat.ts';
 
 export function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -129,3 +130,15 @@ export function record<T>(subscribe: (opts: SubscribeOpts<T>) => Unsubscribable)
     stop: () => sub.unsubscribe(),
   };
 }
+
+/** Waits until the latest list a presence or typing stream saw is these usernames, in order. */
+export const namesAre = (seen: ReturnType<typeof record<Person[]>>, usernames: string, ms = 5000) =>
+  seen.waitUntil(
+    (items) =>
+      items
+        .at(-1)
+        ?.map((p) => p.username)
+        .join() === usernames,
+    `people ${usernames}`,
+    ms,
+  );

@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   statSync,
   utimesSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import type { TestProject } from 'vitest/node';
+import { hashInputs } from './build-inputs.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,21 +27,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const INPUTS = ['src/client', 'src/shared', 'vite.config.ts', 'package-lock.json'];
 const cacheRoot = join(root, 'node_modules', '.cache', 'pulse-web-app');
 
-function files(path: string): string[] {
-  if (!existsSync(path)) return [];
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .sort()
-    .flatMap((name) => files(join(path, name)));
-}
-
-function inputsHash(): string {
-  const hash = createHash('sha256');
-  for (const file of INPUTS.flatMap((input) => files(join(root, input)))) {
-    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
-}
+const inputsHash = () => hashInputs(root, INPUTS);
 
 /**
  * Builds the web app once per run with Vite's `build()` (skipped when the inputs have not
