@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, startNginx, UPSTREAM_FAIL_TIMEOUT_S, type Nginx } from './nginx.ts';
+import { freePort, startNginx, type Nginx } from './nginx.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/pulse_cluster';
@@ -198,16 +198,11 @@ async function main() {
       old.child.kill('SIGTERM');
       await Promise.race([old.draining, old.exited]);
       const next = await startInstance(old.name, old.port, nginxPort);
-      const listening = Date.now();
       instances[i] = next;
+      // nginx sends to it as soon as it listens (it never leaves an instance out: max_fails=0);
+      // the next one stops once this one answers.
       await healthy(next.port, 60_000);
       console.log(`Rolling restart: ${next.name} is healthy`);
-      // nginx may have left the port out (a connect refused before the successor listened):
-      // it takes it back fail_timeout later. The next one stops only then, so one at most is out.
-      const back = listening + UPSTREAM_FAIL_TIMEOUT_S * 1000 - Date.now();
-      if (back > 0 && !stopping) {
-        await new Promise((resolve) => setTimeout(resolve, back));
-      }
     }
     console.log('Rolling restart done');
   }

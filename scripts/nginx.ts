@@ -24,22 +24,12 @@ export function nginxMissing(): string | null {
     : `no nginx at ${NGINX_PATH} (apt-get install nginx, or set PULSE_NGINX)`;
 }
 
-/**
- * Seconds nginx leaves out an instance it failed to reach (`fail_timeout`): a restarted
- * instance gets requests again only this long after the last failed attempt, so a rolling
- * restart must wait that long after a successor listens before stopping the next instance,
- * or every instance may be left out at once (nginx then answers 502 to everything).
- */
-export const UPSTREAM_FAIL_TIMEOUT_S = 5;
-
 export interface NginxConfig {
   /** Where nginx listens. */
   host: string;
   port: number;
   /** The instances' ports on 127.0.0.1. */
   upstreams: readonly number[];
-  /** nginx's `fail_timeout` (`UPSTREAM_FAIL_TIMEOUT_S` unless given; tests shorten it). */
-  failTimeoutS?: number;
   /** nginx's own directory: config, pid, error log, temp files. */
   runDir: string;
 }
@@ -47,10 +37,8 @@ export interface NginxConfig {
 /** The config for `config`, from the template. */
 export function renderNginxConfig(config: NginxConfig): string {
   const servers = config.upstreams
-    .map(
-      (port) =>
-        `    server 127.0.0.1:${port} max_fails=1 fail_timeout=${config.failTimeoutS ?? UPSTREAM_FAIL_TIMEOUT_S}s;`,
-    )
+    // max_fails=0: see the template's upstream block.
+    .map((port) => `    server 127.0.0.1:${port} max_fails=0;`)
     .join('\n');
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const values: Record<string, string> = {

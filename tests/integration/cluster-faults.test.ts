@@ -343,6 +343,20 @@ interface RestartFigures {
  * afterwards every subscriber has every event once, in order, and has reconnected at least
  * once. Answers how many reconnects there were, and how close together.
  */
+/**
+ * What nginx logged of its upstreams failing (refused, reset, timed out; "no live upstreams"
+ * lines only counted): why a send through it failed.
+ */
+function nginxFailures(log: string): string {
+  const lines = log.split('\n').filter((l) => l.includes('[error]') || l.includes('[warn]'));
+  const noneLive = lines.filter((l) => l.includes('no live upstreams'));
+  const others = lines.filter((l) => !l.includes('no live upstreams'));
+  return (
+    `nginx logged ${noneLive.length} "no live upstreams" (first at ${noneLive[0]?.slice(0, 19) ?? '-'}), ` +
+    `and these failures (the last 40):\n${others.slice(-40).join('\n')}`
+  );
+}
+
 async function rollingRestartUnderLoad(drainS: number): Promise<RestartFigures> {
   await using schema = await createPostgresSchema();
   await using redis = await startRedis();
@@ -380,9 +394,13 @@ async function rollingRestartUnderLoad(drainS: number): Promise<RestartFigures> 
   stop.add(() => flow.stop());
   await flow.sent(3, 20_000);
   const from = performance.now();
-  await cluster.rollingRestart();
-  await cluster.drained(30_000);
-  await flow.stop();
+  try {
+    await cluster.rollingRestart();
+    await cluster.drained(30_000);
+    await flow.stop();
+  } catch (error) {
+    throw new Error(`${String(error)}\n${nginxFailures(cluster.nginx.output())}`, { cause: error });
+  }
   await flow.send('last');
   await expectEveryoneHasEverything(chatters[0]!, roomId, flow.acked, subscribers);
   const to = performance.now();

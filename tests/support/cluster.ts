@@ -40,12 +40,6 @@ export function describeWithNginx(name: string, suite: () => void): void {
   describeWhen(name, [nginxMissing()], suite);
 }
 
-/**
- * nginx's `fail_timeout` here: shorter than deploy's (`UPSTREAM_FAIL_TIMEOUT_S`), so that a
- * rolling restart, which waits for it after each successor, takes seconds less per instance.
- */
-const FAIL_TIMEOUT_S = 2;
-
 export interface ClusterOptions {
   /** Instances (default 1). More than one needs `DATABASE_URL=postgres://…` and `REDIS_URL` in `env`. */
   instances?: number;
@@ -62,7 +56,7 @@ export interface TestCluster extends AsyncDisposable {
   /**
    * Replaces instance `i` as a rolling restart does: SIGTERM (it drains), a successor on the
    * same port as soon as the old one has stopped listening, and back once its /healthz is ok
-   * and nginx has taken its port back (its `fail_timeout` after the successor listened).
+   * (nginx sends to it from the moment it listens).
    * The old one goes on draining (`drained` waits for it); it is awaited on disposal.
    */
   restart(i: number): Promise<void>;
@@ -149,7 +143,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       port: nginxPort,
       upstreams: ports,
       runDir,
-      failTimeoutS: FAIL_TIMEOUT_S,
     });
   } catch (error) {
     await dispose();
@@ -165,15 +158,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     retired.push(old);
     const port = ports[i]!;
     const successor = await startServerProcess(envOf(port), { entry });
-    const listening = Date.now();
     instances[i] = successor;
     await healthy(successor.url, 30_000);
-    // nginx may have left the port out (a connect refused before the successor listened); it
-    // takes it back FAIL_TIMEOUT_S later, not before: a restart of the next one sooner could
-    // leave every instance out at once (502 "no live upstreams" for every request). This waits
-    // on nginx's timer, which nothing outside nginx can observe.
-    const back = listening + FAIL_TIMEOUT_S * 1000 - Date.now();
-    if (back > 0) await new Promise((resolve) => setTimeout(resolve, back));
   }
 
   return {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { consume, type EventBus, type Topics } from '../../src/server/platform/bus.ts';
 import { connectRedis, type RedisLink } from '../../src/server/platform/redis.ts';
 import { createRedisBus } from '../../src/server/platform/redis-bus.ts';
-import { deferred, eventually } from '../support/live.ts';
+import { eventually } from '../support/live.ts';
 import { redisMissing, startRedis, type PrivateRedis } from '../support/redis.ts';
 
 type Seq = Topics['incidents.changed'];
@@ -42,6 +42,28 @@ function follow(bus: EventBus, signal: AbortSignal) {
       test();
     });
   return { seen, resyncs, until };
+}
+
+/**
+ * Publishes `seq`, `seq + 1`, … on `from` until one reaches `to`; returns it. On a busy machine
+ * a link can drop again just after it came back (a ping that took too long): a publish then is
+ * lost, and `to` is told so by another resync, which is when this publishes the next one.
+ */
+async function deliveredAgain(
+  from: EventBus,
+  to: ReturnType<typeof follow>,
+  seq: number,
+): Promise<number> {
+  for (let next = seq; next < seq + 5; next++) {
+    const resyncs = to.resyncs.length;
+    await from.publish('incidents.changed', { seq: next });
+    await to.until(
+      () => to.seen.includes(next) || to.resyncs.length > resyncs,
+      `delivery of ${next} (or a resync)`,
+    );
+    if (to.seen.includes(next)) return next;
+  }
+  throw new Error('every publish after the outage was lost');
 }
 
 describe.skipIf(redisMissing !== null)('the Redis bus', () => {
@@ -125,9 +147,9 @@ describe.skipIf(redisMissing !== null)('the Redis bus', () => {
     expect(onB.resyncs.at(-1)).toBeLessThanOrEqual(Date.now());
     expect(onB.resyncs.at(-1)).toBeGreaterThanOrEqual(outage - 1000);
     await eventually(() => a.unavailable().length === 0, 5000, 'a linked again');
-    await a.publish('incidents.changed', { seq: 3 });
-    await onB.until(() => onB.seen.includes(3), 'delivery after the outage');
-    expect(onB.seen).toEqual([1, 3]);
+    const delivered = await deliveredAgain(a, onB, 3);
+    // Nothing published while b could not hear reaches it: the resync stands for it.
+    expect(onB.seen).toEqual([1, delivered]);
   });
 
   it('treats a Redis that hangs as down: publishes stay fast, and a resync follows its return', async () => {
@@ -146,11 +168,7 @@ describe.skipIf(redisMissing !== null)('the Redis bus', () => {
     }
     await onB.until(() => onB.resyncs.length > before, 'a resync on b', 15_000);
     await eventually(() => a.unavailable().length === 0, 10_000, 'a linked again');
-    const later = deferred();
-    const seen = onB.seen.length;
-    void onB.until(() => onB.seen.length > seen, 'delivery after the hang').then(later.resolve);
-    await a.publish('incidents.changed', { seq: 100 });
-    await later.promise;
-    expect(onB.seen.at(-1)).toBe(100);
+    const delivered = await deliveredAgain(a, onB, 100);
+    expect(onB.seen.at(-1)).toBe(delivered);
   });
 });
