@@ -15,6 +15,9 @@ function deferred<T = void>() {
   return { promise, resolve };
 }
 
+const isRow = (row: unknown): row is { seq: number } =>
+  typeof row === 'object' && row !== null && 'seq' in row && typeof row.seq === 'number';
+
 /** An append-only log of rows `{ seq }`, and a follower of it over a memory bus. */
 function followed(
   opts: {
@@ -50,6 +53,7 @@ function followed(
       return page;
     },
     seqOf: (row) => row.seq,
+    carried: ({ row }) => (isRow(row) ? row : null),
     onRow: (row) => {
       seen.push(row.seq);
       for (const w of waiters.filter((w) => row.seq >= w.seq)) w.wake();
@@ -66,6 +70,11 @@ function followed(
     async commit(seq: number) {
       while (rows.length < seq) rows.push({ seq: rows.length + 1 });
       await bus.publish('chat.messages', { seq });
+    },
+    /** Commits rows up to `seq` and announces the last with the row (`row` to send another). */
+    async commitCarrying(seq: number, row: unknown = { seq }) {
+      while (rows.length < seq) rows.push({ seq: rows.length + 1 });
+      await bus.publish('chat.messages', { seq, row });
     },
     /** Resolves once the row `seq` was handed over. */
     handed: (seq: number) =>
@@ -99,6 +108,54 @@ describe('the log follower', () => {
     await log.handed(3);
     expect(log.seen).toEqual([1, 2, 3]);
     expect(log.reads).toEqual([0, 1]);
+    log.stop();
+  });
+
+  it('hands over a row its announcement carries without reading, when it is the next one', async () => {
+    const log = followed({ committed: 2 });
+    await log.ready;
+    await log.commitCarrying(3);
+    await log.commitCarrying(4);
+    await log.handed(4);
+    expect(log.seen).toEqual([3, 4]);
+    expect(log.reads).toEqual([]);
+    log.stop();
+  });
+
+  it('reads instead when a carried row leaves a gap, is unfit, or is not the one announced', async () => {
+    const log = followed({ committed: 2 });
+    await log.ready;
+    // 3 and 4 committed, 4 announced first (its publisher was quicker): 3 must come first.
+    await log.commitCarrying(4);
+    await log.handed(4);
+    expect(log.seen).toEqual([3, 4]);
+    expect(log.reads).toEqual([2]);
+    await log.commitCarrying(5, 'not a row');
+    await log.handed(5);
+    await log.commitCarrying(6, { seq: 7 });
+    await log.handed(6);
+    expect(log.seen).toEqual([3, 4, 5, 6]);
+    expect(log.reads).toEqual([2, 4, 5]);
+    log.stop();
+  });
+
+  it('hands a row over once when it arrives carried while a read that returns it is under way', async () => {
+    const started = deferred();
+    const finish = deferred();
+    const log = followed({ firstRead: { started: started.resolve, finish: finish.promise } });
+    await log.ready;
+    // Row 1 is heard of first without its row (a resync read the log's end, say): a read begins.
+    await log.commit(1);
+    await started.promise;
+    // Then its announcement with the row arrives: handed over at once.
+    await log.commitCarrying(1);
+    await log.handed(1);
+    // The read returns row 1 as well: it is not handed over again.
+    finish.resolve();
+    await log.commitCarrying(2);
+    await log.handed(2);
+    expect(log.seen).toEqual([1, 2]);
+    expect(log.reads).toEqual([0]);
     log.stop();
   });
 

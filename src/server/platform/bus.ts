@@ -2,20 +2,23 @@ import type { Person } from '../../shared/schemas/chat.ts';
 import type { ReadStateEvent } from '../../shared/schemas/notifications.ts';
 
 /**
- * What travels between instances. Announcements only: the database stays the source of truth,
- * and a receiver reads what is new from it.
+ * What travels between instances. The database stays the source of truth: an announcement
+ * says how far a log is committed, and a receiver reads what is new from it. An announcement
+ * of one new row may carry that row (`row`, as its feature wrote it) so that receivers that
+ * have everything before it need not read it back (decision 0012); a receiver checks it, and
+ * reads the database when it is absent, malformed, or does not follow on from what it has.
  */
 export interface Topics {
-  /** Notifications up to `seq` are committed. */
-  'notifications.created': { seq: number };
+  /** Notifications up to `seq` are committed; `row`: notification `seq` with its audience. */
+  'notifications.created': { seq: number; row?: unknown };
   /** A user's read state changed (for their other tabs and devices). */
   'notifications.read': { userId: string; event: ReadStateEvent };
   /** Metric points up to id `lastId` are committed, for these series. */
   'metrics.ingested': { lastId: number; series: string[] };
   /** Incident changes up to `seq` are committed. */
   'incidents.changed': { seq: number };
-  /** Chat messages up to `seq` are committed. */
-  'chat.messages': { seq: number };
+  /** Chat messages up to `seq` are committed; `row`: message `seq`. */
+  'chat.messages': { seq: number; row?: unknown };
   /** Someone started or stopped typing in a room. */
   'chat.typing': { roomId: string; person: Person; typing: boolean };
   /** A user's presence in a room changed on one instance (first subscription opened, last closed). */

@@ -54,7 +54,8 @@ export function createChatActions(deps: {
     ): Promise<SendResult> {
       const result = await store.send({ ...input, roomId: room.id, authorId: author.id });
       if (result.kind === 'created') {
-        await bus.publish('chat.messages', { seq: result.seq });
+        const { seq, message } = result;
+        await bus.publish('chat.messages', { seq, row: { seq, message } });
         await setTyping(room.id, personOf(author), false);
         const targets = await mentioned(input.text, room, author.id);
         await notifications.notify(

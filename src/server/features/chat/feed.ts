@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { TYPING_TTL_MS } from '../../../shared/limits.ts';
 import { messageSchema, type Message, type Person } from '../../../shared/schemas/chat.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
@@ -16,6 +17,15 @@ const typingChannel = (roomId: string) => `chat.typing:${roomId}`;
 const presenceChannel = (roomId: string) => `chat.presence:${roomId}`;
 
 const byName = (a: Person, b: Person) => a.username.localeCompare(b.username);
+
+/** A message as its announcement carries it (decision 0012): checked before it is used. */
+const carriedSchema = z.object({ seq: z.number().int().positive(), message: messageSchema });
+
+function carriedMessage(row: unknown): { seq: number; message: Message } | null {
+  if (row === undefined) return null;
+  const parsed = carriedSchema.safeParse(row);
+  return parsed.success ? parsed.data : null;
+}
 
 function messageEvent(message: Message): LiveEvent {
   const data = messageSchema.parse(message);
@@ -168,6 +178,7 @@ export function createChatFeed(deps: {
         start: () => store.maxSeq(),
         read: (after, limit) => store.since(after, limit),
         seqOf: (row) => row.seq,
+        carried: ({ row }) => carriedMessage(row),
         onRow({ message }) {
           const event = messageEvent(message);
           hub.metrics.counts.published++;

@@ -2,6 +2,9 @@ import type { Notification } from '../../../shared/schemas/notifications.ts';
 import type { EventBus } from '../../platform/bus.ts';
 import type { Audience, NewNotification, NotificationStore } from './store.ts';
 
+/** Recipients a notification's announcement may name; one for more people is read back. */
+const CARRIED_USERS = 100;
+
 /** Making notifications and marking them read: each is stored, then announced on the bus. */
 export function createNotificationActions(deps: { store: NotificationStore; bus: EventBus }) {
   const { store, bus } = deps;
@@ -9,9 +12,11 @@ export function createNotificationActions(deps: { store: NotificationStore; bus:
     /** Stores one notification for its audience and announces it; the only way notifications are made. */
     async notify(audience: Audience, content: NewNotification): Promise<number> {
       if (audience.kind === 'users' && audience.userIds.length === 0) return 0;
-      const created = await store.create(content, audience);
-      await bus.publish('notifications.created', { seq: created.seq });
-      return created.count;
+      const { count, ...row } = await store.create(content, audience);
+      // The row travels with its announcement, unless its list of people makes it large.
+      const small = row.audience.kind !== 'users' || row.audience.userIds.length <= CARRIED_USERS;
+      await bus.publish('notifications.created', small ? { seq: row.seq, row } : { seq: row.seq });
+      return count;
     },
 
     /**

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { notificationSchema, type Notification } from '../../../shared/schemas/notifications.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
-import { notificationSeq, type NotificationStore } from './store.ts';
+import { notificationSeq, type CreatedNotification, type NotificationStore } from './store.ts';
 import {
   liveEvent,
   replayLog,
@@ -14,6 +15,23 @@ export const notificationChannel = (userId: string) => `notifications:${userId}`
 const readStateChannel = (userId: string) => `notifications.read:${userId}`;
 const teamChannel = (teamId: string) => `notifications.team:${teamId}`;
 const EVERYONE = 'notifications.all';
+
+/** A notification as its announcement carries it (decision 0012): checked before it is used. */
+const carriedSchema = z.object({
+  seq: z.number().int().positive(),
+  audience: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('users'), userIds: z.array(z.string()) }),
+    z.object({ kind: z.literal('team'), teamId: z.string() }),
+    z.object({ kind: z.literal('all') }),
+  ]),
+  notification: notificationSchema,
+});
+
+function carriedNotification(row: unknown): CreatedNotification | null {
+  if (row === undefined) return null;
+  const parsed = carriedSchema.safeParse(row);
+  return parsed.success ? parsed.data : null;
+}
 
 /** Validated once, serialized once, whoever it goes to: live or replayed, the schema holds. */
 function notificationEvent(notification: Notification): LiveEvent {
@@ -66,6 +84,7 @@ export function createNotificationFeed(deps: {
         start: () => store.maxSeq(),
         read: (after, limit) => store.since(after, limit),
         seqOf: (c) => c.seq,
+        carried: ({ row }) => carriedNotification(row),
         onRow(c) {
           const event = notificationEvent(c.notification);
           hub.metrics.counts.published++;

@@ -136,8 +136,9 @@ export function createNotificationStore(db: Db) {
           .returning('seq')
           .executeTakeFirstOrThrow();
         let count: number;
+        let unique: string[] = [];
         if (audience.kind === 'users') {
-          const unique = [...new Set(audience.userIds)];
+          unique = [...new Set(audience.userIds)];
           // SQLite allows 32,766 bound parameters per statement; stay well below.
           for (let i = 0; i < unique.length; i += 5000) {
             await tx
@@ -167,8 +168,9 @@ export function createNotificationStore(db: Db) {
         return {
           seq,
           count,
-          audience,
-          notification: { id: notificationId(seq), ...input, createdAt, readAt: null },
+          // As `since` reads it back: named people once each.
+          audience: audience.kind === 'users' ? { kind: 'users', userIds: unique } : audience,
+          notification: toNotification({ seq, ...input, created_at: createdAt, read_at: null }),
         };
       });
     },
