@@ -16,6 +16,7 @@ import { createDrain, interleave } from './platform/drain.ts';
 import type { Env } from './env.ts';
 import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
+import { createHttpRpc } from './platform/http-rpc.ts';
 import { routerAccess } from './platform/trpc-internals.ts';
 import { createWsTransport } from './platform/ws.ts';
 import { TRPC_PATH } from '../shared/paths.ts';
@@ -139,6 +140,12 @@ export async function startServer(env: Env): Promise<RunningServer> {
     onError: logInternalError,
   });
   const trpc = routerAccess(app.router);
+  const httpRpc = createHttpRpc({
+    trpc,
+    contexts,
+    maxBatchSize: env.PULSE_MAX_BATCH_CALLS,
+    onError: logInternalError,
+  });
 
   const trpcHttp = createHTTPHandler({
     router: app.router,
@@ -200,7 +207,12 @@ export async function startServer(env: Env): Promise<RunningServer> {
    * deeper than `PULSE_MAX_JSON_DEPTH`, before anything parses it; else hands it to tRPC, whose
    * node adapter takes a string `req.body` as the body instead of reading the request.
    */
-  function callWithJsonBody(req: IncomingMessage & { body?: string }, res: ServerResponse) {
+  function callWithJsonBody(
+    req: IncomingMessage & { body?: string },
+    res: ServerResponse,
+    path: string,
+    url: URL,
+  ) {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -217,6 +229,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       if (jsonDeeperThan(body, env.PULSE_MAX_JSON_DEPTH)) {
         return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
       }
+      if (httpRpc.handle(req, res, path, url, body)) return;
       req.body = body;
       void trpcHttp(req, res);
     };
@@ -305,9 +318,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
         req.method !== 'HEAD' &&
         req.headers['content-type']?.startsWith('application/json')
       ) {
-        callWithJsonBody(req, res);
+        callWithJsonBody(req, res, path, url);
         return;
       }
+      if (httpRpc.handle(req, res, path, url, undefined)) return;
       void trpcHttp(req, res);
       return;
     }

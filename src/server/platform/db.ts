@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
+  CompiledQuery,
   DEFAULT_MIGRATION_LOCK_TABLE,
   DEFAULT_MIGRATION_TABLE,
   Kysely,
@@ -9,6 +10,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   sql,
+  type Compilable,
   type DatabaseIntrospector,
   type DatabaseMetadata,
   type DatabaseMetadataOptions,
@@ -315,4 +317,31 @@ async function migrate(db: Db): Promise<void> {
   });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error('Migration failed', { cause: error });
+}
+
+/**
+ * A query built and compiled by Kysely once, then run with new values: for the queries every
+ * request runs (who is calling), where building and compiling the query each time cost more
+ * than running it. `build` receives one marker per parameter and must use each as a value; the
+ * compiled statement's parameters are the markers, replaced by the values at each run.
+ */
+export function preparedQuery<Args extends readonly unknown[], Row>(
+  db: Db,
+  arity: Args['length'],
+  build: (...markers: string[]) => Compilable<Row>,
+): (...args: Args) => Promise<Row[]> {
+  const markers = Array.from({ length: arity }, (_, i) => `\u0000pulse-param-${i}\u0000`);
+  const compiled = build(...markers).compile();
+  const slots = compiled.parameters.map((value) => markers.indexOf(value as string));
+  if (markers.some((_, i) => !slots.includes(i))) {
+    throw new Error(`preparedQuery: a parameter is not used as a value in ${compiled.sql}`);
+  }
+  return async (...args) => {
+    const parameters = compiled.parameters.map((value, i) => {
+      const slot = slots[i] ?? -1;
+      return slot >= 0 ? args[slot] : value;
+    });
+    const result = await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, parameters));
+    return result.rows;
+  };
 }

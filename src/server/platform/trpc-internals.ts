@@ -55,8 +55,22 @@ export interface RouterAccess {
     ctx: unknown;
     signal?: AbortSignal | undefined;
   }): Promise<unknown>;
+  /**
+   * Runs a query or mutation as tRPC's HTTP handler does (input parsed by the procedure's
+   * validators, every middleware run) and resolves to its output, or rejects with its error.
+   */
+  call(opts: {
+    path: string;
+    type: 'query' | 'mutation';
+    /** Read only by procedures that take input (tRPC reads inputs lazily); may throw. */
+    getInput: () => unknown;
+    ctx: unknown;
+    batchIndex: number;
+  }): Promise<unknown>;
   /** The error as tRPC's adapters would put it on the wire: the router's error formatter applied. */
   errorShape(error: TRPCError, call: CallFacts): ErrorShape;
+  /** Whether tRPC's HTTP handler refuses `output` in a plain JSON answer (it is stream-like). */
+  streamLike(output: unknown): boolean;
 }
 
 export function routerAccess(router: AnyTRPCRouter): RouterAccess {
@@ -78,6 +92,21 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
         signal,
         batchIndex: 0,
       }),
+    call: ({ path, type, getInput, ctx, batchIndex }) =>
+      callTRPCProcedure({
+        router,
+        path,
+        getRawInput: async () => getInput(),
+        ctx,
+        type,
+        signal: undefined,
+        batchIndex,
+      }),
+    streamLike(output) {
+      if (typeof output !== 'object' || output === null || Array.isArray(output)) return false;
+      if (isAsyncIterable(output)) return true;
+      return Object.values(output).some((v) => isThenable(v) || isAsyncIterable(v));
+    },
     errorShape: (error, call) =>
       getTRPCErrorShape({
         config,
@@ -89,6 +118,13 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
       }) as ErrorShape,
   };
 }
+
+const isAsyncIterable = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Symbol.asyncIterator in v;
+const isThenable = (v: unknown): boolean =>
+  ((typeof v === 'object' && v !== null && !Array.isArray(v)) || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function' &&
+  typeof (v as { catch?: unknown }).catch === 'function';
 
 /** Any thrown value as the TRPCError tRPC would answer with (INTERNAL_SERVER_ERROR for the unknown). */
 export const toTRPCError = (cause: unknown): TRPCError => getTRPCErrorFromUnknown(cause);

@@ -36,16 +36,24 @@ export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
 /**
- * Anyone. Refuses mutations sent by a browser from a foreign `Origin` with ambient credentials
- * (cookies): the CSRF guard. Programs send no `Origin` and pass. A string the database cannot
- * hold (PostgreSQL: one with a NUL character) answers BAD_REQUEST rather than a server error;
- * SQLite stores it as it is.
+ * Each procedure has exactly one middleware (tRPC copies a call's options at every middleware,
+ * so checks are not stacked): `publicProcedure`'s checks, then, for `authedProcedure`, a user,
+ * and for `adminProcedure`, an admin.
+ *
+ * Anyone: mutations sent by a browser from a foreign `Origin` with ambient credentials
+ * (cookies) are refused, the CSRF guard; programs send no `Origin` and pass.
  */
-export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
+function checkOrigin(ctx: Context, type: string): void {
   if (type === 'mutation' && !ctx.originAllowed) {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Origin not allowed' });
   }
-  const result = await next();
+}
+
+/**
+ * A string the database cannot hold (PostgreSQL: one with a NUL character) answers BAD_REQUEST
+ * rather than a server error; SQLite stores it as it is.
+ */
+function refuseUnstorable(result: { ok: true } | { ok: false; error: TRPCError }): void {
   if (!result.ok && isUnstorableText(result.error.cause)) {
     throw new TRPCError({
       code: 'BAD_REQUEST',
@@ -53,25 +61,45 @@ export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
       cause: result.error.cause,
     });
   }
-  return result;
-});
+}
 
-/** A signed-in user (session or token), with the token scope this procedure needs. */
-export const authedProcedure = publicProcedure.use(({ ctx, meta, type, next }) => {
-  if (!ctx.user || !ctx.credential) {
+/** The caller, signed in (session or token) with the token scope the procedure needs. */
+function signedIn(ctx: Context, meta: Meta | undefined, type: string) {
+  const { user, credential } = ctx;
+  if (!user || !credential) {
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send an API token' });
   }
   const scope = meta?.scope ?? (type === 'mutation' ? 'write' : 'read');
-  if (ctx.credential.scopes && !ctx.credential.scopes.has(scope)) {
+  if (credential.scopes && !credential.scopes.has(scope)) {
     throw new TRPCError({ code: 'FORBIDDEN', message: `This token lacks the '${scope}' scope` });
   }
-  return next({ ctx: { user: ctx.user, credential: ctx.credential } });
+  return { user, credential };
+}
+
+/** Anyone. */
+export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
+  checkOrigin(ctx, type);
+  const result = await next();
+  refuseUnstorable(result);
+  return result;
+});
+
+/** A signed-in user (session or token), with the token scope this procedure needs (`meta.scope`; by default `read` for queries and subscriptions, `write` for mutations). */
+export const authedProcedure = t.procedure.use(async ({ ctx, meta, type, next }) => {
+  checkOrigin(ctx, type);
+  const result = await next({ ctx: signedIn(ctx, meta, type) });
+  refuseUnstorable(result);
+  return result;
 });
 
 /** An admin. */
-export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.user.role !== 'admin') {
+export const adminProcedure = t.procedure.use(async ({ ctx, meta, type, next }) => {
+  checkOrigin(ctx, type);
+  const caller = signedIn(ctx, meta, type);
+  if (caller.user.role !== 'admin') {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Admins only' });
   }
-  return next();
+  const result = await next({ ctx: caller });
+  refuseUnstorable(result);
+  return result;
 });

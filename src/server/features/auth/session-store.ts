@@ -1,8 +1,22 @@
-import type { Db } from '../../platform/db.ts';
+import { preparedQuery, type Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/ids.ts';
 
 /** Browser sessions, by the hash of their secret. All SQL for them lives here. */
 export function createSessionStore(db: Db) {
+  // Every request signed in by cookie runs it: compiled once.
+  const liveSession = preparedQuery<
+    [idHash: string, now: string, idleSince: string],
+    { user_id: string }
+  >(db, 3, (idHash, now, idleSince) =>
+    db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select('s.user_id')
+      .where('s.id_hash', '=', idHash)
+      .where('s.expires_at', '>', now)
+      .where((eb) => eb(eb.fn.coalesce('s.last_seen_at', 's.created_at'), '>', idleSince))
+      .where('u.disabled_at', 'is', null),
+  );
   return {
     async create(idHash: string, userId: string, expiresAt: string): Promise<void> {
       const now = nowIso();
@@ -22,15 +36,7 @@ export function createSessionStore(db: Db) {
      * `idleSince`, and its user is not disabled.
      */
     async userIdOf(idHash: string, idleSince: string): Promise<string | null> {
-      const row = await db
-        .selectFrom('sessions as s')
-        .innerJoin('users as u', 'u.id', 's.user_id')
-        .select('s.user_id')
-        .where('s.id_hash', '=', idHash)
-        .where('s.expires_at', '>', nowIso())
-        .where((eb) => eb(eb.fn.coalesce('s.last_seen_at', 's.created_at'), '>', idleSince))
-        .where('u.disabled_at', 'is', null)
-        .executeTakeFirst();
+      const [row] = await liveSession(idHash, nowIso(), idleSince);
       return row?.user_id ?? null;
     },
     /** Which of these sessions still work, by the rules of `userIdOf`. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { TokenInfo, TokenScope } from '../../../shared/schemas/auth.ts';
-import type { Db } from '../../platform/db.ts';
+import { preparedQuery, type Db } from '../../platform/db.ts';
 import { newId, nowIso } from '../../platform/ids.ts';
 
 export interface StoredToken {
@@ -11,6 +11,19 @@ export interface StoredToken {
 
 /** API tokens, by the hash of their secret. All SQL for them lives here. */
 export function createTokenStore(db: Db) {
+  // Every request signed in by token runs it: compiled once.
+  const liveToken = preparedQuery<
+    [tokenHash: string],
+    { id: string; user_id: string; scopes: string }
+  >(db, 1, (tokenHash) =>
+    db
+      .selectFrom('api_tokens as t')
+      .innerJoin('users as u', 'u.id', 't.user_id')
+      .select(['t.id', 't.user_id', 't.scopes'])
+      .where('t.token_hash', '=', tokenHash)
+      .where('t.revoked_at', 'is', null)
+      .where('u.disabled_at', 'is', null),
+  );
   return {
     async create(input: {
       userId: string;
@@ -38,14 +51,7 @@ export function createTokenStore(db: Db) {
       return id;
     },
     async byHash(tokenHash: string): Promise<StoredToken | null> {
-      const row = await db
-        .selectFrom('api_tokens as t')
-        .innerJoin('users as u', 'u.id', 't.user_id')
-        .select(['t.id', 't.user_id', 't.scopes'])
-        .where('t.token_hash', '=', tokenHash)
-        .where('t.revoked_at', 'is', null)
-        .where('u.disabled_at', 'is', null)
-        .executeTakeFirst();
+      const [row] = await liveToken(tokenHash);
       return row
         ? { id: row.id, userId: row.user_id, scopes: JSON.parse(row.scopes) as TokenScope[] }
         : null;

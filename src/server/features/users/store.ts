@@ -1,5 +1,5 @@
 import type { Role, User } from '../../../shared/schemas/auth.ts';
-import type { Db } from '../../platform/db.ts';
+import { preparedQuery, type Db } from '../../platform/db.ts';
 import { newId, nowIso } from '../../platform/ids.ts';
 
 export interface NewUser {
@@ -38,6 +38,19 @@ export function createUserStore(db: Db) {
   }
 
   const userColumns = ['id', 'username', 'display_name', 'role'] as const;
+
+  // Every signed-in request runs it (who is calling): one query, compiled once.
+  const userWithTeams = preparedQuery<[id: string], UserRow & { team_id: string | null }>(
+    db,
+    1,
+    (id) =>
+      db
+        .selectFrom('users as u')
+        .leftJoin('team_members as m', 'm.user_id', 'u.id')
+        .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'm.team_id'])
+        .where('u.id', '=', id)
+        .orderBy('m.team_id'),
+  );
 
   return {
     async count(): Promise<number> {
@@ -94,12 +107,16 @@ export function createUserStore(db: Db) {
     },
 
     async byId(id: string): Promise<User | null> {
-      const row = await db
-        .selectFrom('users')
-        .select(userColumns)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row ? ((await toUsers([row]))[0] ?? null) : null;
+      const rows = await userWithTeams(id);
+      const [first] = rows;
+      if (!first) return null;
+      return {
+        id: first.id,
+        username: first.username,
+        displayName: first.display_name,
+        role: first.role,
+        teamIds: rows.flatMap((r) => (r.team_id === null ? [] : [r.team_id])),
+      };
     },
 
     /** Disables or enables a user; false when there is no such user. */
