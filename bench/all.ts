@@ -1,9 +1,10 @@
 /**
- * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints), chat (WebSocket) and
- * scale-out (two instances on PostgreSQL + Redis against one) benchmarks one after the other.
+ * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints), chat (WebSocket),
+ * scale-out (two instances on PostgreSQL + Redis against one) and request/response (queries and
+ * a mutation over HTTP and WebSocket) benchmarks one after the other.
  * `--quick` and `--seconds S` go to all of them; anything else means different things to each
  * (`--rate` is broadcasts, points or messages per second), so it needs
- * `--only notifications|ops|chat|scale`. Exits non-zero when any of them did.
+ * `--only notifications|ops|chat|scale|rpc`. Exits non-zero when any of them did.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ const SUITES = {
   ops: 'ops.ts',
   chat: 'chat.ts',
   scale: 'scale.ts',
+  rpc: 'rpc.ts',
 } as const;
 type Suite = keyof typeof SUITES;
 const SHARED = ['quick', 'seconds'];

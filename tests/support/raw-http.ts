@@ -70,7 +70,7 @@ function dechunk(buf: Buffer): { body: Buffer; done: boolean } {
 }
 
 /** The response in `buf`, once complete; `ended` says the peer closed (a body without length ends there). */
-function completeResponse(buf: Buffer, ended: boolean): HttpAnswer | null {
+export function completeResponse(buf: Buffer, ended: boolean): HttpAnswer | null {
   const head = parseHead(buf);
   if (!head) return null;
   const { status, headers, rest } = head;
