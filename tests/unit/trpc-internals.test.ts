@@ -47,6 +47,8 @@ const testRouter = router({
     }),
   },
   hello: publicProcedure.query(() => 'hi'),
+  nothing: publicProcedure.query(() => undefined),
+  echo: publicProcedure.input(z.object({ n: z.number() })).query(({ input }) => input),
   save: publicProcedure.mutation(() => 'saved'),
 });
 const trpc = routerAccess(testRouter);
@@ -340,6 +342,50 @@ describe("tRPC's WebSocket wire format", () => {
       error: { code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } },
     });
     expect(Object.keys(frame ?? {})).toEqual(Object.keys(JSON.parse(ours) as object));
+  });
+
+  it('answers queries and mutations with their output, or none, as our result frames say', async () => {
+    const socket = trpcSocket();
+    socket.message([
+      { id: 1, method: 'query', params: { path: 'hello' } },
+      { id: 2, jsonrpc: '2.0', method: 'mutation', params: { path: 'save' } },
+      { id: 3, method: 'query', params: { path: 'nothing' } },
+    ]);
+    const byId = new Map(
+      ((await socket.frames(3)) as { id: number }[]).map((frame) => [frame.id, frame]),
+    );
+    expect(byId.get(1)).toEqual(JSON.parse(wsWire.head(1) + wsWire.resultTail('hi')));
+    expect(byId.get(2)).toEqual(JSON.parse(wsWire.head(2, '2.0') + wsWire.resultTail('saved')));
+    expect(byId.get(3)).toEqual(JSON.parse(wsWire.head(3) + wsWire.resultTail(undefined)));
+  });
+
+  it('runs a query with its input parsed, and refuses bad input as a call does', async () => {
+    expect(
+      await trpc.call({
+        path: 'echo',
+        type: 'query',
+        getInput: () => ({ n: 2 }),
+        ctx,
+        batchIndex: 0,
+      }),
+    ).toEqual({ n: 2 });
+    const refused = await trpc
+      .call({ path: 'echo', type: 'query', getInput: () => ({ n: 'x' }), ctx, batchIndex: 0 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TRPCError);
+    expect((refused as TRPCError).code).toBe('BAD_REQUEST');
+    // Input is read only by procedures that take some.
+    expect(
+      await trpc.call({
+        path: 'hello',
+        type: 'query',
+        getInput: () => {
+          throw new Error('not read');
+        },
+        ctx,
+        batchIndex: 0,
+      }),
+    ).toBe('hi');
   });
 
   it('answers what concerns no request with id null, as our unaddressed frames say', async () => {

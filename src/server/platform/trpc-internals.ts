@@ -181,6 +181,11 @@ export const wsWire = {
     id === null
       ? `,"result":{"type":"data","data":${json}}}`
       : `,"result":{"type":"data","id":${JSON.stringify(id)},"data":{"id":${JSON.stringify(id)},"data":${json}}}}`,
+  /** What follows the head for a query's or mutation's output (`undefined`: none, as tRPC omits it). */
+  resultTail: (output: unknown) =>
+    output === undefined
+      ? ',"result":{"type":"data"}}'
+      : `,"result":{"type":"data","data":${JSON.stringify(output)}}}`,
   startedTail: ',"result":{"type":"started"}}',
   stoppedTail: ',"result":{"type":"stopped"}}',
   errorTail: (shape: ErrorShape) => `,"error":${JSON.stringify(shape)}}`,

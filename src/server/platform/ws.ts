@@ -22,12 +22,15 @@ import {
 
 /**
  * The WebSocket transport: admission at the upgrade, one context per socket, tRPC's ws adapter
- * for queries, mutations, connectionParams and keep-alive, and in front of it the feed fast path.
+ * for connectionParams, keep-alive and whatever the fast path leaves, and in front of it the
+ * fast path.
  *
  * The fast path takes the `subscription` requests whose procedure returns a Feed (and their
  * `subscription.stop`): the procedure runs once through the router (validation, auth, scopes),
  * then each event's frame tail is built once and every subscriber only prefixes its own request
- * id. Frames are exactly those of tRPC's adapter, so `wsLink` works unchanged, resume included.
+ * id. It also answers queries and mutations to procedures of that type, each run through the
+ * router as tRPC's adapter runs it. Frames are exactly those of tRPC's adapter, so `wsLink` works
+ * unchanged, resume included.
  */
 
 /** The close reason that goes with 1012 when the server drains. */
@@ -152,6 +155,7 @@ export function createWsTransport(deps: {
     const feeds = socketFeeds({
       socket,
       trpc,
+      onError: deps.onError,
       context: () => context(params),
       limits,
       maxCallsPerFrame,
@@ -249,6 +253,7 @@ export function createWsTransport(deps: {
 function socketFeeds(opts: {
   socket: WebSocket;
   trpc: RouterAccess;
+  onError: (opts: { error: TRPCError; path: string | undefined; type: string }) => void;
   context: () => Promise<Context>;
   limits: WsLimits;
   maxCallsPerFrame: number;
@@ -322,6 +327,41 @@ function socketFeeds(opts: {
     }
   }
 
+  /**
+   * A query or mutation, answered as tRPC's adapter answers it (its procedure run through the
+   * router: validation, middlewares, output validation, error formatter), without the adapter.
+   */
+  async function answer(call: WsCall, type: 'query' | 'mutation', batchIndex: number) {
+    const head = wsWire.head(call.id, call.jsonrpc);
+    let ctx: Context | undefined;
+    try {
+      ctx = await opts.context();
+      const output = await trpc.call({
+        path: call.path,
+        type,
+        getInput: () => call.input,
+        ctx,
+        batchIndex,
+      });
+      if (typeof output === 'object' && output !== null && Symbol.asyncIterator in output) {
+        throw new TRPCError({
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets`,
+        });
+      }
+      send(head + wsWire.resultTail(output));
+    } catch (cause) {
+      const error = toTRPCError(cause);
+      opts.onError({ error, path: call.path, type });
+      send(
+        head +
+          wsWire.errorTail(
+            trpc.errorShape(error, { type, path: call.path, input: call.input, ctx }),
+          ),
+      );
+    }
+  }
+
   function stop(call: WsCall): void {
     const entry = entries.get(call.id);
     if (!entry) return;
@@ -349,10 +389,15 @@ function socketFeeds(opts: {
       return [];
     }
     const rest: unknown[] = [];
-    for (const message of messages) {
+    for (const [index, message] of messages.entries()) {
       const call = readWsCall(message);
       if (call?.method === 'subscription.stop' && entries.has(call.id)) {
         stop(call);
+      } else if (
+        (call?.method === 'query' || call?.method === 'mutation') &&
+        trpc.procedureType(call.path) === call.method
+      ) {
+        void answer(call, call.method, index);
       } else if (
         call?.method === 'subscription' &&
         trpc.procedureType(call.path) === 'subscription'

@@ -16,7 +16,16 @@ const messageChannel = (roomId: string) => `chat:${roomId}`;
 const typingChannel = (roomId: string) => `chat.typing:${roomId}`;
 const presenceChannel = (roomId: string) => `chat.presence:${roomId}`;
 
-const byName = (a: Person, b: Person) => a.username.localeCompare(b.username);
+// One collator for every comparison (`localeCompare` builds one per call).
+const collator = new Intl.Collator();
+const byName = (a: Person, b: Person) => collator.compare(a.username, b.username);
+
+/**
+ * Presence changes of a room are gathered this long before its list is sent again: a room where
+ * many come and go costs one sorted list per window (and none while nobody watches), not one
+ * per change, so joining and leaving cost O(1) amortized whatever the room's size.
+ */
+export const PRESENCE_WINDOW_MS = 100;
 
 /** A message as its announcement carries it (decision 0012): checked before it is used. */
 const carriedSchema = z.object({ seq: z.number().int().positive(), message: messageSchema });
@@ -85,8 +94,36 @@ export function createChatFeed(deps: {
   // Local subscription counts per room and user; and the union over instances of who is present.
   const local = new Map<string, Map<string, { person: Person; n: number }>>();
   const present = new Map<string, Map<string, { person: Person; instances: Set<string> }>>();
-  const presentList = (roomId: string) =>
-    [...(present.get(roomId)?.values() ?? [])].map((p) => p.person).sort(byName);
+  /** Each room's list, sorted, kept until its presence changes. */
+  const lists = new Map<string, Person[]>();
+  function presentList(roomId: string): Person[] {
+    let list = lists.get(roomId);
+    if (!list) {
+      list = [...(present.get(roomId)?.values() ?? [])].map((p) => p.person).sort(byName);
+      lists.set(roomId, list);
+    }
+    return list;
+  }
+  /** Rooms whose watched list changed since it was last sent. */
+  const changed = new Set<string>();
+  let flush: NodeJS.Timeout | null = null;
+  function sendChanged() {
+    flush = null;
+    for (const roomId of changed) {
+      hub.dispatch(presenceChannel(roomId), liveEvent(presentList(roomId)));
+    }
+    changed.clear();
+  }
+  function presenceChanged(roomId: string) {
+    lists.delete(roomId);
+    // Nobody watching: nothing to build or send (a new watcher gets the list when it opens).
+    if (!hub.has(presenceChannel(roomId))) return;
+    changed.add(roomId);
+    if (!flush) {
+      flush = setTimeout(sendChanged, PRESENCE_WINDOW_MS);
+      flush.unref();
+    }
+  }
   /** Other instances with people present, and when they were last heard from. */
   const heard = new Map<string, number>();
 
@@ -105,7 +142,7 @@ export function createChatFeed(deps: {
       if (room.size === 0) present.delete(roomId);
     }
     const after = present.get(roomId)?.has(person.userId) ?? false;
-    if (before !== after) hub.dispatch(presenceChannel(roomId), liveEvent(presentList(roomId)));
+    if (before !== after) presenceChanged(roomId);
   }
 
   /** What `from` says it has replaces what we knew of it. */
@@ -230,6 +267,7 @@ export function createChatFeed(deps: {
         () => {
           for (const room of typing.values()) for (const t of room.values()) clearTimeout(t.timer);
           typing.clear();
+          if (flush) clearTimeout(flush);
           if (beat) {
             clearInterval(beat);
             // Shutting down: the others drop our people now rather than after three beats.
