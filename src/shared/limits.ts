@@ -43,3 +43,9 @@ export const CHAT_PAGE_DEFAULT = 50;
 export const CHAT_PAGE_MAX = 100;
 /** A typing indicator lasts this long after the last `typing: true`. */
 export const TYPING_TTL_MS = 5000;
+/**
+ * `chat.onPresenceSummary` lists everyone present up to this many people; past it, a sample of
+ * `PRESENCE_SAMPLE` (the first by username) and the count.
+ */
+export const PRESENCE_LIST_MAX = 100;
+export const PRESENCE_SAMPLE = 20;

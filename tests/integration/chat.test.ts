@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Message, Person } from '../../src/shared/schemas/chat.ts';
+import type { Message, Person, PresenceSummary } from '../../src/shared/schemas/chat.ts';
 import { eventually, namesAre, record } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { OPS } from '../support/people.ts';
@@ -186,6 +186,43 @@ describe('chat over WebSocket', () => {
     await namesAre(seen, 'bob');
     seen.stop();
     await Promise.all([bob.close(), tab2.close()]);
+  });
+
+  it("summarizes presence with a count, everyone in a small room, to the room's members only", async () => {
+    await using t = await startTestServer({}, { teams: [OPS, { name: 'dev', members: ['dora'] }] });
+    const roomId = await opsRoom(t);
+    const bob = await chatAs(t, 'bob');
+    const seen = record<PresenceSummary>((o) =>
+      bob.trpc.chat.onPresenceSummary.subscribe({ roomId }, o),
+    );
+    const summaryIs = (count: number, names: string) =>
+      eventually(
+        () => {
+          const last = seen.items.at(-1);
+          return (
+            last?.count === count &&
+            last.complete &&
+            last.people.map((p) => p.username).join() === names
+          );
+        },
+        5000,
+        `a summary of ${count}: ${names}`,
+      );
+    await summaryIs(1, 'bob');
+    const alice = await chatAs(t, 'alice');
+    const s = record<Tracked>((o) => alice.trpc.chat.onMessage.subscribe({ roomId }, o));
+    await summaryIs(2, 'alice,bob');
+    s.stop();
+    await alice.close();
+    await summaryIs(1, 'bob');
+    // Someone outside the team is refused, as for the full list.
+    const dora = await chatAs(t, 'dora');
+    const refused = record<PresenceSummary>((o) =>
+      dora.trpc.chat.onPresenceSummary.subscribe({ roomId }, o),
+    );
+    await expect(refused.started).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    seen.stop();
+    await Promise.all([bob.close(), dora.close()]);
   });
 
   it('expires typing after 5 s and clears it at once on typing: false', async () => {

@@ -298,8 +298,11 @@ describe('chat', () => {
       setTyping: { roomId: string; typing: boolean };
       onTyping: { roomId: string };
       onPresence: { roomId: string };
+      onPresenceSummary: { roomId: string };
     }>();
-    expectTypeOf<Omit<Out['chat'], 'onMessage' | 'onTyping' | 'onPresence'>>().toEqualTypeOf<{
+    expectTypeOf<
+      Omit<Out['chat'], 'onMessage' | 'onTyping' | 'onPresence' | 'onPresenceSummary'>
+    >().toEqualTypeOf<{
       rooms: RoomOut[];
       room: RoomOut;
       members: PersonOut[];
@@ -310,6 +313,11 @@ describe('chat', () => {
     expectTypeOf<Yielded<PulseClient['chat']['onMessage']>>().toEqualTypeOf<Tracked<MessageOut>>();
     expectTypeOf<Yielded<PulseClient['chat']['onTyping']>>().toEqualTypeOf<PersonOut[]>();
     expectTypeOf<Yielded<PulseClient['chat']['onPresence']>>().toEqualTypeOf<PersonOut[]>();
+    expectTypeOf<Yielded<PulseClient['chat']['onPresenceSummary']>>().toEqualTypeOf<{
+      count: number;
+      people: PersonOut[];
+      complete: boolean;
+    }>();
   });
 });
 

@@ -28,6 +28,17 @@ export const personSchema = z.object({
 });
 export type Person = z.infer<typeof personSchema>;
 
+/**
+ * Who is in a room, for rooms of any size: everyone (`complete`) up to `PRESENCE_LIST_MAX`
+ * people, else the first `PRESENCE_SAMPLE` by username; `count` is always everyone.
+ */
+export const presenceSummarySchema = z.object({
+  count: z.number().int().nonnegative(),
+  people: z.array(personSchema),
+  complete: z.boolean(),
+});
+export type PresenceSummary = z.infer<typeof presenceSummarySchema>;
+
 export const roomInputSchema = z.object({ roomId: idSchema });
 
 export const historySchema = z.object({

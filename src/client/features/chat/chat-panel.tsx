@@ -108,7 +108,7 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
             </a>
           )}
         </div>
-        <PresenceAvatars people={people.present} me={me.id} stale={!live} />
+        <PresenceAvatars people={people.present} count={people.count} me={me.id} stale={!live} />
       </header>
       {notFound ? (
         <p className="error-text pad" role="alert">

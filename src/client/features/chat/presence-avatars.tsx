@@ -8,13 +8,22 @@ const initials = (p: Person) =>
     .map((w) => w[0]?.toUpperCase() ?? '')
     .join('') || p.username.slice(0, 2).toUpperCase();
 
-/** One avatar per person present in the room; `stale` while the link that says so is down. */
-export function PresenceAvatars(props: { people: readonly Person[]; me: string; stale: boolean }) {
-  const { people, me, stale } = props;
+/**
+ * One avatar per person shown (everyone, or a sample of a big room, `count` being everyone);
+ * `stale` while the link that says so is down.
+ */
+export function PresenceAvatars(props: {
+  people: readonly Person[];
+  count: number;
+  me: string;
+  stale: boolean;
+}) {
+  const { people, count, me, stale } = props;
+  const more = count - people.length;
   return (
     <ul
       className={stale ? 'presence presence--stale' : 'presence'}
-      aria-label={stale ? `${people.length} here when last connected` : `${people.length} here now`}
+      aria-label={stale ? `${count} here when last connected` : `${count} here now`}
       data-testid="presence"
     >
       {people.map((p) => (
@@ -28,6 +37,11 @@ export function PresenceAvatars(props: { people: readonly Person[]; me: string; 
           {initials(p)}
         </li>
       ))}
+      {more > 0 && (
+        <li className="avatar avatar--more" title={`and ${more} more`} data-testid="presence-more">
+          +{more}
+        </li>
+      )}
     </ul>
   );
 }

@@ -114,13 +114,29 @@ export function useChatMessages(roomId: string, me: string) {
   };
 }
 
-/** Who is in the room and who is typing, each person once. */
-export function useChatPeople(roomId: string): { present: Person[]; typing: Person[] } {
-  const presence = trpc.chat.onPresence.useSubscription({ roomId }, { onData: rememberPeople });
+/**
+ * Who is in the room and who is typing, each person once. Presence comes as a summary: everyone
+ * in a room of up to PRESENCE_LIST_MAX people, else a sample (`present`) and the count, so a
+ * big room costs a page the same as a small one.
+ */
+export function useChatPeople(roomId: string): {
+  present: Person[];
+  /** Everyone present, `present` included. */
+  count: number;
+  typing: Person[];
+} {
+  const presence = trpc.chat.onPresenceSummary.useSubscription(
+    { roomId },
+    { onData: (summary) => rememberPeople(summary.people) },
+  );
   const typing = trpc.chat.onTyping.useSubscription({ roomId }, { onData: rememberPeople });
-  const present = useMemo(() => uniquePeople(presence.data ?? []), [presence.data]);
+  const present = useMemo(() => uniquePeople(presence.data?.people ?? []), [presence.data]);
   const typingNow = useMemo(() => uniquePeople(typing.data ?? []), [typing.data]);
-  return { present, typing: typingNow };
+  return {
+    present,
+    count: Math.max(presence.data?.count ?? 0, present.length),
+    typing: typingNow,
+  };
 }
 
 function uniquePeople(list: readonly Person[]): Person[] {

@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import { TYPING_TTL_MS } from '../../../shared/limits.ts';
-import { messageSchema, type Message, type Person } from '../../../shared/schemas/chat.ts';
+import { PRESENCE_LIST_MAX, PRESENCE_SAMPLE, TYPING_TTL_MS } from '../../../shared/limits.ts';
+import {
+  messageSchema,
+  type Message,
+  type Person,
+  type PresenceSummary,
+} from '../../../shared/schemas/chat.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
 import { messageSeq, type ChatStore } from './store.ts';
 import {
@@ -15,15 +20,30 @@ import { followLog } from '../../platform/log-follower.ts';
 const messageChannel = (roomId: string) => `chat:${roomId}`;
 const typingChannel = (roomId: string) => `chat.typing:${roomId}`;
 const presenceChannel = (roomId: string) => `chat.presence:${roomId}`;
+const summaryChannel = (roomId: string) => `chat.presence.summary:${roomId}`;
+
+/** The first `k` of `people` by name, in order, without sorting them all. */
+function firstByName(people: Iterable<Person>, k: number): Person[] {
+  const first: Person[] = [];
+  for (const person of people) {
+    if (first.length === k && byName(person, first[k - 1] as Person) >= 0) continue;
+    let at = first.length;
+    while (at > 0 && byName(person, first[at - 1] as Person) < 0) at--;
+    first.splice(at, 0, person);
+    if (first.length > k) first.pop();
+  }
+  return first;
+}
 
 // One collator for every comparison (`localeCompare` builds one per call).
 const collator = new Intl.Collator();
 const byName = (a: Person, b: Person) => collator.compare(a.username, b.username);
 
 /**
- * Presence changes of a room are gathered this long before its list is sent again: a room where
- * many come and go costs one sorted list per window (and none while nobody watches), not one
- * per change, so joining and leaving cost O(1) amortized whatever the room's size.
+ * In a room of more than PRESENCE_LIST_MAX people, presence changes are gathered this long
+ * before the room's list and summary are sent again: such a room costs one sorted list per
+ * window (and none while nobody watches), not one per change, so joining and leaving cost O(1)
+ * amortized whatever the room's size. Smaller rooms send every change as it happens.
  */
 export const PRESENCE_WINDOW_MS = 100;
 
@@ -104,20 +124,40 @@ export function createChatFeed(deps: {
     }
     return list;
   }
-  /** Rooms whose watched list changed since it was last sent. */
+  function presentSummary(roomId: string): PresenceSummary {
+    const room = present.get(roomId);
+    const count = room?.size ?? 0;
+    if (count <= PRESENCE_LIST_MAX) return { count, people: presentList(roomId), complete: true };
+    const people = firstByName(
+      [...(room?.values() ?? [])].map((p) => p.person),
+      PRESENCE_SAMPLE,
+    );
+    return { count, people, complete: false };
+  }
+  /** Rooms whose watched presence changed since it was last sent. */
   const changed = new Set<string>();
   let flush: NodeJS.Timeout | null = null;
+  function send(roomId: string) {
+    if (hub.has(presenceChannel(roomId)))
+      hub.dispatch(presenceChannel(roomId), liveEvent(presentList(roomId)));
+    if (hub.has(summaryChannel(roomId)))
+      hub.dispatch(summaryChannel(roomId), liveEvent(presentSummary(roomId)));
+  }
   function sendChanged() {
     flush = null;
-    for (const roomId of changed) {
-      hub.dispatch(presenceChannel(roomId), liveEvent(presentList(roomId)));
-    }
+    for (const roomId of changed) send(roomId);
     changed.clear();
   }
   function presenceChanged(roomId: string) {
     lists.delete(roomId);
     // Nobody watching: nothing to build or send (a new watcher gets the list when it opens).
-    if (!hub.has(presenceChannel(roomId))) return;
+    if (!hub.has(presenceChannel(roomId)) && !hub.has(summaryChannel(roomId))) return;
+    // A room of up to PRESENCE_LIST_MAX people: every change as it happens (its list costs a
+    // bounded amount). A bigger one: its latest state once per window.
+    if ((present.get(roomId)?.size ?? 0) <= PRESENCE_LIST_MAX) {
+      changed.delete(roomId);
+      return send(roomId);
+    }
     changed.add(roomId);
     if (!flush) {
       flush = setTimeout(sendChanged, PRESENCE_WINDOW_MS);
@@ -308,6 +348,14 @@ export function createChatFeed(deps: {
         ...presenceHooks(roomId, person),
         // Opening this subscription already made the caller present: the snapshot includes them.
         initial: async () => [liveEvent(presentList(roomId))],
+      };
+    },
+    presenceSummary(roomId: string, person: Person): FeedSpec {
+      return {
+        hub,
+        channel: summaryChannel(roomId),
+        ...presenceHooks(roomId, person),
+        initial: async () => [liveEvent(presentSummary(roomId))],
       };
     },
   };

@@ -14,6 +14,7 @@ import {
   setTypingSchema,
   type Message,
   type Person,
+  type PresenceSummary,
   type Room,
 } from '../../../shared/schemas/chat.ts';
 import { pageInputSchema } from '../../../shared/schemas/common.ts';
@@ -217,5 +218,16 @@ export function createChatRouter(deps: {
       await requireRoom(ctx.user, input.roomId);
       return valueFeed<Person[]>(feed.presence(input.roomId, personOf(ctx.user)));
     }),
+
+    /**
+     * Who is here, for rooms of any size: everyone up to PRESENCE_LIST_MAX people, else a sample
+     * and the count; at start and at most once per PRESENCE_WINDOW_MS while it changes.
+     */
+    onPresenceSummary: authedProcedure
+      .input(roomInputSchema)
+      .subscription(async ({ ctx, input }) => {
+        await requireRoom(ctx.user, input.roomId);
+        return valueFeed<PresenceSummary>(feed.presenceSummary(input.roomId, personOf(ctx.user)));
+      }),
   } satisfies TRPCRouterRecord;
 }
