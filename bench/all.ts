@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints), chat (WebSocket),
- * scale-out (two instances on PostgreSQL + Redis against one) and request/response (queries and
- * a mutation over HTTP and WebSocket) benchmarks one after the other.
+ * scale-out (two instances on PostgreSQL + Redis against one), request/response (queries and
+ * a mutation over HTTP and WebSocket) and connection (WebSocket accepts, idle memory per
+ * subscription, 10,000 live subscriptions) benchmarks one after the other.
  * `--quick` and `--seconds S` go to all of them; anything else means different things to each
  * (`--rate` is broadcasts, points or messages per second), so it needs
- * `--only notifications|ops|chat|scale|rpc`. Exits non-zero when any of them did.
+ * `--only notifications|ops|chat|scale|rpc|connections`. Exits non-zero when any of them did.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ const SUITES = {
   chat: 'chat.ts',
   scale: 'scale.ts',
   rpc: 'rpc.ts',
+  connections: 'connections.ts',
 } as const;
 type Suite = keyof typeof SUITES;
 const SHARED = ['quick', 'seconds'];

@@ -3,6 +3,8 @@
  * the same URLs and frames as Pulse so the same load generator drives both. Subscribers are
  * kept in a Set of responses; a send builds the frame string once and `res.write`s it to each.
  * No database, no validation beyond a token check: the floor a real service is compared with.
+ * A subscriber shows one of the member tokens as `Authorization: Bearer`, or as the session
+ * cookie (bench/connections.ts signs in as a browser does and passes the session secrets).
  *
  *   node --import tsx bench/baseline-server.ts <credentials.json>
  *
@@ -11,6 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parse as parseCookie } from 'cookie';
+import { SESSION_COOKIE } from '../src/server/platform/context.ts';
 import type { BenchCredentials } from './common.ts';
 
 const file = process.argv[2];
@@ -25,6 +29,9 @@ function bearer(header: string | undefined): string | null {
   return header?.startsWith('Bearer ') ? header.slice(7) : null;
 }
 
+const sessionOf = (header: string | undefined): string | null =>
+  (header ? parseCookie(header)[SESSION_COOKIE] : undefined) ?? null;
+
 function reply(res: ServerResponse, status: number, body: unknown) {
   const json = JSON.stringify(body);
   res.writeHead(status, {
@@ -37,7 +44,7 @@ function reply(res: ServerResponse, status: number, body: unknown) {
 const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'GET' && path === '/trpc/notifications.onNotification') {
-    const token = bearer(req.headers.authorization);
+    const token = bearer(req.headers.authorization) ?? sessionOf(req.headers.cookie);
     if (token === null || !members.has(token)) return reply(res, 401, { error: 'unauthorized' });
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',

@@ -131,6 +131,23 @@ export async function stopServer(child: ChildProcess, graceMs = 5000): Promise<v
   clearTimeout(timer);
 }
 
+/** Starts a server on CPU 0, runs `body` with it, and stops it. */
+export async function withServer<T>(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  body: (server: Started) => Promise<T>,
+): Promise<T> {
+  console.error(`\n${name}: starting the server${pinning ? ' on CPU 0' : ''}`);
+  const server = await startServer(name, 0, args, env);
+  console.error(`${name}: ${server.url} (pid ${server.pid})`);
+  try {
+    return await body(server);
+  } finally {
+    await stopServer(server.child);
+  }
+}
+
 /** The environment of a real Pulse server on a fresh SQLite database in `dir`. */
 export function pulseEnv(
   dir: string,
@@ -239,6 +256,13 @@ export class Histogram {
     const i = Math.min(this.buckets.length - 1, Math.max(0, Math.round(ms * 10)));
     this.buckets[i] = (this.buckets[i] ?? 0) + 1;
     this.count++;
+  }
+  /** Adds every latency `other` holds. */
+  merge(other: Histogram): this {
+    for (let i = 0; i < this.buckets.length; i++)
+      this.buckets[i] = (this.buckets[i] ?? 0) + (other.buckets[i] ?? 0);
+    this.count += other.count;
+    return this;
   }
   percentile(p: number): number {
     if (this.count === 0) return NaN;

@@ -1,6 +1,7 @@
 /**
- * The request/response baselines for bench/rpc.ts, hand-written on `node:http` and `ws`: the
- * floor Pulse's calls are compared with. One user and one session, from the environment:
+ * The request/response baselines for bench/rpc.ts (and the WebSocket ones of
+ * bench/connections.ts), hand-written on `node:http` and `ws`: the floor Pulse's calls are
+ * compared with. One user and one session from the environment, or many from a file:
  *
  * - `GET /me` parses the `Cookie` header (the `cookie` package, as Pulse does), finds the
  *   session in a Map and answers the user in tRPC's envelope, `{"result":{"data":<user>}}`,
@@ -10,9 +11,13 @@
  *   message `{"id":n,…}` is parsed and answered `{"id":n,"result":{"type":"data","data":<user>}}`.
  *
  *   BENCH_SESSION_SECRET=ps_… BENCH_USER='{"id":…}' node --import tsx bench/rpc-baseline-server.ts
+ *   BENCH_SESSIONS_FILE=sessions.json node --import tsx bench/rpc-baseline-server.ts
+ *
+ * (`sessions.json`: `[["ps_…", {"id":…}], …]`, each session secret with its user.)
  *
  * Listens on an ephemeral port of 127.0.0.1 and prints `rpc baseline listening on http://…`.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseCookie } from 'cookie';
@@ -20,10 +25,18 @@ import { WebSocketServer } from 'ws';
 import type { User } from '../src/shared/schemas/auth.ts';
 import { SESSION_COOKIE } from '../src/server/platform/context.ts';
 
-const secret = process.env.BENCH_SESSION_SECRET;
-const userJson = process.env.BENCH_USER;
-if (!secret || !userJson) throw new Error('set BENCH_SESSION_SECRET and BENCH_USER');
-const sessions = new Map<string, User>([[secret, JSON.parse(userJson) as User]]);
+const {
+  BENCH_SESSION_SECRET: secret,
+  BENCH_USER: userJson,
+  BENCH_SESSIONS_FILE: file,
+} = process.env;
+if (!file && (!secret || !userJson))
+  throw new Error('set BENCH_SESSION_SECRET and BENCH_USER, or BENCH_SESSIONS_FILE');
+const sessions = new Map<string, User>(
+  file
+    ? (JSON.parse(readFileSync(file, 'utf8')) as [string, User][])
+    : [[secret ?? '', JSON.parse(userJson ?? '') as User]],
+);
 const startedAt = Date.now();
 
 const userOf = (cookieHeader: string | undefined): User | undefined => {

@@ -96,17 +96,20 @@ export function httpChannel(target: URL, request: Buffer, expected: Expected): C
   return channel;
 }
 
-/** The bytes of one request as a browser's `fetch` sends it on a kept-alive connection. */
+/**
+ * The bytes of one request as a browser's `fetch` sends it on a kept-alive connection; an
+ * `Accept` in `headers` replaces fetch's "any type" (an EventSource sends `text/event-stream`).
+ */
 export function httpRequestBytes(
   target: URL,
   method: 'GET' | 'POST',
   path: string,
-  headers: Record<string, string>,
+  { Accept = '*/*', ...headers }: Record<string, string>,
 ): Buffer {
   const lines = [
     `${method} ${path} HTTP/1.1`,
     `Host: ${target.host}`,
-    'Accept: */*',
+    `Accept: ${Accept}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
     // What tRPC's httpLink sends for a mutation without input: JSON content type, empty body.
     ...(method === 'POST' ? ['Content-Type: application/json', 'Content-Length: 0'] : []),

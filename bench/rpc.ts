@@ -31,9 +31,8 @@ import {
   pulseEnv,
   pulseServerArgs,
   stamp,
-  startServer,
-  stopServer,
   table,
+  withServer,
   type Started,
 } from './bench-proc.ts';
 import {
@@ -210,23 +209,6 @@ async function runScenario(server: Started, scenario: Scenario): Promise<Scenari
     return { title: scenario.title, versus: scenario.versus ?? null, ...measured };
   } finally {
     for (const channel of channels) channel.close();
-  }
-}
-
-/** Starts a server on CPU 0, runs `body` with it, and stops it. */
-async function withServer<T>(
-  name: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  body: (server: Started) => Promise<T>,
-): Promise<T> {
-  console.error(`\n${name}: starting the server${pinning ? ' on CPU 0' : ''}`);
-  const server = await startServer(name, 0, args, env);
-  console.error(`${name}: ${server.url} (pid ${server.pid})`);
-  try {
-    return await body(server);
-  } finally {
-    await stopServer(server.child);
   }
 }
 
