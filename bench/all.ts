@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints), chat (WebSocket),
  * scale-out (two instances on PostgreSQL + Redis against one), request/response (queries and
- * a mutation over HTTP and WebSocket) and connection (WebSocket accepts, idle memory per
- * subscription, 10,000 live subscriptions) benchmarks one after the other.
+ * a mutation over HTTP and WebSocket), connection (WebSocket accepts, idle memory per
+ * subscription, 10,000 live subscriptions), presence churn and footprint benchmarks one after the
+ * other.
  * `--quick` and `--seconds S` go to all of them; anything else means different things to each
  * (`--rate` is broadcasts, points or messages per second), so it needs
- * `--only notifications|ops|chat|scale|rpc|connections`. Exits non-zero when any of them did.
+ * `--only notifications|ops|chat|scale|rpc|connections|presence|footprint`. Exits non-zero when any of them did.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,8 @@ const SUITES = {
   scale: 'scale.ts',
   rpc: 'rpc.ts',
   connections: 'connections.ts',
+  presence: 'presence.ts',
+  footprint: 'footprint.ts',
 } as const;
 type Suite = keyof typeof SUITES;
 const SHARED = ['quick', 'seconds'];

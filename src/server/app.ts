@@ -32,9 +32,6 @@ import { consume, createMemoryBus } from './platform/bus.ts';
 import { ConnectionRegistry } from './platform/connections.ts';
 import { openDatabase } from './platform/db.ts';
 import { memoryRateLimiters, redisRateLimiters } from './platform/rate-limits.ts';
-import { connectRedis } from './platform/redis.ts';
-import { createRedisBus } from './platform/redis-bus.ts';
-import { createRedisConnectionCounts } from './platform/redis-connection-counts.ts';
 import { HostPolicy } from './platform/hosts.ts';
 import { Hub } from './platform/hub.ts';
 import { createMetrics } from './platform/telemetry.ts';
@@ -56,7 +53,7 @@ export async function createApp(env: Env) {
   const db = await openDatabase(env.DATABASE_URL, { poolSize: env.PULSE_PG_POOL });
   const metrics = createMetrics();
   const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
-  const shared = env.REDIS_URL ? createShared(env.REDIS_URL, env, instance) : null;
+  const shared = env.REDIS_URL ? await createShared(env.REDIS_URL, env, instance) : null;
   const bus = shared?.bus ?? createMemoryBus();
   if (shared) metrics.trackRedis(() => shared.link.up());
   const hub = new Hub(metrics);
@@ -242,9 +239,17 @@ export async function createApp(env: Env) {
 
 /**
  * What instances share through Redis: the bus, the per-user connection counts and the rate
- * limiters' counts, over one link (a command connection and a subscriber connection).
+ * limiters' counts, over one link (a command connection and a subscriber connection). Loaded
+ * only when Redis is configured: one instance on its own does not carry a Redis client.
  */
-function createShared(url: string, env: Env, instance: string) {
+async function createShared(url: string, env: Env, instance: string) {
+  const [{ connectRedis }, { createRedisBus }, { createRedisConnectionCounts }] = await Promise.all(
+    [
+      import('./platform/redis.ts'),
+      import('./platform/redis-bus.ts'),
+      import('./platform/redis-connection-counts.ts'),
+    ],
+  );
   const link = connectRedis(url, { name: `pulse-${instance}` });
   const prefix = env.PULSE_REDIS_PREFIX;
   return {

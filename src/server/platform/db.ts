@@ -19,7 +19,7 @@ import {
   type SchemaMetadata,
   type TableMetadata,
 } from 'kysely';
-import pg from 'pg';
+import type { CustomTypesConfig } from 'pg';
 import { dialectOf } from './dialect.ts';
 import { migrations } from './migrations.ts';
 
@@ -132,7 +132,7 @@ export interface DatabaseOptions {
  */
 export async function openDatabase(url: string, opts: DatabaseOptions = {}): Promise<Db> {
   const db = /^postgres(ql)?:\/\//.test(url)
-    ? openPostgres(url, opts.poolSize ?? 10)
+    ? await openPostgres(url, opts.poolSize ?? 10)
     : url.startsWith('sqlite:')
       ? openSqlite(url.slice('sqlite:'.length))
       : null;
@@ -172,12 +172,12 @@ function parseInt8(text: string): number {
 }
 
 /** The pool's type parsers: pg's own, but int8 as a number. */
-const pgTypes: pg.CustomTypesConfig = {
+const pgTypes = (types: CustomTypesConfig): CustomTypesConfig => ({
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
     if (oid === INT8_OID && format !== 'binary') return parseInt8;
-    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+    return types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
   },
-};
+});
 
 /**
  * Kysely's PostgreSQL introspector lists every table and column of every schema in the database
@@ -249,11 +249,13 @@ class PulsePostgresDialect extends PostgresDialect {
   }
 }
 
-function openPostgres(url: string, poolSize: number): Db {
+async function openPostgres(url: string, poolSize: number): Promise<Db> {
+  // Loaded only when used: an instance on SQLite does not carry PostgreSQL's driver.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
-    types: pgTypes,
+    types: pgTypes(pg.types),
     // A database that does not answer fails the query (and /healthz) instead of queueing it forever.
     connectionTimeoutMillis: 5000,
     // A transaction left open by a stalled instance would hold its rows and, past its append,
