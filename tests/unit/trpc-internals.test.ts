@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { TRPCError, tracked } from '@trpc/server';
+import { callTRPCProcedure, TRPCError, tracked } from '@trpc/server';
 import { applyWSSHandler, getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import { sseStreamProducer } from '@trpc/server/unstable-core-do-not-import';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -50,6 +50,46 @@ const testRouter = router({
   nothing: publicProcedure.query(() => undefined),
   echo: publicProcedure.input(z.object({ n: z.number() })).query(({ input }) => input),
   save: publicProcedure.mutation(() => 'saved'),
+  // What the middleware runner must do as tRPC's procedure caller does.
+  layered: publicProcedure
+    .meta({ scope: 'read' })
+    .use(({ ctx, next }) => next({ ctx: { ...ctx, layer: 1 } }))
+    .input(z.object({ n: z.number() }))
+    .use(({ ctx, input, meta, next }) =>
+      next({
+        ctx: {
+          layer: 2,
+          seen: `${String(meta?.scope)}:${input.n}:${(ctx as { layer?: number }).layer}`,
+        },
+      }),
+    )
+    .input(z.object({ m: z.string().optional() }))
+    .output(z.object({ n: z.number(), m: z.string(), seen: z.string(), layer: z.number() }))
+    .query(({ ctx, input }) => ({
+      n: input.n,
+      m: input.m ?? 'none',
+      seen: (ctx as unknown as { seen: string }).seen,
+      layer: (ctx as unknown as { layer: number }).layer,
+    })),
+  badOutput: publicProcedure.output(z.object({ n: z.number() })).query(() => ({ n: 'x' }) as never),
+  refuses: publicProcedure
+    .use(() => {
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'No' });
+    })
+    .query(() => 'never'),
+  fails: publicProcedure.query(() => {
+    throw new Error('boom');
+  }),
+  recovers: publicProcedure
+    .use(async ({ next }) => {
+      const result = await next();
+      return result.ok ? result : next({ getRawInput: async () => ({ retried: true }) });
+    })
+    .input(z.object({ retried: z.boolean().optional() }).optional())
+    .query(({ input }) => {
+      if (!input?.retried) throw new TRPCError({ code: 'CONFLICT', message: 'again' });
+      return 'second time';
+    }),
 });
 const trpc = routerAccess(testRouter);
 /** What publicProcedure reads of a context. */
@@ -386,6 +426,82 @@ describe("tRPC's WebSocket wire format", () => {
         batchIndex: 0,
       }),
     ).toBe('hi');
+  });
+
+  it('runs procedures through their middlewares as callTRPCProcedure does, results and errors', async () => {
+    const cases: { path: string; input: unknown }[] = [
+      { path: 'layered', input: { n: 3, m: 'x' } },
+      { path: 'layered', input: { n: 3 } },
+      { path: 'layered', input: { n: 'three' } },
+      { path: 'layered', input: undefined },
+      { path: 'badOutput', input: undefined },
+      { path: 'refuses', input: undefined },
+      { path: 'fails', input: undefined },
+      { path: 'recovers', input: undefined },
+      { path: 'echo', input: { n: 1 } },
+      { path: 'hello', input: 'ignored' },
+    ];
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        (data) => ({ data }),
+        (error: unknown) => {
+          const e = error as TRPCError;
+          return { code: e.code, message: e.message, cause: e.cause?.constructor.name };
+        },
+      );
+    for (const { path, input } of cases) {
+      const ours = await outcome(
+        trpc.call({ path, type: 'query', getInput: () => input, ctx, batchIndex: 0 }),
+      );
+      const theirs = await outcome(
+        callTRPCProcedure({
+          router: testRouter,
+          path,
+          getRawInput: async () => input,
+          ctx,
+          type: 'query',
+          signal: undefined,
+          batchIndex: 0,
+        }),
+      );
+      expect(ours, path).toEqual(theirs);
+    }
+    expect(
+      await trpc.call({
+        path: 'layered',
+        type: 'query',
+        getInput: () => ({ n: 3 }),
+        ctx,
+        batchIndex: 0,
+      }),
+    ).toEqual({ n: 3, m: 'none', seen: 'read:3:1', layer: 2 });
+    expect(
+      await trpc.call({
+        path: 'recovers',
+        type: 'query',
+        getInput: () => undefined,
+        ctx,
+        batchIndex: 0,
+      }),
+    ).toBe('second time');
+    // A procedure of another type, or none: NOT_FOUND, as tRPC answers it.
+    for (const path of ['save', 'nothing.here']) {
+      const refused = await outcome(
+        trpc.call({ path, type: 'query', getInput: () => undefined, ctx, batchIndex: 0 }),
+      );
+      const theirs = await outcome(
+        callTRPCProcedure({
+          router: testRouter,
+          path,
+          getRawInput: async () => undefined,
+          ctx,
+          type: 'query',
+          signal: undefined,
+          batchIndex: 0,
+        }),
+      );
+      expect(refused, path).toEqual(theirs);
+    }
   });
 
   it('answers what concerns no request with id null, as our unaddressed frames say', async () => {
