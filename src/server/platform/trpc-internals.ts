@@ -155,6 +155,19 @@ interface CallOptions {
 }
 
 /**
+ * A context with `extra` merged in, as tRPC merges what a middleware passes to `next`; when that
+ * changes nothing (the auth middleware passes on the user and credential it checked, to narrow
+ * their types), the same context object is passed on. Nothing in Pulse mutates a context.
+ */
+function withContext(ctx: unknown, extra: object): unknown {
+  const base = ctx as Record<string, unknown>;
+  for (const [key, value] of Object.entries(extra)) {
+    if (base[key] !== value) return { ...base, ...extra };
+  }
+  return ctx;
+}
+
+/**
  * Runs a procedure's middlewares and resolver as tRPC's procedure caller does (each middleware
  * gets the call's options with `meta`, `input` and `next`; `next` may replace the context
  * (merged), the input or the raw input; a throw becomes a failed result; a failed result
@@ -164,20 +177,31 @@ interface CallOptions {
  */
 async function runProcedure(procedure: RunnableProcedure, opts: CallOptions): Promise<unknown> {
   const { middlewares, meta } = procedure._def;
+  // Object literals of one fixed shape rather than spreads: this runs several times per call.
   const run = async (index: number, at: CallOptions): Promise<MiddlewareResult | undefined> => {
     try {
       const middleware = middlewares[index];
       if (!middleware) return undefined;
       return await middleware({
-        ...at,
+        router: at.router,
+        path: at.path,
+        getRawInput: at.getRawInput,
+        ctx: at.ctx,
+        type: at.type,
+        signal: at.signal,
+        batchIndex: at.batchIndex,
         meta,
         input: at.input,
         next(nextOpts?: { ctx?: object; input?: unknown; getRawInput?: () => Promise<unknown> }) {
           return run(index + 1, {
-            ...at,
-            ctx: nextOpts?.ctx ? { ...(at.ctx as object), ...nextOpts.ctx } : at.ctx,
-            input: nextOpts && 'input' in nextOpts ? nextOpts.input : at.input,
+            router: at.router,
+            path: at.path,
             getRawInput: nextOpts?.getRawInput ?? at.getRawInput,
+            ctx: nextOpts?.ctx ? withContext(at.ctx, nextOpts.ctx) : at.ctx,
+            type: at.type,
+            signal: at.signal,
+            batchIndex: at.batchIndex,
+            input: nextOpts && 'input' in nextOpts ? nextOpts.input : at.input,
           });
         },
       });
