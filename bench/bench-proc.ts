@@ -299,3 +299,19 @@ export function machineFacts(loadavgAtStart: unknown) {
     loadavgAtStart,
   };
 }
+
+/**
+ * Runs a benchmark's `main`: a failure is printed and makes the exit code 1; then `cleanup`, and
+ * the process exits shortly after, so that sockets or timers left behind do not keep it alive.
+ */
+export function runBenchmark(main: () => Promise<void>, cleanup: () => void = () => undefined) {
+  void main()
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      process.exitCode = 1;
+    })
+    .finally(() => {
+      cleanup();
+      setTimeout(() => process.exit(), 200).unref();
+    });
+}

@@ -42,6 +42,7 @@ import {
   stopServer,
   table,
   wallNow,
+  runBenchmark,
 } from './bench-proc.ts';
 
 const flags = parseKnownFlags(
@@ -508,12 +509,4 @@ async function main() {
   if (!lossless(pulse) || !lossless(baseline)) process.exitCode = 1;
 }
 
-void main()
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    agent.destroy();
-    setTimeout(() => process.exit(), 200).unref();
-  });
+runBenchmark(main, () => agent.destroy());

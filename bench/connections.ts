@@ -47,6 +47,7 @@ import {
   table,
   withServer,
   type Started,
+  runBenchmark,
 } from './bench-proc.ts';
 import {
   acceptAndClose,
@@ -779,9 +780,4 @@ async function main() {
   if (targets.some((t) => !t.pass)) process.exitCode = 1;
 }
 
-void main()
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(() => setTimeout(() => process.exit(), 200).unref());
+runBenchmark(main);

@@ -43,6 +43,7 @@ import {
   stopServer,
   table,
   wallNow,
+  runBenchmark,
 } from './bench-proc.ts';
 
 const flags = parseKnownFlags(
@@ -586,13 +587,4 @@ async function main() {
   if (!coalesced || f.connectFailures > 0 || ingest.errors > 0) process.exitCode = 1;
 }
 
-void main()
-  .catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    agent.destroy();
-    // Sockets or timers left behind must not keep the run alive.
-    setTimeout(() => process.exit(), 200).unref();
-  });
+runBenchmark(main, () => agent.destroy());
