@@ -191,9 +191,11 @@ async function main() {
   let stopping = false;
 
   async function rollingRestart() {
+    const draining: Promise<unknown>[] = [];
     for (let i = 0; i < instances.length; i++) {
       if (stopping) return;
       const old = instances[i]!;
+      draining.push(old.exited);
       console.log(`Rolling restart: ${old.name} drains, its successor starts on port ${old.port}`);
       old.child.kill('SIGTERM');
       await Promise.race([old.draining, old.exited]);
@@ -204,6 +206,8 @@ async function main() {
       await healthy(next.port, 60_000);
       console.log(`Rolling restart: ${next.name} is healthy`);
     }
+    // Done when the old instances are gone too: each ends its streams over its drain window.
+    await Promise.all(draining);
     console.log('Rolling restart done');
   }
 
