@@ -1,8 +1,9 @@
 /**
  * The classic hand-written chat broadcast, for bench/chat.ts to compare Pulse with: a `ws`
  * WebSocketServer on a `node:http` server; POST /send (any path ending in /send, body
- * `{"text":…}`) builds a ~200-byte JSON frame, stringifies it once and `client.send`s it to
- * every subscribed socket. It speaks just enough of tRPC's WebSocket protocol for the same load
+ * `{"text":…}`) builds a ~200-byte JSON frame, encodes it once into a Buffer (one per
+ * subscription id; the load's sockets all use id 1) and `client.send`s that Buffer to every
+ * subscribed socket. It speaks just enough of tRPC's WebSocket protocol for the same load
  * generator: it ignores `connectionParams`, answers a `subscription` with `started`, and frames
  * each message as `{"id":<sub id>,"result":{"type":"data","id":…,"data":<message>}}`.
  *
@@ -45,8 +46,18 @@ const server = createServer((req, res) => {
       createdAt: new Date().toISOString(),
     };
     const json = JSON.stringify(message);
+    // Each frame encoded once, into one Buffer for every socket that shares its subscription id
+    // (every socket of the load does): the strongest simple broadcast.
+    const frames = new Map<string, Buffer>();
     for (const [ws, subId] of subscribers) {
-      ws.send(`{"id":${subId},"result":{"type":"data","id":"${message.id}","data":${json}}}`);
+      let frame = frames.get(subId);
+      if (!frame) {
+        frame = Buffer.from(
+          `{"id":${subId},"result":{"type":"data","id":"${message.id}","data":${json}}}`,
+        );
+        frames.set(subId, frame);
+      }
+      ws.send(frame, { binary: false });
     }
     const answer = JSON.stringify({ result: { data: message } });
     res
