@@ -449,11 +449,10 @@ describe("tRPC's WebSocket wire format", () => {
           return { code: e.code, message: e.message, cause: e.cause?.constructor.name };
         },
       );
-    for (const { path, input } of cases) {
-      const ours = await outcome(
-        trpc.call({ path, type: 'query', getInput: () => input, ctx, batchIndex: 0 }),
-      );
-      const theirs = await outcome(
+    const ours = (path: string, input: unknown) =>
+      outcome(trpc.call({ path, type: 'query', getInput: () => input, ctx, batchIndex: 0 }));
+    const theirs = (path: string, input: unknown) =>
+      outcome(
         callTRPCProcedure({
           router: testRouter,
           path,
@@ -464,43 +463,16 @@ describe("tRPC's WebSocket wire format", () => {
           batchIndex: 0,
         }),
       );
-      expect(ours, path).toEqual(theirs);
+    for (const { path, input } of cases) {
+      expect(await ours(path, input), path).toEqual(await theirs(path, input));
     }
-    expect(
-      await trpc.call({
-        path: 'layered',
-        type: 'query',
-        getInput: () => ({ n: 3 }),
-        ctx,
-        batchIndex: 0,
-      }),
-    ).toEqual({ n: 3, m: 'none', seen: 'read:3:1', layer: 2 });
-    expect(
-      await trpc.call({
-        path: 'recovers',
-        type: 'query',
-        getInput: () => undefined,
-        ctx,
-        batchIndex: 0,
-      }),
-    ).toBe('second time');
+    expect(await ours('layered', { n: 3 })).toEqual({
+      data: { n: 3, m: 'none', seen: 'read:3:1', layer: 2 },
+    });
+    expect(await ours('recovers', undefined)).toEqual({ data: 'second time' });
     // A procedure of another type, or none: NOT_FOUND, as tRPC answers it.
     for (const path of ['save', 'nothing.here']) {
-      const refused = await outcome(
-        trpc.call({ path, type: 'query', getInput: () => undefined, ctx, batchIndex: 0 }),
-      );
-      const theirs = await outcome(
-        callTRPCProcedure({
-          router: testRouter,
-          path,
-          getRawInput: async () => undefined,
-          ctx,
-          type: 'query',
-          signal: undefined,
-          batchIndex: 0,
-        }),
-      );
-      expect(refused, path).toEqual(theirs);
+      expect(await ours(path, undefined), path).toEqual(await theirs(path, undefined));
     }
   });
 

@@ -127,7 +127,8 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
   };
 }
 
-const isAsyncIterable = (v: unknown): boolean =>
+/** Whether a value is an async iterable (a stream-like output tRPC refuses in a plain answer). */
+export const isAsyncIterable = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Symbol.asyncIterator in v;
 const isThenable = (v: unknown): boolean =>
   ((typeof v === 'object' && v !== null && !Array.isArray(v)) || typeof v === 'function') &&

@@ -10,6 +10,7 @@ import type { Metrics } from './telemetry.ts';
 import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 import {
   attachTrpcSocket,
+  isAsyncIterable,
   readWsCall,
   routerAccess,
   toTRPCError,
@@ -343,7 +344,7 @@ function socketFeeds(opts: {
         ctx,
         batchIndex,
       });
-      if (typeof output === 'object' && output !== null && Symbol.asyncIterator in output) {
+      if (isAsyncIterable(output)) {
         throw new TRPCError({
           code: 'UNSUPPORTED_MEDIA_TYPE',
           message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets`,

@@ -245,6 +245,19 @@ export function createChatFeed(deps: {
     onClose: () => track(roomId, person, -1),
   });
 
+  /** A room's stream of one value (who types, who is here), sent whole at start and on change. */
+  const roomValue = (
+    channel: string,
+    roomId: string,
+    person: Person,
+    current: () => unknown,
+  ): FeedSpec => ({
+    hub,
+    channel,
+    ...presenceHooks(roomId, person),
+    initial: async () => [liveEvent(current())],
+  });
+
   return {
     /** Follows messages, typing and presence from now on (`ready` once the log's end is read). */
     start(signal: AbortSignal): { ready: Promise<void> } {
@@ -333,31 +346,13 @@ export function createChatFeed(deps: {
         }),
       };
     },
-    typing(roomId: string, person: Person): FeedSpec {
-      return {
-        hub,
-        channel: typingChannel(roomId),
-        ...presenceHooks(roomId, person),
-        initial: async () => [liveEvent(typingList(roomId))],
-      };
-    },
-    presence(roomId: string, person: Person): FeedSpec {
-      return {
-        hub,
-        channel: presenceChannel(roomId),
-        ...presenceHooks(roomId, person),
-        // Opening this subscription already made the caller present: the snapshot includes them.
-        initial: async () => [liveEvent(presentList(roomId))],
-      };
-    },
-    presenceSummary(roomId: string, person: Person): FeedSpec {
-      return {
-        hub,
-        channel: summaryChannel(roomId),
-        ...presenceHooks(roomId, person),
-        initial: async () => [liveEvent(presentSummary(roomId))],
-      };
-    },
+    typing: (roomId: string, person: Person): FeedSpec =>
+      roomValue(typingChannel(roomId), roomId, person, () => typingList(roomId)),
+    // Opening this subscription already made the caller present: the snapshot includes them.
+    presence: (roomId: string, person: Person): FeedSpec =>
+      roomValue(presenceChannel(roomId), roomId, person, () => presentList(roomId)),
+    presenceSummary: (roomId: string, person: Person): FeedSpec =>
+      roomValue(summaryChannel(roomId), roomId, person, () => presentSummary(roomId)),
   };
 }
 
