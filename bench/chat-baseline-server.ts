@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { serveBaseline } from './baseline-serve.ts';
 
 const subscribers = new Map<WebSocket, string>();
 let seq = 0;
@@ -92,16 +93,4 @@ wss.on('connection', (ws) => {
   ws.on('error', () => subscribers.delete(ws));
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  console.log(`chat baseline listening on http://127.0.0.1:${port}`);
-});
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    for (const ws of wss.clients) ws.terminate();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 1000).unref();
-  });
-}
+serveBaseline(server, wss, 'chat baseline');

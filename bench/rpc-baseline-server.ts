@@ -19,11 +19,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parse as parseCookie } from 'cookie';
 import { WebSocketServer } from 'ws';
 import type { User } from '../src/shared/schemas/auth.ts';
 import { SESSION_COOKIE } from '../src/server/platform/context.ts';
+import { serveBaseline } from './baseline-serve.ts';
 
 const {
   BENCH_SESSION_SECRET: secret,
@@ -93,15 +93,4 @@ server.on('upgrade', (req, socket, head) => {
   });
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(`rpc baseline listening on http://127.0.0.1:${port}`);
-});
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    for (const ws of wss.clients) ws.terminate();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 1000).unref();
-  });
-}
+serveBaseline(server, wss, 'rpc baseline');
