@@ -3,7 +3,7 @@
  * starting a server in its own (pinned) process, pinning the load to the other core, latency
  * histograms and table printing. Every process started here is tracked by pid and killed on exit.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -74,12 +74,20 @@ export interface Started {
  * brings old-generation collections that stall the event loop for 50–100 ms under load.
  */
 export const PULSE_NODE_FLAGS = ['--max-semi-space-size=32'];
-export const pulseServerArgs = (): string[] => [
-  ...PULSE_NODE_FLAGS,
-  '--import',
-  'tsx',
-  join(rootDir, 'src/server/index.ts'),
-];
+let compiled = false;
+/**
+ * Node's arguments for Pulse as `npm start` runs it: the compiled server (`npm run
+ * build:server`, once per benchmark process), plain JavaScript without a TypeScript loader,
+ * whose per-closure helpers would otherwise be measured too.
+ */
+export const pulseServerArgs = (): string[] => {
+  if (!compiled) {
+    console.error('compiling the server (npm run build:server)');
+    execFileSync('npm', ['run', '-s', 'build:server'], { cwd: rootDir, stdio: 'inherit' });
+    compiled = true;
+  }
+  return [...PULSE_NODE_FLAGS, '--enable-source-maps', join(rootDir, 'dist/server/index.js')];
+};
 
 /** Starts `node <args>` (pinned to `cpu`) and resolves once it prints `listening on http://…`. */
 export function startServer(

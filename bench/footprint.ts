@@ -7,16 +7,8 @@
  *
  * Target (issue 10): ≤ 80 MiB.
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import {
-  makeWorkDir,
-  PULSE_NODE_FLAGS,
-  pulseEnv,
-  rootDir,
-  startServer,
-  stopServer,
-} from './bench-proc.ts';
+import { makeWorkDir, pulseEnv, pulseServerArgs, startServer, stopServer } from './bench-proc.ts';
 import { numberFlag, parseKnownFlags, rssKiB, sleep } from './common.ts';
 
 const TARGET_MIB = 80;
@@ -42,10 +34,7 @@ const flags = parseKnownFlags(
 );
 const runs = numberFlag(flags, 'runs', flags.has('quick') ? 1 : 3);
 
-console.error('footprint: compiling the server (npm run build:server)');
-execFileSync('npm', ['run', '-s', 'build:server'], { cwd: rootDir, stdio: 'inherit' });
 const work = makeWorkDir();
-const entry = join(rootDir, 'dist/server/index.js');
 
 const readings: number[] = [];
 for (let i = 0; i < runs; i++) {
@@ -53,7 +42,7 @@ for (let i = 0; i < runs; i++) {
   const server = await startServer(
     `pulse ${i + 1}`,
     0,
-    [...PULSE_NODE_FLAGS, '--enable-source-maps', entry],
+    pulseServerArgs(),
     env,
   );
   try {

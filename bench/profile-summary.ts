@@ -82,7 +82,8 @@ for (const file of files) {
       const node = byId.get(cur);
       if (!node) break;
       const { functionName, url, lineNumber } = node.callFrame;
-      if (!url.includes('/src/')) continue;
+      // The project's code, from source (tsx) or compiled (dist/, as `npm start` runs it).
+      if (!/\/(src|dist)\//.test(url) || url.includes('/node_modules/')) continue;
       const key = `${functionName || '(anonymous)'}  ${area(url, functionName)}:${lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);

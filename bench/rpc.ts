@@ -4,6 +4,7 @@
  * in the same run.
  *
  *   node --import tsx bench/rpc.ts [--connections 50] [--seconds 10] [--quick] [--profile]
+ *                                  [--scenarios pulse.me,pulse.health]
  *
  * Each server in its own process pinned to CPU 0, this process (the load) on CPU 1. Pulse runs on
  * a fresh SQLite database; its admin (PULSE_ADMIN_PASSWORD) makes a team and a member through
@@ -48,12 +49,14 @@ import {
 
 const flags = parseKnownFlags(
   process.argv.slice(2),
-  ['connections', 'seconds', 'quick', 'profile'],
-  '--connections C --seconds S --quick --profile',
+  ['connections', 'seconds', 'quick', 'profile', 'scenarios'],
+  '--connections C --seconds S --quick --profile --scenarios KEY,KEY',
 );
 const quick = flags.get('quick') === 'true';
-/** Runs Pulse under `--cpu-prof`; the profile lands in bench/results/rpc-profile-<time>/. */
+/** Runs the servers under `--cpu-prof`: profiles in bench/results/rpc-profile-<time>/ (the baselines' in baseline/). */
 const profile = flags.get('profile') === 'true';
+/** Only these scenarios (keys as in `Key`, e.g. `pulse.me`): one profile per scenario. */
+const only = flags.get('scenarios')?.split(',') ?? null;
 const config = {
   connections: Math.floor(numberFlag(flags, 'connections', 50)),
   seconds: numberFlag(flags, 'seconds', quick ? 2 : 10),
@@ -232,7 +235,10 @@ async function signInMember(url: string): Promise<{ cookie: string; user: User }
 async function runAll(dir: string, profileDir: string) {
   const results = new Map<Key, ScenarioResult>();
   const run = async (server: Started, list: Scenario[]) => {
-    for (const scenario of list) results.set(scenario.key, await runScenario(server, scenario));
+    for (const scenario of list) {
+      if (only && !only.includes(scenario.key)) continue;
+      results.set(scenario.key, await runScenario(server, scenario));
+    }
   };
   const pulseArgs = [
     ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
@@ -251,7 +257,12 @@ async function runAll(dir: string, profileDir: string) {
   });
   await withServer(
     'baseline',
-    ['--import', 'tsx', join(benchDir, 'rpc-baseline-server.ts')],
+    [
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, 'baseline')}`] : []),
+      '--import',
+      'tsx',
+      join(benchDir, 'rpc-baseline-server.ts'),
+    ],
     {
       ...process.env,
       NODE_ENV: 'production',

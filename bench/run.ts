@@ -17,7 +17,12 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { numberFlag, parseKnownFlags, type PhaseResult, type TargetResult } from './common.ts';
-import { machineFacts, PULSE_NODE_FLAGS, pulseEnv as pulseServerEnv } from './bench-proc.ts';
+import {
+  machineFacts,
+  PULSE_NODE_FLAGS,
+  pulseEnv as pulseServerEnv,
+  pulseServerArgs,
+} from './bench-proc.ts';
 import { seedDatabase } from './seed.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -411,15 +416,17 @@ async function main() {
     'results',
     `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`,
   );
+  const profiling = (label: Label) =>
+    profile ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : [];
   const nodeArgs = (label: Label) => [
-    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : []),
+    ...profiling(label),
     ...(label === 'baseline' ? [] : PULSE_NODE_FLAGS),
     '--import',
     'tsx',
   ];
   const pulse = await measure(
     'pulse',
-    [...nodeArgs('pulse'), join(rootDir, 'src/server/index.ts')],
+    [...profiling('pulse'), ...pulseServerArgs()],
     pulseEnv,
     credsFile,
     dir,

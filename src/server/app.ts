@@ -45,6 +45,12 @@ const version = (
 ).version;
 
 /**
+ * How long one instance reuses who a session or token is (decision 0016): a signed-in request
+ * then costs no lookup. Every revocation and user change forgets it at once.
+ */
+const AUTH_CACHE_MS = 5_000;
+
+/**
  * The composition root: opens the database, builds the platform (bus, hub, telemetry,
  * connection bookkeeping, hosts), then each feature with the few things it uses, and the
  * router over them. Nothing runs in the background until `startJobs()`; `close` undoes it all.
@@ -108,6 +114,8 @@ export async function createApp(env: Env) {
     sessions: stores.sessions,
     tokens: stores.tokens,
     env,
+    // Exact only where every change is heard at once, through the in-process bus (decision 0016).
+    cacheMs: shared ? 0 : AUTH_CACHE_MS,
   });
   /** Password hashing, bounded in concurrency. */
   const passwords = createPasswordHasher({
@@ -129,7 +137,7 @@ export async function createApp(env: Env) {
       env,
     },
     users: { users, teams, passwords, auth: actions.auth },
-    teams: { teams, users },
+    teams: { teams, users, auth: actions.auth },
     notifications: {
       store: stores.notifications,
       actions: notifications,
@@ -181,14 +189,26 @@ export async function createApp(env: Env) {
       subscribe: () => bus.subscribe('auth.revoked', signal),
       signal,
       what: 'revocation',
-      handle: ({ kind, key }) =>
-        kind === 'user' ? connections.closeUser(key) : connections.closeCredential(key),
+      handle: ({ kind, key }) => {
+        authenticator.forgetCached();
+        if (kind === 'user') connections.closeUser(key);
+        else connections.closeCredential(key);
+      },
       // Revocations announced while the bus was down were not heard: ask the database.
-      resumed: () =>
+      resumed: () => {
+        authenticator.forgetCached();
         void authenticator.ended(connections.openCredentials()).then(
           (ended) => ended.forEach((key) => connections.closeCredential(key)),
           (error: unknown) => console.error('revocation could not catch up', error),
-        ),
+        );
+      },
+    });
+    consume({
+      subscribe: () => bus.subscribe('users.changed', signal),
+      signal,
+      what: 'user change',
+      handle: () => authenticator.forgetCached(),
+      resumed: () => authenticator.forgetCached(),
     });
     shared?.counts.start(() => connections.userCounts(), signal);
     startSessionSweeper({ actions: actions.auth, env }, signal, () =>

@@ -189,8 +189,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
   }
 
   function observe(req: IncomingMessage, res: ServerResponse, kind: string) {
-    const end = app.metrics.requestDuration.startTimer();
-    res.once('finish', () => end({ kind, status: String(res.statusCode) }));
+    const start = performance.now();
+    res.on('finish', () =>
+      app.metrics.observeRequest(kind, res.statusCode, (performance.now() - start) / 1000),
+    );
   }
 
   /** Answers a request to `/trpc/*` before tRPC sees it, in tRPC's error shape. */

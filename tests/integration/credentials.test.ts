@@ -28,6 +28,36 @@ async function connectedUser(t: TestServer, username: string) {
 }
 
 describe('credentials end cleanly', () => {
+  it('answers each call as the credential stands now: a change shows on the very next call', async () => {
+    await using t = await startTestServer();
+    const admin = await t.client({ username: 'admin' });
+    const user = await admin.users.create.mutate({ username: 'fay', password: 'fay-password' });
+    const team = await admin.teams.create.mutate({ name: 'night-shift' });
+    const client = createPulseClient({
+      url: t.url,
+      headers: { cookie: await t.login('fay', 'fay-password') },
+    });
+    const { id, token } = await client.auth.createToken.mutate({ name: 'ci', scopes: ['read'] });
+    const byToken = createPulseClient({ url: t.url, token });
+    // Both credentials have just answered, so whatever the server remembers of them is fresh.
+    expect((await client.auth.me.query()).teamIds).toEqual([]);
+    expect((await byToken.auth.me.query()).teamIds).toEqual([]);
+
+    await admin.teams.addMember.mutate({ teamId: team.id, userId: user.id });
+    expect((await client.auth.me.query()).teamIds).toEqual([team.id]);
+    expect((await byToken.auth.me.query()).teamIds).toEqual([team.id]);
+
+    await client.auth.revokeToken.mutate({ id });
+    await expect(byToken.auth.me.query()).rejects.toMatchObject({
+      data: { code: 'UNAUTHORIZED' },
+    });
+    expect((await client.auth.me.query()).username).toBe('fay');
+    await client.auth.logout.mutate();
+    await expect(client.auth.me.query()).rejects.toMatchObject({
+      data: { code: 'UNAUTHORIZED' },
+    });
+  });
+
   it('ends idle sessions: their streams close, the session is deleted, and the cookie stops working', async () => {
     await using t = await startTestServer({ PULSE_SESSION_IDLE_S: '1' });
     const { client, stream, ws, socketClosed } = await connectedUser(t, 'dora');

@@ -72,6 +72,11 @@ const testRouter = router({
       layer: (ctx as unknown as { layer: number }).layer,
     })),
   badOutput: publicProcedure.output(z.object({ n: z.number() })).query(() => ({ n: 'x' }) as never),
+  // Zod parses these only asynchronously: our runner must fall back to parseAsync, as tRPC uses.
+  asyncChecked: publicProcedure
+    .input(z.object({ n: z.number().refine(async (n) => n > 0, 'positive') }))
+    .output(z.object({ n: z.number().refine(async (n) => n < 10, 'small') }))
+    .query(({ input }) => input),
   refuses: publicProcedure
     .use(() => {
       throw new TRPCError({ code: 'FORBIDDEN', message: 'No' });
@@ -435,6 +440,9 @@ describe("tRPC's WebSocket wire format", () => {
       { path: 'layered', input: { n: 'three' } },
       { path: 'layered', input: undefined },
       { path: 'badOutput', input: undefined },
+      { path: 'asyncChecked', input: { n: 3 } },
+      { path: 'asyncChecked', input: { n: -3 } },
+      { path: 'asyncChecked', input: { n: 30 } },
       { path: 'refuses', input: undefined },
       { path: 'fails', input: undefined },
       { path: 'recovers', input: undefined },
@@ -470,6 +478,9 @@ describe("tRPC's WebSocket wire format", () => {
       data: { n: 3, m: 'none', seen: 'read:3:1', layer: 2 },
     });
     expect(await ours('recovers', undefined)).toEqual({ data: 'second time' });
+    expect(await ours('asyncChecked', { n: 3 })).toEqual({ data: { n: 3 } });
+    expect(await ours('asyncChecked', { n: -3 })).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await ours('asyncChecked', { n: 30 })).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
     // A procedure of another type, or none: NOT_FOUND, as tRPC answers it.
     for (const path of ['save', 'nothing.here']) {
       expect(await ours(path, undefined), path).toEqual(await theirs(path, undefined));

@@ -30,6 +30,8 @@ export interface Topics {
   'chat.presence.snapshot': { instance: string; rooms: { roomId: string; people: Person[] }[] };
   /** A session or token ended, or a user was disabled (key: the user id): close what it opened. */
   'auth.revoked': { kind: 'session' | 'token' | 'user'; key: string };
+  /** A user's facts that calls are authorized by changed (their teams): re-read them. */
+  'users.changed': { userId: string };
 }
 export type Topic = keyof Topics;
 

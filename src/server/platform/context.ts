@@ -117,6 +117,9 @@ export interface ContextFactory {
   ): Promise<Context>;
 }
 
+/** Who a request without credentials is. */
+const ANONYMOUS: Authentication = Object.freeze({ user: null, credential: null, bearer: false });
+
 export function createContextFactory(deps: {
   authenticator: Authenticator;
   /** Whether a browser page from `origin` may call this server. */
@@ -143,7 +146,9 @@ export function createContextFactory(deps: {
     });
   const authenticate: ContextFactory['authenticate'] = async (req, connectionParams) => {
     const secrets = presentedSecrets(req, connectionParams);
-    return { ...(await deps.authenticator.authenticate(secrets)), bearer: secrets.token !== null };
+    if (secrets.token === null && secrets.sessionSecret === null) return ANONYMOUS;
+    const { user, credential } = await deps.authenticator.authenticate(secrets);
+    return { user, credential, bearer: secrets.token !== null };
   };
   return {
     authenticate,

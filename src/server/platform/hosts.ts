@@ -3,6 +3,9 @@ import type { Env } from '../env.ts';
 /** Host names every instance answers for, whatever `HOST` says. */
 const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
 
+/** How many allowed `Host` values are remembered (a name with many ports must not grow it). */
+const SEEN_HOSTS_MAX = 64;
+
 /** `example.com:8080` → `{ name: 'example.com', port: '8080' }`; `[::1]:3000` → `{ name: '::1', port: '3000' }`. */
 function splitHost(value: string): { name: string; port: string | null } | null {
   const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]\s/@]+))(?::(\d{1,5}))?$/i.exec(value.trim());
@@ -30,6 +33,8 @@ function normalizeOrigin(value: string): string | null {
 export class HostPolicy {
   private readonly names: Set<string>;
   private readonly origins = new Set<string>();
+  /** `Host` headers already found allowed, as sent: every request carries one. */
+  private readonly seenHosts = new Set<string>();
 
   constructor(
     private readonly env: Pick<Env, 'HOST' | 'PULSE_PUBLIC_HOSTS' | 'PULSE_ALLOWED_ORIGINS'>,
@@ -69,8 +74,11 @@ export class HostPolicy {
   /** Whether a request's `Host` header names this server (any port: the name is what rebinding forges). */
   hostAllowed(host: string | undefined): boolean {
     if (host === undefined) return false;
+    if (this.seenHosts.has(host)) return true;
     const parsed = splitHost(host);
-    return parsed !== null && this.names.has(parsed.name);
+    const allowed = parsed !== null && this.names.has(parsed.name);
+    if (allowed && this.seenHosts.size < SEEN_HOSTS_MAX) this.seenHosts.add(host);
+    return allowed;
   }
 
   /** Whether a browser `Origin` is this server's own or explicitly allowed. */

@@ -34,6 +34,8 @@ export interface HttpRpc {
 
 /** What tRPC's handler sends with every JSON answer. */
 const HEADERS = { 'content-type': 'application/json', vary: 'trpc-accept, accept' } as const;
+/** The same, as the flat list `writeHead` takes without walking an object. */
+const HEADER_LIST = Object.entries(HEADERS).flat();
 
 interface Call {
   path: string;
@@ -140,6 +142,34 @@ export function createHttpRpc(deps: {
     };
   }
 
+  /** One call's outcome: its output, or the error it fails with (the context's, if that failed). */
+  async function outcomeOf(
+    req: IncomingMessage,
+    type: 'query' | 'mutation',
+    ctx: unknown,
+    ctxError: TRPCError | null,
+    { path, input, parsed }: Call,
+    batchIndex: number,
+  ): Promise<Outcome> {
+    let error: TRPCError;
+    if (ctxError) error = ctxError;
+    else {
+      try {
+        const data = await trpc.call({ path, type, getInput: input, ctx, batchIndex });
+        if (!trpc.streamLike(data)) return { ok: true, data };
+        error = new TRPCError({
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          message:
+            'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink',
+        });
+      } catch (cause) {
+        error = toTRPCError(cause);
+      }
+    }
+    deps.onError({ error, path, input: parsed(), ctx, type, req });
+    return { ok: false, error };
+  }
+
   async function answer(
     req: IncomingMessage,
     res: ServerResponse,
@@ -158,47 +188,38 @@ export function createHttpRpc(deps: {
       // As tRPC's handler: every call of the request fails with the context's error.
       ctxError = toTRPCError(cause);
     }
-    const outcomes = await Promise.all(
-      calls.map(async ({ path, input, parsed }, batchIndex): Promise<Outcome> => {
-        let error: TRPCError;
-        if (ctxError) error = ctxError;
-        else {
-          try {
-            const data = await trpc.call({ path, type, getInput: input, ctx, batchIndex });
-            if (!trpc.streamLike(data)) return { ok: true, data };
-            error = new TRPCError({
-              code: 'UNSUPPORTED_MEDIA_TYPE',
-              message:
-                'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink',
-            });
-          } catch (cause) {
-            error = toTRPCError(cause);
-          }
-        }
-        deps.onError({ error, path, input: parsed(), ctx, type, req });
-        return { ok: false, error };
-      }),
-    );
-    const statuses = new Set<number>();
+    const [only] = calls;
+    const outcomes =
+      calls.length === 1 && only
+        ? [await outcomeOf(req, type, ctx, ctxError, only, 0)]
+        : await Promise.all(calls.map((call, i) => outcomeOf(req, type, ctx, ctxError, call, i)));
+    // One status for all the calls, else 207 (Multi-Status), as tRPC answers a batch.
+    let status = 0;
     const bodies = outcomes.map((outcome, i) => {
-      if (outcome.ok) {
-        statuses.add(200);
-        return { result: { data: outcome.data } };
+      let body: object;
+      let callStatus = 200;
+      if (outcome.ok) body = { result: { data: outcome.data } };
+      else {
+        const call = calls[i];
+        const shape: ErrorShape = trpc.errorShape(outcome.error, {
+          type,
+          path: call?.path,
+          input: call?.parsed(),
+          ctx,
+        });
+        callStatus = shape.data.httpStatus;
+        body = { error: shape };
       }
-      const call = calls[i];
-      const shape: ErrorShape = trpc.errorShape(outcome.error, {
-        type,
-        path: call?.path,
-        input: call?.parsed(),
-        ctx,
-      });
-      statuses.add(shape.data.httpStatus);
-      return { error: shape };
+      status = status === 0 || status === callStatus ? callStatus : 207;
+      return body;
     });
-    const status = statuses.size === 1 ? (statuses.values().next().value ?? 200) : 207;
     const json = JSON.stringify(batch ? bodies : bodies[0]);
     if (res.destroyed) return;
-    res.writeHead(status, { ...HEADERS, 'content-length': Buffer.byteLength(json) });
+    res.writeHead(status || 200, [
+      ...HEADER_LIST,
+      'content-length',
+      String(Buffer.byteLength(json)),
+    ]);
     res.end(json);
   }
 

@@ -46,6 +46,7 @@ export function createMetrics() {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const requestSeries = new Map<string, { observe(seconds: number): void }>();
   const eventLoopDelay = new Histogram({
     name: 'pulse_event_loop_delay_seconds',
     help: `Event-loop delay: how long each ${LOOP_SAMPLE_MS} ms timer took to fire, the interval included (an idle loop reads ~${LOOP_SAMPLE_MS} ms), cumulative since start`,
@@ -87,7 +88,19 @@ export function createMetrics() {
   return {
     counts,
     deliveryLatency,
-    requestDuration,
+    /**
+     * Records one HTTP request's latency (`pulse_request_duration_seconds`): each kind and
+     * status's series is looked up once, rather than its labels hashed per request.
+     */
+    observeRequest(kind: string, status: number, seconds: number): void {
+      const key = `${kind} ${status}`;
+      let series = requestSeries.get(key);
+      if (!series) {
+        series = requestDuration.labels(kind, String(status));
+        requestSeries.set(key, series);
+      }
+      series.observe(seconds);
+    },
     /**
      * Exports `pulse_redis_up` (1 while both Redis connections are ready, else 0), read at each
      * scrape; only instances configured with Redis have it.

@@ -139,10 +139,13 @@ const isThenable = (v: unknown): boolean =>
 type MiddlewareResult =
   | { ok: true; data: unknown; marker?: string; ctx?: unknown }
   | { ok: false; error: TRPCError; marker?: string };
-type Middleware = (opts: Record<string, unknown>) => Promise<MiddlewareResult | undefined>;
+type Middleware = ((opts: Record<string, unknown>) => Promise<MiddlewareResult | undefined>) & {
+  /** tRPC marks the validators it makes for `.input()` and `.output()`. */
+  _type?: string;
+};
 /** A procedure's definition as tRPC builds it: its middlewares, the resolver last. */
 interface RunnableProcedure {
-  _def: { middlewares: Middleware[]; meta: unknown };
+  _def: { middlewares: Middleware[]; meta: unknown; inputs: unknown[]; output?: unknown };
 }
 interface CallOptions {
   router: AnyTRPCRouter;
@@ -168,22 +171,114 @@ function withContext(ctx: unknown, extra: object): unknown {
   return ctx;
 }
 
+type Parse = (value: unknown) => unknown;
+interface Schemaish {
+  parse?: (value: unknown) => unknown;
+  parseAsync?: (value: unknown) => Promise<unknown>;
+  '~standard'?: { vendor?: string };
+}
+
+/**
+ * How a validator parses, as tRPC's `getParseFn` picks it, except that a zod schema parses
+ * synchronously first (its `parseAsync` costs a chain of promises per call) and asynchronously
+ * only when it must (an async refinement, which zod reports by throwing `$ZodAsyncError`).
+ * Anything but a zod schema is left to tRPC's own validator middleware.
+ */
+function zodParse(schema: unknown): Parse | null {
+  const s = schema as Schemaish;
+  if (s['~standard']?.vendor !== 'zod' || !s.parse || !s.parseAsync) return null;
+  const parse = s.parse.bind(s);
+  const parseAsync = s.parseAsync.bind(s);
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      if ((error as Error | null)?.constructor?.name === '$ZodAsyncError') return parseAsync(value);
+      throw error;
+    }
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One step of a procedure: a validator run natively, or a middleware (the resolver last). */
+type Step =
+  | { kind: 'input'; parse: Parse }
+  | { kind: 'output'; parse: Parse }
+  | { kind: 'middleware'; middleware: Middleware };
+
+const stepsByProcedure = new WeakMap<RunnableProcedure, Step[]>();
+
+/**
+ * A procedure's middlewares as steps: tRPC's validator middlewares for zod schemas become native
+ * steps (the k-th input validator parses with `inputs[k]`, the output validator with `output`),
+ * which do what tRPC's do without its spread helper or `parseAsync`.
+ */
+function stepsOf(procedure: RunnableProcedure): Step[] {
+  let steps = stepsByProcedure.get(procedure);
+  if (steps) return steps;
+  const { middlewares, inputs, output } = procedure._def;
+  let nextInput = 0;
+  steps = middlewares.map((middleware): Step => {
+    if (middleware._type === 'input') {
+      const parse = zodParse(inputs[nextInput++]);
+      if (parse) return { kind: 'input', parse };
+    } else if (middleware._type === 'output') {
+      const parse = zodParse(output);
+      if (parse) return { kind: 'output', parse };
+    }
+    return { kind: 'middleware', middleware };
+  });
+  // Validators tRPC made but that do not line up with their schemas: run tRPC's own, all of them.
+  if (nextInput !== inputs.length)
+    steps = middlewares.map((middleware) => ({ kind: 'middleware', middleware }));
+  stepsByProcedure.set(procedure, steps);
+  return steps;
+}
+
 /**
  * Runs a procedure's middlewares and resolver as tRPC's procedure caller does (each middleware
  * gets the call's options with `meta`, `input` and `next`; `next` may replace the context
  * (merged), the input or the raw input; a throw becomes a failed result; a failed result
  * rejects with its error), with native object spreads: tRPC's build copies the options at every
- * middleware with a helper that costs more than the rest of a small query. Pinned against
+ * middleware with a helper that costs more than the rest of a small query. Zod validators run as
+ * tRPC's validator middlewares do: bad input is BAD_REQUEST, bad output INTERNAL_SERVER_ERROR,
+ * both caused by zod's error; an object input merges into the input before it. Pinned against
  * `callTRPCProcedure` in tests/unit/trpc-internals.test.ts.
  */
 async function runProcedure(procedure: RunnableProcedure, opts: CallOptions): Promise<unknown> {
-  const { middlewares, meta } = procedure._def;
-  // Object literals of one fixed shape rather than spreads: this runs several times per call.
+  const { meta } = procedure._def;
+  const steps = stepsOf(procedure);
   const run = async (index: number, at: CallOptions): Promise<MiddlewareResult | undefined> => {
     try {
-      const middleware = middlewares[index];
-      if (!middleware) return undefined;
-      return await middleware({
+      const step = steps[index];
+      if (!step) return undefined;
+      if (step.kind === 'input') {
+        let parsed: unknown;
+        try {
+          parsed = await step.parse(await at.getRawInput());
+        } catch (cause) {
+          throw new TRPCError({ code: 'BAD_REQUEST', cause });
+        }
+        const input = isObject(at.input) && isObject(parsed) ? { ...at.input, ...parsed } : parsed;
+        return await run(index + 1, { ...at, input });
+      }
+      if (step.kind === 'output') {
+        const result = await run(index + 1, at);
+        if (!result?.ok) return result;
+        try {
+          return { ...result, data: await step.parse(result.data) };
+        } catch (cause) {
+          throw new TRPCError({
+            message: 'Output validation failed',
+            code: 'INTERNAL_SERVER_ERROR',
+            cause,
+          });
+        }
+      }
+      // Object literals of one fixed shape rather than spreads: this runs several times per call.
+      return await step.middleware({
         router: at.router,
         path: at.path,
         getRawInput: at.getRawInput,
@@ -304,8 +399,6 @@ export interface WsCall {
   rawInput: unknown;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isRequestId = (id: unknown): id is RequestId =>
   typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
 

@@ -62,6 +62,11 @@ export function createAuthActions(deps: {
       await announce('token', revoked);
       return revoked.length;
     },
+
+    /** Announces that a user's teams changed, so what was remembered of them is read again. */
+    async userChanged(userId: string): Promise<void> {
+      await bus.publish('users.changed', { userId });
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import type { User } from '../../../shared/schemas/auth.ts';
 import type { Env } from '../../env.ts';
 import type { Authenticator, Credential } from '../../platform/context.ts';
 import type { UserStore } from '../users/store.ts';
@@ -7,23 +8,57 @@ import type { TokenStore } from './token-store.ts';
 
 /** Credentials re-checked per query. */
 const CHECK_CHUNK = 500;
+/** At most this many credentials are remembered; past it, the oldest are forgotten first. */
+const CACHE_MAX = 10_000;
+
+/** Who a credential was found to be, and until when that answer may be reused. */
+interface Remembered {
+  user: User;
+  credential: Credential;
+  /** ms since the epoch: the soonest of the cache's lifetime, the session's expiry and idle-out. */
+  until: number;
+}
 
 /**
  * Whose credential a request presents: a live token of an enabled user, or else a session that
  * has neither expired nor idled out (`PULSE_SESSION_IDLE_S`). Each use is recorded, throttled:
  * a token at most once a minute, a session often enough that one in use never idles out
  * between two records.
+ *
+ * With `cacheMs` > 0, an answer is reused for that long (less when the session expires or idles
+ * out sooner), so a signed-in request costs no lookup; `forgetCached` must then be called on
+ * every change to a credential or a user (`auth.revoked`, `users.changed`), which is only exact
+ * when every such change is heard at once: one instance, whose bus is in process.
  */
 export function createAuthenticator(deps: {
   users: UserStore;
   sessions: SessionStore;
   tokens: TokenStore;
   env: Pick<Env, 'PULSE_SESSION_IDLE_S'>;
+  cacheMs: number;
 }): Authenticator & {
   forgetStaleUses(): void;
+  forgetCached(): void;
   ended(credentials: readonly Pick<Credential, 'kind' | 'key'>[]): Promise<string[]>;
 } {
-  const { users, sessions, tokens, env } = deps;
+  const { users, sessions, tokens, env, cacheMs } = deps;
+
+  // By the secret as presented (a prefix tells tokens from sessions): a hit needs no hashing.
+  const cache = new Map<string, Remembered>();
+  // Bumped by `forgetCached`: a lookup that began before a change must not remember its answer.
+  let generation = 0;
+  const remember = (key: string, found: Omit<Remembered, 'until'>, until: number, at: number) => {
+    if (cacheMs <= 0 || at !== generation) return;
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    cache.set(key, { ...found, until });
+  };
+  const recall = (key: string): Remembered | null => {
+    const hit = cache.get(key);
+    if (!hit) return null;
+    if (hit.until > Date.now()) return hit;
+    cache.delete(key);
+    return null;
+  };
 
   // When each token or session was last recorded as used; pruned after each expiry sweep.
   const touched = new Map<string, number>();
@@ -44,25 +79,56 @@ export function createAuthenticator(deps: {
 
   return {
     async authenticate({ token, sessionSecret }) {
+      const at = generation;
       if (token !== null) {
+        const key = `t ${token}`;
+        const hit = recall(key);
+        if (hit) {
+          touchToken(hit.credential.key);
+          return { user: hit.user, credential: hit.credential };
+        }
         const found = await tokens.byHash(hashSecret(token));
         const user = found ? await users.byId(found.userId) : null;
         if (!found || !user) return { user: null, credential: null };
         touchToken(found.id);
-        return {
-          user,
-          credential: { kind: 'token', key: found.id, scopes: new Set(found.scopes) },
+        const credential: Credential = {
+          kind: 'token',
+          key: found.id,
+          scopes: new Set(found.scopes),
         };
+        remember(key, { user, credential }, Date.now() + cacheMs, at);
+        return { user, credential };
       }
       if (sessionSecret !== null) {
+        const key = `s ${sessionSecret}`;
+        const hit = recall(key);
+        if (hit) {
+          touchSession(hit.credential.key);
+          return { user: hit.user, credential: hit.credential };
+        }
         const idHash = hashSecret(sessionSecret);
-        const idleSince = new Date(Date.now() - env.PULSE_SESSION_IDLE_S * 1000).toISOString();
-        const userId = await sessions.userIdOf(idHash, idleSince);
-        if (userId) touchSession(idHash);
-        const user = userId ? await users.byId(userId) : null;
-        if (user) return { user, credential: { kind: 'session', key: idHash, scopes: null } };
+        const idleMs = env.PULSE_SESSION_IDLE_S * 1000;
+        const session = await sessions.live(idHash, new Date(Date.now() - idleMs).toISOString());
+        if (session) touchSession(idHash);
+        const user = session ? await users.byId(session.userId) : null;
+        if (session && user) {
+          const credential: Credential = { kind: 'session', key: idHash, scopes: null };
+          const until = Math.min(
+            Date.now() + cacheMs,
+            Date.parse(session.expiresAt),
+            Date.parse(session.seenAt) + idleMs,
+          );
+          remember(key, { user, credential }, until, at);
+          return { user, credential };
+        }
       }
       return { user: null, credential: null };
+    },
+
+    /** Forgets every remembered answer: a credential ended or a user changed. */
+    forgetCached() {
+      generation += 1;
+      cache.clear();
     },
 
     /**

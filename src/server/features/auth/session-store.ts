@@ -6,12 +6,16 @@ export function createSessionStore(db: Db) {
   // Every request signed in by cookie runs it: compiled once.
   const liveSession = preparedQuery<
     [idHash: string, now: string, idleSince: string],
-    { user_id: string }
+    { user_id: string; expires_at: string; seen_at: string }
   >(db, 3, (idHash, now, idleSince) =>
     db
       .selectFrom('sessions as s')
       .innerJoin('users as u', 'u.id', 's.user_id')
-      .select('s.user_id')
+      .select((eb) => [
+        's.user_id',
+        's.expires_at',
+        eb.fn.coalesce('s.last_seen_at', 's.created_at').as('seen_at'),
+      ])
       .where('s.id_hash', '=', idHash)
       .where('s.expires_at', '>', now)
       .where((eb) => eb(eb.fn.coalesce('s.last_seen_at', 's.created_at'), '>', idleSince))
@@ -32,12 +36,15 @@ export function createSessionStore(db: Db) {
         .execute();
     },
     /**
-     * The session's user id, when the session exists, has not expired, was used after
-     * `idleSince`, and its user is not disabled.
+     * The session, when it exists, has not expired, was used after `idleSince`, and its user is
+     * not disabled: its user, when it expires, and when it was last recorded as used.
      */
-    async userIdOf(idHash: string, idleSince: string): Promise<string | null> {
+    async live(
+      idHash: string,
+      idleSince: string,
+    ): Promise<{ userId: string; expiresAt: string; seenAt: string } | null> {
       const [row] = await liveSession(idHash, nowIso(), idleSince);
-      return row?.user_id ?? null;
+      return row ? { userId: row.user_id, expiresAt: row.expires_at, seenAt: row.seen_at } : null;
     },
     /** Which of these sessions still work, by the rules of `userIdOf`. */
     async liveAmong(idHashes: readonly string[], idleSince: string): Promise<Set<string>> {

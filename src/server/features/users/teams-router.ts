@@ -10,11 +10,16 @@ import { personSchema } from '../../../shared/schemas/chat.ts';
 import { idSchema } from '../../../shared/schemas/common.ts';
 import { seesTeam } from '../../platform/policy.ts';
 import { adminProcedure, authedProcedure } from '../../platform/trpc.ts';
+import type { AuthActions } from '../auth/actions.ts';
 import type { UserStore } from './store.ts';
 import type { TeamStore } from './team-store.ts';
 
-export function createTeamsRouter(deps: { teams: TeamStore; users: UserStore }) {
-  const { teams, users } = deps;
+export function createTeamsRouter(deps: {
+  teams: TeamStore;
+  users: UserStore;
+  auth: Pick<AuthActions, 'userChanged'>;
+}) {
+  const { teams, users, auth } = deps;
   return {
     create: adminProcedure
       .input(createTeamSchema)
@@ -54,6 +59,7 @@ export function createTeamsRouter(deps: { teams: TeamStore; users: UserStore }) 
           throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${input.userId}'` });
         }
         await teams.addMember(input.teamId, input.userId);
+        await auth.userChanged(input.userId);
         const user = await users.byId(input.userId);
         if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `No user '${input.userId}'` });
         return user;
