@@ -47,10 +47,12 @@ import {
 
 const flags = parseKnownFlags(
   process.argv.slice(2),
-  ['members', 'rate', 'seconds', 'senders', 'quick'],
-  '--members N --rate R --seconds S --senders K --quick',
+  ['members', 'rate', 'seconds', 'senders', 'quick', 'profile'],
+  '--members N --rate R --seconds S --senders K --quick --profile',
 );
 const quick = flags.get('quick') === 'true';
+/** Runs both servers under `--cpu-prof`: profiles in bench/results/chat-profile-<time>/<server>/. */
+const profile = flags.get('profile') === 'true';
 const config = {
   members: Math.floor(numberFlag(flags, 'members', quick ? 100 : 1000)),
   rate: numberFlag(flags, 'rate', 20),
@@ -428,9 +430,12 @@ async function main() {
   );
   const roomId = `room_${seeded.teamId}`;
 
+  const profileDir = join(benchDir, 'results', `chat-profile-${stamp(startedAt)}`);
+  const profiling = (server: string) =>
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, server)}`] : [];
   const pulse = await measure(
     'pulse',
-    pulseServerArgs(),
+    [...profiling('pulse'), ...pulseServerArgs()],
     pulseEnv(dir, dbPath, { PULSE_CHAT_SENDS_PER_10S: '100000' }),
     roomId,
     seeded.memberTokens,
@@ -438,7 +443,7 @@ async function main() {
   );
   const baseline = await measure(
     'baseline',
-    ['--import', 'tsx', join(benchDir, 'chat-baseline-server.ts')],
+    [...profiling('baseline'), '--import', 'tsx', join(benchDir, 'chat-baseline-server.ts')],
     { ...process.env, NODE_ENV: 'production' },
     roomId,
     seeded.memberTokens,

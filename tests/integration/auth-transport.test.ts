@@ -252,6 +252,28 @@ describe('authentication and transports', () => {
     }
   });
 
+  it('counts every delivery in the delivery-latency histogram, over SSE and WebSocket', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    const cookie = await t.login('alice');
+    const overSse = createPulseClient({ url: t.url, headers: { cookie } });
+    const sse = record<Tracked>((o) =>
+      overSse.notifications.onNotification.subscribe(undefined, o),
+    );
+    const ws = wsClient(t.url, { headers: { cookie } });
+    const overWs = record<Tracked>((o) =>
+      ws.trpc.notifications.onNotification.subscribe(undefined, o),
+    );
+    await Promise.all([sse.started, overWs.started]);
+    await sendTo(t, 'alice', ['one', 'two']);
+    await Promise.all([sse.waitFor(2), overWs.waitFor(2)]);
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const value = (line: string) => Number(new RegExp(`^${line} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('pulse_delivery_latency_seconds_count')).toBe(4);
+    expect(value('pulse_delivery_latency_seconds_bucket\\{le="\\+Inf"\\}')).toBe(4);
+    expect(value('pulse_delivery_latency_seconds_sum')).toBeGreaterThanOrEqual(0);
+    await ws.client.close();
+  });
+
   it('prints its URL on start and exits cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-proc-'));
     const database = await testDatabase(dir);

@@ -1,7 +1,82 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type Metric,
+} from 'prom-client';
+
+/** One line of a metric, as prom-client's registry formats it. */
+interface MetricValue {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName: string;
+}
 
 /** The event-loop sampler's interval, as prom-client's and the health sampler's. */
 const LOOP_SAMPLE_MS = 10;
+
+/**
+ * A histogram without labels, observed once per delivery (a broadcast to 1,000 sockets observes
+ * 1,000 times): a few comparisons and additions each, where prom-client's `Histogram` hashes its
+ * labels and looks its series up on every observation. Registered as a prom-client metric, whose
+ * text format it feeds as prom-client's own histograms do.
+ */
+class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count += 1;
+    const { buckets, counts } = this;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= (buckets[i] as number)) {
+        counts[i] = (counts[i] as number) + 1;
+        return;
+      }
+    }
+  }
+
+  get() {
+    const bucket = `${this.name}_bucket`;
+    let cumulative = 0;
+    const values: MetricValue[] = this.buckets.map((le, i) => {
+      cumulative += this.counts[i] as number;
+      return { labels: { le }, value: cumulative, metricName: bucket };
+    });
+    values.push(
+      { labels: { le: '+Inf' }, value: this.count, metricName: bucket },
+      { labels: {}, value: this.sum, metricName: `${this.name}_sum` },
+      { labels: {}, value: this.count, metricName: `${this.name}_count` },
+    );
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values,
+      aggregator: this.aggregator,
+    });
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+}
 
 /** Prometheus metrics of one server; a registry per server so tests can run several. */
 export function createMetrics() {
@@ -33,12 +108,12 @@ export function createMetrics() {
     help: 'Subscribers dropped because they fell too far behind (they resume by replay)',
     registers: [registry],
   });
-  const deliveryLatency = new Histogram({
-    name: 'pulse_delivery_latency_seconds',
-    help: 'From an event being stored to it being written to a subscriber',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const deliveryLatency = new FastHistogram(
+    'pulse_delivery_latency_seconds',
+    'From an event being stored to it being written to a subscriber',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+  registry.registerMetric(deliveryLatency as unknown as Metric);
   const requestDuration = new Histogram({
     name: 'pulse_request_duration_seconds',
     help: 'HTTP request latency (queries, mutations, pages), by kind and status',

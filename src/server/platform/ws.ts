@@ -54,10 +54,31 @@ export interface WsLimits {
   maxJsonDepth: number;
 }
 
-/** The event's frame after the subscriber's id: `,"result":{…}}`, made once per event. */
-function tailOf(event: LiveEvent & { ws?: string }): string {
-  event.ws ??= wsWire.dataTail(event.id, event.json);
-  return event.ws;
+const TEXT = { binary: false } as const;
+
+/** Distinct request ids an event's whole frames are kept for; past them, frames are per socket. */
+const FRAMES_PER_EVENT = 16;
+
+/**
+ * An event's whole frame for one subscription's head (`{"id":…`), as bytes made once per event
+ * and head. A frame differs between subscribers only by the client's request id, and wsLink
+ * numbers each socket's requests from 1 in the order the page makes them, so the subscribers of
+ * one room share a handful of ids: a broadcast encodes a handful of frames and hands every socket
+ * the same bytes, as a plain `ws` broadcast does.
+ */
+function frameOf(
+  event: LiveEvent & { wsTail?: string; wsFrames?: Map<string, Buffer> },
+  head: string,
+): Buffer | string {
+  const frames = (event.wsFrames ??= new Map());
+  const cached = frames.get(head);
+  if (cached) return cached;
+  event.wsTail ??= wsWire.dataTail(event.id, event.json);
+  const text = head + event.wsTail;
+  if (frames.size >= FRAMES_PER_EVENT) return text;
+  const frame = Buffer.from(text);
+  frames.set(head, frame);
+  return frame;
 }
 
 /**
@@ -269,6 +290,10 @@ function socketFeeds(opts: {
   const send = (text: string) => {
     if (socket.readyState === socket.OPEN) socket.send(text);
   };
+  // A frame's bytes go out as a text message, as tRPC's adapter sends every frame.
+  const sendFrame = (frame: Buffer | string) => {
+    if (socket.readyState === socket.OPEN) socket.send(frame, TEXT);
+  };
   const errorFor = (call: WsCall, ctx: Context | undefined) => (cause: unknown) => {
     const facts: CallFacts = { type: 'subscription', path: call.path, input: call.input, ctx };
     send(
@@ -303,7 +328,7 @@ function socketFeeds(opts: {
       const fail = errorFor(call, ctx);
       const sink: Sink = {
         deliver(event) {
-          send(head + tailOf(event));
+          sendFrame(frameOf(event, head));
           metrics.counts.delivered++;
           metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
         },
