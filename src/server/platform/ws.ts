@@ -70,7 +70,7 @@ function frameOf(
   event: LiveEvent & { wsTail?: string; wsFrames?: Map<string, Buffer> },
   head: string,
 ): Buffer | string {
-  const frames = (event.wsFrames ??= new Map());
+  const frames = (event.wsFrames ??= new Map<string, Buffer>());
   const cached = frames.get(head);
   if (cached) return cached;
   event.wsTail ??= wsWire.dataTail(event.id, event.json);
