@@ -445,13 +445,21 @@ export interface MemoryResult {
   failureSamples: string[];
   openSeconds: number;
   rssBeforeKiB: number;
+  /** RSS once the first batch is open. */
+  rssFirstKiB: number;
   rssAfterKiB: number;
+  /** The first batch's growth per subscription (includes the heap's one-off growth). */
+  firstKiBPerSubscription: number;
+  /** The second batch's growth per subscription: what one more costs. */
   kibPerSubscription: number;
 }
 
 /**
- * After a warm-up (20 opened and closed, so lazily loaded code and first allocations are not
- * counted), the server's settled RSS before and after `count` subscriptions (`open(i)`) are open.
+ * What one more idle subscription costs in RSS: after a warm-up (20 opened and closed, so lazily
+ * loaded code and first allocations are not counted), `count` subscriptions are opened and the
+ * RSS settles (the first batch: the heap grows its young generation and pools, a cost paid once
+ * per process whatever the count), then `count` more; the second batch's growth per
+ * subscription is the marginal cost. Both batches' figures are kept.
  */
 export async function idleMemory(
   pid: number,
@@ -465,20 +473,32 @@ export async function idleMemory(
   await sleep(1000);
   const rssBeforeKiB = await settledRssKiB(pid);
   const streams: Stream[] = [];
-  const t0 = performance.now();
-  const failures = await bounded(count, inFlight, async (i) => void streams.push(await open(i)));
-  const openSeconds = (performance.now() - t0) / 1000;
-  await sleep(1000);
-  const rssAfterKiB = await settledRssKiB(pid);
+  const failures: string[] = [];
+  const batch = async (from: number) => {
+    const t0 = performance.now();
+    const failed = await bounded(
+      count,
+      inFlight,
+      async (i) => void streams.push(await open(from + i)),
+    );
+    failures.push(...failed);
+    const seconds = (performance.now() - t0) / 1000;
+    await sleep(1000);
+    return { seconds, rssKiB: await settledRssKiB(pid), opened: streams.length };
+  };
+  const first = await batch(0);
+  const second = await batch(count);
   for (const s of streams) s.close();
   return {
-    subscriptions: count,
+    subscriptions: 2 * count,
     opened: streams.length,
     failures: failures.length,
     failureSamples: failures.slice(0, 5),
-    openSeconds,
+    openSeconds: first.seconds,
     rssBeforeKiB,
-    rssAfterKiB,
-    kibPerSubscription: (rssAfterKiB - rssBeforeKiB) / Math.max(1, streams.length),
+    rssFirstKiB: first.rssKiB,
+    rssAfterKiB: second.rssKiB,
+    firstKiBPerSubscription: (first.rssKiB - rssBeforeKiB) / Math.max(1, first.opened),
+    kibPerSubscription: (second.rssKiB - first.rssKiB) / Math.max(1, second.opened - first.opened),
   };
 }
