@@ -107,12 +107,15 @@ const packageName = (specifier: string) =>
     .join('/');
 
 describe('the client package (npm run build:client-package)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pulse-client-package-'));
-  const project = join(dir, 'consumer');
-  const installed = join(project, 'node_modules', '@pulse', 'client');
+  let dir: string;
+  let project: string;
+  let installed: string;
   let manifest: InstalledPackage;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pulse-client-package-'));
+    project = join(dir, 'consumer');
+    installed = join(project, 'node_modules', '@pulse', 'client');
     const tarball = (
       await runCommand(
         process.execPath,
@@ -149,7 +152,9 @@ describe('the client package (npm run build:client-package)', () => {
     );
   }, BUILD_MS);
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('holds the SDK and what it imports, not the server, and declares what its types name', () => {
     const files = filesUnder(installed).map((file) => relative(installed, file));
