@@ -32,7 +32,8 @@ export interface CommandContext<O extends OptionsConfig> {
   io: Io;
   /**
    * A client for `config.url` with `config.token` (or none: the server answers UNAUTHORIZED);
-   * with `webSocket`, `chat.*` goes over a WebSocket.
+   * with `webSocket`, `chat.*` goes over a WebSocket. Its first call checks that the server
+   * speaks this CLI's API version (a mismatch fails every call with a `PulseVersionError`).
    */
   client: (opts?: { webSocket?: boolean }) => PulseClient;
   /** A line on stdout. */

@@ -1,5 +1,6 @@
 import { isTRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../server/router.ts';
+import { PulseVersionError } from '../sdk/api-version.ts';
 
 /** A failure the CLI explains itself; exits 1. */
 export class CliError extends Error {
@@ -28,10 +29,15 @@ function networkReason(error: unknown): string | null {
 
 /**
  * One line (or a few) for stderr: the server's code and message as it sent them
- * (`UNAUTHORIZED: Sign in or send an API token`), with zod's issues by field for `BAD_REQUEST`.
+ * (`UNAUTHORIZED: Sign in or send an API token`), with zod's issues by field for `BAD_REQUEST`;
+ * or, for a server whose API version the CLI does not speak, which side is behind.
  */
 export function describeError(error: unknown, url: string): string {
   if (error instanceof CliError) return error.message;
+  const mismatch = error instanceof Error ? error.cause : undefined;
+  if (mismatch instanceof PulseVersionError) {
+    return `Cannot use Pulse at ${url}: ${mismatch.message}`;
+  }
   if (isTRPCClientError<AppRouter>(error)) {
     const code = error.data?.code;
     const issues = error.data?.issues;

@@ -157,7 +157,12 @@ export async function runCli(
       config,
       io,
       client: (opts) =>
-        createPulseClient({ url: config.url, token: config.token, webSocket: opts?.webSocket }),
+        createPulseClient({
+          url: config.url,
+          token: config.token,
+          webSocket: opts?.webSocket,
+          checkVersion: true,
+        }),
       // Braces: `write` returns a boolean, which a command's `return out(…)` must not pass on
       // as its exit code.
       out: (line) => {

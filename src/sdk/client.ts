@@ -5,15 +5,19 @@ import {
   httpSubscriptionLink,
   retryLink,
   splitLink,
+  TRPCClientError,
   wsLink,
   type TRPCClient,
   type TRPCLink,
 } from '@trpc/client';
+import { observable, type Unsubscribable } from '@trpc/server/observable';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import type { AppRouter } from '../server/router.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
 import { TRPC_PATH } from '../shared/paths.ts';
+import { checkServerVersion, PulseVersionError } from './api-version.ts';
+import type { RouterView } from './router-view.ts';
 
 export interface PulseClientOptions {
   /** The server's origin, e.g. `http://127.0.0.1:3000`. */
@@ -31,9 +35,19 @@ export interface PulseClientOptions {
    * as the web app does; otherwise chat goes over HTTP and SSE like everything else.
    */
   webSocket?: boolean;
+  /**
+   * Asks the server its API version with the first call, which waits for the answer: a server
+   * this SDK does not speak (`PULSE_API_RANGE`) fails that call and every later one with an
+   * error whose `cause` is a `PulseVersionError`.
+   */
+  checkVersion?: boolean;
 }
 
-export type PulseClient = TRPCClient<AppRouter>;
+/** What `createPulseClient` returns: every procedure of the API, typed. */
+export type PulseClient = ReturnType<typeof createPulseClient>;
+
+/** The API's router type as clients see it, for tRPC's helpers (`inferRouterOutputs<PulseRouter>`). */
+export type PulseRouter = PulseClient extends TRPCClient<infer R> ? R : never;
 
 /** Exponential backoff, 0.5 s doubling to 30 s, with full jitter. */
 export const backoffMs = (attempt: number): number =>
@@ -44,8 +58,11 @@ export const backoffMs = (attempt: number): number =>
  * over SSE. A dropped stream is resumed from the last event id by EventSource and tRPC; a
  * failed one is re-opened with backoff. `PRECONDITION_FAILED` (cannot resume) is not retried:
  * the caller refetches and subscribes afresh.
+ *
+ * Its return type is inferred, not written: tsc then writes the whole API into the emitted
+ * declarations, so the client package's types need nothing of the server (router-view.ts).
  */
-export function createPulseClient(opts: PulseClientOptions): PulseClient {
+export function createPulseClient(opts: PulseClientOptions) {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
   const trpcUrl = `${opts.url.replace(/\/$/, '')}${TRPC_PATH}`;
@@ -82,7 +99,16 @@ export function createPulseClient(opts: PulseClientOptions): PulseClient {
       maxItems: CLIENT_BATCH_MAX,
     }),
   });
-  if (!opts.webSocket) return createTRPCClient<AppRouter>({ links: [overHttp] });
+  const gate: TRPCLink<AppRouter>[] = opts.checkVersion
+    ? [
+        versionGateLink(() =>
+          checkServerVersion(createTRPCClient<RouterView<AppRouter>>({ links: [overHttp] })),
+        ),
+      ]
+    : [];
+  if (!opts.webSocket) {
+    return createTRPCClient<RouterView<AppRouter>>({ links: [...gate, overHttp] });
+  }
 
   // Node 20 has no WebSocket of its own; `ws` also lets the upgrade carry our headers.
   class NodeWebSocket extends WebSocket {
@@ -98,8 +124,9 @@ export function createPulseClient(opts: PulseClientOptions): PulseClient {
     lazy: { enabled: true, closeMs: 1000 },
     keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
   });
-  return createTRPCClient<AppRouter>({
+  return createTRPCClient<RouterView<AppRouter>>({
     links: [
+      ...gate,
       splitLink({
         condition: (op) => op.path.startsWith('chat.'),
         true: wsLink({ client: socket }),
@@ -107,4 +134,34 @@ export function createPulseClient(opts: PulseClientOptions): PulseClient {
       }),
     ],
   });
+}
+
+/**
+ * Holds calls until the server's API version is known to be one this SDK speaks; `check` asks,
+ * once, when the first call comes. A verdict against fails every call; a check that could not
+ * reach the server lets the call go on (to fail, or retry, as it would) and is made again with
+ * the next call.
+ */
+function versionGateLink(check: () => Promise<unknown>): TRPCLink<AppRouter> {
+  let verdict: Promise<unknown> | null = null;
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        verdict ??= check().catch((error: unknown) => {
+          if (error instanceof PulseVersionError) throw error;
+          verdict = null;
+        });
+        let call: Unsubscribable | null = null;
+        let ended = false;
+        verdict.then(
+          () => {
+            if (!ended) call = next(op).subscribe(observer);
+          },
+          (error: PulseVersionError) => observer.error(TRPCClientError.from(error)),
+        );
+        return () => {
+          ended = true;
+          call?.unsubscribe();
+        };
+      });
 }

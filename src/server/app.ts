@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Env } from './env.ts';
 import { createAuthActions } from './features/auth/actions.ts';
 import { createAuthenticator } from './features/auth/authenticate.ts';
@@ -37,12 +36,15 @@ import { Hub } from './platform/hub.ts';
 import { createMetrics } from './platform/telemetry.ts';
 import { createAppRouter } from './router.ts';
 import { seedIfEmpty } from './seed.ts';
+import { API_VERSION } from '../shared/version.ts';
 
-const version = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export interface AppOptions {
+  /**
+   * The version `system.health` reports; by default the one this code is (`API_VERSION`).
+   * Tests start a server that stands for a newer deploy with it.
+   */
+  version?: string;
+}
 
 /**
  * How long one instance reuses who a session or token is (decision 0016): a signed-in request
@@ -55,7 +57,7 @@ const AUTH_CACHE_MS = 5_000;
  * connection bookkeeping, hosts), then each feature with the few things it uses, and the
  * router over them. Nothing runs in the background until `startJobs()`; `close` undoes it all.
  */
-export async function createApp(env: Env) {
+export async function createApp(env: Env, opts: AppOptions = {}) {
   const db = await openDatabase(env.DATABASE_URL, { poolSize: env.PULSE_PG_POOL });
   const metrics = createMetrics();
   const instance = `${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -164,7 +166,7 @@ export async function createApp(env: Env) {
       limiters,
       env,
     },
-    system: { metrics, version, startedAt: Date.now(), instance },
+    system: { metrics, version: opts.version ?? API_VERSION, startedAt: Date.now(), instance },
   });
 
   const stop = new AbortController();

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import sirv from 'sirv';
 import { TRPCError, type TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { createApp, type App } from './app.ts';
+import { createApp, type App, type AppOptions } from './app.ts';
 import { createClientAddress } from './platform/client-address.ts';
 import { createContextFactory } from './platform/context.ts';
 import { createDrain, interleave } from './platform/drain.ts';
@@ -101,8 +101,8 @@ export interface RunningServer {
 const SETTLE_MS = 10_000;
 
 /** Starts Pulse: one HTTP server for the app, tRPC over HTTP/SSE/WebSocket, health and metrics. */
-export async function startServer(env: Env): Promise<RunningServer> {
-  const app = await createApp(env);
+export async function startServer(env: Env, opts: AppOptions = {}): Promise<RunningServer> {
+  const app = await createApp(env, opts);
   await app.startJobs();
   const seeded = await app.seedIfEmpty();
   const contexts = createContextFactory({

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
+import { API_VERSION } from '../../src/shared/version.ts';
 import { compiledServer } from '../support/compiled-server.ts';
 import { startServerProcess } from '../support/server-process.ts';
 
@@ -15,9 +16,9 @@ describe('the compiled server (npm start)', () => {
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
-    // The version comes from package.json, found relative to the compiled code.
+    // The version is compiled in (src/shared/version.ts, package.json's).
     const info = await fetch(`${server.url}/trpc/system.health`);
-    expect(await info.json()).toMatchObject({ result: { data: { version: '0.1.0' } } });
+    expect(await info.json()).toMatchObject({ result: { data: { version: API_VERSION } } });
     if (webAppDir) {
       const page = await fetch(`${server.url}/`);
       expect(page.status).toBe(200);

@@ -31,8 +31,8 @@ let building: Promise<string> | null = null;
  * The server compiled as `npm run build:server` compiles it (tsconfig.server.json), for tests
  * that run it with plain `node`: built once per change of its inputs, into a cache directory
  * keyed by their hash, laid out as the repository is (`<dir>/dist/server/index.js`,
- * `<dir>/dist/shared/…`, and a copy of package.json, which the server reads its version from,
- * two levels up from its code), so runs and files share one build. Resolves with
+ * `<dir>/dist/shared/…`, and a copy of package.json, whose `"type": "module"` makes Node load
+ * the compiled files as ES modules), so runs and files share one build. Resolves with
  * the path of `index.js`.
  */
 export function compiledServer(): Promise<string> {

@@ -60,6 +60,8 @@ function clientSocketsClosed(port: number, ms = 5000): Promise<void> {
 export interface TestServerOptions {
   /** Teams and their members, created through the API by the admin once the server is up. */
   teams?: readonly TeamSpec[];
+  /** The version the server reports (`system.health`), to stand for another deploy. */
+  version?: string;
 }
 
 export interface TestServer extends AsyncDisposable {
@@ -70,8 +72,11 @@ export interface TestServer extends AsyncDisposable {
   databaseUrl: string;
   /** Stops the server, keeping its database (for restart tests). */
   stop(): Promise<void>;
-  /** Starts a server again on the same database and port; `env` changes its configuration. */
-  restart(env?: Record<string, string>): Promise<void>;
+  /**
+   * Starts a server again on the same database and port; `env` changes its configuration, and
+   * `version` what it reports (a deploy of another version).
+   */
+  restart(env?: Record<string, string>, opts?: { version?: string }): Promise<void>;
   /** The teams made at start (`TestServerOptions.teams`) and by `createTeamWithMembers`. */
   teams: TeamWithMembers[];
   /** A team made for this test, by name. */
@@ -109,7 +114,7 @@ export async function startTestServer(
   };
   let server: RunningServer;
   try {
-    server = await startServer(parseEnv(baseEnv));
+    server = await startServer(parseEnv(baseEnv), { version: opts.version });
   } catch (error) {
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -151,8 +156,10 @@ export async function startTestServer(
       await server.close();
       await clientSocketsClosed(server.port);
     },
-    async restart(env = {}) {
-      server = await startServer(parseEnv({ ...baseEnv, ...env, PORT: String(server.port) }));
+    async restart(env = {}, { version = opts.version } = {}) {
+      server = await startServer(parseEnv({ ...baseEnv, ...env, PORT: String(server.port) }), {
+        version,
+      });
     },
     login: (username, password = username === 'admin' ? ADMIN_PASSWORD : MEMBER_PASSWORD) =>
       signIn(server.url, username, password),

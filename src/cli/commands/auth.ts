@@ -42,6 +42,7 @@ export const loginCommand = defineCommand({
     let cookie: string | undefined;
     const anonymous = createPulseClient({
       url: config.url,
+      checkVersion: true,
       fetch: async (input, init) => {
         const res = await fetch(input, init);
         const session = res.headers.getSetCookie().find((c) => c.startsWith(`${SESSION_COOKIE}=`));

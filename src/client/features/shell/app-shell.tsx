@@ -11,6 +11,7 @@ import { NotificationFeed } from '../notifications/notification-feed.tsx';
 import { useLiveNotifications } from '../notifications/use-live-notifications.ts';
 import { LinkStatus } from './link-status.tsx';
 import { parseRoute, type Route } from './routes.ts';
+import { UpdateBanner } from './update-banner.tsx';
 import './shell.css';
 
 const NAV = [
@@ -62,6 +63,7 @@ export function AppShell({ user }: { user: User }) {
             <LogoutButton />
           </div>
         </header>
+        <UpdateBanner />
         <Page route={route} user={user} />
       </div>
     </ChatSession>
