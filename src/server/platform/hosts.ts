@@ -3,7 +3,7 @@ import type { Env } from '../env.ts';
 /** Host names every instance answers for, whatever `HOST` says. */
 const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
 
-/** How many allowed `Host` values are remembered (a name with many ports must not grow it). */
+/** How many allowed `Host` (and `Origin`) values are remembered: a name with many ports must not grow it. */
 const SEEN_HOSTS_MAX = 64;
 
 /** `example.com:8080` → `{ name: 'example.com', port: '8080' }`; `[::1]:3000` → `{ name: '::1', port: '3000' }`. */
@@ -35,6 +35,8 @@ export class HostPolicy {
   private readonly origins = new Set<string>();
   /** `Host` headers already found allowed, as sent: every request carries one. */
   private readonly seenHosts = new Set<string>();
+  /** `Origin` headers already found allowed, as sent (forgotten when the allowed set is rebuilt). */
+  private readonly seenOrigins = new Set<string>();
 
   constructor(
     private readonly env: Pick<Env, 'HOST' | 'PULSE_PUBLIC_HOSTS' | 'PULSE_ALLOWED_ORIGINS'>,
@@ -48,6 +50,7 @@ export class HostPolicy {
   /** Called once the server listens, when its port is known. */
   listening(port: number): void {
     this.origins.clear();
+    this.seenOrigins.clear();
     const add = (origin: string) => {
       const normal = normalizeOrigin(origin);
       if (normal) this.origins.add(normal);
@@ -83,7 +86,10 @@ export class HostPolicy {
 
   /** Whether a browser `Origin` is this server's own or explicitly allowed. */
   originAllowed(origin: string): boolean {
+    if (this.seenOrigins.has(origin)) return true;
     const normal = normalizeOrigin(origin);
-    return normal !== null && this.origins.has(normal);
+    const allowed = normal !== null && this.origins.has(normal);
+    if (allowed && this.seenOrigins.size < SEEN_HOSTS_MAX) this.seenOrigins.add(origin);
+    return allowed;
   }
 }
