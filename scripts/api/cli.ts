@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as prettier from 'prettier';
 import type { ApiContract } from '../../src/shared/api-contract.ts';
 import { compareContracts, formatDifference, type Difference } from './compare.ts';
 import { pulseContract } from './contract.ts';
@@ -50,17 +49,13 @@ const differences = compareContracts(snapshot ?? { apiVersion: version, procedur
 const breaking = differences.filter((d) => d.impact === 'breaking');
 const nextMajor = `${Number(version.split('.')[0]) + 1}.0.0`;
 
-/** Generated files are written as prettier formats them, so `prettier --check` agrees. */
-async function formatted(text: string, file: string): Promise<string> {
-  const config = await prettier.resolveConfig(join(REPO, 'api/contract.json'));
-  return prettier.format(text, { ...config, filepath: file });
-}
+const contractText = (contract: ApiContract) => `${JSON.stringify(contract, null, 2)}\n`;
 
-async function write(contract: ApiContract): Promise<void> {
+function write(contract: ApiContract): void {
   mkdirSync(dirname(path.contract), { recursive: true });
   mkdirSync(dirname(path.reference), { recursive: true });
-  writeFileSync(path.contract, await formatted(JSON.stringify(contract), path.contract));
-  writeFileSync(path.reference, await formatted(renderReference(contract), path.reference));
+  writeFileSync(path.contract, contractText(contract));
+  writeFileSync(path.reference, renderReference(contract));
 }
 
 function list(items: Difference[]): void {
@@ -83,10 +78,10 @@ switch (command) {
       problems.push(
         `${differences.length} differences between the router and ${shown(path.contract)}:`,
       );
-    } else if (snapshotText !== (await formatted(JSON.stringify(current), path.contract))) {
+    } else if (snapshotText !== contractText(current)) {
       problems.push(`${shown(path.contract)} is not as \`npm run api:snapshot\` writes it.`);
     }
-    if (read(path.reference) !== (await formatted(renderReference(current), path.reference))) {
+    if (read(path.reference) !== renderReference(current)) {
       problems.push(`${shown(path.reference)} does not match the router.`);
     }
     if (problems.length === 0) {
@@ -113,7 +108,7 @@ switch (command) {
       process.exitCode = 1;
       break;
     }
-    await write(current);
+    write(current);
     console.log(
       `API contract: wrote ${shown(path.contract)} and ${shown(path.reference)} (API version ${version}), ${differences.length} differences:`,
     );
@@ -122,7 +117,7 @@ switch (command) {
   }
   case 'accept': {
     if (breaking.length === 0) {
-      await write(current);
+      write(current);
       console.log(
         `API contract: nothing breaking to accept; wrote ${shown(path.contract)} and ${shown(path.reference)} with ${differences.length} differences.`,
       );
@@ -145,7 +140,7 @@ switch (command) {
       break;
     }
     setPackageVersion(nextMajor);
-    await write({ ...current, apiVersion: nextMajor });
+    write({ ...current, apiVersion: nextMajor });
     console.log(
       `API contract: accepted ${breaking.length} breaking changes; API version ${version} → ${nextMajor} (${shown(path.packageJson)}), wrote ${shown(path.contract)} and ${shown(path.reference)}.`,
     );
