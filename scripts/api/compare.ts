@@ -4,6 +4,7 @@ import type {
   ProcedureAccess,
   ProcedureContract,
 } from '../../src/shared/api-contract.ts';
+import { alternatives } from './alternatives.ts';
 
 /**
  * How the API changed between two contracts (a committed snapshot, and the router now), and
@@ -319,15 +320,6 @@ function compareSchema(a: JsonSchema, b: JsonSchema, at: string, side: Side): Ch
     });
   }
   return out;
-}
-
-/** A schema as the alternatives it allows: union members, or one per listed type. */
-function alternatives(s: JsonSchema): JsonSchema[] {
-  const members = s['anyOf'] ?? s['oneOf'];
-  if (Array.isArray(members)) return (members as JsonSchema[]).flatMap(alternatives);
-  const type = s['type'];
-  if (Array.isArray(type)) return (type as string[]).map((t) => ({ ...s, type: t }));
-  return [s];
 }
 
 /** What an alternative is, for matching: its type (integers are numbers), or its constant. */

@@ -1,4 +1,5 @@
 import type { ApiContract, JsonSchema, ProcedureContract } from '../../src/shared/api-contract.ts';
+import { alternatives } from './alternatives.ts';
 
 /**
  * The API reference (`docs/api.md`), made from the contract alone: what holds for every
@@ -99,11 +100,11 @@ function table(schema: JsonSchema): string[] {
  * Fields of one alternative among several objects say which (`yes, in { userIds }`).
  */
 function fieldRows(schema: JsonSchema, path: string, required: boolean, within = ''): Row[] {
-  const alternatives = alternativesOf(schema);
-  const objects = alternatives.filter((s) => s['type'] === 'object');
+  const options = alternatives(schema);
+  const objects = options.filter((s) => s['type'] === 'object');
   const rows: Row[] = [];
   // A whole object at the top needs no row of its own: its fields are the table.
-  if (path !== '' || objects.length !== 1 || alternatives.length !== 1) {
+  if (path !== '' || objects.length !== 1 || options.length !== 1) {
     rows.push({
       field: path === '' ? '(the value)' : `\`${path}\``,
       type: typeText(schema),
@@ -120,23 +121,15 @@ function fieldRows(schema: JsonSchema, path: string, required: boolean, within =
       rows.push(...fieldRows(prop, where, needed.has(name), alternative));
     }
   }
-  for (const array of alternatives.filter((s) => s['type'] === 'array')) {
+  for (const array of options.filter((s) => s['type'] === 'array')) {
     const items = array['items'] as JsonSchema | undefined;
-    if (items && alternativesOf(items).some((s) => s['type'] === 'object')) {
+    if (items && alternatives(items).some((s) => s['type'] === 'object')) {
       const inner = fieldRows(items, `${path}[]`, true, within);
       // The items' own row repeats the array's; their fields are what is new.
       rows.push(...inner.filter((r) => r.field !== `\`${path}[]\``));
     }
   }
   return rows;
-}
-
-function alternativesOf(s: JsonSchema): JsonSchema[] {
-  const members = s['anyOf'] ?? s['oneOf'];
-  if (Array.isArray(members)) return (members as JsonSchema[]).flatMap(alternativesOf);
-  const type = s['type'];
-  if (Array.isArray(type)) return (type as string[]).map((t) => ({ ...s, type: t }));
-  return [s];
 }
 
 function requiredText(s: JsonSchema, required: boolean): string {
@@ -151,9 +144,9 @@ function descriptionText(s: JsonSchema): string {
 
 /** A schema's type in words: `string, 1–100 characters`, `"open", "acknowledged" or "resolved"`. */
 function typeText(s: JsonSchema): string {
-  const alternatives = alternativesOf(s);
-  if (alternatives.length > 1) {
-    return alternatives
+  const options = alternatives(s);
+  if (options.length > 1) {
+    return options
       .map((a) => (a['type'] === 'object' ? `\`${objectName(a)}\`` : typeText(a)))
       .join(', or ');
   }
@@ -190,7 +183,7 @@ function typeText(s: JsonSchema): string {
       const size = range(s['minItems'], s['maxItems']);
       const of = !items
         ? 'array'
-        : alternativesOf(items).some((i) => i['type'] === 'object')
+        : alternatives(items).some((i) => i['type'] === 'object')
           ? 'array of objects'
           : `array, each ${typeText(items)}`;
       return size ? `${of}; ${size} items` : of;
