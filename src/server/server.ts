@@ -109,6 +109,7 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
     authenticator: app.authenticator,
     originAllowed: (origin) => app.hosts.originAllowed(origin),
     clientAddress: createClientAddress(env.PULSE_TRUSTED_PROXIES),
+    countDeprecatedCall: (path) => app.metrics.countDeprecatedCall(path),
   });
   const { connections, metrics } = app;
   const sse = createSseTransport({

@@ -33,6 +33,8 @@ export interface ProcedureContract {
   deprecated?: Deprecation;
   /** What the procedure accepts (zod's input side); `null` when it takes no input. */
   input: JsonSchema | null;
+  /** True when the input may be left out altogether (JSON Schema cannot say so); absent otherwise. */
+  inputOptional?: boolean;
   /** What it answers, or for a subscription what each event carries (zod's output side). */
   output: JsonSchema | null;
 }

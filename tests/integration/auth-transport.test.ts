@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createPulseClient } from '../../src/sdk/client.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
+import { API_VERSION } from '../../src/shared/version.ts';
 import { testDatabase } from '../support/database.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
@@ -233,7 +234,7 @@ describe('authentication and transports', () => {
   it('serves health and Prometheus metrics', async () => {
     await using t = await startTestServer();
     const anon = await t.client(null);
-    expect(await anon.system.health.query()).toMatchObject({ status: 'ok', version: '0.1.0' });
+    expect(await anon.system.health.query()).toMatchObject({ status: 'ok', version: API_VERSION });
     const health = await fetch(`${t.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
@@ -247,6 +248,7 @@ describe('authentication and transports', () => {
       'pulse_slow_consumers_dropped_total',
       'pulse_delivery_latency_seconds_bucket',
       'pulse_request_duration_seconds_bucket',
+      'pulse_deprecated_calls_total',
     ]) {
       expect(text).toContain(name);
     }

@@ -1,7 +1,19 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
 import type { AppRouter } from '../../src/server/router.ts';
 import { createPulseClient, type PulseClient } from '../../src/sdk/client.ts';
+import type {
+  messageSchema,
+  personSchema,
+  presenceSummarySchema,
+} from '../../src/shared/schemas/chat.ts';
+import type { incidentSchema } from '../../src/shared/schemas/incidents.ts';
+import type { pointsBatchSchema } from '../../src/shared/schemas/metrics.ts';
+import type {
+  notificationSchema,
+  readStateEventSchema,
+} from '../../src/shared/schemas/notifications.ts';
 
 /**
  * What every router gives its callers, spelled out rather than derived from the schemas: per
@@ -335,6 +347,32 @@ describe('system', () => {
         instance: string;
       };
     }>();
+  });
+});
+
+describe("what streams yield is what their contract's schemas say", () => {
+  it('matches each subscription to the schema of its meta.yields (api/contract.json)', () => {
+    expectTypeOf<Yielded<PulseClient['notifications']['onNotification']>>().toEqualTypeOf<
+      Tracked<z.output<typeof notificationSchema>>
+    >();
+    expectTypeOf<Yielded<PulseClient['notifications']['onReadState']>>().toEqualTypeOf<
+      z.output<typeof readStateEventSchema>
+    >();
+    expectTypeOf<Yielded<PulseClient['metrics']['onPoints']>>().toEqualTypeOf<
+      z.output<typeof pointsBatchSchema>
+    >();
+    expectTypeOf<Yielded<PulseClient['incidents']['onChange']>>().toEqualTypeOf<
+      Tracked<z.output<typeof incidentSchema>>
+    >();
+    expectTypeOf<Yielded<PulseClient['chat']['onMessage']>>().toEqualTypeOf<
+      Tracked<z.output<typeof messageSchema>>
+    >();
+    type People = z.output<typeof personSchema>[];
+    expectTypeOf<Yielded<PulseClient['chat']['onTyping']>>().toEqualTypeOf<People>();
+    expectTypeOf<Yielded<PulseClient['chat']['onPresence']>>().toEqualTypeOf<People>();
+    expectTypeOf<Yielded<PulseClient['chat']['onPresenceSummary']>>().toEqualTypeOf<
+      z.output<typeof presenceSummarySchema>
+    >();
   });
 });
 

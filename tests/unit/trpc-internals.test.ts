@@ -15,6 +15,7 @@ import {
   routerAccess,
   sseLastEventId,
   sseWire,
+  procedureDefinitions,
   toTRPCError,
   untracked,
   withLastEventId,
@@ -162,6 +163,30 @@ describe('procedure lookup and calls', () => {
       message: 'Too big',
       code: -32013,
       data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, issues: null },
+    });
+  });
+
+  it('lists every procedure by path with the validators and merged meta tRPC built it from', () => {
+    const definitions = procedureDefinitions(testRouter);
+    expect(definitions.map((d) => d.path)).toEqual(Object.keys(testRouter._def.procedures).sort());
+    const layered = definitions.find((d) => d.path === 'layered');
+    expect(layered).toMatchObject({
+      path: 'layered',
+      type: 'query',
+      inputs: testRouter._def.procedures.layered._def.inputs,
+      // The builder's meta, merged with the procedure's own.
+      meta: { access: 'public', scope: 'read' },
+    });
+    expect(layered?.inputs).toHaveLength(2);
+    expect(Object.keys((layered?.output as z.ZodObject).shape)).toEqual([
+      'n',
+      'm',
+      'seen',
+      'layer',
+    ]);
+    expect(definitions.find((d) => d.path === 'feed.values')).toMatchObject({
+      type: 'subscription',
+      output: undefined,
     });
   });
 

@@ -23,6 +23,8 @@ export interface ContextInnerOptions {
   ip?: string;
   /** Sets a cookie on the HTTP response; absent where there is none (WebSocket, callers). */
   setCookie?: ((header: string) => void) | undefined;
+  /** Counts a call of a deprecated procedure in this server's `/metrics`; absent for direct callers. */
+  countDeprecatedCall?: ((path: string) => void) | undefined;
 }
 
 /** The context every procedure sees, whatever the transport; tests build it directly. */
@@ -33,6 +35,7 @@ export function createContextInner(opts: ContextInnerOptions) {
     originAllowed: opts.originAllowed ?? true,
     ip: opts.ip ?? 'local',
     setCookie: opts.setCookie,
+    countDeprecatedCall: opts.countDeprecatedCall,
   };
 }
 
@@ -126,6 +129,8 @@ export function createContextFactory(deps: {
   originAllowed: (origin: string) => boolean;
   /** Who a request comes from (see client-address.ts). */
   clientAddress: ClientAddress;
+  /** Where calls of deprecated procedures are counted (telemetry). */
+  countDeprecatedCall?: (path: string) => void;
 }): ContextFactory {
   const originAllowed = (req: IncomingMessage) => {
     const origin = req.headers.origin;
@@ -143,6 +148,7 @@ export function createContextFactory(deps: {
       originAllowed: bearer || originAllowed(req),
       ip: deps.clientAddress(req),
       setCookie,
+      countDeprecatedCall: deps.countDeprecatedCall,
     });
   const authenticate: ContextFactory['authenticate'] = async (req, connectionParams) => {
     const secrets = presentedSecrets(req, connectionParams);

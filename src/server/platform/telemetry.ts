@@ -131,6 +131,12 @@ export function createMetrics() {
     ],
     registers: [registry],
   });
+  const deprecatedCalls = new Counter({
+    name: 'pulse_deprecated_calls_total',
+    help: 'Calls of deprecated procedures, by procedure: while it grows, someone still relies on one',
+    labelNames: ['procedure'] as const,
+    registers: [registry],
+  });
   connectionsOpen.set({ transport: 'sse' }, 0);
   connectionsOpen.set({ transport: 'ws' }, 0);
 
@@ -189,6 +195,10 @@ export function createMetrics() {
           this.set(up() ? 1 : 0);
         },
       });
+    },
+    /** Counts a call of the deprecated procedure at `path` (a dotted path of the router). */
+    countDeprecatedCall(path: string): void {
+      deprecatedCalls.inc({ procedure: path });
     },
     /** Stops the event-loop sampler. */
     stop(): void {

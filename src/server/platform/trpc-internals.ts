@@ -17,7 +17,8 @@ import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
  * The one module that relies on tRPC's internals: undocumented exports (`callTRPCProcedure`,
- * `getTRPCErrorShape`, `getTRPCErrorFromUnknown`, `isTrackedEnvelope`), the router's `_def`,
+ * `getTRPCErrorShape`, `getTRPCErrorFromUnknown`, `isTrackedEnvelope`), the router's `_def`
+ * (procedure lookup, and the definitions the API contract is generated from),
  * the ws adapter's `experimental_encoder`, and the wire formats of tRPC's SSE and WebSocket
  * adapters, which our fast paths (sse.ts, ws.ts) write by hand so that tRPC's own links read
  * them. tests/unit/trpc-internals.test.ts pins each of these against tRPC itself, so an upgrade
@@ -125,6 +126,33 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
         ctx: call.ctx,
       }) as ErrorShape,
   };
+}
+
+/** What a procedure is made of, as the API contract reads it. */
+export interface ProcedureDefinition {
+  /** Dotted path, as clients name it. */
+  path: string;
+  type: ProcedureType;
+  /** Its input validators, in the order `.input()` added them (tRPC merges what they parse). */
+  inputs: readonly unknown[];
+  /** Its output validator, if it has one (subscriptions have none). */
+  output: unknown;
+  /** Its meta, as the builder and every `.meta()` call merged it. */
+  meta: unknown;
+}
+
+/** Every procedure of a router with its definition, sorted by path. */
+export function procedureDefinitions(router: AnyTRPCRouter): ProcedureDefinition[] {
+  const procedures = router._def.procedures as Record<
+    string,
+    { _def: { type: ProcedureType; inputs: unknown[]; output?: unknown; meta?: unknown } }
+  >;
+  return Object.keys(procedures)
+    .sort()
+    .map((path) => {
+      const { type, inputs, output, meta } = (procedures[path] as (typeof procedures)[string])._def;
+      return { path, type, inputs, output, meta };
+    });
 }
 
 /** Whether a value is an async iterable (a stream-like output tRPC refuses in a plain answer). */

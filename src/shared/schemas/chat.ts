@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHAT_PAGE_DEFAULT, CHAT_PAGE_MAX, CHAT_TEXT_MAX } from '../limits.ts';
-import { idSchema, isoTimeSchema } from './common.ts';
+import { idSchema, isoTimeSchema, lastEventIdSchema } from './common.ts';
 
 export const messageSchema = z.object({
   id: idSchema,
@@ -43,9 +43,17 @@ export const roomInputSchema = z.object({ roomId: idSchema });
 
 export const historySchema = z.object({
   roomId: idSchema,
-  before: z.string().max(100).nullish(),
-  /** The same as `before`, under the name React Query's infinite queries give a page's cursor. */
-  cursor: z.string().max(100).nullish(),
+  /** @deprecated The same as `cursor`, which React Query's infinite queries fill in. */
+  before: z.string().max(100).nullish().meta({
+    deprecated: true,
+    description:
+      'Deprecated: the same as `cursor`, which is the name infinite queries give a page cursor; still read when `cursor` is absent.',
+  }),
+  cursor: z
+    .string()
+    .max(100)
+    .nullish()
+    .describe("The previous page's `nextCursor`; none for the newest messages."),
   limit: z.number().int().min(1).max(CHAT_PAGE_MAX).default(CHAT_PAGE_DEFAULT),
 });
 export const historyPageSchema = z.object({
@@ -59,13 +67,18 @@ export const sendMessageSchema = z.object({
     .string()
     .min(1)
     .max(CHAT_TEXT_MAX)
-    .refine((t) => t.trim().length > 0, 'text is blank'),
-  clientMessageId: z.uuid(),
+    .refine((t) => t.trim().length > 0, 'text is blank')
+    .describe('Not blank (whitespace alone answers `BAD_REQUEST`).'),
+  clientMessageId: z
+    .uuid()
+    .describe(
+      'Made by the client once per message and sent again with every retry: the server stores the message once.',
+    ),
 });
 export type SendMessageInput = z.infer<typeof sendMessageSchema>;
 
 export const onMessageSchema = z.object({
   roomId: idSchema,
-  lastEventId: z.string().max(100).nullish(),
+  lastEventId: lastEventIdSchema,
 });
 export const setTypingSchema = z.object({ roomId: idSchema, typing: z.boolean() });

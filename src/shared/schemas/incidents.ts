@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { ALERT_FOR_SECONDS_MAX, INCIDENT_TITLE_MAX } from '../limits.ts';
-import { idSchema, isoTimeSchema, pageInputSchema, severitySchema } from './common.ts';
+import {
+  idSchema,
+  isoTimeSchema,
+  lastEventIdSchema,
+  pageInputSchema,
+  severitySchema,
+} from './common.ts';
 import { seriesNameSchema } from './metrics.ts';
 
 export const incidentStatusSchema = z.enum(['open', 'acknowledged', 'resolved']);
@@ -13,7 +19,13 @@ export const incidentSchema = z.object({
   severity: severitySchema,
   status: incidentStatusSchema,
   assigneeId: idSchema.nullable(),
-  version: z.number().int().min(1),
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .describe(
+      '1 when opened, one more with each change; changes name the version they were made on.',
+    ),
   openedAt: isoTimeSchema,
   updatedAt: isoTimeSchema,
   ruleId: idSchema.nullable(),
@@ -42,12 +54,17 @@ export const createIncidentSchema = z.object({
   severity: severitySchema,
   teamId: idSchema,
 });
-export const versionedSchema = z.object({ id: idSchema, version: z.number().int().min(1) });
+export const versionedSchema = z.object({
+  id: idSchema,
+  version: z
+    .number()
+    .int()
+    .min(1)
+    .describe('The version the caller saw; another (stale) answers `CONFLICT`.'),
+});
 export const assignSchema = versionedSchema.extend({ assigneeId: idSchema });
 
-export const onIncidentChangeSchema = z
-  .object({ lastEventId: z.string().max(100).nullish() })
-  .optional();
+export const onIncidentChangeSchema = z.object({ lastEventId: lastEventIdSchema }).optional();
 
 export const alertRuleSchema = z.object({
   id: idSchema,

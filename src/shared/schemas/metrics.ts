@@ -16,7 +16,11 @@ export const timestampSchema = z.number().int().min(0).max(8.64e15);
 export const pointInputSchema = z.object({
   series: seriesNameSchema,
   value: z.number().finite(),
-  ts: timestampSchema.optional(),
+  ts: timestampSchema
+    .optional()
+    .describe(
+      "Milliseconds since the epoch; none: the server's now. From `PULSE_METRICS_RETENTION_H` ago to `PULSE_MAX_CLOCK_SKEW_S` ahead of the server's clock.",
+    ),
 });
 export type PointInput = z.infer<typeof pointInputSchema>;
 

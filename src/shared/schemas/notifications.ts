@@ -9,7 +9,7 @@ import {
   TEAM_NAME_MAX,
   USERNAME_MAX,
 } from '../limits.ts';
-import { idSchema, isoTimeSchema, severitySchema } from './common.ts';
+import { idSchema, isoTimeSchema, lastEventIdSchema, severitySchema } from './common.ts';
 
 export const notificationSchema = z.object({
   id: idSchema,
@@ -23,7 +23,11 @@ export const notificationSchema = z.object({
 export type Notification = z.infer<typeof notificationSchema>;
 
 export const listNotificationsSchema = z.object({
-  cursor: z.string().max(100).nullish(),
+  cursor: z
+    .string()
+    .max(100)
+    .nullish()
+    .describe("The previous page's `nextCursor`; none for the first."),
   limit: z.number().int().min(1).max(NOTIFICATION_PAGE_MAX).default(NOTIFICATION_PAGE_DEFAULT),
   unreadOnly: z.boolean().optional(),
 });
@@ -80,15 +84,16 @@ export const sendNotificationSchema = z.object({
       (s) => linkKind(s) !== null,
       'a path on this site (/…, not //…) or an absolute http(s) URL, without spaces',
     )
-    .nullish(),
+    .nullish()
+    .describe(
+      'A path on this site (`/…`, but not `//…` or `/\\…`) or an absolute `http://` or `https://` URL, with no whitespace or control characters; anything else answers `BAD_REQUEST`.',
+    ),
 });
 export type SendNotificationInput = z.input<typeof sendNotificationSchema>;
 
 export const markReadSchema = z.object({ id: idSchema });
 
-export const onNotificationSchema = z
-  .object({ lastEventId: z.string().max(100).nullish() })
-  .optional();
+export const onNotificationSchema = z.object({ lastEventId: lastEventIdSchema }).optional();
 
 /** Read-state changes pushed to all of a user's tabs and devices. */
 export const readStateEventSchema = z.object({

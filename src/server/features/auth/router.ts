@@ -59,6 +59,10 @@ export function createAuthRouter(deps: {
 
   return {
     login: publicProcedure
+      .meta({
+        description:
+          'Signs in and sets the `pulse_session` cookie (HttpOnly, SameSite=Lax), which every transport accepts. A wrong password and an unknown user answer the same `UNAUTHORIZED`, after the same work; a disabled account answers `FORBIDDEN`. Attempts are counted per username and per client address before the password is checked (`PULSE_LOGIN_FAILURES_PER_USER` and `PULSE_LOGIN_FAILURES_PER_ADDRESS` per `PULSE_LOGIN_WINDOW_S`), so neither a batch nor parallel requests get past the limit: past it every attempt answers `TOO_MANY_REQUESTS`, even with the right password. A success gives its count back.',
+      })
       .input(loginSchema)
       .output(z.object({ user: userSchema }))
       .mutation(async ({ ctx, input }) => {
@@ -112,19 +116,37 @@ export function createAuthRouter(deps: {
         return { user };
       }),
 
-    logout: authedProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
-      if (ctx.credential.kind === 'session') {
-        await actions.endSession(ctx.credential.key);
-        ctx.setCookie?.(
-          serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),
-        );
-      }
-      return { ok: true as const };
-    }),
+    logout: authedProcedure
+      .meta({
+        description:
+          "Ends the caller's session everywhere and clears the cookie; the streams and sockets it opened close. With an API token it ends nothing: revoke the token instead.",
+      })
+      .output(z.object({ ok: z.literal(true) }))
+      .mutation(async ({ ctx }) => {
+        if (ctx.credential.kind === 'session') {
+          await actions.endSession(ctx.credential.key);
+          ctx.setCookie?.(
+            serialize(SESSION_COOKIE, '', {
+              httpOnly: true,
+              sameSite: 'lax',
+              path: '/',
+              maxAge: 0,
+            }),
+          );
+        }
+        return { ok: true as const };
+      }),
 
-    me: authedProcedure.output(userSchema).query(({ ctx }) => ctx.user),
+    me: authedProcedure
+      .meta({ description: 'The signed-in user, with their role and teams.' })
+      .output(userSchema)
+      .query(({ ctx }) => ctx.user),
 
     createToken: authedProcedure
+      .meta({
+        description:
+          'Creates an API token that acts as the caller within its scopes, and answers its secret this once (only a hash is stored). Only admins may grant `notify`, and a token may grant only scopes it holds itself (else `FORBIDDEN`). A token made by a token is revoked with it. Tokens survive restarts.',
+      })
       .input(createTokenSchema)
       .output(z.object({ id: idSchema, token: z.string() }))
       .mutation(async ({ ctx, input }) => {
@@ -156,6 +178,10 @@ export function createAuthRouter(deps: {
       }),
 
     revokeToken: authedProcedure
+      .meta({
+        description:
+          "Revokes one of the caller's tokens and every token made from it, at any depth: new calls with them answer `UNAUTHORIZED`, and the streams and sockets they opened close within seconds. Another user's token answers `NOT_FOUND`, as an unknown one.",
+      })
       .input(z.object({ id: idSchema }))
       .output(z.object({ ok: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {
@@ -165,8 +191,11 @@ export function createAuthRouter(deps: {
         return { ok: true as const };
       }),
 
-    /** The caller's live tokens, newest first, a page at a time. */
     listTokens: authedProcedure
+      .meta({
+        description:
+          "The caller's tokens that still work (never their secrets), newest first (`createdAt`, then `id`, both descending), a page at a time.",
+      })
       .input(pageInputSchema.optional())
       .output(z.array(tokenInfoSchema))
       .query(({ ctx, input }) => {

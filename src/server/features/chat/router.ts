@@ -8,6 +8,7 @@ import {
   messageSchema,
   onMessageSchema,
   personSchema,
+  presenceSummarySchema,
   roomInputSchema,
   roomSchema,
   sendMessageSchema,
@@ -89,12 +90,12 @@ export function createChatRouter(deps: {
   }
 
   return {
-    /**
-     * The rooms the caller may enter, a page at a time: team rooms by team name, then incident
-     * rooms newest first (`cursor`: the last room of the previous page). Each page reads only
-     * its own teams and incidents.
-     */
+    // Each page reads only its own teams and incidents.
     rooms: authedProcedure
+      .meta({
+        description:
+          "The rooms the caller may enter (their teams' rooms and those teams' incidents' rooms): team rooms by team name, then incident rooms newest first, a page at a time. Room ids are `room_<teamId>` and `room_<incidentId>`.",
+      })
       .input(pageInputSchema.optional())
       .output(z.array(roomSchema))
       .query(async ({ ctx, input }) => {
@@ -136,14 +137,20 @@ export function createChatRouter(deps: {
         return rooms;
       }),
 
-    /** One room the caller may enter (its name and what it belongs to), without listing them all. */
     room: authedProcedure
+      .meta({
+        description:
+          'One room the caller may enter (its name and what it belongs to), without listing them all. A room the caller may not enter answers `NOT_FOUND`, as an unknown one, so rooms do not leak.',
+      })
       .input(roomInputSchema)
       .output(roomSchema)
       .query(({ ctx, input }) => requireRoom(ctx.user, input.roomId)),
 
-    /** Everyone who may read the room (its team), to show names and complete @mentions. */
     members: authedProcedure
+      .meta({
+        description:
+          "Everyone who may read the room (its team's people), to show names and complete @mentions.",
+      })
       .input(roomInputSchema)
       .output(z.array(personSchema))
       .query(async ({ ctx, input }) => {
@@ -152,6 +159,10 @@ export function createChatRouter(deps: {
       }),
 
     history: authedProcedure
+      .meta({
+        description:
+          "A page of the room's messages, oldest first within the page, older than `cursor` (a message id; none: the newest). `nextCursor` is the cursor of the page before, null when nothing older is left; a cursor that is not a message id answers `BAD_REQUEST`.",
+      })
       .input(historySchema)
       .output(historyPageSchema)
       .query(async ({ ctx, input }) => {
@@ -170,6 +181,10 @@ export function createChatRouter(deps: {
       }),
 
     send: authedProcedure
+      .meta({
+        description:
+          'Sends a message to the room and answers it. Idempotent on `clientMessageId` per author: a retry answers the stored message and stores nothing new, and another user reusing the id gets `CONFLICT`. `@username` mentions notify that user. One user may send `PULSE_CHAT_SENDS_PER_10S` (20) messages per 10 s; the excess answers `TOO_MANY_REQUESTS` and is not stored (a retry of a stored message is not counted).',
+      })
       .input(sendMessageSchema)
       .output(messageSchema)
       .mutation(async ({ ctx, input }) => {
@@ -189,15 +204,26 @@ export function createChatRouter(deps: {
         return result.message;
       }),
 
-    /** The room's new messages, replayable from `lastEventId` like notifications. */
-    onMessage: authedProcedure.input(onMessageSchema).subscription(async ({ ctx, input }) => {
-      await requireRoom(ctx.user, input.roomId);
-      return trackedFeed<Message>(
-        feed.messages(input.roomId, personOf(ctx.user), input.lastEventId),
-      );
-    }),
+    onMessage: authedProcedure
+      .meta({
+        description:
+          "The room's new messages, tracked by message id, in one order on every instance; it replays from `lastEventId` and resumes exactly as `notifications.onNotification` does. While it is open the caller is present in the room.",
+        yields: messageSchema,
+        tracked: true,
+      })
+      .input(onMessageSchema)
+      .subscription(async ({ ctx, input }) => {
+        await requireRoom(ctx.user, input.roomId);
+        return trackedFeed<Message>(
+          feed.messages(input.roomId, personOf(ctx.user), input.lastEventId),
+        );
+      }),
 
     setTyping: authedProcedure
+      .meta({
+        description:
+          'Says the caller is typing in the room, or has stopped: `typing: true` shows them on `chat.onTyping` for 5 s (each one renews it), `typing: false` removes them at once. 60 per 10 s per user; the excess answers `TOO_MANY_REQUESTS`.',
+      })
       .input(setTypingSchema)
       .output(z.object({ ok: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {
@@ -207,23 +233,39 @@ export function createChatRouter(deps: {
         return { ok: true as const };
       }),
 
-    /** Who is typing now: at start and on every change. */
-    onTyping: authedProcedure.input(roomInputSchema).subscription(async ({ ctx, input }) => {
-      await requireRoom(ctx.user, input.roomId);
-      return valueFeed<Person[]>(feed.typing(input.roomId, personOf(ctx.user)));
-    }),
+    onTyping: authedProcedure
+      .meta({
+        description:
+          'Who is typing in the room now, whole: at start and on every change, on every instance. Untracked: the list is the state.',
+        yields: z.array(personSchema),
+        tracked: false,
+      })
+      .input(roomInputSchema)
+      .subscription(async ({ ctx, input }) => {
+        await requireRoom(ctx.user, input.roomId);
+        return valueFeed<Person[]>(feed.typing(input.roomId, personOf(ctx.user)));
+      }),
 
-    /** Who is here now (any open chat subscription to the room, counted once): at start and on every change. */
-    onPresence: authedProcedure.input(roomInputSchema).subscription(async ({ ctx, input }) => {
-      await requireRoom(ctx.user, input.roomId);
-      return valueFeed<Person[]>(feed.presence(input.roomId, personOf(ctx.user)));
-    }),
+    onPresence: authedProcedure
+      .meta({
+        description:
+          'Everyone present in the room, whole: a user is present while at least one of their chat subscriptions to the room is open, counted once across tabs and instances, the caller included. At start and on every change; in a room of more than 100 people at most once per 100 ms (the latest state). A connection lost without a close leaves within 60 s. Untracked. Big rooms: `chat.onPresenceSummary` sends a bounded list.',
+        yields: z.array(personSchema),
+        tracked: false,
+      })
+      .input(roomInputSchema)
+      .subscription(async ({ ctx, input }) => {
+        await requireRoom(ctx.user, input.roomId);
+        return valueFeed<Person[]>(feed.presence(input.roomId, personOf(ctx.user)));
+      }),
 
-    /**
-     * Who is here, for rooms of any size: everyone up to PRESENCE_LIST_MAX people, else a sample
-     * and the count; at start and at most once per PRESENCE_WINDOW_MS while it changes.
-     */
     onPresenceSummary: authedProcedure
+      .meta({
+        description:
+          'Who is present, for rooms of any size: everyone (`complete: true`) up to 100 people, else the first 20 by username and the count, the caller included. At start and on every change; in a room of more than 100 people at most once per 100 ms (the latest state). Untracked.',
+        yields: presenceSummarySchema,
+        tracked: false,
+      })
       .input(roomInputSchema)
       .subscription(async ({ ctx, input }) => {
         await requireRoom(ctx.user, input.roomId);

@@ -40,8 +40,11 @@ export function createIncidentsRouter(deps: {
     visibleOrNotFound(user, await incidents.get(id), `No incident '${id}'`);
 
   return {
-    /** Newest first, a page at a time (`cursor`: the last incident of the previous page). */
     list: authedProcedure
+      .meta({
+        description:
+          "The incidents of the caller's teams (admins: every team's), newest first (`openedAt`, then `id`, both descending), of one `status` or all, a page at a time.",
+      })
       .input(listIncidentsSchema)
       .output(z.array(incidentSchema))
       .query(({ ctx, input }) => {
@@ -50,11 +53,19 @@ export function createIncidentsRouter(deps: {
       }),
 
     get: authedProcedure
+      .meta({
+        description:
+          'One incident with its timeline, oldest entry first. An incident of another team answers `NOT_FOUND`, as an unknown id does.',
+      })
       .input(incidentIdSchema)
       .output(incidentDetailSchema)
       .query(({ ctx, input }) => requireIncident(ctx.user, input.id)),
 
     create: authedProcedure
+      .meta({
+        description:
+          "Opens an incident (`open`, version 1) in one of the caller's teams (admins: any; another team answers `NOT_FOUND`).",
+      })
       .input(createIncidentSchema)
       .output(incidentSchema)
       .mutation(async ({ ctx, input }) => {
@@ -66,6 +77,10 @@ export function createIncidentsRouter(deps: {
       }),
 
     acknowledge: authedProcedure
+      .meta({
+        description:
+          'Acknowledges an `open` incident, at the version the caller saw, and answers it at its next version. A stale version, or an incident in another state, answers `CONFLICT` naming its current state and changes nothing.',
+      })
       .input(versionedSchema)
       .output(incidentSchema)
       .mutation(async ({ ctx, input }) => {
@@ -74,6 +89,10 @@ export function createIncidentsRouter(deps: {
       }),
 
     assign: authedProcedure
+      .meta({
+        description:
+          'Assigns an `open` or `acknowledged` incident, at the version the caller saw, to someone of its team (or an admin), and notifies them. Anyone else answers `BAD_REQUEST`; a stale version or another state answers `CONFLICT` naming its current state, and changes nothing.',
+      })
       .input(assignSchema)
       .output(incidentSchema)
       .mutation(async ({ ctx, input }) => {
@@ -89,6 +108,10 @@ export function createIncidentsRouter(deps: {
       }),
 
     resolve: authedProcedure
+      .meta({
+        description:
+          'Resolves an `open` or `acknowledged` incident at the version the caller saw. A stale version or another state answers `CONFLICT` naming its current state, and changes nothing.',
+      })
       .input(versionedSchema)
       .output(incidentSchema)
       .mutation(async ({ ctx, input }) => {
@@ -96,8 +119,13 @@ export function createIncidentsRouter(deps: {
         return actions.change({ ...input, action: 'resolve', actorId: ctx.user.id });
       }),
 
-    /** Every change the caller may see, creation included; replayable from `lastEventId`. */
     onChange: authedProcedure
+      .meta({
+        description:
+          "Every change to the incidents the caller may see, creation included: the incident as it is after the change, tracked by the change's id, in one order on every instance. It replays from `lastEventId` and resumes exactly as `notifications.onNotification` does.",
+        yields: incidentSchema,
+        tracked: true,
+      })
       .input(onIncidentChangeSchema)
       .subscription(({ ctx, input }) =>
         trackedFeed<Incident>(feed.changes(visibleTeams(ctx.user), input?.lastEventId)),

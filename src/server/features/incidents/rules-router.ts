@@ -17,8 +17,11 @@ export function createRulesRouter(deps: {
 }) {
   const { rules, teams, env } = deps;
   return {
-    /** Oldest first, a page at a time (`cursor`: the last rule of the previous page). */
     listRules: authedProcedure
+      .meta({
+        description:
+          "The alert rules of the caller's teams (admins: every team's), oldest first (`createdAt`, then `id`), a page at a time.",
+      })
       .input(pageInputSchema.optional())
       .output(z.array(alertRuleSchema))
       .query(({ ctx, input }) => {
@@ -27,6 +30,10 @@ export function createRulesRouter(deps: {
       }),
 
     createRule: authedProcedure
+      .meta({
+        description:
+          "Creates an alert rule for one of the caller's teams (admins: any). Its condition holds when every point of the series in the last `forSeconds` satisfies it and the first of them is at least `forSeconds` old; it then opens an incident in the team (one per rule while unresolved) and notifies the team. A team with `PULSE_MAX_RULES_PER_TEAM` rules answers `TOO_MANY_REQUESTS` naming the team and the limit, and stores nothing.",
+      })
       .input(createRuleSchema)
       .output(alertRuleSchema)
       .mutation(async ({ ctx, input }) => {
@@ -43,6 +50,10 @@ export function createRulesRouter(deps: {
       }),
 
     deleteRule: authedProcedure
+      .meta({
+        description:
+          "Deletes a rule of one of the caller's teams (admins: any); any other id answers `NOT_FOUND`.",
+      })
       .input(z.object({ id: idSchema }))
       .output(z.object({ ok: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {

@@ -25,13 +25,20 @@ export const DEFAULT_LAYOUT: DashboardLayout = {
 export function createDashboardRouter(deps: { settings: SettingsStore }) {
   const { settings } = deps;
   return {
-    layout: authedProcedure.output(dashboardLayoutSchema).query(async ({ ctx }) => {
-      const stored = await settings.get(ctx.user.id, KEY);
-      const parsed = stored === null ? null : dashboardLayoutSchema.safeParse(JSON.parse(stored));
-      return parsed?.success ? parsed.data : DEFAULT_LAYOUT;
-    }),
+    layout: authedProcedure
+      .meta({
+        description:
+          "The caller's dashboard: its tiles, and charts with their time range; until it is saved, Pulse's own `pulse.*` health series.",
+      })
+      .output(dashboardLayoutSchema)
+      .query(async ({ ctx }) => {
+        const stored = await settings.get(ctx.user.id, KEY);
+        const parsed = stored === null ? null : dashboardLayoutSchema.safeParse(JSON.parse(stored));
+        return parsed?.success ? parsed.data : DEFAULT_LAYOUT;
+      }),
 
     saveLayout: authedProcedure
+      .meta({ description: "Saves the caller's dashboard whole, and answers it." })
       .input(dashboardLayoutSchema)
       .output(dashboardLayoutSchema)
       .mutation(async ({ ctx, input }) => {

@@ -4,6 +4,7 @@ import {
   ingestSchema,
   onPointsSchema,
   pointSchema,
+  pointsBatchSchema,
   rangeSchema,
   seriesSummarySchema,
   type PointsBatch,
@@ -24,14 +25,25 @@ export function createMetricsRouter(deps: {
   const { store, actions, feed, env } = deps;
   return {
     ingest: authedProcedure
-      .meta({ scope: 'ingest' })
+      .meta({
+        scope: 'ingest',
+        description:
+          "Stores a batch of points (sessions, and tokens with scope `ingest`) and answers how many; `ts` defaults to the server's now. A point stamped more than `PULSE_MAX_CLOCK_SKEW_S` ahead of the server's clock, or older than `PULSE_METRICS_RETENTION_H`, refuses the whole batch with `BAD_REQUEST` (a zod issue per point, at `['points', i, 'ts']`) and stores nothing.",
+      })
       .input(ingestSchema)
       .output(z.object({ accepted: z.number().int() }))
       .mutation(async ({ input }) => ({ accepted: await actions.ingest(input.points) })),
 
-    list: authedProcedure.output(z.array(seriesSummarySchema)).query(() => store.list()),
+    list: authedProcedure
+      .meta({ description: 'Every series, with its last point.' })
+      .output(z.array(seriesSummarySchema))
+      .query(() => store.list()),
 
     range: authedProcedure
+      .meta({
+        description:
+          "A series' points from `from` to `to` (ms since the epoch, both included), oldest first, at most `maxPoints`: downsampled so that each bucket's lowest and highest points survive (a spike stays visible). `from` after `to` answers `BAD_REQUEST`; a range over more than `PULSE_RANGE_MAX_ROWS` stored points answers `PAYLOAD_TOO_LARGE`: narrow it.",
+      })
       .input(rangeSchema)
       .output(z.array(pointSchema))
       .query(async ({ input }) => {
@@ -47,23 +59,28 @@ export function createMetricsRouter(deps: {
         return points;
       }),
 
-    /**
-     * New points of the given series, coalesced into at most ~10 batches a second. Refused when
-     * it would take the series this server watches past `PULSE_MAX_WATCHED_SERIES`: checked here,
-     * so every transport answers with a plain tRPC error, against what is watched now rather than
-     * reserved, so a stream that is never opened holds nothing. Subscriptions resolved at the
-     * same moment can pass the limit together by a few series (at most WATCH_SERIES_MAX each).
-     */
-    onPoints: authedProcedure.input(onPointsSchema).subscription(({ input }) => {
-      const max = env.PULSE_MAX_WATCHED_SERIES;
-      const total = feed.watchedWith(input.series);
-      if (total > max) {
-        throw new TRPCError({
-          code: 'TOO_MANY_REQUESTS',
-          message: `This server watches at most ${max} series (PULSE_MAX_WATCHED_SERIES); these would make ${total}: watch fewer, or try again later`,
-        });
-      }
-      return valueFeed<PointsBatch>(feed.points(input.series));
-    }),
+    // The watched-series limit is checked here, so every transport answers with a plain tRPC
+    // error, against what is watched now rather than reserved, so a stream that is never opened
+    // holds nothing. Subscriptions resolved at the same moment can pass the limit together by a
+    // few series (at most WATCH_SERIES_MAX each).
+    onPoints: authedProcedure
+      .meta({
+        description:
+          'New points of the given series as they arrive, in batches: points arriving within 100 ms come together, so at most ~10 batches a second. Untracked: a client reloads its ranges whenever the stream starts or restarts. Refused with `TOO_MANY_REQUESTS`, before it opens, when it would take the series this instance watches past `PULSE_MAX_WATCHED_SERIES`.',
+        yields: pointsBatchSchema,
+        tracked: false,
+      })
+      .input(onPointsSchema)
+      .subscription(({ input }) => {
+        const max = env.PULSE_MAX_WATCHED_SERIES;
+        const total = feed.watchedWith(input.series);
+        if (total > max) {
+          throw new TRPCError({
+            code: 'TOO_MANY_REQUESTS',
+            message: `This server watches at most ${max} series (PULSE_MAX_WATCHED_SERIES); these would make ${total}: watch fewer, or try again later`,
+          });
+        }
+        return valueFeed<PointsBatch>(feed.points(input.series));
+      }),
   } satisfies TRPCRouterRecord;
 }

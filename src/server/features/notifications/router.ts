@@ -6,6 +6,7 @@ import {
   notificationPageSchema,
   notificationSchema,
   onNotificationSchema,
+  readStateEventSchema,
   sendNotificationSchema,
   type Notification,
   type ReadStateEvent,
@@ -53,15 +54,24 @@ export function createNotificationsRouter(deps: {
 
   return {
     list: authedProcedure
+      .meta({
+        description:
+          "The caller's notifications, newest first, a page at a time: pass a page's `nextCursor` as `cursor` for the next; it is null on the last page.",
+      })
       .input(listNotificationsSchema)
       .output(notificationPageSchema)
       .query(({ ctx, input }) => store.list(ctx.user.id, input)),
 
     unreadCount: authedProcedure
+      .meta({ description: "How many of the caller's notifications are unread." })
       .output(z.number().int())
       .query(({ ctx }) => store.unreadCount(ctx.user.id)),
 
     markRead: authedProcedure
+      .meta({
+        description:
+          "Marks one of the caller's notifications read and answers it; again changes nothing. The caller's other tabs and devices hear it on `notifications.onReadState`. Another user's notification answers `NOT_FOUND`, exactly as an unknown id does.",
+      })
       .input(markReadSchema)
       .output(notificationSchema)
       .mutation(async ({ ctx, input }) => {
@@ -73,11 +83,19 @@ export function createNotificationsRouter(deps: {
       }),
 
     markAllRead: authedProcedure
+      .meta({
+        description:
+          "Marks every notification of the caller read, and answers how many were unread; the caller's other tabs and devices hear it on `notifications.onReadState`.",
+      })
       .output(z.object({ count: z.number().int() }))
       .mutation(async ({ ctx }) => ({ count: await actions.markAllRead(ctx.user.id) })),
 
     send: adminProcedure
-      .meta({ scope: 'notify' })
+      .meta({
+        scope: 'notify',
+        description:
+          'Sends a notification (admins, and their tokens with scope `notify`) and answers how many people it reached. A team means the people who are its members now, everyone the users who exist now; unknown users or teams answer `NOT_FOUND` and store nothing. It is stored once, whatever the audience, and reaches every subscriber of `notifications.onNotification` on every instance.',
+      })
       .input(sendNotificationSchema)
       .output(z.object({ count: z.number().int() }))
       .mutation(async ({ input }) => {
@@ -91,19 +109,25 @@ export function createNotificationsRouter(deps: {
         return { count };
       }),
 
-    /**
-     * The caller's new notifications, replayable: with `lastEventId` (or SSE `Last-Event-ID`) it
-     * first sends everything after that id, then goes live, with no gap and no duplicate.
-     */
     onNotification: authedProcedure
+      .meta({
+        description:
+          "The caller's new notifications, each tracked by its id. With `lastEventId` (or SSE's `Last-Event-ID` on reconnect) it first replays, in order, every notification of the caller after that one, then goes live: no gap and no duplicate, across reconnects, restarts and instances. An id it cannot resume from (unknown, or not the caller's) ends the stream with `PRECONDITION_FAILED`: refetch, then subscribe afresh.",
+        yields: notificationSchema,
+        tracked: true,
+      })
       .input(onNotificationSchema)
       .subscription(({ ctx, input }) =>
         trackedFeed<Notification>(feed.notifications(ctx.user, input?.lastEventId)),
       ),
 
-    /** Read-state changes made on any of the caller's tabs or devices. */
-    onReadState: authedProcedure.subscription(({ ctx }) =>
-      valueFeed<ReadStateEvent>(feed.readState(ctx.user.id)),
-    ),
+    onReadState: authedProcedure
+      .meta({
+        description:
+          'Read-state changes the caller makes on any tab or device, with the unread count after each. Untracked: a client refetches the count whenever the stream starts or restarts.',
+        yields: readStateEventSchema,
+        tracked: false,
+      })
+      .subscription(({ ctx }) => valueFeed<ReadStateEvent>(feed.readState(ctx.user.id))),
   } satisfies TRPCRouterRecord;
 }

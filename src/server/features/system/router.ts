@@ -12,22 +12,34 @@ export function createSystemRouter(deps: {
 }) {
   const { metrics, version, startedAt, instance } = deps;
   return {
-    health: publicProcedure.output(healthSchema).query(() => ({
-      status: 'ok' as const,
-      version,
-      uptimeS: Math.round((Date.now() - startedAt) / 1000),
-    })),
+    health: publicProcedure
+      .meta({
+        description:
+          "Answers anyone, signed in or not: `ok`, the server's version (the API version of `api/contract.json`) and its uptime in seconds.",
+      })
+      .output(healthSchema)
+      .query(() => ({
+        status: 'ok' as const,
+        version,
+        uptimeS: Math.round((Date.now() - startedAt) / 1000),
+      })),
 
-    stats: adminProcedure.output(statsSchema).query(() => {
-      const { counts } = metrics;
-      return {
-        connections: { sse: counts.sse, ws: counts.ws },
-        subscriptions: counts.subscriptions,
-        eventsPublished: counts.published,
-        eventsDelivered: counts.delivered,
-        droppedSlowConsumers: counts.dropped,
-        instance,
-      };
-    }),
+    stats: adminProcedure
+      .meta({
+        description:
+          "This instance's open connections by transport, open subscriptions and event counts since it started, and its name.",
+      })
+      .output(statsSchema)
+      .query(() => {
+        const { counts } = metrics;
+        return {
+          connections: { sse: counts.sse, ws: counts.ws },
+          subscriptions: counts.subscriptions,
+          eventsPublished: counts.published,
+          eventsDelivered: counts.delivered,
+          droppedSlowConsumers: counts.dropped,
+          instance,
+        };
+      }),
   } satisfies TRPCRouterRecord;
 }

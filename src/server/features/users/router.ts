@@ -29,6 +29,10 @@ export function createUsersRouter(deps: {
 
   return {
     create: adminProcedure
+      .meta({
+        description:
+          'Creates a user: the display name defaults to the username, the role to `member`, the teams to none. A taken username answers `CONFLICT`, an unknown team `NOT_FOUND`.',
+      })
       .input(createUserSchema)
       .output(userSchema)
       .mutation(async ({ input }) => {
@@ -54,8 +58,8 @@ export function createUsersRouter(deps: {
         return user;
       }),
 
-    /** By username, a page at a time (`cursor`: the last user of the previous page). */
     list: adminProcedure
+      .meta({ description: 'Every user, by username, a page at a time.' })
       .input(pageInputSchema.optional())
       .output(z.array(userSchema))
       .query(({ input }) => {
@@ -63,11 +67,11 @@ export function createUsersRouter(deps: {
         return pageOrRefuse(page.cursor, users.list(page));
       }),
 
-    /**
-     * Disables (or enables again) a user: a disabled user cannot sign in, their sessions end,
-     * their tokens stop working, and their open streams and sockets close.
-     */
     setDisabled: adminProcedure
+      .meta({
+        description:
+          'Disables a user, or enables them again. A disabled user cannot sign in (`FORBIDDEN`), their sessions end, their tokens stop working until they are enabled again, and their open streams and sockets close. Admins cannot disable themselves (`BAD_REQUEST`).',
+      })
       .input(setDisabledSchema)
       .output(
         z.object({ userId: idSchema, disabled: z.boolean(), sessionsEnded: z.number().int() }),
@@ -87,8 +91,11 @@ export function createUsersRouter(deps: {
         return { userId: input.userId, disabled: true, sessionsEnded };
       }),
 
-    /** Ends every session of a user (signs them out everywhere). */
     revokeSessions: adminProcedure
+      .meta({
+        description:
+          'Ends every session of a user (signs them out everywhere), closing the streams and sockets they opened; answers how many.',
+      })
       .input(userIdSchema)
       .output(z.object({ count: z.number().int() }))
       .mutation(async ({ input }) => {
@@ -96,8 +103,11 @@ export function createUsersRouter(deps: {
         return { count: await auth.endSessionsOf(input.userId) };
       }),
 
-    /** Revokes every API token of a user. */
     revokeTokens: adminProcedure
+      .meta({
+        description:
+          'Revokes every API token of a user, closing the streams and sockets they opened; answers how many.',
+      })
       .input(userIdSchema)
       .output(z.object({ count: z.number().int() }))
       .mutation(async ({ input }) => {

@@ -22,6 +22,10 @@ export function createTeamsRouter(deps: {
   const { teams, users, auth } = deps;
   return {
     create: adminProcedure
+      .meta({
+        description:
+          'Creates a team; its chat room is `room_<teamId>`. A taken name answers `CONFLICT`.',
+      })
       .input(createTeamSchema)
       .output(teamSchema)
       .mutation(async ({ input }) => {
@@ -31,14 +35,19 @@ export function createTeamsRouter(deps: {
         return team;
       }),
 
-    /** Admins see every team; members see their own. */
-    list: authedProcedure.output(z.array(teamSchema)).query(async ({ ctx }) => {
-      const all = await teams.list();
-      return all.filter((t) => seesTeam(ctx.user, t.id));
-    }),
+    list: authedProcedure
+      .meta({ description: 'Admins see every team; members see their own.' })
+      .output(z.array(teamSchema))
+      .query(async ({ ctx }) => {
+        const all = await teams.list();
+        return all.filter((t) => seesTeam(ctx.user, t.id));
+      }),
 
-    /** A team's people, for admins and the team's own members (names, assignees, mentions). */
     members: authedProcedure
+      .meta({
+        description:
+          "A team's people (for names, assignees and mentions), for admins and the team's own members; anyone else gets `NOT_FOUND`, as for a team that does not exist.",
+      })
       .input(z.object({ teamId: idSchema }))
       .output(z.array(personSchema))
       .query(async ({ ctx, input }) => {
@@ -49,6 +58,10 @@ export function createTeamsRouter(deps: {
       }),
 
     addMember: adminProcedure
+      .meta({
+        description:
+          'Adds a user to a team (again: nothing changes) and answers the user with their teams. An unknown team or user answers `NOT_FOUND`.',
+      })
       .input(addMemberSchema)
       .output(userSchema)
       .mutation(async ({ input }) => {
