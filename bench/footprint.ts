@@ -39,12 +39,7 @@ const work = makeWorkDir();
 const readings: number[] = [];
 for (let i = 0; i < runs; i++) {
   const env = pulseEnv(work, join(work, `footprint-${i}.db`));
-  const server = await startServer(
-    `pulse ${i + 1}`,
-    0,
-    pulseServerArgs(),
-    env,
-  );
+  const server = await startServer(`pulse ${i + 1}`, 0, pulseServerArgs(), env);
   try {
     readings.push(await steadyRssMiB(server.pid));
   } finally {
