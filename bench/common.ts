@@ -9,6 +9,8 @@ export interface BenchCredentials {
   adminToken: string;
   /** One `read` token per subscriber, each for a different member of the team. */
   memberTokens: string[];
+  /** Each token's member, by username (`memberUsernames[i]` holds `memberTokens[i]`). */
+  memberUsernames: string[];
 }
 
 /** One measured phase (fixed rate or flat out) against one server. */
