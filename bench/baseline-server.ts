@@ -25,10 +25,7 @@ import {
   SUBSCRIBE_PATH,
 } from './notify-baseline.ts';
 
-const baseline = loadBaseline<ServerResponse>(
-  process.argv[2],
-  'baseline-server.ts <credentials.json>',
-);
+const baseline = loadBaseline<ServerResponse>();
 const { subscribers } = baseline;
 
 const sessionOf = (header: string | undefined): string | null =>

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import type { BenchCredentials } from './common.ts';
 
 export const SUBSCRIBE_PATH = '/trpc/notifications.onNotification';
@@ -76,9 +77,10 @@ export interface Baseline<C> {
   subscribers: Subscribers<C>;
 }
 
-/** A baseline's state from the credentials file it is started with. */
-export function loadBaseline<C>(file: string | undefined, usage: string): Baseline<C> {
-  if (!file) throw new Error(`usage: ${usage}`);
+/** A baseline's state from the credentials file named by its first argument. */
+export function loadBaseline<C>(): Baseline<C> {
+  const file = process.argv[2];
+  if (!file) throw new Error(`usage: ${basename(process.argv[1] ?? '')} <credentials.json>`);
   const creds = JSON.parse(readFileSync(file, 'utf8')) as BenchCredentials;
   return {
     creds,

@@ -14,19 +14,9 @@
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { serveBaseline } from './baseline-serve.ts';
-import {
-  bearer,
-  handleSend,
-  loadBaseline,
-  reply,
-  SEND_PATH,
-  SUBSCRIBE_PATH,
-} from './notify-baseline.ts';
+import { bearer, handleSend, loadBaseline, SEND_PATH, SUBSCRIBE_PATH } from './notify-baseline.ts';
 
-const baseline = loadBaseline<WebSocket>(
-  process.argv[2],
-  'ws-baseline-server.ts <credentials.json>',
-);
+const baseline = loadBaseline<WebSocket>();
 const { subscribers } = baseline;
 
 const server = createServer((req, res) => {
@@ -36,7 +26,7 @@ const server = createServer((req, res) => {
       for (const ws of to) ws.send(frame, { binary: false });
     });
   }
-  reply(res, 404, { error: 'not found' });
+  res.writeHead(404).end();
 });
 
 const wss = new WebSocketServer({ noServer: true });
