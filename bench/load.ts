@@ -45,7 +45,7 @@ function oneOf<T extends string>(name: string, values: readonly T[]): T {
   return value as T;
 }
 const baseUrl = new URL(required('url'));
-/** Where broadcasts are sent; the server's own URL unless it takes them elsewhere. */
+/** Where notifications are sent; the server's own URL unless it takes them elsewhere. */
 const sendUrl = new URL('/trpc/notifications.send', flags.get('send-url') ?? baseUrl);
 const serverPid = Number(required('pid'));
 const creds = JSON.parse(readFileSync(required('creds'), 'utf8')) as BenchCredentials;
