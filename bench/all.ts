@@ -1,26 +1,29 @@
 /**
- * `npm run bench`: the notification (SSE), dashboard (ingest + onPoints), chat (WebSocket),
- * scale-out (two instances on PostgreSQL + Redis against one), request/response (queries and
- * a mutation over HTTP and WebSocket), connection (WebSocket accepts, idle memory per
- * subscription, 10,000 live subscriptions), presence churn and footprint benchmarks one after the
- * other.
+ * `npm run bench`: the notification (SSE broadcasts, then per-user events, each against a
+ * plain SSE and a raw `ws` server), dashboard (ingest + onPoints), chat (WebSocket), scale-out
+ * (two instances on PostgreSQL + Redis against one), request/response (queries and a mutation
+ * over HTTP and WebSocket), connection (WebSocket accepts, idle memory per subscription, 10,000
+ * live subscriptions), presence churn and footprint benchmarks one after the other.
  * `--quick` and `--seconds S` go to all of them; anything else means different things to each
- * (`--rate` is broadcasts, points or messages per second), so it needs
- * `--only notifications|ops|chat|scale|rpc|connections|presence|footprint`. Exits non-zero when any of them did.
+ * (`--rate` is broadcasts, sends, points or messages per second), so it needs `--only
+ * notifications|per-user|ops|chat|scale|rpc|connections|presence|footprint`. Exits non-zero when
+ * any of them did.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from './common.ts';
 
+/** Each suite's script and its own arguments. */
 const SUITES = {
-  notifications: 'run.ts',
-  ops: 'ops.ts',
-  chat: 'chat.ts',
-  scale: 'scale.ts',
-  rpc: 'rpc.ts',
-  connections: 'connections.ts',
-  presence: 'presence.ts',
-  footprint: 'footprint.ts',
+  notifications: ['run.ts'],
+  'per-user': ['run.ts', '--per-user'],
+  ops: ['ops.ts'],
+  chat: ['chat.ts'],
+  scale: ['scale.ts'],
+  rpc: ['rpc.ts'],
+  connections: ['connections.ts'],
+  presence: ['presence.ts'],
+  footprint: ['footprint.ts'],
 } as const;
 type Suite = keyof typeof SUITES;
 const SHARED = ['quick', 'seconds'];
@@ -45,9 +48,10 @@ const args = [...flags].flatMap(([name, value]) =>
 
 let failed = 0;
 for (const suite of suites) {
-  const script = fileURLToPath(new URL(SUITES[suite], import.meta.url));
-  process.stdout.write(`\n=== ${suite} (bench/${SUITES[suite]}) ===\n`);
-  const { status } = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+  const [file, ...own] = SUITES[suite];
+  const script = fileURLToPath(new URL(file, import.meta.url));
+  process.stdout.write(`\n=== ${suite} (bench/${[file, ...own].join(' ')}) ===\n`);
+  const { status } = spawnSync(process.execPath, ['--import', 'tsx', script, ...own, ...args], {
     stdio: 'inherit',
   });
   if (status !== 0) failed = status ?? 1;

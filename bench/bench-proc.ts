@@ -193,6 +193,7 @@ export interface Seeded {
   teamName: string;
   adminToken: string;
   memberTokens: string[];
+  memberUsernames: string[];
 }
 
 export async function seedUsers(
@@ -225,6 +226,7 @@ export async function seedUsers(
       scopes: adminScopes,
     });
     const memberTokens: string[] = [];
+    const memberUsernames: string[] = [];
     for (let i = 0; i < members; i++) {
       const user = await users.create({
         username: `m${i}`,
@@ -242,8 +244,9 @@ export async function seedUsers(
         scopes: memberScopes,
       });
       memberTokens.push(token);
+      memberUsernames.push(user.username);
     }
-    return { teamId: team.id, teamName: team.name, adminToken, memberTokens };
+    return { teamId: team.id, teamName: team.name, adminToken, memberTokens, memberUsernames };
   } finally {
     await db.destroy();
   }

@@ -9,27 +9,34 @@ export interface BenchCredentials {
   adminToken: string;
   /** One `read` token per subscriber, each for a different member of the team. */
   memberTokens: string[];
+  /** Each token's member, by username (`memberUsernames[i]` holds `memberTokens[i]`). */
+  memberUsernames: string[];
 }
+
+/** How the load subscribes: SSE `notifications.onNotification`, or a plain WebSocket. */
+export type Transport = 'sse' | 'ws';
+/** Whom each send is for: the whole team (a broadcast), or one user, each in turn. */
+export type Address = 'team' | 'user';
 
 /** One measured phase (fixed rate or flat out) against one server. */
 export interface PhaseResult {
   name: 'fixed' | 'flat';
-  /** Broadcasts the server accepted (HTTP 200). */
+  /** Sends the server accepted (HTTP 200): broadcasts, or per-user events. */
   sent: number;
   sendErrors: number;
   /** Scheduled sends not made because 64 were already unanswered (the server fell behind). */
   sendsSkipped: number;
   /** From the first send to the last delivery (or the drain timeout), seconds. */
   seconds: number;
-  broadcastsPerS: number;
+  sendsPerS: number;
   deliveries: number;
   deliveriesPerS: number;
   expectedDeliveries: number;
-  /** Sum over subscribers of broadcasts they never got. */
+  /** Sum over subscribers of events addressed to them they never got. */
   missing: number;
   /** Deliveries of an id the subscriber already had (or out of order). */
   duplicates: number;
-  /** Subscribers that got at least one broadcast too few. */
+  /** Subscribers that got at least one event too few. */
   subscribersMissing: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   serverCpuS: number;
@@ -38,8 +45,8 @@ export interface PhaseResult {
   serverCpuShare: number;
   /** Share of one core the load generator used (near 1 means the load, not the server, was the limit). */
   loadCpuShare: number;
-  /** Storage writes the server caused, KiB per accepted broadcast. */
-  serverDiskWriteKiBPerBroadcast: number;
+  /** Storage writes the server caused, KiB per accepted send. */
+  serverDiskWriteKiBPerSend: number;
   /** Share of the server's core used by other processes (noise; NaN when not pinned). */
   otherCpuShareOnServerCore: number;
   /** Whether every expected delivery arrived before the drain timeout. */
@@ -48,6 +55,8 @@ export interface PhaseResult {
 
 export interface TargetResult {
   label: string;
+  transport: Transport;
+  address: Address;
   subscribers: number;
   /** Bytes of one event's JSON as the subscribers received it. */
   eventJsonBytes: number;

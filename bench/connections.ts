@@ -694,6 +694,7 @@ async function main() {
     teamName: 'bench',
     adminToken: randomUUID(),
     memberTokens: people.members.map((m) => m.secret),
+    memberUsernames: people.members.map((m) => m.user.username),
   };
   writeFileSync(credsFile, JSON.stringify(creds));
   const node = (script: string) => ['--import', 'tsx', join(benchDir, script)];

@@ -1,15 +1,20 @@
 /**
- * The load generator: one process (pinned to its own core by bench/run.ts) that holds N SSE
- * subscriptions to `notifications.onNotification`, sends broadcasts, and measures the server
- * process from /proc. Parsing is kept cheap (indexOf on the raw text, no EventSource, no
- * JSON.parse per event) so that the load, not the server, is rarely the limit.
+ * The load generator: one process (pinned to its own core by bench/run.ts) that holds N
+ * subscriptions, one per member, sends notifications, and measures the server process from
+ * /proc. A subscription is SSE `notifications.onNotification` (`--transport sse`) or a plain
+ * WebSocket to the same path whose every text frame is one event's JSON (`--transport ws`, for
+ * bench/ws-baseline-server.ts). Each send goes to the whole team (`--address team`) or to one
+ * member (`--address user`: `to: { usernames: [u] }`, the subscribers' users in turn). Parsing
+ * is kept cheap (indexOf on the raw text, no EventSource, no JSON.parse per event) so that the
+ * load, not the server, is rarely the limit.
  *
  *   node --import tsx bench/load.ts --url http://127.0.0.1:PORT --pid SERVER_PID \
  *     --creds credentials.json --out result.json --label pulse \
- *     --subscribers 1000 --rate 20 --seconds 10 [--warmup 2]
+ *     --subscribers 1000 --rate 20 --seconds 10 [--warmup 2] [--transport sse|ws] [--address team|user]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type ClientRequest } from 'node:http';
+import { WebSocket } from 'ws';
 import {
   EVENT_BODY,
   EVENT_TITLE,
@@ -20,9 +25,11 @@ import {
   parseFlags,
   rssKiB,
   sleep,
+  type Address,
   type BenchCredentials,
   type PhaseResult,
   type TargetResult,
+  type Transport,
 } from './common.ts';
 
 const flags = parseFlags(process.argv.slice(2));
@@ -31,8 +38,14 @@ const required = (name: string): string => {
   if (value === undefined) throw new Error(`--${name} is required`);
   return value;
 };
+function oneOf<T extends string>(name: string, values: readonly T[]): T {
+  const value = flags.get(name) ?? values[0];
+  if (!values.includes(value as T))
+    throw new Error(`--${name} must be one of ${values.join(', ')}`);
+  return value as T;
+}
 const baseUrl = new URL(required('url'));
-/** Where broadcasts are sent; the server's own URL unless it takes them elsewhere. */
+/** Where notifications are sent; the server's own URL unless it takes them elsewhere. */
 const sendUrl = new URL('/trpc/notifications.send', flags.get('send-url') ?? baseUrl);
 const serverPid = Number(required('pid'));
 const creds = JSON.parse(readFileSync(required('creds'), 'utf8')) as BenchCredentials;
@@ -45,8 +58,10 @@ const warmupSeconds = numberFlag(flags, 'warmup', 2);
 const flatSenders = Math.floor(numberFlag(flags, 'senders', 4));
 /** The core the server is pinned to, or -1. */
 const serverCpu = Number(flags.get('server-cpu') ?? -1);
+const transport = oneOf<Transport>('transport', ['sse', 'ws']);
+const address = oneOf<Address>('address', ['team', 'user']);
 
-if (creds.memberTokens.length < subscriberCount) {
+if (Math.min(creds.memberTokens.length, creds.memberUsernames.length) < subscriberCount) {
   throw new Error(
     `only ${creds.memberTokens.length} member tokens for ${subscriberCount} subscribers`,
   );
@@ -87,7 +102,7 @@ const MAX_BUCKET = 120_000 * BUCKETS_PER_MS;
 interface PhaseState {
   received: number;
   hist: Uint32Array;
-  /** Distinct broadcast ids seen by anyone during the phase. */
+  /** Distinct event ids seen by anyone during the phase. */
   ids: Set<number>;
   lastDeliveryAt: number;
 }
@@ -121,27 +136,35 @@ function maxOf(hist: Uint32Array): number {
 const CREATED_AT = '"createdAt":"';
 const ISO_LENGTH = 24; // 2025-01-01T00:00:00.000Z
 
-class Subscriber {
-  pending = '';
+/** The `createdAt` of the event JSON in `text` at or after `from`, ms since the epoch. */
+function createdAtIn(text: string, from: number): number {
+  const at = text.indexOf(CREATED_AT, from) + CREATED_AT.length;
+  return Date.parse(text.slice(at, at + ISO_LENGTH));
+}
+
+/** One member's subscription, whatever carries it: opening, ids counted, latency recorded. */
+abstract class Subscriber {
   lastSeq = 0;
-  /** Distinct broadcasts received in the current phase. */
+  /** Distinct events received in the current phase. */
   got = 0;
+  /** Events the server accepted for this subscriber in the current phase. */
+  expected = 0;
   duplicates = 0;
   connected = false;
   closed = false;
   failure: string | null = null;
-  private req: ClientRequest | null = null;
   private onConnected: (() => void) | null = null;
   private onFailed: ((error: Error) => void) | null = null;
 
-  constructor(readonly token: string) {}
+  constructor(
+    readonly token: string,
+    readonly username: string,
+  ) {}
 
+  /** Resolves once the server holds the subscription. */
   open(timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(`no 'connected' event within ${timeoutMs} ms`),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => this.fail(`not connected within ${timeoutMs} ms`), timeoutMs);
       this.onConnected = () => {
         clearTimeout(timer);
         resolve();
@@ -150,77 +173,34 @@ class Subscriber {
         clearTimeout(timer);
         reject(error);
       };
-      const req = request(
-        new URL('/trpc/notifications.onNotification', baseUrl),
-        {
-          agent: false,
-          headers: { Accept: 'text/event-stream', Authorization: `Bearer ${this.token}` },
-        },
-        (res) => {
-          if (res.statusCode !== 200) {
-            this.fail(`HTTP ${res.statusCode}`);
-            res.resume();
-            return;
-          }
-          res.on('data', (chunk: Buffer) => this.onChunk(chunk.toString('latin1')));
-          res.on('close', () => this.onClose());
-        },
-      );
-      this.req = req;
-      req.on('error', (error) => this.fail(error.message));
-      req.end();
+      this.connect();
     });
   }
 
-  private fail(reason: string) {
+  protected abstract connect(): void;
+  abstract close(): void;
+
+  protected markConnected() {
+    this.connected = true;
+    const onConnected = this.onConnected;
+    this.onConnected = this.onFailed = null;
+    onConnected?.();
+  }
+
+  protected fail(reason: string) {
     if (this.failure === null) this.failure = reason;
     const onFailed = this.onFailed;
     this.onFailed = this.onConnected = null;
-    this.req?.destroy();
+    this.close();
     onFailed?.(new Error(reason));
   }
 
-  private onClose() {
+  protected onClose() {
     this.closed = true;
-    if (!this.connected) this.fail('stream closed before the connected event');
+    if (!this.connected) this.fail('closed before it was connected');
   }
 
-  private onChunk(text: string) {
-    const now = wallNow();
-    const buf = this.pending === '' ? text : this.pending + text;
-    let start = 0;
-    for (;;) {
-      const end = buf.indexOf('\n\n', start);
-      if (end === -1) break;
-      if (buf.startsWith('id: ntf_', start)) {
-        const newline = buf.indexOf('\n', start);
-        const seq = Number(buf.slice(start + 8, newline));
-        const at = buf.indexOf(CREATED_AT, newline);
-        const created = Date.parse(
-          buf.slice(at + CREATED_AT.length, at + CREATED_AT.length + ISO_LENGTH),
-        );
-        if (eventJsonBytes === 0) eventJsonBytes = end - (newline + 1 + 'data: '.length);
-        this.onEvent(seq, now - created, now);
-      } else {
-        const named = buf.indexOf('event: ', start);
-        if (named !== -1 && named < end) {
-          const name = buf.slice(named + 7, buf.indexOf('\n', named));
-          if (name === 'connected') {
-            this.connected = true;
-            const onConnected = this.onConnected;
-            this.onConnected = this.onFailed = null;
-            onConnected?.();
-          } else if (name === 'serialized-error') {
-            this.failure ??= `serialized-error: ${buf.slice(named, end)}`;
-          }
-        }
-      }
-      start = end + 2;
-    }
-    this.pending = start === buf.length ? '' : buf.slice(start);
-  }
-
-  private onEvent(seq: number, latencyMs: number, now: number) {
+  protected onEvent(seq: number, latencyMs: number, now: number) {
     if (seq > this.lastSeq) {
       this.lastSeq = seq;
       this.got++;
@@ -235,11 +215,113 @@ class Subscriber {
     const i = bucket < 0 ? 0 : bucket > MAX_BUCKET ? MAX_BUCKET : bucket;
     p.hist[i] = (p.hist[i] ?? 0) + 1;
   }
+}
+
+const subscribeUrl = new URL('/trpc/notifications.onNotification', baseUrl);
+
+/** An SSE subscription, connected at its `connected` event (the server has it by then). */
+class SseSubscriber extends Subscriber {
+  private pending = '';
+  private req: ClientRequest | null = null;
+
+  protected connect() {
+    const req = request(
+      subscribeUrl,
+      {
+        agent: false,
+        headers: { Accept: 'text/event-stream', Authorization: `Bearer ${this.token}` },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          this.fail(`HTTP ${res.statusCode}`);
+          res.resume();
+          return;
+        }
+        res.on('data', (chunk: Buffer) => this.onChunk(chunk.toString('latin1')));
+        res.on('close', () => this.onClose());
+      },
+    );
+    this.req = req;
+    req.on('error', (error) => this.fail(error.message));
+    req.end();
+  }
+
+  private onChunk(text: string) {
+    const now = wallNow();
+    const buf = this.pending === '' ? text : this.pending + text;
+    let start = 0;
+    for (;;) {
+      const end = buf.indexOf('\n\n', start);
+      if (end === -1) break;
+      if (buf.startsWith('id: ntf_', start)) {
+        const newline = buf.indexOf('\n', start);
+        const seq = Number(buf.slice(start + 8, newline));
+        if (eventJsonBytes === 0) eventJsonBytes = end - (newline + 1 + 'data: '.length);
+        this.onEvent(seq, now - createdAtIn(buf, newline), now);
+      } else {
+        const named = buf.indexOf('event: ', start);
+        if (named !== -1 && named < end) {
+          const name = buf.slice(named + 7, buf.indexOf('\n', named));
+          if (name === 'connected') this.markConnected();
+          else if (name === 'serialized-error') {
+            this.failure ??= `serialized-error: ${buf.slice(named, end)}`;
+          }
+        }
+      }
+      start = end + 2;
+    }
+    this.pending = start === buf.length ? '' : buf.slice(start);
+  }
 
   close() {
     this.req?.destroy();
   }
 }
+
+const ID_FIELD = '"id":"ntf_';
+
+/**
+ * A WebSocket whose every text frame is one event's JSON, connected once the upgrade is
+ * answered (the server holds the socket by then). Frames are not checked for UTF-8, as the SSE
+ * text is not: the load reads only ASCII fields.
+ */
+class WsSubscriber extends Subscriber {
+  private ws: WebSocket | null = null;
+
+  protected connect() {
+    const ws = new WebSocket(subscribeUrl.href.replace(/^http/, 'ws'), {
+      headers: { Authorization: `Bearer ${this.token}` },
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
+    this.ws = ws;
+    ws.on('open', () => this.markConnected());
+    ws.on('message', (data: Buffer) => this.onFrame(data));
+    ws.on('error', (error) => this.fail(error.message));
+    ws.on('close', () => this.onClose());
+  }
+
+  private onFrame(data: Buffer) {
+    const now = wallNow();
+    const text = data.toString('latin1');
+    const at = text.indexOf(ID_FIELD) + ID_FIELD.length;
+    const seq = Number(text.slice(at, text.indexOf('"', at)));
+    if (eventJsonBytes === 0) eventJsonBytes = data.length;
+    this.onEvent(seq, now - createdAtIn(text, at), now);
+  }
+
+  close() {
+    this.ws?.terminate();
+  }
+}
+
+const newSubscriber = (i: number): Subscriber => {
+  const token = creds.memberTokens[i] ?? '';
+  const username = creds.memberUsernames[i] ?? '';
+  return transport === 'ws'
+    ? new WsSubscriber(token, username)
+    : new SseSubscriber(token, username);
+};
 
 /** Opens subscriptions with a bounded number of handshakes in flight. */
 async function openAll(subs: Subscriber[], concurrency: number): Promise<number> {
@@ -265,15 +347,31 @@ async function openAll(subs: Subscriber[], concurrency: number): Promise<number>
 // Sending.
 
 const sendAgent = new Agent({ keepAlive: true, maxSockets: 16 });
-const sendBody = JSON.stringify({
-  to: { teamId: creds.teamId },
-  title: EVENT_TITLE,
-  body: EVENT_BODY,
-  severity: 'warning',
-});
+const sendBody = (to: object): string =>
+  JSON.stringify({ to, title: EVENT_TITLE, body: EVENT_BODY, severity: 'warning' });
+
+/** One send: its request body, and the subscribers who should each get it once it is accepted. */
+interface Addressed {
+  body: string;
+  to: readonly Subscriber[];
+}
+
+/**
+ * Each next send, by `--address`: a broadcast to the team, or an event for one member only
+ * (`to: { usernames: [u] }`), the members of `subs` in turn.
+ */
+function addressing(subs: Subscriber[]): () => Addressed {
+  if (address === 'team') {
+    const all: Addressed = { body: sendBody({ teamId: creds.teamId }), to: subs };
+    return () => all;
+  }
+  const each = subs.map((sub) => ({ body: sendBody({ usernames: [sub.username] }), to: [sub] }));
+  let next = 0;
+  return () => each[next++ % each.length]!;
+}
 
 /** One `notifications.send`; true when the server accepted it. */
-function send(retry = true): Promise<boolean> {
+function send(body: string, retry = true): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     let answered = false;
     const req = request(
@@ -284,7 +382,7 @@ function send(retry = true): Promise<boolean> {
         timeout: 30_000,
         headers: {
           'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(sendBody),
+          'Content-Length': Buffer.byteLength(body),
           Authorization: `Bearer ${creds.adminToken}`,
         },
       },
@@ -306,13 +404,13 @@ function send(retry = true): Promise<boolean> {
     req.on('error', (error: NodeJS.ErrnoException) => {
       // A kept-alive socket the server closed as we reused it: the request never got there.
       if (retry && !answered && req.reusedSocket && error.code === 'ECONNRESET') {
-        resolve(send(false));
+        resolve(send(body, false));
         return;
       }
       if (sendErrorsLogged++ < 3) log(`send failed: ${error.message}`);
       resolve(false);
     });
-    req.end(sendBody);
+    req.end(body);
   });
 }
 let sendErrorsLogged = 0;
@@ -323,8 +421,20 @@ interface SendTally {
   skipped: number;
 }
 
-/** `rate` broadcasts per second for `seconds`, on schedule, with a bound on sends in flight. */
-async function sendAtRate(seconds: number, tally: SendTally): Promise<void> {
+/** Makes the next send; once it is accepted, each of its subscribers expects one more event. */
+async function sendNext(next: () => Addressed, tally: SendTally): Promise<boolean> {
+  const { body, to } = next();
+  const ok = await send(body);
+  if (!ok) tally.errors++;
+  else {
+    tally.sent++;
+    for (const sub of to) sub.expected++;
+  }
+  return ok;
+}
+
+/** `rate` sends per second for `seconds`, on schedule, with a bound on sends in flight. */
+async function sendAtRate(seconds: number, next: () => Addressed, tally: SendTally): Promise<void> {
   const total = Math.max(1, Math.round(rate * seconds));
   const start = performance.now();
   let inFlight = 0;
@@ -337,11 +447,9 @@ async function sendAtRate(seconds: number, tally: SendTally): Promise<void> {
       continue;
     }
     inFlight++;
-    const p: Promise<void> = send().then((ok) => {
+    const p: Promise<void> = sendNext(next, tally).then(() => {
       inFlight--;
       pending.delete(p);
-      if (ok) tally.sent++;
-      else tally.errors++;
     });
     pending.add(p);
   }
@@ -349,16 +457,16 @@ async function sendAtRate(seconds: number, tally: SendTally): Promise<void> {
 }
 
 /** `flatSenders` loops, each sending as soon as its previous send was answered, for `seconds`. */
-async function sendFlatOut(seconds: number, tally: SendTally): Promise<void> {
+async function sendFlatOut(
+  seconds: number,
+  next: () => Addressed,
+  tally: SendTally,
+): Promise<void> {
   const until = performance.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: flatSenders }, async () => {
       while (performance.now() < until) {
-        if (await send()) tally.sent++;
-        else {
-          tally.errors++;
-          await sleep(10);
-        }
+        if (!(await sendNext(next, tally))) await sleep(10);
       }
     }),
   );
@@ -372,7 +480,7 @@ async function runPhase(
   subs: Subscriber[],
   sendFor: (tally: SendTally) => Promise<void>,
 ): Promise<PhaseResult> {
-  for (const sub of subs) sub.got = sub.duplicates = 0;
+  for (const sub of subs) sub.got = sub.duplicates = sub.expected = 0;
   phase = newPhaseState();
   const tally: SendTally = { sent: 0, errors: 0, skipped: 0 };
   const open = () => subs.filter((s) => s.connected && !s.closed);
@@ -385,8 +493,8 @@ async function runPhase(
   await sendFor(tally);
   const sendEnd = wallNow();
 
-  // Drain: until every open subscriber has every accepted broadcast, or progress stops.
-  const expected = () => tally.sent * open().length;
+  // Drain: until every open subscriber has every accepted event for it, or progress stops.
+  const expected = () => open().reduce((sum, s) => sum + s.expected, 0);
   let lastProgress = wallNow();
   let lastReceived = phase.received;
   const drainDeadline = wallNow() + 60_000;
@@ -412,14 +520,14 @@ async function runPhase(
   for (const sub of subs) {
     if (!sub.connected) continue;
     duplicates += sub.duplicates;
-    const short = tally.sent - sub.got;
+    const short = sub.expected - sub.got;
     if (short > 0) {
       missing += short;
       subscribersMissing++;
     }
   }
   if (phase.ids.size !== tally.sent) {
-    log(`${name}: ${tally.sent} broadcasts accepted but ${phase.ids.size} distinct ids delivered`);
+    log(`${name}: ${tally.sent} sends accepted but ${phase.ids.size} distinct ids delivered`);
   }
   const serverCpuS = cpu1 - cpu0;
   return {
@@ -428,10 +536,10 @@ async function runPhase(
     sendErrors: tally.errors,
     sendsSkipped: tally.skipped,
     seconds,
-    broadcastsPerS: tally.sent / seconds,
+    sendsPerS: tally.sent / seconds,
     deliveries,
     deliveriesPerS: deliveries / seconds,
-    expectedDeliveries: tally.sent * subs.filter((s) => s.connected).length,
+    expectedDeliveries: subs.reduce((sum, s) => sum + (s.connected ? s.expected : 0), 0),
     missing,
     duplicates,
     subscribersMissing,
@@ -445,7 +553,7 @@ async function runPhase(
     serverCpuUsPerDelivery: deliveries > 0 ? (serverCpuS * 1e6) / deliveries : NaN,
     serverCpuShare: serverCpuS / seconds,
     loadCpuShare: (load.user + load.system) / 1e6 / seconds,
-    serverDiskWriteKiBPerBroadcast: tally.sent > 0 ? (disk1 - disk0) / 1024 / tally.sent : NaN,
+    serverDiskWriteKiBPerSend: tally.sent > 0 ? (disk1 - disk0) / 1024 / tally.sent : NaN,
     otherCpuShareOnServerCore: Math.max(0, core1 - core0 - serverCpuS) / seconds,
     drained,
   };
@@ -465,7 +573,7 @@ async function settledRss(): Promise<number> {
 function describe(r: PhaseResult): string {
   const f = (n: number, d = 1) => n.toFixed(d);
   return (
-    `${r.name}: ${r.sent} broadcasts (${f(r.broadcastsPerS)}/s), ${r.deliveries} deliveries ` +
+    `${r.name}: ${r.sent} sends (${f(r.sendsPerS)}/s), ${r.deliveries} deliveries ` +
     `(${f(r.deliveriesPerS, 0)}/s), p50 ${f(r.latencyMs.p50)} ms, p99 ${f(r.latencyMs.p99)} ms, ` +
     `${f(r.serverCpuUsPerDelivery, 2)} µs CPU/delivery, missing ${r.missing}, duplicates ${r.duplicates}` +
     `, server CPU ${f(r.serverCpuShare * 100, 0)}%, load CPU ${f(r.loadCpuShare * 100, 0)}%` +
@@ -475,19 +583,18 @@ function describe(r: PhaseResult): string {
 }
 
 async function main() {
-  // Warm-up: a few subscriptions and broadcasts, so one-off allocations (JIT, lazy modules,
+  // Warm-up: a few subscriptions and sends, so one-off allocations (JIT, lazy modules,
   // prepared statements) are not counted as per-subscription memory.
-  const warm = creds.memberTokens
-    .slice(0, Math.min(10, subscriberCount))
-    .map((t) => new Subscriber(t));
+  const warm = Array.from({ length: Math.min(10, subscriberCount) }, (_, i) => newSubscriber(i));
   await openAll(warm, 10);
-  for (let i = 0; i < 3; i++) await send();
+  const warmNext = addressing(warm);
+  for (let i = 0; i < 3; i++) await sendNext(warmNext, { sent: 0, errors: 0, skipped: 0 });
   await sleep(300);
   for (const sub of warm) sub.close();
   await sleep(1000);
 
   const rssBeforeKiB = await settledRss();
-  const subs = creds.memberTokens.slice(0, subscriberCount).map((t) => new Subscriber(t));
+  const subs = Array.from({ length: subscriberCount }, (_, i) => newSubscriber(i));
   const connectStart = performance.now();
   const connectFailures = await openAll(subs, 64);
   const connectSeconds = (performance.now() - connectStart) / 1000;
@@ -502,16 +609,19 @@ async function main() {
     `idle RSS ${rssBeforeKiB} → ${rssIdleKiB} KiB: ${idleKiBPerSubscription.toFixed(1)} KiB per subscription`,
   );
 
+  const next = addressing(subs);
   if (warmupSeconds > 0) {
-    await runPhase('fixed', subs, (tally) => sendAtRate(warmupSeconds, tally));
+    await runPhase('fixed', subs, (tally) => sendAtRate(warmupSeconds, next, tally));
   }
-  const fixed = await runPhase('fixed', subs, (tally) => sendAtRate(phaseSeconds, tally));
+  const fixed = await runPhase('fixed', subs, (tally) => sendAtRate(phaseSeconds, next, tally));
   log(describe(fixed));
-  const flat = await runPhase('flat', subs, (tally) => sendFlatOut(phaseSeconds, tally));
+  const flat = await runPhase('flat', subs, (tally) => sendFlatOut(phaseSeconds, next, tally));
   log(describe(flat));
 
   const result: TargetResult = {
     label,
+    transport,
+    address,
     subscribers: subs.length,
     eventJsonBytes,
     connectSeconds,

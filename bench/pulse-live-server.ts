@@ -5,8 +5,9 @@
  * subscriptions exactly as in production: auth and input validation through the router once
  * per subscription, the hub, the SSE fast path. Broadcasts, though, come in on a second
  * port and skip the database: each is validated with the notification schema, made into one
- * `LiveEvent` and dispatched to every team member's channel, as the notification fan-out
- * does after it has read a new notification back from the store.
+ * `LiveEvent` and dispatched to every team member's channel (or, for `to: { usernames }`, to
+ * those users' channels), as the notification fan-out does after it has read a new
+ * notification back from the store.
  *
  *   node --import tsx bench/pulse-live-server.ts <credentials.json>
  *
@@ -30,6 +31,12 @@ const pulse = await startServer(parseEnv());
 const { app } = pulse;
 const members = await app.stores.teams.memberIds(creds.teamId);
 const channels = members.map(notificationChannel);
+const channelOf = new Map(
+  [...(await app.stores.users.idsByUsernames(creds.memberUsernames))].map(([name, id]) => [
+    name,
+    notificationChannel(id),
+  ]),
+);
 // Above any id the store handed out, so subscribers' de-duplication by seq lets them through.
 let seq = 100_000;
 
@@ -51,11 +58,14 @@ const sends = createServer((req, res) => {
   req.on('data', (chunk: string) => (body += chunk));
   req.on('end', () => {
     const input = JSON.parse(body) as {
+      to: { usernames?: string[] };
       title: string;
       body?: string;
       severity: string;
       link?: string | null;
     };
+    const to = input.to.usernames?.map((name) => channelOf.get(name)) ?? channels;
+    if (to.includes(undefined)) return reply(404, { error: 'unknown user' });
     const createdAt = new Date().toISOString();
     const data = notificationSchema.parse({
       id: `ntf_${++seq}`,
@@ -68,8 +78,8 @@ const sends = createServer((req, res) => {
     });
     const event = liveEvent(data, data.id, seq, Date.parse(createdAt));
     app.metrics.counts.published++;
-    for (const channel of channels) app.hub.dispatch(channel, event);
-    reply(200, { result: { data: { count: channels.length } } });
+    for (const channel of to) if (channel) app.hub.dispatch(channel, event);
+    reply(200, { result: { data: { count: to.length } } });
   });
 });
 await new Promise<void>((resolve) => sends.listen(0, '127.0.0.1', resolve));

@@ -1,14 +1,18 @@
 /**
- * `npm run bench`: Pulse's real-time fan-out next to a plain `node:http` SSE broadcast server,
- * measured in the same run on the same machine.
+ * `npm run bench`: Pulse's real-time fan-out next to a plain `node:http` SSE server and a raw
+ * `ws` server, measured in the same run on the same machine.
  *
- *   npm run bench -- [--subscribers 1000] [--rate 20] [--seconds 10] [--quick]
+ *   npm run bench -- --only notifications [--subscribers 1000] [--rate 20] [--seconds 10] [--quick]
+ *   npm run bench -- --only per-user [--subscribers 1000] [--rate 1000] [--seconds 10] [--quick]
  *
- * For each server: a fresh process (pinned to CPU 0 with taskset when available) and a load
- * process (CPU 1) that opens N SSE subscriptions, measures idle memory per subscription,
- * sends broadcasts at a fixed rate and then flat out, and reads the server's CPU from /proc.
- * Prints a table with ratios and PASS/FAIL for Pulse's targets, and writes the results to
- * bench/results/<timestamp>.json.
+ * Broadcasts (the default): every send goes to the whole team. `--per-user`: every send names
+ * one user (`to: { usernames: [u] }`), each subscriber's user in turn, so each delivery pays for
+ * its own send. For each server: a fresh process (pinned to CPU 0 with taskset when available)
+ * and a load process (CPU 1, bench/load.ts) that opens N subscriptions (SSE; WebSockets for the
+ * raw `ws` server), measures idle memory per subscription, sends at a fixed rate and then flat
+ * out, and reads the server's CPU from /proc. Prints a table with ratios and PASS/FAIL for
+ * Pulse's targets (exit 1 when one fails), and writes the results to
+ * bench/results/[per-user-]<timestamp>.json.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,10 +22,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { numberFlag, parseKnownFlags, type PhaseResult, type TargetResult } from './common.ts';
 import {
+  fmt,
   machineFacts,
   PULSE_NODE_FLAGS,
   pulseEnv as pulseServerEnv,
   pulseServerArgs,
+  stamp,
+  table,
 } from './bench-proc.ts';
 import { seedDatabase } from './seed.ts';
 
@@ -32,15 +39,18 @@ const TARGET = { subscribers: 1000, rate: 20, p99Ms: 100, idleKiB: 30 } as const
 
 const flags = parseKnownFlags(
   process.argv.slice(2),
-  ['subscribers', 'rate', 'seconds', 'quick', 'senders', 'profile'],
-  '--subscribers N --rate R --seconds S --quick --profile',
+  ['subscribers', 'rate', 'seconds', 'quick', 'senders', 'profile', 'per-user'],
+  '--subscribers N --rate R --seconds S --senders K --quick --profile --per-user',
 );
 const quick = flags.get('quick') === 'true';
+/** Per-user events (each send to one user, in turn) instead of team broadcasts. */
+const perUser = flags.get('per-user') === 'true';
 /** Runs each server under `--cpu-prof`; the profiles land in bench/results/profile-<time>/<server>/. */
 const profile = flags.get('profile') === 'true';
 const config = {
   subscribers: Math.floor(numberFlag(flags, 'subscribers', quick ? 200 : 1000)),
-  rate: numberFlag(flags, 'rate', 20),
+  // Per user, one delivery per send: each user gets one event a second at 1,000 users.
+  rate: numberFlag(flags, 'rate', perUser ? 1000 : 20),
   seconds: numberFlag(flags, 'seconds', quick ? 2 : 10),
   warmupSeconds: quick ? 1 : 2,
   flatSenders: Math.floor(numberFlag(flags, 'senders', 4)),
@@ -144,12 +154,21 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 
 // ---------------------------------------------------------------------------------------------
 
-type Label = 'pulse' | 'pulse-live' | 'baseline';
+type Label = 'pulse' | 'pulse-live' | 'baseline' | 'ws';
 const TITLES: Record<Label, string> = {
   pulse: 'Pulse',
   'pulse-live': 'Pulse, no store',
-  baseline: 'baseline',
+  baseline: 'plain SSE',
+  ws: 'raw ws',
 };
+/** The servers Pulse is compared with, and the shorter names of the ratio columns. */
+const REFERENCES: readonly Label[] = ['baseline', 'ws'];
+const SHORT: Record<Label, string> = { ...TITLES, 'pulse-live': 'no store' };
+
+interface Measured {
+  label: Label;
+  result: TargetResult;
+}
 
 async function measure(
   label: Label,
@@ -194,6 +213,10 @@ async function measure(
         String(config.warmupSeconds),
         '--senders',
         String(config.flatSenders),
+        '--transport',
+        label === 'ws' ? 'ws' : 'sse',
+        '--address',
+        perUser ? 'user' : 'team',
         '--server-cpu',
         pinning ? '0' : '-1',
         ...(sendUrl ? ['--send-url', sendUrl] : []),
@@ -213,33 +236,35 @@ async function measure(
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? a / b : NaN);
 
-function table(results: { label: Label; result: TargetResult }[]) {
-  const base = results.find((r) => r.label === 'baseline')?.result;
-  const compared = results.filter((r) => r.label !== 'baseline');
+/** Each Pulse column against each baseline measured, in the order of the ratio columns. */
+function pairs(measured: Measured[]): { of: Measured; to: Measured }[] {
+  const refs = measured.filter((m) => REFERENCES.includes(m.label));
+  return measured
+    .filter((m) => !REFERENCES.includes(m.label))
+    .flatMap((of) => refs.map((to) => ({ of, to })));
+}
+
+function report(measured: Measured[]): string {
+  const compared = pairs(measured);
   const header = [
     '',
-    ...results.map((r) => TITLES[r.label]),
-    ...(base ? compared.map((r) => `${TITLES[r.label]} ÷ baseline`) : []),
+    ...measured.map((m) => TITLES[m.label]),
+    ...compared.map(({ of, to }) => `${SHORT[of.label]} ÷ ${SHORT[to.label]}`),
   ];
   const rows: string[][] = [];
-  /** A row of one figure per server; with `digits` and `ratios`, also each ÷ the baseline. */
+  /** A row of one figure per server; with `ratios`, also each Pulse ÷ each baseline. */
   const num = (name: string, pick: (r: TargetResult) => number, digits = 1, ratios = true) =>
     rows.push([
       name,
-      ...results.map((r) => fmt(pick(r.result), digits)),
-      ...(base
-        ? compared.map((r) => (ratios ? fmt(ratio(pick(r.result), pick(base)), 2) : ''))
-        : []),
+      ...measured.map((m) => fmt(pick(m.result), digits)),
+      ...compared.map(({ of, to }) =>
+        ratios ? fmt(ratio(pick(of.result), pick(to.result)), 2) : '',
+      ),
     ]);
   const text = (name: string, pick: (r: TargetResult) => string) =>
-    rows.push([
-      name,
-      ...results.map((r) => pick(r.result)),
-      ...(base ? compared.map(() => '') : []),
-    ]);
+    rows.push([name, ...measured.map((m) => pick(m.result)), ...compared.map(() => '')]);
 
   num('idle KiB per subscription', (r) => r.idleKiBPerSubscription);
   text(
@@ -247,37 +272,31 @@ function table(results: { label: Label; result: TargetResult }[]) {
     (r) => `${fmt(r.rssBeforeKiB / 1024)} → ${fmt(r.rssIdleKiB / 1024)}`,
   );
   num('connect all, s', (r) => r.connectSeconds, 2, false);
+  const sends = perUser ? 'sends' : 'broadcasts';
   for (const key of ['fixed', 'flat'] as const) {
     const title =
       key === 'fixed' ? `fixed ${config.rate}/s` : `flat out (${config.flatSenders} senders)`;
-    const phase = (pick: (p: PhaseResult) => number) => (r: TargetResult) => pick(r[key]);
+    const phase =
+      (pick: (p: PhaseResult) => number) =>
+      (r: TargetResult): number =>
+        pick(r[key]);
     num(
-      `${title}: broadcasts/s`,
-      phase((p) => p.broadcastsPerS),
+      `${title}: ${sends}/s`,
+      phase((p) => p.sendsPerS),
     );
     num(
       `${title}: deliveries/s`,
       phase((p) => p.deliveriesPerS),
       0,
     );
-    num(
-      `${title}: latency p50 ms`,
-      phase((p) => p.latencyMs.p50),
-      1,
-      false,
-    );
-    num(
-      `${title}: latency p99 ms`,
-      phase((p) => p.latencyMs.p99),
-      1,
-      false,
-    );
-    num(
-      `${title}: latency max ms`,
-      phase((p) => p.latencyMs.max),
-      1,
-      false,
-    );
+    for (const p of ['p50', 'p99', 'max'] as const) {
+      num(
+        `${title}: latency ${p} ms`,
+        phase((x) => x.latencyMs[p]),
+        1,
+        false,
+      );
+    }
     num(
       `${title}: server CPU µs/delivery`,
       phase((p) => p.serverCpuUsPerDelivery),
@@ -303,8 +322,8 @@ function table(results: { label: Label; result: TargetResult }[]) {
         false,
       );
     num(
-      `${title}: server disk writes KiB/broadcast`,
-      phase((p) => p.serverDiskWriteKiBPerBroadcast),
+      `${title}: server disk writes KiB/${sends.slice(0, -1)}`,
+      phase((p) => p.serverDiskWriteKiBPerSend),
       0,
       false,
     );
@@ -316,11 +335,36 @@ function table(results: { label: Label; result: TargetResult }[]) {
   }
   text('subscriptions failed / lost', (r) => `${r.connectFailures} / ${r.streamsLost}`);
   text('event JSON bytes', (r) => String(r.eventJsonBytes));
+  return table(header, rows);
+}
 
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (r: string[]) =>
-    r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+/** The ratios the targets are about, of one Pulse column to one baseline. */
+const ratiosOf = (r: TargetResult, base: TargetResult) => ({
+  cpuPerDeliveryFixed: ratio(r.fixed.serverCpuUsPerDelivery, base.fixed.serverCpuUsPerDelivery),
+  cpuPerDeliveryFlat: ratio(r.flat.serverCpuUsPerDelivery, base.flat.serverCpuUsPerDelivery),
+  deliveriesPerSFlat: ratio(r.flat.deliveriesPerS, base.flat.deliveriesPerS),
+  idleKiBPerSubscription: ratio(r.idleKiBPerSubscription, base.idleKiBPerSubscription),
+});
+type Ratios = ReturnType<typeof ratiosOf>;
+const RATIO_NAMES: Record<keyof Ratios, string> = {
+  cpuPerDeliveryFixed: 'server CPU per delivery, fixed rate',
+  cpuPerDeliveryFlat: 'server CPU per delivery, flat out',
+  deliveriesPerSFlat: 'deliveries/s, flat out',
+  idleKiBPerSubscription: 'KiB per idle subscription',
+};
+
+function ratioTable(measured: Measured[]): string {
+  const compared = pairs(measured).map(({ of, to }) => ({
+    name: `${SHORT[of.label]} ÷ ${SHORT[to.label]}`,
+    ratios: ratiosOf(of.result, to.result),
+  }));
+  return table(
+    ['Ratios', ...compared.map((c) => c.name)],
+    (Object.keys(RATIO_NAMES) as (keyof Ratios)[]).map((key) => [
+      RATIO_NAMES[key],
+      ...compared.map((c) => fmt(c.ratios[key], 2)),
+    ]),
+  );
 }
 
 interface TargetCheck {
@@ -329,7 +373,36 @@ interface TargetCheck {
   detail: string;
 }
 
-function checks(pulse: TargetResult): TargetCheck[] {
+/**
+ * Issue 10's fan-out targets, Pulse's SSE against the raw `ws` server: at least 0.9× its
+ * deliveries/s flat out (broadcasts), and server CPU per delivery at most 1.3× (broadcasts) or
+ * 1.5× (per-user events) at the fixed rate and flat out. Judged only at 1,000 subscribers.
+ */
+const RAW_WS_TARGET = { deliveriesPerSFlat: 0.9, cpuPerDelivery: perUser ? 1.5 : 1.3 } as const;
+
+function rawWsChecks(pulse: TargetResult, ws: TargetResult): TargetCheck[] {
+  const atScale = config.subscribers >= TARGET.subscribers;
+  const scale = atScale ? '' : ` (run at ${config.subscribers} subscribers, below the target's)`;
+  const r = ratiosOf(pulse, ws);
+  const per = perUser ? 'per-user event' : 'broadcast';
+  const cpu = (phase: 'fixed' | 'flat', value: number): TargetCheck => ({
+    name: `${per}s: server CPU per delivery ≤ ${RAW_WS_TARGET.cpuPerDelivery}× raw ws, ${phase === 'fixed' ? 'fixed rate' : 'flat out'}`,
+    pass: atScale && value <= RAW_WS_TARGET.cpuPerDelivery,
+    detail: `${fmt(value, 2)}× (${fmt(pulse[phase].serverCpuUsPerDelivery, 2)} vs ${fmt(ws[phase].serverCpuUsPerDelivery, 2)} µs)${scale}`,
+  });
+  const checks = [cpu('fixed', r.cpuPerDeliveryFixed), cpu('flat', r.cpuPerDeliveryFlat)];
+  if (perUser) return checks;
+  return [
+    {
+      name: `broadcasts flat out: deliveries/s ≥ ${RAW_WS_TARGET.deliveriesPerSFlat}× raw ws`,
+      pass: atScale && r.deliveriesPerSFlat >= RAW_WS_TARGET.deliveriesPerSFlat,
+      detail: `${fmt(r.deliveriesPerSFlat, 2)}× (${fmt(pulse.flat.deliveriesPerS, 0)} vs ${fmt(ws.flat.deliveriesPerS, 0)}/s)${scale}`,
+    },
+    ...checks,
+  ];
+}
+
+function broadcastChecks(pulse: TargetResult): TargetCheck[] {
   const f = pulse.fixed;
   const atScale = config.subscribers >= TARGET.subscribers && config.rate >= TARGET.rate;
   const scale = atScale
@@ -346,7 +419,7 @@ function checks(pulse: TargetResult): TargetCheck[] {
       pass: atScale && kept,
       detail:
         `${f.sent}/${scheduled} accepted, ${f.sendsSkipped} skipped (64 unanswered), ${f.sendErrors} failed, ` +
-        `${fmt(f.broadcastsPerS)}/s${f.drained ? '' : ', deliveries never caught up'}${scale}`,
+        `${fmt(f.sendsPerS)}/s${f.drained ? '' : ', deliveries never caught up'}${scale}`,
     },
     {
       name: `${at}: delivery latency p99 < ${TARGET.p99Ms} ms`,
@@ -368,10 +441,33 @@ function checks(pulse: TargetResult): TargetCheck[] {
   ];
 }
 
+/** Per user: every event reached its one subscriber, once, in both phases. */
+function perUserChecks(pulse: TargetResult): TargetCheck[] {
+  const { fixed: f, flat: l } = pulse;
+  const missing = f.missing + l.missing;
+  const duplicates = f.duplicates + l.duplicates;
+  return [
+    {
+      name: 'per-user events: no loss',
+      pass:
+        missing === 0 &&
+        duplicates === 0 &&
+        f.drained &&
+        l.drained &&
+        pulse.connectFailures === 0 &&
+        pulse.streamsLost === 0,
+      detail:
+        `${f.deliveries + l.deliveries}/${f.expectedDeliveries + l.expectedDeliveries} delivered: ` +
+        `${missing} missing, ${duplicates} duplicates, ${pulse.connectFailures} streams failed to open, ` +
+        `${pulse.streamsLost} lost`,
+    },
+  ];
+}
+
 /** Warns when other processes took a noticeable share of the server's core during a phase. */
-function disturbance(results: { label: Label; result: TargetResult }[]): string | null {
+function disturbance(measured: Measured[]): string | null {
   const worst = Math.max(
-    ...results.flatMap(({ result }) => [
+    ...measured.flatMap(({ result }) => [
       result.fixed.otherCpuShareOnServerCore,
       result.flat.otherCpuShareOnServerCore,
     ]),
@@ -387,9 +483,11 @@ function disturbance(results: { label: Label; result: TargetResult }[]): string 
 
 async function main() {
   const startedAt = new Date();
+  const scenario = perUser
+    ? `${config.subscribers} users with an SSE subscription each, ${config.rate} sends/s each to one user in turn`
+    : `${config.subscribers} SSE subscribers, ${config.rate} broadcasts/s`;
   console.error(
-    `Pulse benchmark: ${config.subscribers} SSE subscribers, ${config.rate} broadcasts/s, ` +
-      `${config.seconds} s per phase${quick ? ' (quick)' : ''}; ` +
+    `Pulse benchmark: ${scenario}, ${config.seconds} s per phase${quick ? ' (quick)' : ''}; ` +
       (pinning
         ? 'server on CPU 0, load on CPU 1'
         : 'taskset or a second CPU missing: processes not pinned'),
@@ -410,95 +508,73 @@ async function main() {
   );
 
   const pulseEnv = pulseServerEnv(dir, dbPath);
-
-  const profileDir = join(
-    benchDir,
-    'results',
-    `profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`,
-  );
+  const production = { ...process.env, NODE_ENV: 'production' };
+  const profileDir = join(benchDir, 'results', `profile-${stamp(startedAt)}`);
   const profiling = (label: Label) =>
     profile ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : [];
-  const nodeArgs = (label: Label) => [
+  /** A bench/ server: Pulse's own with Pulse's node flags, the baselines with node's defaults. */
+  const script = (label: Label, file: string) => [
     ...profiling(label),
-    ...(label === 'baseline' ? [] : PULSE_NODE_FLAGS),
+    ...(REFERENCES.includes(label) ? [] : PULSE_NODE_FLAGS),
     '--import',
     'tsx',
+    join(benchDir, file),
+    credsFile,
   ];
-  const pulse = await measure(
-    'pulse',
-    [...profiling('pulse'), ...pulseServerArgs()],
-    pulseEnv,
-    credsFile,
-    dir,
-  );
-  const pulseLive = await measure(
-    'pulse-live',
-    [...nodeArgs('pulse-live'), join(benchDir, 'pulse-live-server.ts'), credsFile],
-    pulseEnv,
-    credsFile,
-    dir,
-  );
-  const baseline = await measure(
-    'baseline',
-    [...nodeArgs('baseline'), join(benchDir, 'baseline-server.ts'), credsFile],
-    { ...process.env, NODE_ENV: 'production' },
-    credsFile,
-    dir,
-  );
+  /** Each server's node arguments and environment, in the order they are measured. */
+  const servers: Record<Label, [string[], NodeJS.ProcessEnv]> = {
+    pulse: [[...profiling('pulse'), ...pulseServerArgs()], pulseEnv],
+    'pulse-live': [script('pulse-live', 'pulse-live-server.ts'), pulseEnv],
+    baseline: [script('baseline', 'baseline-server.ts'), production],
+    ws: [script('ws', 'ws-baseline-server.ts'), production],
+  };
+  const measured: Measured[] = [];
+  for (const label of Object.keys(servers) as Label[]) {
+    const [args, env] = servers[label];
+    measured.push({ label, result: await measure(label, args, env, credsFile, dir) });
+  }
   if (profile) {
     console.error(
       `\nCPU profiles: ${profileDir}/<server>\n  summarize: node --import tsx bench/profile-summary.ts ${profileDir}/pulse`,
     );
   }
 
-  const ratiosOf = (r: TargetResult) => ({
-    cpuPerDeliveryFixed: ratio(
-      r.fixed.serverCpuUsPerDelivery,
-      baseline.fixed.serverCpuUsPerDelivery,
-    ),
-    cpuPerDeliveryFlat: ratio(r.flat.serverCpuUsPerDelivery, baseline.flat.serverCpuUsPerDelivery),
-    deliveriesPerSFlat: ratio(r.flat.deliveriesPerS, baseline.flat.deliveriesPerS),
-    idleKiBPerSubscription: ratio(r.idleKiBPerSubscription, baseline.idleKiBPerSubscription),
-  });
+  const resultOf = (label: Label) => measured.find((m) => m.label === label)?.result;
+  const pulse = resultOf('pulse');
+  const ws = resultOf('ws');
+  if (!pulse || !ws) throw new Error('Pulse and raw ws are always measured');
   const results = {
     startedAt: startedAt.toISOString(),
     machine: machineFacts(loadavg),
-    config: { ...config, quick },
-    pulse,
-    pulseLive,
-    baseline,
-    ratios: { pulse: ratiosOf(pulse), pulseLive: ratiosOf(pulseLive) },
-    targets: checks(pulse),
+    config: { ...config, quick, perUser },
+    servers: Object.fromEntries(measured.map((m) => [m.label, m.result])),
+    ratios: Object.fromEntries(
+      pairs(measured).map(({ of, to }) => [
+        `${of.label}/${to.label}`,
+        ratiosOf(of.result, to.result),
+      ]),
+    ),
+    targets: [
+      ...(perUser ? perUserChecks(pulse) : broadcastChecks(pulse)),
+      ...rawWsChecks(pulse, ws),
+    ],
   };
 
+  const machine = `${results.machine.cpus} × ${results.machine.cpuModel}, Node ${process.version}${pinning ? ', server on CPU 0 and load on CPU 1' : ', unpinned'}`;
   console.log(
-    `\nPulse vs plain node:http SSE — ${config.subscribers} subscribers, ${config.rate} broadcasts/s, ` +
-      `${config.seconds} s per phase, ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${process.version}` +
-      (pinning ? ', server on CPU 0 and load on CPU 1' : ', unpinned') +
-      `\n"Pulse, no store": the same server and SSE path, broadcasts dispatched to the hub without the database.`,
+    perUser
+      ? `\nPer-user events: Pulse vs plain node:http SSE and raw ws — ${config.subscribers} users, ` +
+          `${config.rate} sends/s, each to one user in turn (to: { usernames: [u] }), ${config.seconds} s per phase, ${machine}` +
+          `\n"Pulse, no store": the same server and SSE path, each event dispatched to its user's channel without the database.` +
+          `\nThe baselines send each event to the subscription of the user it names: one delivery per send.`
+      : `\nPulse vs plain node:http SSE and raw ws — ${config.subscribers} subscribers, ${config.rate} broadcasts/s, ` +
+          `${config.seconds} s per phase, ${machine}` +
+          `\n"Pulse, no store": the same server and SSE path, broadcasts dispatched to the hub without the database.` +
+          `\n"raw ws": a ws server sending each event's JSON, encoded once into one Buffer, to every socket.`,
   );
-  console.log(
-    table([
-      { label: 'pulse', result: pulse },
-      { label: 'pulse-live', result: pulseLive },
-      { label: 'baseline', result: baseline },
-    ]),
-  );
-  const r = results.ratios;
-  console.log('\nRatios (÷ baseline)                       Pulse   Pulse, no store');
-  const ratioLine = (name: string, key: keyof typeof r.pulse) =>
-    console.log(
-      `  ${name.padEnd(38)} ${fmt(r.pulse[key], 2).padStart(6)}   ${fmt(r.pulseLive[key], 2).padStart(6)}`,
-    );
-  ratioLine('server CPU per delivery, fixed rate', 'cpuPerDeliveryFixed');
-  ratioLine('server CPU per delivery, flat out', 'cpuPerDeliveryFlat');
-  ratioLine('deliveries/s, flat out', 'deliveriesPerSFlat');
-  ratioLine('KiB per idle subscription', 'idleKiBPerSubscription');
-  const noise = disturbance([
-    { label: 'pulse', result: pulse },
-    { label: 'pulse-live', result: pulseLive },
-    { label: 'baseline', result: baseline },
-  ]);
+  console.log(report(measured));
+  console.log(`\n${ratioTable(measured)}`);
+  const noise = disturbance(measured);
   if (noise) console.log(`\n${noise}`);
   console.log('\nTargets:');
   for (const c of results.targets)
@@ -506,7 +582,7 @@ async function main() {
 
   const resultsDir = join(benchDir, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = join(resultsDir, `${perUser ? 'per-user-' : ''}${stamp(startedAt)}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nResults: ${file}`);
   if (results.targets.some((c) => !c.pass)) process.exitCode = 1;
