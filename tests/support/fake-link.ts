@@ -1,6 +1,7 @@
 import { TRPCClientError, type Operation, type TRPCLink } from '@trpc/client';
 import { observable, type Observer } from '@trpc/server/observable';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import type { z } from 'zod';
 import type { AppRouter } from '../../src/server/router.ts';
 
 type Envelope = { result: { type: 'started' } | { type?: 'data'; data: unknown } };
@@ -12,10 +13,17 @@ type ClientError = TRPCClientError<AppRouter>;
  */
 export type FakeHandler = (op: Operation, stream: Observer<Envelope, ClientError>) => unknown;
 
-/** A tRPC error as the server would send it, with its code (what `errorCode` reads). */
-export function serverError(code: TRPC_ERROR_CODE_KEY, message: string): ClientError {
+/**
+ * A tRPC error as the server would send it, with its code (what `errorCode` reads) and, for
+ * an input it refused, zod's issues (what `errorIssues` reads).
+ */
+export function serverError(
+  code: TRPC_ERROR_CODE_KEY,
+  message: string,
+  issues: z.core.$ZodIssue[] | null = null,
+): ClientError {
   return TRPCClientError.from<AppRouter>({
-    error: { message, code: -32000, data: { code, httpStatus: 400, path: null } },
+    error: { message, code: -32000, data: { code, httpStatus: 400, path: null, issues } },
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { incidentPath, parseRoute } from '../../src/client/features/shell/routes.ts';
+import { explorerPath, incidentPath, parseRoute } from '../../src/client/features/shell/routes.ts';
 import { linkState } from '../../src/client/transport/live-status.ts';
 
 describe('routes', () => {
@@ -15,6 +15,14 @@ describe('routes', () => {
   it('opens the page an incident link (from a notification) names', () => {
     const path = incidentPath('inc_a/b');
     expect(parseRoute(path)).toEqual({ name: 'incident', id: 'inc_a/b' });
+  });
+
+  it('opens the explorer on a procedure, by a path the server answers with the app', () => {
+    expect(parseRoute('/explorer')).toEqual({ name: 'explorer', procedure: null });
+    const path = explorerPath('notifications.send');
+    // A last segment with a dot would be served as a file (or 404), not as the app.
+    expect(path).toBe('/explorer/notifications/send');
+    expect(parseRoute(path)).toEqual({ name: 'explorer', procedure: 'notifications.send' });
   });
 });
 

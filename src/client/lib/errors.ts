@@ -2,11 +2,22 @@ import { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../../server/router.ts';
 import { backoffDelayMs } from '../transport/backoff.ts';
 
+type ServerError = TRPCClientError<AppRouter>;
+type ServerErrorData = NonNullable<ServerError['data']>;
+
+/** The error data the server sent with an error from any call (none: it did not answer). */
+function serverData(error: unknown): ServerErrorData | undefined {
+  return (error instanceof TRPCClientError && (error as ServerError).data) || undefined;
+}
+
 /** The tRPC error code of an error from any call, if the server sent one. */
 export function errorCode(error: unknown): string | undefined {
-  return error instanceof TRPCClientError
-    ? (error as TRPCClientError<AppRouter>).data?.code
-    : undefined;
+  return serverData(error)?.code;
+}
+
+/** Zod's issues with an input the server refused (`BAD_REQUEST`), if it sent any. */
+export function errorIssues(error: unknown): NonNullable<ServerErrorData['issues']> {
+  return serverData(error)?.issues ?? [];
 }
 
 /** Errors that a retry cannot fix: the caller must act (refetch, sign in, change input). */

@@ -1,4 +1,6 @@
+import { lazy, Suspense } from 'react';
 import type { User } from '../../../shared/schemas/auth.ts';
+import { ErrorBoundary } from '../../components/error-boundary.tsx';
 import { useLinkNavigation, usePath } from '../../lib/router.ts';
 import { LogoutButton } from '../auth/logout-button.tsx';
 import { ChatPage } from '../chat/chat-page.tsx';
@@ -14,6 +16,11 @@ import { parseRoute, type Route } from './routes.ts';
 import { UpdateBanner } from './update-banner.tsx';
 import './shell.css';
 
+// Loaded when first opened: the explorer and the contract it reads stay out of the main bundle.
+const ExplorerPage = lazy(() =>
+  import('../explorer/explorer-page.tsx').then((m) => ({ default: m.ExplorerPage })),
+);
+
 const NAV = [
   { href: '/', label: 'Inbox', active: (r: Route) => r.name === 'inbox' },
   { href: '/dashboard', label: 'Dashboard', active: (r: Route) => r.name === 'dashboard' },
@@ -23,6 +30,7 @@ const NAV = [
     active: (r: Route) => r.name === 'incidents' || r.name === 'incident',
   },
   { href: '/chat', label: 'Chat', active: (r: Route) => r.name === 'chat' },
+  { href: '/explorer', label: 'API', active: (r: Route) => r.name === 'explorer' },
 ] as const;
 
 export function AppShell({ user }: { user: User }) {
@@ -102,6 +110,23 @@ function Page({ route, user }: { route: Route; user: User }) {
       return (
         <main className="content content--wide">
           <ChatPage user={user} roomId={route.roomId} />
+        </main>
+      );
+    case 'explorer':
+      return (
+        <main className="content content--wide">
+          <ErrorBoundary
+            fallback={(error) => (
+              <p className="card pad error-text" role="alert">
+                The API explorer did not load ({error instanceof Error ? error.message : 'error'}).
+                Reload the page to try again.
+              </p>
+            )}
+          >
+            <Suspense fallback={<p className="muted">Loading the API explorer…</p>}>
+              <ExplorerPage user={user} procedure={route.procedure} />
+            </Suspense>
+          </ErrorBoundary>
         </main>
       );
     case 'not-found':
