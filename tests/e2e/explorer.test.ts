@@ -42,7 +42,7 @@ describeInBrowser('web app: API explorer', () => {
     await waitForLive(page);
     await page.click('[data-testid=nav-api]');
 
-    await page.getByLabel('Find a procedure').fill('health');
+    await page.getByLabel('Find a procedure').fill('system.health');
     await page.keyboard.press('Tab');
     expect(await focused(page)).toContain('health');
     await page.keyboard.press('Enter');
