@@ -17,7 +17,7 @@ import type { Env } from './env.ts';
 import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
 import { createHttpRpc } from './platform/http-rpc.ts';
-import { routerAccess } from './platform/trpc-internals.ts';
+import { routerAccess, type RequestUrl } from './platform/trpc-internals.ts';
 import { createWsTransport } from './platform/ws.ts';
 import { TRPC_PATH } from '../shared/paths.ts';
 
@@ -29,10 +29,39 @@ const PROCEDURE_PATHS =
   /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?:,[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)*$/;
 
 /**
+ * A request target of a plain path (letters, digits, `_ . , ~ - /`, no `.` or `..` segment) and a
+ * query of printable ASCII without `#` or `\`: what the WHATWG URL parser returns unchanged,
+ * so its parts are taken as they are.
+ */
+const PLAIN_TARGET = /^(\/[\w.,~\-/]*)(\?[!"$-[\]-~]*)?$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/**
+ * What routing reads of a request target: split by hand when it is plain (every API call is),
+ * else parsed as a URL (which normalizes dot segments, escapes and backslashes; it throws on
+ * what it cannot read).
+ */
+function parseTarget(target: string): RequestUrl {
+  const plain = PLAIN_TARGET.exec(target);
+  const pathname = plain?.[1];
+  if (pathname === undefined || DOT_SEGMENT.test(pathname)) {
+    return new URL(target, 'http://localhost');
+  }
+  const search = plain?.[2] ?? '';
+  return {
+    pathname,
+    search: search === '?' ? '' : search,
+    searchParams: new URLSearchParams(search),
+  };
+}
+
+/**
  * The path, percent-decoded, when it and the query string are well-formed: every `%` starts an
  * escape of valid UTF-8 and nothing decodes to a control character. Null otherwise.
  */
 function wellFormed(pathname: string, search: string): string | null {
+  // Nothing to decode: the WHATWG parser left no control character in the path.
+  if (!pathname.includes('%') && !search.includes('%')) return pathname;
   try {
     const decoded = decodeURIComponent(pathname);
     decodeURIComponent(search.replaceAll('+', ' '));
@@ -214,7 +243,7 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
     req: IncomingMessage & { body?: string },
     res: ServerResponse,
     path: string,
-    url: URL,
+    url: RequestUrl,
   ) {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -286,9 +315,9 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
       return refuseDraining(req, res, pathname);
     }
     if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return plain(res, 414, 'URL too long');
-    let url: URL;
+    let url: RequestUrl;
     try {
-      url = new URL(target, 'http://localhost');
+      url = parseTarget(target);
     } catch {
       return plain(res, 400, 'Malformed URL');
     }

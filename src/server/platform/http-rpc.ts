@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { ContextFactory } from './context.ts';
-import { toTRPCError, type ErrorShape, type RouterAccess } from './trpc-internals.ts';
+import {
+  toTRPCError,
+  type ErrorShape,
+  type RequestUrl,
+  type RouterAccess,
+} from './trpc-internals.ts';
 
 /**
  * Queries and mutations over HTTP, answered as tRPC's HTTP handler answers them (decision 0013)
@@ -27,7 +32,7 @@ export interface HttpRpc {
     req: IncomingMessage,
     res: ServerResponse,
     path: string,
-    url: URL,
+    url: RequestUrl,
     body: string | undefined,
   ): boolean;
 }
@@ -106,7 +111,7 @@ export function createHttpRpc(deps: {
   function callsOf(
     req: IncomingMessage,
     path: string,
-    url: URL,
+    url: RequestUrl,
     body: string | undefined,
   ): { type: 'query' | 'mutation'; batch: boolean; calls: Call[] } | null {
     const type = req.method === 'GET' ? 'query' : req.method === 'POST' ? 'mutation' : null;

@@ -20,6 +20,7 @@ import {
   toTRPCError,
   untracked,
   withLastEventId,
+  type RequestUrl,
 } from './trpc-internals.ts';
 import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 
@@ -166,7 +167,7 @@ class SseConnection implements Sink, Closable {
   }
 }
 
-function parseJsonParam(url: URL, name: string, maxDepth: number): unknown {
+function parseJsonParam(url: RequestUrl, name: string, maxDepth: number): unknown {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
   if (jsonDeeperThan(raw, maxDepth)) throw tooDeep(maxDepth);
@@ -197,7 +198,7 @@ export function createSseTransport(deps: {
   }, pingMs);
   pinger.unref();
 
-  async function serve(req: IncomingMessage, res: ServerResponse, path: string, url: URL) {
+  async function serve(req: IncomingMessage, res: ServerResponse, path: string, url: RequestUrl) {
     let ctx: Context | undefined;
     let input: unknown;
     const errorFrame = (error: TRPCError) =>
@@ -307,7 +308,7 @@ export function createSseTransport(deps: {
 
   return {
     /** Serves `GET /trpc/<path>` when `path` is a subscription; false otherwise. */
-    handle(req: IncomingMessage, res: ServerResponse, path: string, url: URL): boolean {
+    handle(req: IncomingMessage, res: ServerResponse, path: string, url: RequestUrl): boolean {
       if (req.method !== 'GET' || trpc.procedureType(path) !== 'subscription') return false;
       serve(req, res, path, url).catch((error: unknown) => {
         console.error('SSE subscription failed', error);

@@ -17,22 +17,14 @@ interface MetricValue {
 /** The event-loop sampler's interval, as prom-client's and the health sampler's. */
 const LOOP_SAMPLE_MS = 10;
 
-/**
- * A histogram without labels, observed once per delivery (a broadcast to 1,000 sockets observes
- * 1,000 times): a few comparisons and additions each, where prom-client's `Histogram` hashes its
- * labels and looks its series up on every observation. Registered as a prom-client metric, whose
- * text format it feeds as prom-client's own histograms do.
- */
-class FastHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+/** One series of a `FastHistogram`: its labels, its per-bucket counts, their sum and count. */
+class HistogramSeries {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
 
   constructor(
-    readonly name: string,
-    readonly help: string,
+    readonly labels: Readonly<Record<string, string>>,
     private readonly buckets: readonly number[],
   ) {
     this.counts = buckets.map(() => 0);
@@ -49,19 +41,57 @@ class FastHistogram {
       }
     }
   }
+}
+
+/**
+ * A histogram for what is observed on every delivery or request (a broadcast to 1,000 sockets
+ * observes 1,000 times): a series is looked up once (`series`) and each observation is a few
+ * comparisons and additions, where prom-client's `Histogram` hashes the labels and looks the
+ * series up every time. Registered as a prom-client metric, whose text format it feeds as
+ * prom-client's own histograms do.
+ */
+class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly all = new Map<string, HistogramSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+    private readonly labelNames: readonly string[] = [],
+  ) {
+    // A histogram without labels shows its zeros from the start.
+    if (labelNames.length === 0) this.series();
+  }
+
+  /** The series of these label values (in `labelNames`' order); keep it rather than ask again. */
+  series(...values: string[]): HistogramSeries {
+    const key = values.join('\u0000');
+    let series = this.all.get(key);
+    if (!series) {
+      const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, values[i] ?? '']));
+      series = new HistogramSeries(labels, this.buckets);
+      this.all.set(key, series);
+    }
+    return series;
+  }
 
   get() {
     const bucket = `${this.name}_bucket`;
-    let cumulative = 0;
-    const values: MetricValue[] = this.buckets.map((le, i) => {
-      cumulative += this.counts[i] as number;
-      return { labels: { le }, value: cumulative, metricName: bucket };
-    });
-    values.push(
-      { labels: { le: '+Inf' }, value: this.count, metricName: bucket },
-      { labels: {}, value: this.sum, metricName: `${this.name}_sum` },
-      { labels: {}, value: this.count, metricName: `${this.name}_count` },
-    );
+    const values: MetricValue[] = [];
+    for (const { labels, counts, sum, count } of this.all.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += counts[i] as number;
+        values.push({ labels: { ...labels, le }, value: cumulative, metricName: bucket });
+      });
+      values.push(
+        { labels: { ...labels, le: '+Inf' }, value: count, metricName: bucket },
+        { labels, value: sum, metricName: `${this.name}_sum` },
+        { labels, value: count, metricName: `${this.name}_count` },
+      );
+    }
     return Promise.resolve({
       name: this.name,
       help: this.help,
@@ -71,10 +101,13 @@ class FastHistogram {
     });
   }
 
+  /** Zeroes every series in place (their holders keep them). */
   reset(): void {
-    this.counts.fill(0);
-    this.sum = 0;
-    this.count = 0;
+    for (const series of this.all.values()) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
   }
 }
 
@@ -114,14 +147,15 @@ export function createMetrics() {
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   );
   registry.registerMetric(deliveryLatency as unknown as Metric);
-  const requestDuration = new Histogram({
-    name: 'pulse_request_duration_seconds',
-    help: 'HTTP request latency (queries, mutations, pages), by kind and status',
-    labelNames: ['kind', 'status'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
-  const requestSeries = new Map<string, { observe(seconds: number): void }>();
+  const requestDuration = new FastHistogram(
+    'pulse_request_duration_seconds',
+    'HTTP request latency (queries, mutations, pages), by kind and status',
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ['kind', 'status'],
+  );
+  registry.registerMetric(requestDuration as unknown as Metric);
+  // By kind, then status: each request's series without building a key.
+  const requestSeries = new Map<string, Map<number, HistogramSeries>>();
   const eventLoopDelay = new Histogram({
     name: 'pulse_event_loop_delay_seconds',
     help: `Event-loop delay: how long each ${LOOP_SAMPLE_MS} ms timer took to fire, the interval included (an idle loop reads ~${LOOP_SAMPLE_MS} ms), cumulative since start`,
@@ -168,18 +202,17 @@ export function createMetrics() {
 
   return {
     counts,
-    deliveryLatency,
+    /** `pulse_delivery_latency_seconds`: observed on every delivery, by every transport. */
+    deliveryLatency: deliveryLatency.series(),
     /**
      * Records one HTTP request's latency (`pulse_request_duration_seconds`): each kind and
      * status's series is looked up once, rather than its labels hashed per request.
      */
     observeRequest(kind: string, status: number, seconds: number): void {
-      const key = `${kind} ${status}`;
-      let series = requestSeries.get(key);
-      if (!series) {
-        series = requestDuration.labels(kind, String(status));
-        requestSeries.set(key, series);
-      }
+      let byStatus = requestSeries.get(kind);
+      if (!byStatus) requestSeries.set(kind, (byStatus = new Map<number, HistogramSeries>()));
+      let series = byStatus.get(status);
+      if (!series) byStatus.set(status, (series = requestDuration.series(kind, String(status))));
       series.observe(seconds);
     },
     /**

@@ -27,6 +27,9 @@ import type { WebSocket, WebSocketServer } from 'ws';
 
 export type ProcedureType = 'query' | 'mutation' | 'subscription';
 
+/** What the transports read of a request's URL: a WHATWG `URL` has it, and so does the router's lighter parse. */
+export type RequestUrl = Pick<URL, 'pathname' | 'search' | 'searchParams'>;
+
 /** What an error answer is about: a call of a procedure, or a message no procedure was found for. */
 export interface CallFacts {
   type: ProcedureType | 'unknown';
@@ -193,8 +196,9 @@ interface CallOptions {
  */
 function withContext(ctx: unknown, extra: object): unknown {
   const base = ctx as Record<string, unknown>;
-  for (const [key, value] of Object.entries(extra)) {
-    if (base[key] !== value) return { ...base, ...extra };
+  const added = extra as Record<string, unknown>;
+  for (const key in added) {
+    if (base[key] !== added[key]) return { ...base, ...extra };
   }
   return ctx;
 }
@@ -364,7 +368,7 @@ export function withLastEventId(input: unknown, lastEventId: unknown): unknown {
  * The last event id an SSE request resumes from, with tRPC's precedence: a reconnecting
  * EventSource's header, then the query's `lastEventId`, then `Last-Event-Id`. Empty is none.
  */
-export function sseLastEventId(req: IncomingMessage, url: URL): string | undefined {
+export function sseLastEventId(req: IncomingMessage, url: RequestUrl): string | undefined {
   const id =
     req.headers['last-event-id'] ??
     url.searchParams.get('lastEventId') ??

@@ -43,20 +43,27 @@ export function createAuthenticator(deps: {
 } {
   const { users, sessions, tokens, env, cacheMs } = deps;
 
-  // By the secret as presented (a prefix tells tokens from sessions): a hit needs no hashing.
-  const cache = new Map<string, Remembered>();
+  // By the secret as presented, one map per kind: a hit needs no hashing.
+  const cache = { token: new Map<string, Remembered>(), session: new Map<string, Remembered>() };
   // Bumped by `forgetCached`: a lookup that began before a change must not remember its answer.
   let generation = 0;
-  const remember = (key: string, found: Omit<Remembered, 'until'>, until: number, at: number) => {
+  const remember = (
+    kind: keyof typeof cache,
+    secret: string,
+    found: Omit<Remembered, 'until'>,
+    until: number,
+    at: number,
+  ) => {
     if (cacheMs <= 0 || at !== generation) return;
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-    cache.set(key, { ...found, until });
+    const remembered = cache[kind];
+    if (remembered.size >= CACHE_MAX) remembered.delete(remembered.keys().next().value as string);
+    remembered.set(secret, { ...found, until });
   };
-  const recall = (key: string): Remembered | null => {
-    const hit = cache.get(key);
+  const recall = (kind: keyof typeof cache, secret: string): Remembered | null => {
+    const hit = cache[kind].get(secret);
     if (!hit) return null;
     if (hit.until > Date.now()) return hit;
-    cache.delete(key);
+    cache[kind].delete(secret);
     return null;
   };
 
@@ -81,8 +88,7 @@ export function createAuthenticator(deps: {
     async authenticate({ token, sessionSecret }) {
       const at = generation;
       if (token !== null) {
-        const key = `t ${token}`;
-        const hit = recall(key);
+        const hit = recall('token', token);
         if (hit) {
           touchToken(hit.credential.key);
           return { user: hit.user, credential: hit.credential };
@@ -96,12 +102,11 @@ export function createAuthenticator(deps: {
           key: found.id,
           scopes: new Set(found.scopes),
         };
-        remember(key, { user, credential }, Date.now() + cacheMs, at);
+        remember('token', token, { user, credential }, Date.now() + cacheMs, at);
         return { user, credential };
       }
       if (sessionSecret !== null) {
-        const key = `s ${sessionSecret}`;
-        const hit = recall(key);
+        const hit = recall('session', sessionSecret);
         if (hit) {
           touchSession(hit.credential.key);
           return { user: hit.user, credential: hit.credential };
@@ -118,7 +123,7 @@ export function createAuthenticator(deps: {
             Date.parse(session.expiresAt),
             Date.parse(session.seenAt) + idleMs,
           );
-          remember(key, { user, credential }, until, at);
+          remember('session', sessionSecret, { user, credential }, until, at);
           return { user, credential };
         }
       }
@@ -128,7 +133,8 @@ export function createAuthenticator(deps: {
     /** Forgets every remembered answer: a credential ended or a user changed. */
     forgetCached() {
       generation += 1;
-      cache.clear();
+      cache.token.clear();
+      cache.session.clear();
     },
 
     /**
