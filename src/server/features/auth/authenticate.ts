@@ -8,7 +8,7 @@ import type { TokenStore } from './token-store.ts';
 
 /** Credentials re-checked per query. */
 const CHECK_CHUNK = 500;
-/** At most this many credentials are remembered; past it, the oldest are forgotten first. */
+/** At most this many sessions, and as many tokens, are remembered; past it the oldest go first. */
 const CACHE_MAX = 10_000;
 
 /** Who a credential was found to be, and until when that answer may be reused. */
