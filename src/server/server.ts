@@ -17,6 +17,7 @@ import type { Env } from './env.ts';
 import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
 import { createHttpRpc } from './platform/http-rpc.ts';
+import { parseTarget } from './platform/request-target.ts';
 import { routerAccess, type RequestUrl } from './platform/trpc-internals.ts';
 import { createWsTransport } from './platform/ws.ts';
 import { TRPC_PATH } from '../shared/paths.ts';
@@ -27,33 +28,6 @@ const TRPC_BASE = `${TRPC_PATH}/`;
 /** One procedure path, or a batch of them joined by commas. */
 const PROCEDURE_PATHS =
   /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?:,[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)*$/;
-
-/**
- * A request target of a plain path (letters, digits, `_ . , ~ - /`, no `.` or `..` segment) and a
- * query of printable ASCII without `#` or `\`: what the WHATWG URL parser returns unchanged,
- * so its parts are taken as they are.
- */
-const PLAIN_TARGET = /^(\/[\w.,~\-/]*)(\?[!"$-[\]-~]*)?$/;
-const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
-
-/**
- * What routing reads of a request target: split by hand when it is plain (every API call is),
- * else parsed as a URL (which normalizes dot segments, escapes and backslashes; it throws on
- * what it cannot read).
- */
-function parseTarget(target: string): RequestUrl {
-  const plain = PLAIN_TARGET.exec(target);
-  const pathname = plain?.[1];
-  if (pathname === undefined || DOT_SEGMENT.test(pathname)) {
-    return new URL(target, 'http://localhost');
-  }
-  const search = plain?.[2] ?? '';
-  return {
-    pathname,
-    search: search === '?' ? '' : search,
-    searchParams: new URLSearchParams(search),
-  };
-}
 
 /**
  * The path, percent-decoded, when it and the query string are well-formed: every `%` starts an
