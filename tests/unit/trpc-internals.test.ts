@@ -46,6 +46,13 @@ const testRouter = router({
       yield 1;
       throw new TRPCError({ code: 'FORBIDDEN', message: 'Not yours' });
     }),
+    // Reads the signal it is given, as a generic subscription stops on it.
+    untilAborted: publicProcedure.subscription(async function* ({ signal }) {
+      yield signal?.aborted ?? 'no signal';
+      if (!signal?.aborted)
+        await new Promise((resolve) => signal?.addEventListener('abort', resolve));
+      yield signal?.aborted ? 'aborted' : 'not aborted';
+    }),
   },
   hello: publicProcedure.query(() => 'hi'),
   nothing: publicProcedure.query(() => undefined),
@@ -124,6 +131,28 @@ describe('procedure lookup and calls', () => {
       tracked('1', { n: 3 }),
       { plain: true },
     ]);
+  });
+
+  it('makes a lazy signal only for a procedure that reads it, and that one sees it abort', async () => {
+    let made = 0;
+    const controller = new AbortController();
+    const signal = () => {
+      made += 1;
+      return controller.signal;
+    };
+    await trpc.subscribe({ path: 'feed.values', input: { from: 1 }, ctx, signal });
+    expect(made).toBe(0);
+    const result = await trpc.subscribe({
+      path: 'feed.untilAborted',
+      input: undefined,
+      ctx,
+      signal,
+    });
+    const values = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    expect((await values.next()).value).toBe(false);
+    expect(made).toBeGreaterThan(0);
+    controller.abort();
+    expect((await values.next()).value).toBe('aborted');
   });
 
   it('refuses bad input with BAD_REQUEST caused by zod, shaped by our error formatter with the issues', async () => {

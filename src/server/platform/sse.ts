@@ -203,7 +203,10 @@ export function createSseTransport(deps: {
     let input: unknown;
     const errorFrame = (error: TRPCError) =>
       sseWire.error(trpc.errorShape(error, { type: 'subscription', path, input, ctx }));
-    const abort = new AbortController();
+    // Made only if the procedure reads its `signal` (feeds do not): an idle stream holds none.
+    let controller: AbortController | null = null;
+    const signal = () => (controller ??= new AbortController()).signal;
+    const abort = { abort: () => controller?.abort() };
     let result: unknown;
     let failure: TRPCError | null = null;
     try {
@@ -225,7 +228,7 @@ export function createSseTransport(deps: {
             ? (params as Record<string, unknown>)
             : null,
       });
-      result = await trpc.subscribe({ path, input, ctx, signal: abort.signal });
+      result = await trpc.subscribe({ path, input, ctx, signal });
     } catch (cause) {
       failure = toTRPCError(cause);
     }

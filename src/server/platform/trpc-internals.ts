@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import {
-  callTRPCProcedure,
   getTRPCErrorFromUnknown,
   getTRPCErrorShape,
   isTrackedEnvelope,
@@ -16,9 +15,10 @@ import {
 import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
- * The one module that relies on tRPC's internals: undocumented exports (`callTRPCProcedure`,
- * `getTRPCErrorShape`, `getTRPCErrorFromUnknown`, `isTrackedEnvelope`), the router's `_def`
- * (procedure lookup, and the definitions the API contract is generated from),
+ * The one module that relies on tRPC's internals: undocumented exports (`getTRPCErrorShape`,
+ * `getTRPCErrorFromUnknown`, `isTrackedEnvelope`), the router's `_def` (procedure lookup, each
+ * procedure's middlewares, which `runProcedure` runs as tRPC's caller does, and the definitions
+ * the API contract is generated from),
  * the ws adapter's `experimental_encoder`, and the wire formats of tRPC's SSE and WebSocket
  * adapters, which our fast paths (sse.ts, ws.ts) write by hand so that tRPC's own links read
  * them. tests/unit/trpc-internals.test.ts pins each of these against tRPC itself, so an upgrade
@@ -57,7 +57,11 @@ export interface RouterAccess {
     path: string;
     input: unknown;
     ctx: unknown;
-    signal?: AbortSignal | undefined;
+    /**
+     * The signal the procedure sees as `signal`, made only if it reads it: a function that makes
+     * it (an idle subscription then holds no `AbortSignal`, ~0.75 KiB), or the signal itself.
+     */
+    signal?: LazySignal;
   }): Promise<unknown>;
   /**
    * Runs a query or mutation as tRPC's HTTP handler does (input parsed by the procedure's
@@ -83,11 +87,20 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
     { _def: { type: ProcedureType } } | undefined
   >;
   const config = router._def._config;
+  /** The procedure at `path` when it is of `type`, as tRPC's caller finds it; else null. */
+  const procedureOf = (path: string, type: ProcedureType): RunnableProcedure | null => {
+    const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
+    return procedure?._def.type === type ? (procedure as unknown as RunnableProcedure) : null;
+  };
+  const notFound = (type: ProcedureType, path: string) =>
+    new TRPCError({ code: 'NOT_FOUND', message: `No "${type}"-procedure on path "${path}"` });
   return {
     procedureType: (path) =>
       Object.hasOwn(procedures, path) ? (procedures[path]?._def.type ?? null) : null,
-    subscribe: ({ path, input, ctx, signal }) =>
-      callTRPCProcedure({
+    subscribe: ({ path, input, ctx, signal }) => {
+      const procedure = procedureOf(path, 'subscription');
+      if (!procedure) return Promise.reject(notFound('subscription', path));
+      return runProcedure(procedure, {
         router,
         path,
         getRawInput: async () => input,
@@ -95,16 +108,13 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
         type: 'subscription',
         signal,
         batchIndex: 0,
-      }),
+      });
+    },
     call: ({ path, type, getInput, ctx, batchIndex }) => {
-      const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
-      if (!procedure || procedure._def.type !== type) {
-        // As callTRPCProcedure answers it (callers check the type first; this is the guard).
-        return Promise.reject(
-          new TRPCError({ code: 'NOT_FOUND', message: `No "${type}"-procedure on path "${path}"` }),
-        );
-      }
-      return runProcedure(procedure as unknown as RunnableProcedure, {
+      const procedure = procedureOf(path, type);
+      // As callTRPCProcedure answers it (callers check the type first; this is the guard).
+      if (!procedure) return Promise.reject(notFound(type, path));
+      return runProcedure(procedure, {
         router,
         path,
         getRawInput: async () => getInput(),
@@ -184,9 +194,21 @@ interface CallOptions {
   getRawInput: () => Promise<unknown>;
   ctx: unknown;
   type: ProcedureType;
-  signal: AbortSignal | undefined;
+  signal: LazySignal | undefined;
   batchIndex: number;
   input?: unknown;
+}
+
+/** An `AbortSignal`, or a function that makes it the first time a procedure reads `signal`. */
+export type LazySignal = AbortSignal | (() => AbortSignal);
+
+/** A middleware's options get `signal` made on first read when it is lazy (`opts` has it undefined). */
+function withSignal<T extends { signal: AbortSignal | undefined }>(
+  opts: T,
+  signal: LazySignal | undefined,
+): T {
+  if (typeof signal !== 'function') return opts;
+  return Object.defineProperty(opts, 'signal', { get: signal, enumerable: true });
 }
 
 /**
@@ -310,13 +332,13 @@ async function runProcedure(procedure: RunnableProcedure, opts: CallOptions): Pr
         }
       }
       // Object literals of one fixed shape rather than spreads: this runs several times per call.
-      return await step.middleware({
+      const middlewareOpts = {
         router: at.router,
         path: at.path,
         getRawInput: at.getRawInput,
         ctx: at.ctx,
         type: at.type,
-        signal: at.signal,
+        signal: typeof at.signal === 'function' ? undefined : at.signal,
         batchIndex: at.batchIndex,
         meta,
         input: at.input,
@@ -332,7 +354,8 @@ async function runProcedure(procedure: RunnableProcedure, opts: CallOptions): Pr
             input: nextOpts && 'input' in nextOpts ? nextOpts.input : at.input,
           });
         },
-      });
+      };
+      return await step.middleware(withSignal(middlewareOpts, at.signal));
     } catch (cause) {
       return { ok: false, error: getTRPCErrorFromUnknown(cause), marker: 'middlewareMarker' };
     }
