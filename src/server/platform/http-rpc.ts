@@ -12,9 +12,10 @@ import {
  * Queries and mutations over HTTP, answered as tRPC's HTTP handler answers them (decision 0013)
  * but without its fetch adapter: tRPC's node adapter turns every request into a WHATWG
  * `Request` with an `AbortSignal`, and its answer into a `Response` and a stream, which cost
- * more than the rest of a signed-in query. The calls themselves still go through tRPC
- * (`callTRPCProcedure`: input validation, every middleware, the error formatter), so what a
- * procedure does and what it answers are tRPC's; only the framing is ours.
+ * more than the rest of a signed-in query. The calls themselves go through the procedure's own
+ * definition (`runProcedure` in trpc-internals.ts runs its validators and middleware as tRPC's
+ * caller does, and the error formatter is the router's), so what a procedure does and answers
+ * is as under tRPC's handler; only the framing is ours.
  *
  * It takes the requests the official `httpLink` and `httpBatchLink` send: GET for queries and
  * POST (a JSON body) for mutations, one call or a batch (`?batch=1`), to procedures that exist.

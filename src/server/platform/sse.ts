@@ -29,7 +29,7 @@ import { jsonDeeperThan, tooDeep } from './json-depth.ts';
  * `httpSubscriptionLink` (`event: connected`, `data:`/`id:` per event, `event: ping`,
  * `event: serialized-error`, `event: return`), without tRPC's per-event stream machinery:
  * each event's frame is built once and written straight to every response. Input validation,
- * auth and scopes still run through the router (`callTRPCProcedure`), once per subscription.
+ * auth and scopes still run through the router (`runProcedure`), once per subscription.
  */
 
 const HEADERS = {
