@@ -6,6 +6,15 @@ const LOOPBACK = ['localhost', '127.0.0.1', '::1'];
 /** How many allowed `Host` (and `Origin`) values are remembered: a name with many ports must not grow it. */
 const SEEN_HOSTS_MAX = 64;
 
+/**
+ * Remembers `value` in `seen` when it was found allowed, while `seen` holds fewer than
+ * SEEN_HOSTS_MAX values (a refused one never is: callers check `seen` first); returns `allowed`.
+ */
+function remembered(seen: Set<string>, value: string, allowed: boolean): boolean {
+  if (allowed && seen.size < SEEN_HOSTS_MAX) seen.add(value);
+  return allowed;
+}
+
 /** `example.com:8080` → `{ name: 'example.com', port: '8080' }`; `[::1]:3000` → `{ name: '::1', port: '3000' }`. */
 function splitHost(value: string): { name: string; port: string | null } | null {
   const match = /^(?:\[([0-9a-f:.]+)\]|([^:[\]\s/@]+))(?::(\d{1,5}))?$/i.exec(value.trim());
@@ -79,17 +88,13 @@ export class HostPolicy {
     if (host === undefined) return false;
     if (this.seenHosts.has(host)) return true;
     const parsed = splitHost(host);
-    const allowed = parsed !== null && this.names.has(parsed.name);
-    if (allowed && this.seenHosts.size < SEEN_HOSTS_MAX) this.seenHosts.add(host);
-    return allowed;
+    return remembered(this.seenHosts, host, parsed !== null && this.names.has(parsed.name));
   }
 
   /** Whether a browser `Origin` is this server's own or explicitly allowed. */
   originAllowed(origin: string): boolean {
     if (this.seenOrigins.has(origin)) return true;
     const normal = normalizeOrigin(origin);
-    const allowed = normal !== null && this.origins.has(normal);
-    if (allowed && this.seenOrigins.size < SEEN_HOSTS_MAX) this.seenOrigins.add(origin);
-    return allowed;
+    return remembered(this.seenOrigins, origin, normal !== null && this.origins.has(normal));
   }
 }

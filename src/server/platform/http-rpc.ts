@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { ContextFactory } from './context.ts';
 import {
+  isObject,
   toTRPCError,
   type ErrorShape,
   type RequestUrl,
@@ -52,9 +53,6 @@ interface Call {
 }
 
 type Outcome = { ok: true; data: unknown } | { ok: false; error: TRPCError };
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The inputs of a request as tRPC reads them: parsed when a procedure first asks for its
@@ -137,7 +135,7 @@ export function createHttpRpc(deps: {
     } catch {
       return null;
     }
-    if (all !== undefined && !isPlainObject(all)) return null;
+    if (all !== undefined && !isObject(all)) return null;
     return {
       type,
       batch,

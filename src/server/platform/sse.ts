@@ -206,7 +206,7 @@ export function createSseTransport(deps: {
     // Made only if the procedure reads its `signal` (feeds do not): an idle stream holds none.
     let controller: AbortController | null = null;
     const signal = () => (controller ??= new AbortController()).signal;
-    const abort = { abort: () => controller?.abort() };
+    const abort = () => controller?.abort();
     let result: unknown;
     let failure: TRPCError | null = null;
     try {
@@ -235,11 +235,11 @@ export function createSseTransport(deps: {
 
     // A client that left while we authorized gets nothing.
     if (res.destroyed) {
-      abort.abort();
+      abort();
       return;
     }
     if (refusing) {
-      abort.abort();
+      abort();
       res.writeHead(503, { 'Content-Type': 'text/plain', Connection: 'close' });
       res.end('This instance is shutting down\n');
       return;
@@ -259,11 +259,11 @@ export function createSseTransport(deps: {
     // A client that left while the shared count answered gives its place back.
     if (unregister && res.destroyed) {
       unregister();
-      abort.abort();
+      abort();
       return;
     }
     if (!unregister) {
-      abort.abort();
+      abort();
       return conn.end(
         new TRPCError({
           code: 'TOO_MANY_REQUESTS',
@@ -275,11 +275,11 @@ export function createSseTransport(deps: {
     const slot = userId === undefined ? () => undefined : connections.takeSubscription(userId);
     if (!slot) {
       unregister();
-      abort.abort();
+      abort();
       return conn.end(tooManySubscriptions(limits.subscriptionsPerUser));
     }
     open.add(conn);
-    let stop = () => abort.abort();
+    let stop = abort;
     res.once('close', () => {
       open.delete(conn);
       unregister();
@@ -291,7 +291,7 @@ export function createSseTransport(deps: {
       const closeFeed = result.open(conn);
       stop = () => {
         closeFeed();
-        abort.abort();
+        abort();
       };
       return;
     }

@@ -125,7 +125,7 @@ export function routerAccess(router: AnyTRPCRouter): RouterAccess {
       });
     },
     streamLike(output) {
-      if (typeof output !== 'object' || output === null || Array.isArray(output)) return false;
+      if (!isObject(output)) return false;
       if (isAsyncIterable(output)) return true;
       return Object.values(output).some((v) => isThenable(v) || isAsyncIterable(v));
     },
@@ -253,7 +253,8 @@ function zodParse(schema: unknown): Parse | null {
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+/** A plain object (not null, not an array), as tRPC's `isObject` tests. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One step of a procedure: a validator run natively, or a middleware (the resolver last). */

@@ -287,11 +287,8 @@ function socketFeeds(opts: {
   // refused even while the first is still being authorized.
   const entries = new Map<RequestId, Entry>();
 
-  const send = (text: string) => {
-    if (socket.readyState === socket.OPEN) socket.send(text);
-  };
-  // A frame's bytes go out as a text message, as tRPC's adapter sends every frame.
-  const sendFrame = (frame: Buffer | string) => {
+  // Every frame goes out as a text message, as tRPC's adapter sends it, whether text or bytes.
+  const send = (frame: Buffer | string) => {
     if (socket.readyState === socket.OPEN) socket.send(frame, TEXT);
   };
   const errorFor = (call: WsCall, ctx: Context | undefined) => (cause: unknown) => {
@@ -328,7 +325,7 @@ function socketFeeds(opts: {
       const fail = errorFor(call, ctx);
       const sink: Sink = {
         deliver(event) {
-          sendFrame(frameOf(event, head));
+          send(frameOf(event, head));
           metrics.counts.delivered++;
           metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
         },
