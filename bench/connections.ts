@@ -67,10 +67,15 @@ import {
 
 const flags = parseKnownFlags(
   process.argv.slice(2),
-  ['connections', 'in-flight', 'users', 'subscriptions', 'rate', 'seconds', 'quick'],
-  '--connections N --in-flight C --users U --subscriptions M --rate R --seconds S --quick',
+  ['connections', 'in-flight', 'users', 'subscriptions', 'rate', 'seconds', 'quick', 'profile'],
+  '--connections N --in-flight C --users U --subscriptions M --rate R --seconds S --quick --profile',
 );
 const quick = flags.get('quick') === 'true';
+/**
+ * Only scenario 1, with both servers under `--cpu-prof` (profiles in
+ * bench/results/connections-profile-<time>/), to see where an accept's time goes: no targets.
+ */
+const profile = flags.get('profile') === 'true';
 const config = {
   /** Sockets accepted (scenario 1), idle subscriptions of each kind (scenario 2). */
   connections: Math.floor(numberFlag(flags, 'connections', quick ? 300 : 2000)),
@@ -726,6 +731,18 @@ async function main() {
     sseBaseline: { args: [...node('baseline-server.ts'), credsFile], env: production },
   };
 
+  if (profile) {
+    const profileDir = join(benchDir, 'results', `connections-profile-${stamp(startedAt)}`);
+    const cpuProf = (label: string) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, label)}`];
+    servers.pulse.args = [...cpuProf('pulse'), ...servers.pulse.args];
+    servers.wsBaseline.args = [...cpuProf('baseline'), ...servers.wsBaseline.args];
+    console.error('\n1. WebSockets accepted per second, then closed (under --cpu-prof)');
+    await accepting(people, servers);
+    console.log(
+      `\nCPU profiles: ${profileDir}\n  summarize: node --import tsx bench/profile-summary.ts ${profileDir}/pulse`,
+    );
+    return;
+  }
   console.error('\n1. WebSockets accepted per second, then closed');
   const accept = await accepting(people, servers);
   console.error('\n2. idle memory per subscription');

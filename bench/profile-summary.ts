@@ -3,7 +3,10 @@
  * self time by area (project file, package, Node internals, GC, idle), the hottest functions,
  * and total (inclusive) time of the project's own functions.
  *
- *   node --import tsx bench/profile-summary.ts <profile-dir-or-file> [--top 25]
+ *   node --import tsx bench/profile-summary.ts <profile-dir-or-file> [--top 25] [--callers NAME]
+ *
+ * `--callers NAME` adds the stacks (innermost first, up to 6 frames) through which the functions
+ * named NAME spend their self time, heaviest first.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,7 +28,9 @@ interface Profile {
 
 const [target, ...rest] = process.argv.slice(2);
 if (!target) throw new Error('usage: profile-summary.ts <profile-dir-or-file> [--top N]');
-const top = Math.floor(numberFlag(parseFlags(rest), 'top', 25));
+const flags = parseFlags(rest);
+const top = Math.floor(numberFlag(flags, 'top', 25));
+const callersOf = flags.get('callers');
 const root = process.cwd();
 
 const files = statSync(target).isDirectory()
@@ -106,4 +111,21 @@ for (const file of files) {
   console.log(`\nProject functions by total (inclusive) time:`);
   for (const [name, t] of sorted(inclusive, top))
     console.log(`  ${ms(t)} ${pct(t, busy)}  ${name}`);
+
+  if (callersOf === undefined) continue;
+  const stacks = new Map<string, number>();
+  for (const [id, t] of self) {
+    if (byId.get(id)?.callFrame.functionName !== callersOf) continue;
+    const frames: string[] = [];
+    for (let cur = parent.get(id); cur !== undefined && frames.length < 6; cur = parent.get(cur)) {
+      const node = byId.get(cur);
+      if (!node) break;
+      const { functionName, url, lineNumber } = node.callFrame;
+      frames.push(`${functionName || '(anonymous)'} ${area(url, functionName)}:${lineNumber + 1}`);
+    }
+    const key = frames.join(' < ');
+    stacks.set(key, (stacks.get(key) ?? 0) + t);
+  }
+  console.log(`\nWhere ${callersOf} is called from (self time):`);
+  for (const [stack, t] of sorted(stacks, top)) console.log(`  ${ms(t)} ${pct(t, busy)}  ${stack}`);
 }

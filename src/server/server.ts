@@ -427,15 +427,15 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
       if (drain.state !== 'serving') return refuse(503, 'Service Unavailable');
       const target = req.url ?? '/';
       if (Buffer.byteLength(target) > env.PULSE_MAX_URL_BYTES) return refuse(414, 'URI Too Long');
-      let pathname: string;
+      let url: RequestUrl;
       try {
-        pathname = new URL(target, 'http://localhost').pathname;
+        url = parseTarget(target);
       } catch {
         return refuse(400, 'Bad Request');
       }
-      if (pathname !== TRPC_PATH) return refuse(404, 'Not Found');
+      if (url.pathname !== TRPC_PATH) return refuse(404, 'Not Found');
       if (!contexts.originAllowed(req)) return refuse(403, 'Forbidden');
-      ws.upgrade(req, socket, head, refuse);
+      ws.upgrade(req, socket, head, refuse, url);
     } catch (error) {
       console.error(`WebSocket upgrade ${(req.url ?? '').slice(0, 200)} failed`, error);
       socket.destroy();

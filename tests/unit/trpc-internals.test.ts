@@ -3,15 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { callTRPCProcedure, TRPCError, tracked } from '@trpc/server';
 import { applyWSSHandler, getWSConnectionHandler } from '@trpc/server/adapters/ws';
 import { sseStreamProducer } from '@trpc/server/unstable-core-do-not-import';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Context } from '../../src/server/platform/context.ts';
 import { publicProcedure, router } from '../../src/server/platform/trpc.ts';
 import {
-  attachTrpcSocket,
-  readConnectionParams,
-  readWsCall,
   routerAccess,
   sseLastEventId,
   sseWire,
@@ -19,6 +16,8 @@ import {
   toTRPCError,
   untracked,
   withLastEventId,
+  wsCallReader,
+  wsConnectionParams,
   wsWire,
   type ErrorShape,
 } from '../../src/server/platform/trpc-internals.ts';
@@ -566,9 +565,10 @@ describe("tRPC's WebSocket wire format", () => {
     expect(socket.sent).toEqual([wsWire.reconnect]);
   });
 
-  it('reads calls and connectionParams as the fast path needs them', () => {
+  it("reads calls and connectionParams with tRPC's parsers, refusing what tRPC refuses", () => {
+    const read = wsCallReader(testRouter);
     expect(
-      readWsCall({
+      read({
         id: 3,
         jsonrpc: '2.0',
         method: 'subscription',
@@ -582,106 +582,31 @@ describe("tRPC's WebSocket wire format", () => {
       input: { x: 1, lastEventId: 'e' },
       rawInput: { x: 1 },
     });
-    expect(readWsCall({ id: null, method: 'subscription' })).toBeNull();
-    expect(readWsCall({ id: Infinity, method: 'subscription' })).toBeNull();
-    expect(readWsCall('PING')).toBeNull();
-    expect(readConnectionParams({ method: 'connectionParams', data: { token: 't' } })).toEqual({
+    expect(read({ id: 'x', method: 'subscription.stop' })).toMatchObject({
+      id: 'x',
+      method: 'subscription.stop',
+    });
+    // null is a readable id (answered with an error of its own); these are not calls at all.
+    expect(read({ id: null, method: 'query', params: { path: 'a' } }).id).toBeNull();
+    for (const bad of [
+      'PING',
+      {},
+      { id: 1, method: 'nope', params: { path: 'a' } },
+      { id: 1, method: 'query' },
+      { id: 1, method: 'query', params: { path: 5 } },
+      { id: 1, jsonrpc: '1.0', method: 'query', params: { path: 'a' } },
+      { id: 1, method: 'query', params: { path: 'a', lastEventId: 3 } },
+    ]) {
+      expect(() => read(bad), JSON.stringify(bad)).toThrow();
+    }
+    expect(wsConnectionParams({ method: 'connectionParams', data: { token: 't' } })).toEqual({
       token: 't',
     });
-    expect(readConnectionParams({ method: 'connectionParams', data: null })).toBeNull();
-  });
-});
-
-describe('the fast path in front of tRPC on a socket', () => {
-  function attached(url = '/trpc') {
-    const socket = new FakeSocket();
-    const intercepted: unknown[] = [];
-    const params: (Record<string, unknown> | null)[] = [];
-    const contexts: unknown[] = [];
-    const refused: string[] = [];
-    attachTrpcSocket(asWs(socket), fakeReq(url), {
-      router: testRouter,
-      wss: fakeWss() as unknown as WebSocketServer,
-      createContext: async ({ info }) => {
-        contexts.push(info.connectionParams);
-        return ctx;
-      },
-      connectionParams: (given) => params.push(given),
-      // Takes every subscription; tRPC sees the rest.
-      intercept: (parsed) => {
-        intercepted.push(parsed);
-        const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
-        const rest = messages.filter((m) => (m as { method?: string }).method !== 'subscription');
-        return Array.isArray(parsed) ? rest : (rest[0] ?? []);
-      },
-      // Refuses every frame that mentions "refuse", before it is parsed.
-      screen: (text) =>
-        text.includes('refuse') ? new TRPCError({ code: 'BAD_REQUEST', message: 'refused' }) : null,
-      refuse: (error) => refused.push(error.message),
-    });
-    return { socket, intercepted, params, contexts, refused };
-  }
-
-  it('sees each frame before tRPC and hands on only what it leaves', async () => {
-    const { socket, intercepted } = attached();
-    socket.message([
-      { id: 1, method: 'subscription', params: { path: 'feed.values', input: { from: 1 } } },
-      { id: 2, method: 'query', params: { path: 'hello' } },
-    ]);
-    socket.message({
-      id: 3,
-      method: 'subscription',
-      params: { path: 'feed.values', input: { from: 1 } },
-    });
-    socket.message({ id: 4, method: 'mutation', params: { path: 'save' } });
-    expect(await socket.frames(2)).toEqual([
-      { id: 2, result: { type: 'data', data: 'hi' } },
-      { id: 4, result: { type: 'data', data: 'saved' } },
-    ]);
-    expect(intercepted).toHaveLength(3);
-  });
-
-  it('leaves PING to tRPC, and binary frames to its parse error', async () => {
-    const { socket, intercepted } = attached();
-    socket.message('PING');
-    socket.message('{"id":1}', true);
-    await socket.sends(2);
-    expect(socket.sent[0]).toBe('PONG');
-    expect(JSON.parse(socket.sent[1] ?? '')).toMatchObject({
-      id: null,
-      error: { data: { code: 'PARSE_ERROR' } },
-    });
-    expect(intercepted).toEqual([]);
-  });
-
-  it('gives the first message to connectionParams (and tRPC) when the URL announces it', async () => {
-    const { socket, intercepted, params, contexts } = attached('/trpc?connectionParams=1');
-    socket.message({ method: 'connectionParams', data: { token: 'secret' } });
-    socket.message({ id: 1, method: 'query', params: { path: 'hello' } });
-    await socket.frames(1);
-    expect(params).toEqual([{ token: 'secret' }]);
-    expect(contexts).toEqual([{ token: 'secret' }]);
-    expect(intercepted).toEqual([{ id: 1, method: 'query', params: { path: 'hello' } }]);
-  });
-
-  it('lets the screen refuse a frame before it is parsed; tRPC never sees it', async () => {
-    const { socket, intercepted, refused } = attached();
-    socket.message('{"id":1,"method":"query","params":{"path":"refuse"}} not even JSON');
-    socket.message({ id: 2, method: 'query', params: { path: 'hello' } });
-    expect(await socket.frames(1)).toEqual([{ id: 2, result: { type: 'data', data: 'hi' } }]);
-    expect(refused).toEqual(['refused']);
-    expect(intercepted).toEqual([{ id: 2, method: 'query', params: { path: 'hello' } }]);
-  });
-
-  it('answers a refused connectionParams message as tRPC answers a malformed one', async () => {
-    const { socket, params } = attached('/trpc?connectionParams=1');
-    socket.message({ method: 'connectionParams', data: { token: 'refuse' } });
-    socket.message({ id: 1, method: 'query', params: { path: 'hello' } });
-    await socket.sends(1);
-    expect(JSON.parse(socket.sent[0] ?? '')).toMatchObject({
-      id: null,
-      error: { data: { code: 'PARSE_ERROR' } },
-    });
-    expect(params).toEqual([]);
+    expect(wsConnectionParams({ method: 'connectionParams', data: null })).toBeNull();
+    for (const bad of ['x', { data: { n: 1 } }, { method: 'connectionParams' }]) {
+      expect(() => wsConnectionParams(bad), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'PARSE_ERROR' }) as Error,
+      );
+    }
   });
 });

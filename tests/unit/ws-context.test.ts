@@ -10,14 +10,15 @@ import {
   type PresentedSecrets,
 } from '../../src/server/platform/context.ts';
 import { Hub, liveEvent, valueFeed } from '../../src/server/platform/hub.ts';
+import { parseTarget } from '../../src/server/platform/request-target.ts';
 import type { Metrics } from '../../src/server/platform/telemetry.ts';
 import { publicProcedure, router } from '../../src/server/platform/trpc.ts';
 import { createWsTransport } from '../../src/server/platform/ws.ts';
 
 /**
  * One context per socket: whether the upgrade's cookie or the first message's connectionParams
- * says who it is, the socket is authenticated once, and tRPC's adapter (queries) and the feed
- * fast path (subscriptions) see the same user.
+ * says who it is, the socket is authenticated once, and its queries and subscriptions see the
+ * same user.
  */
 
 const metrics = {
@@ -86,8 +87,12 @@ async function serve() {
   });
   server = createServer();
   server.on('upgrade', (req, socket, head) =>
-    ws.upgrade(req, socket, head, (status, text) =>
-      socket.end(`HTTP/1.1 ${status} ${text}\r\n\r\n`),
+    ws.upgrade(
+      req,
+      socket,
+      head,
+      (status, text) => socket.end(`HTTP/1.1 ${status} ${text}\r\n\r\n`),
+      parseTarget(req.url ?? '/'),
     ),
   );
   await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
@@ -139,7 +144,7 @@ describe('the WebSocket context', () => {
     expect(asked).toEqual([{ token: null, sessionSecret: 'alice' }]);
   });
 
-  it('authenticates a socket by its connectionParams once, for tRPC and the fast path alike', async () => {
+  it('authenticates a socket by its connectionParams once, for queries and subscriptions alike', async () => {
     const { asked, url } = await serve();
     const client = await connect(`${url}?connectionParams=1`);
     client.send({ method: 'connectionParams', data: { token: 'alice-token' } });

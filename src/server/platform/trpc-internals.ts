@@ -6,21 +6,19 @@ import {
   TRPCError,
   type AnyTRPCRouter,
 } from '@trpc/server';
+import { jsonEncoder } from '@trpc/server/adapters/ws';
 import {
-  getWSConnectionHandler,
-  jsonEncoder,
-  type CreateWSSContextFnOptions,
-  type WSSHandlerOptions,
-} from '@trpc/server/adapters/ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+  parseConnectionParamsFromUnknown,
+  parseTRPCMessage,
+} from '@trpc/server/unstable-core-do-not-import';
 
 /**
  * The one module that relies on tRPC's internals: undocumented exports (`getTRPCErrorShape`,
- * `getTRPCErrorFromUnknown`, `isTrackedEnvelope`), the router's `_def` (procedure lookup, each
+ * `getTRPCErrorFromUnknown`, `isTrackedEnvelope`, and from its unstable core the parsers of
+ * WebSocket messages and connectionParams), the router's `_def` (procedure lookup, each
  * procedure's middlewares, which `runProcedure` runs as tRPC's caller does, and the definitions
- * the API contract is generated from),
- * the ws adapter's `experimental_encoder`, and the wire formats of tRPC's SSE and WebSocket
- * adapters, which our fast paths (sse.ts, ws.ts) write by hand so that tRPC's own links read
+ * the API contract is generated from), and the wire formats of tRPC's SSE and WebSocket
+ * adapters, which our transports (sse.ts, ws.ts) write by hand so that tRPC's own links read
  * them. tests/unit/trpc-internals.test.ts pins each of these against tRPC itself, so an upgrade
  * that changes one fails there, in one place, rather than in a client in production.
  */
@@ -420,7 +418,7 @@ export type RequestId = number | string;
 /** Frames of tRPC's WebSocket wire format (JSON-RPC-like), as `wsLink` reads them. */
 export const wsWire = {
   /** The start of every answer to request `id`: `{"id":…` (and `"jsonrpc":"2.0"` when it was sent). */
-  head: (id: RequestId, jsonrpc?: string) =>
+  head: (id: RequestId | null, jsonrpc?: string) =>
     `{"id":${JSON.stringify(id)}${jsonrpc ? ',"jsonrpc":"2.0"' : ''}`,
   /** What follows the head for one event; `id` is the `tracked()` id, null for plain values. */
   dataTail: (id: string | null, json: string) =>
@@ -441,13 +439,14 @@ export const wsWire = {
   reconnect: JSON.stringify({ id: null, method: 'reconnect' }),
 } as const;
 
-/** A client message of tRPC's WebSocket protocol, as far as the fast path reads it. */
+/** A client message of tRPC's WebSocket protocol, as tRPC's adapter reads it. */
 export interface WsCall {
-  id: RequestId;
+  /** null is readable, and answered with an error of its own (tRPC requires an id). */
+  id: RequestId | null;
   /** Answers carry `"jsonrpc":"2.0"` when the request named a version. */
   jsonrpc: '2.0' | undefined;
-  /** `query`, `mutation`, `subscription`, `subscription.stop`, or whatever else was sent. */
-  method: string;
+  method: ProcedureType | 'subscription.stop';
+  /** The procedure's path ('' for `subscription.stop`). */
   path: string;
   /** The input with `lastEventId` merged in, as tRPC's adapter merges it. */
   input: unknown;
@@ -455,92 +454,53 @@ export interface WsCall {
   rawInput: unknown;
 }
 
-const isRequestId = (id: unknown): id is RequestId =>
-  typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
-
-/** Reads one message of a frame; null for what is not a call with a usable id (tRPC answers those). */
-export function readWsCall(message: unknown): WsCall | null {
-  if (!isObject(message) || !isRequestId(message['id'])) return null;
-  const params = isObject(message['params']) ? message['params'] : {};
-  return {
-    id: message['id'],
-    jsonrpc: message['jsonrpc'] ? '2.0' : undefined,
-    method: String(message['method']),
-    path: String(params['path']),
-    input: withLastEventId(params['input'], params['lastEventId']),
-    rawInput: params['input'],
+/**
+ * Reads a message of a socket's frame with tRPC's own parser, for `router`'s transformer: what
+ * it throws for a message that is not a call (no object, a bad id, method, path or lastEventId)
+ * is what tRPC answers the whole frame with, a PARSE_ERROR.
+ */
+export function wsCallReader(router: AnyTRPCRouter): (message: unknown) => WsCall {
+  const transformer = router._def._config.transformer;
+  return (message) => {
+    const call = parseTRPCMessage(message, transformer);
+    if (call.method === 'subscription.stop') {
+      const { id, jsonrpc, method } = call;
+      return { id, jsonrpc, method, path: '', input: undefined, rawInput: undefined };
+    }
+    const { input, path, lastEventId } = call.params;
+    return {
+      id: call.id,
+      jsonrpc: call.jsonrpc,
+      method: call.method,
+      path,
+      input: withLastEventId(input, lastEventId),
+      rawInput: input,
+    };
   };
 }
 
-/** The `connectionParams` a socket's first message carries (when its URL asked for them), or null. */
-export function readConnectionParams(message: unknown): Record<string, unknown> | null {
-  return isObject(message) && message['method'] === 'connectionParams' && isObject(message['data'])
-    ? message['data']
-    : null;
+/**
+ * The `connectionParams` of a socket's first message (when its URL announced them), read as
+ * tRPC's adapter reads them: an object whose `data` is null or an object of strings. Anything
+ * else throws the PARSE_ERROR tRPC answers it with (before it closes the socket).
+ */
+export function wsConnectionParams(message: unknown): Record<string, string | undefined> | null {
+  if (!isObject(message)) {
+    throw new TRPCError({
+      code: 'PARSE_ERROR',
+      message: 'Malformed TRPCConnectionParamsMessage',
+      cause: new Error('Message was not an object'),
+    });
+  }
+  return parseConnectionParamsFromUnknown(message['data']);
 }
 
-export type TrpcSocketOptions = Pick<
-  WSSHandlerOptions<AnyTRPCRouter>,
-  'router' | 'keepAlive' | 'onError'
-> & {
-  wss: WebSocketServer;
-  /** The socket's context; tRPC calls it once, with the `connectionParams` if the URL asked for them. */
-  createContext: (opts: CreateWSSContextFnOptions) => Promise<unknown>;
-  /**
-   * Sees every parsed text frame (after the connectionParams one) before tRPC does and returns
-   * what tRPC should still handle: the frame itself, part of a batch, or `[]` for nothing.
-   */
-  intercept: (parsed: unknown) => unknown;
-  /** Sees the connectionParams of the first message, when the URL announced them. */
-  connectionParams: (params: Record<string, unknown> | null) => void;
-  /**
-   * Looks at each text frame before anything parses it; an error refuses the frame: `refuse`
-   * answers it (a connectionParams message is answered by tRPC, as any malformed one).
-   */
-  screen: (text: string) => TRPCError | null;
-  refuse: (error: TRPCError) => void;
-};
-
-/**
- * tRPC's own WebSocket handler on one socket, with a fast path in front of it. tRPC's ws adapter
- * has no hook for taking some messages away from it except its (experimental) encoder: every text
- * frame goes through `decode`, so a per-socket encoder whose `decode` parses and then hands the
- * rest on is where the fast path sits. PING/PONG frames are answered by tRPC before decoding.
- */
-export function attachTrpcSocket(
-  socket: WebSocket,
-  req: IncomingMessage,
-  opts: TrpcSocketOptions,
-): void {
-  const expectsParams =
-    new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
-  let sawParams = !expectsParams;
-  const handle = getWSConnectionHandler({
-    router: opts.router,
-    wss: opts.wss,
-    keepAlive: opts.keepAlive,
-    onError: opts.onError,
-    createContext: opts.createContext,
-    experimental_encoder: {
-      encode: (data) => jsonEncoder.encode(data),
-      decode(data) {
-        const first = !sawParams;
-        sawParams = true;
-        const refused = typeof data === 'string' ? opts.screen(data) : null;
-        if (refused) {
-          if (first) throw refused;
-          opts.refuse(refused);
-          return [];
-        }
-        // Binary frames: jsonEncoder refuses them, and tRPC answers a parse error.
-        const parsed: unknown =
-          typeof data === 'string' ? JSON.parse(data) : jsonEncoder.decode(data);
-        if (!first) return opts.intercept(parsed);
-        // The first message carries connectionParams; tRPC reads it too.
-        opts.connectionParams(readConnectionParams(parsed));
-        return parsed;
-      },
-    },
-  });
-  handle(socket, req);
+/** A binary frame, refused as tRPC's JSON encoder refuses it (with tRPC's words). */
+export function binaryFrameError(data: Buffer): TRPCError {
+  try {
+    jsonEncoder.decode(data);
+  } catch (cause) {
+    return new TRPCError({ code: 'PARSE_ERROR', cause });
+  }
+  return new TRPCError({ code: 'PARSE_ERROR' });
 }

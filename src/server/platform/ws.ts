@@ -9,29 +9,33 @@ import { tooManySubscriptions, isFeed, type LiveEvent, type Sink } from './hub.t
 import type { Metrics } from './telemetry.ts';
 import { jsonDeeperThan, tooDeep } from './json-depth.ts';
 import {
-  attachTrpcSocket,
+  binaryFrameError,
   isAsyncIterable,
-  readWsCall,
   routerAccess,
   toTRPCError,
+  wsCallReader,
+  wsConnectionParams,
   wsWire,
   type CallFacts,
   type RequestId,
+  type RequestUrl,
   type RouterAccess,
   type WsCall,
 } from './trpc-internals.ts';
 
 /**
- * The WebSocket transport: admission at the upgrade, one context per socket, tRPC's ws adapter
- * for connectionParams, keep-alive and whatever the fast path leaves, and in front of it the
- * fast path.
+ * The WebSocket transport: admission at the upgrade, one context per socket, and tRPC's
+ * WebSocket protocol spoken on each socket by hand (decision 0020), so `wsLink`
+ * works unchanged, resume included.
  *
- * The fast path takes the `subscription` requests whose procedure returns a Feed (and their
- * `subscription.stop`): the procedure runs once through the router (validation, auth, scopes),
- * then each event's frame tail is built once and every subscriber only prefixes its own request
- * id. It also answers queries and mutations to procedures of that type, each run through the
- * router as tRPC's adapter runs it. Frames are exactly those of tRPC's adapter, so `wsLink` works
- * unchanged, resume included.
+ * A socket's messages are read with tRPC's own parser, and answered as tRPC's adapter answers
+ * them: connectionParams first when the URL announces them, PING/PONG, queries and mutations
+ * run through the router (validation, middlewares, output validation, error formatter), and
+ * subscriptions, whose procedure returns a Feed: it runs once through the router (auth, scopes),
+ * then each event's frame is built once and shared by the subscribers whose request ids match.
+ * What tRPC's per-socket handler kept for each socket (an AbortController, two keep-alive timers,
+ * a URL parse, half a dozen listeners and closures) is gone: keep-alive is one sweep over every
+ * socket.
  */
 
 /** The close reason that goes with 1012 when the server drains. */
@@ -140,6 +144,9 @@ export function createWsTransport(deps: {
   const maxCallsPerFrame = limits.batchCalls + limits.subscriptionsPerSocket;
   /** Set when the server drains: upgrades still being admitted are refused. */
   let refusing = false;
+  const readCall = wsCallReader(deps.router);
+  const pingMs = limits.pingS * 1000;
+  const alive = keepAlive(pingMs, Math.min(10_000, pingMs));
 
   /**
    * The socket's one context, made the first time tRPC or the fast path asks: from the upgrade's
@@ -171,40 +178,35 @@ export function createWsTransport(deps: {
       })());
   }
 
-  function accept(socket: WebSocket, req: IncomingMessage, admission: Admission): void {
+  function accept(
+    socket: WebSocket,
+    req: IncomingMessage,
+    admission: Admission,
+    expectsParams: boolean,
+  ): void {
     const context = socketContext(socket, req, admission);
-    let params: Record<string, unknown> | null = null;
-    const feeds = socketFeeds({
+    let params: Record<string, string | undefined> | null = null;
+    socketSession({
       socket,
       trpc,
+      readCall,
       onError: deps.onError,
       context: () => context(params),
+      // The connectionParams message, when the URL announced one: then the context is made.
+      expectsParams,
+      onParams: (given) => {
+        params = given;
+        void context(params);
+      },
       limits,
       maxCallsPerFrame,
       metrics,
       connections,
+      alive,
     });
-    attachTrpcSocket(socket, req, {
-      router: deps.router,
-      wss,
-      keepAlive: {
-        enabled: true,
-        pingMs: limits.pingS * 1000,
-        pongWaitMs: Math.min(10_000, limits.pingS * 1000),
-      },
-      // Socket-level errors (a frame over the limit, a reset) come without a path: not bugs.
-      onError: (opts) => {
-        if (opts.path !== undefined) deps.onError(opts);
-      },
-      // Never throws: a throwing createContext makes tRPC 11.19 clients reconnect in a loop.
-      // Bad credentials give a context without a user, and procedures answer UNAUTHORIZED.
-      createContext: ({ info }) => context(info.connectionParams),
-      connectionParams: (given) => (params = given),
-      intercept: feeds.take,
-      screen: (text) =>
-        jsonDeeperThan(text, limits.maxJsonDepth) ? tooDeep(limits.maxJsonDepth) : null,
-      refuse: feeds.refuse,
-    });
+    // As tRPC's adapter does: the context (and the socket's registration) at once when no
+    // connectionParams are to come.
+    if (!expectsParams) void context(null);
   }
 
   /**
@@ -212,9 +214,11 @@ export function createWsTransport(deps: {
    * per-user cap applies later); any other takes one of its address's anonymous slots, held
    * until it authenticates through `connectionParams` or closes.
    */
-  async function admit(req: IncomingMessage, socket: Duplex): Promise<Admission | null> {
-    const expectsParams =
-      new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+  async function admit(
+    req: IncomingMessage,
+    socket: Duplex,
+    expectsParams: boolean,
+  ): Promise<Admission | null> {
     let authentication: Promise<Authentication> | null = null;
     if (
       !expectsParams &&
@@ -232,23 +236,26 @@ export function createWsTransport(deps: {
 
   return {
     /**
-     * Takes an upgrade to `/trpc` whose host, URL and origin the caller has checked: admits it
-     * (or answers 429) and opens the socket.
+     * Takes an upgrade to `/trpc` whose host, URL (`target`, as parsed) and origin the caller
+     * has checked: admits it (or answers 429) and opens the socket.
      */
     upgrade(
       req: IncomingMessage,
       socket: Duplex,
       head: Buffer,
       refuse: (status: number, text: string) => void,
+      target: RequestUrl,
     ): void {
-      admit(req, socket)
+      // wsLink's `connectionParams` option: the socket's first message carries them.
+      const expectsParams = target.searchParams.get('connectionParams') === '1';
+      admit(req, socket, expectsParams)
         .then((admission) => {
           if (socket.destroyed) return;
           if (refusing) return refuse(503, 'Service Unavailable');
           if (!admission) return refuse(429, 'Too Many Requests');
           wss.handleUpgrade(req, socket, head, (ws) => {
             if (refusing) ws.close(1012, RESTARTING);
-            else accept(ws, req, admission);
+            else accept(ws, req, admission, expectsParams);
           });
         })
         .catch((error: unknown) => {
@@ -265,23 +272,77 @@ export function createWsTransport(deps: {
       return [...wss.clients].map((client) => ({ end: () => client.close(1012, RESTARTING) }));
     },
     close(): void {
+      alive.stop();
       for (const client of wss.clients) client.terminate();
       wss.close();
     },
   };
 }
 
-/** The feed fast path of one socket: takes its subscriptions out of each frame before tRPC sees it. */
-function socketFeeds(opts: {
+/** Ignores a socket's errors (a frame over the limit, a reset): its close follows, and is handled. */
+const ignore = () => undefined;
+
+/**
+ * Keep-alive for every socket at once, as tRPC's adapter keeps each alive: a socket that sent
+ * nothing for `pingMs` is sent `PING`, and ended if it still sends nothing (wsLink answers
+ * `PONG`) for `pongWaitMs`. One timer sweeps them all, a tick of half the shorter wait, so each
+ * wait may run up to a tick longer.
+ */
+function keepAlive(pingMs: number, pongWaitMs: number) {
+  const watched = new Set<Liveness>();
+  const tick = Math.max(10, Math.min(pingMs, pongWaitMs) / 2);
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const sweep = () => {
+    const now = Date.now();
+    for (const it of watched) {
+      if (it.pingedAt > it.heardAt) {
+        if (now - it.pingedAt >= pongWaitMs) it.socket.terminate();
+      } else if (now - it.heardAt >= pingMs && it.socket.readyState === WebSocket.OPEN) {
+        it.pingedAt = now;
+        it.socket.send('PING');
+      }
+    }
+  };
+  return {
+    watch(socket: WebSocket): Liveness {
+      const it: Liveness = { socket, heardAt: Date.now(), pingedAt: 0 };
+      watched.add(it);
+      timer ??= setInterval(sweep, tick).unref();
+      return it;
+    },
+    unwatch(it: Liveness): void {
+      watched.delete(it);
+    },
+    stop(): void {
+      if (timer) clearInterval(timer);
+      timer = null;
+      watched.clear();
+    },
+  };
+}
+
+/** When a socket was last heard from, and when it was last sent PING (ms since the epoch). */
+interface Liveness {
+  socket: WebSocket;
+  heardAt: number;
+  pingedAt: number;
+}
+
+/** tRPC's WebSocket protocol on one socket: every message read and answered here. */
+function socketSession(opts: {
   socket: WebSocket;
   trpc: RouterAccess;
+  readCall: (message: unknown) => WsCall;
   onError: (opts: { error: TRPCError; path: string | undefined; type: string }) => void;
   context: () => Promise<Context>;
+  expectsParams: boolean;
+  onParams: (params: Record<string, string | undefined> | null) => void;
   limits: WsLimits;
   maxCallsPerFrame: number;
   metrics: Metrics;
   connections: ConnectionRegistry;
-}) {
+  alive: ReturnType<typeof keepAlive>;
+}): void {
   const { socket, trpc, limits, metrics, connections } = opts;
   // Ids are reserved the moment a message arrives, so a second message with the same id is
   // refused even while the first is still being authorized.
@@ -291,21 +352,20 @@ function socketFeeds(opts: {
   const send = (frame: Buffer | string) => {
     if (socket.readyState === socket.OPEN) socket.send(frame, TEXT);
   };
-  const errorFor = (call: WsCall, ctx: Context | undefined) => (cause: unknown) => {
+  const errorFor = (id: RequestId, call: WsCall, ctx: Context | undefined) => (cause: unknown) => {
     const facts: CallFacts = { type: 'subscription', path: call.path, input: call.input, ctx };
     send(
-      wsWire.head(call.id, call.jsonrpc) +
-        wsWire.errorTail(trpc.errorShape(toTRPCError(cause), facts)),
+      wsWire.head(id, call.jsonrpc) + wsWire.errorTail(trpc.errorShape(toTRPCError(cause), facts)),
     );
   };
 
-  async function subscribe(call: WsCall, entry: Entry) {
-    const head = wsWire.head(call.id, call.jsonrpc);
+  async function subscribe(id: RequestId, call: WsCall, entry: Entry) {
+    const head = wsWire.head(id, call.jsonrpc);
     let ctx: Context | undefined;
     let slot: (() => void) | null = null;
     const forget = () => {
       slot?.();
-      if (entries.get(call.id) === entry) entries.delete(call.id);
+      if (entries.get(id) === entry) entries.delete(id);
     };
     try {
       ctx = await opts.context();
@@ -322,7 +382,7 @@ function socketFeeds(opts: {
         });
       if (entry.ended || socket.readyState !== socket.OPEN) return forget();
       send(head + wsWire.startedTail);
-      const fail = errorFor(call, ctx);
+      const fail = errorFor(id, call, ctx);
       const sink: Sink = {
         deliver(event) {
           send(frameOf(event, head));
@@ -345,7 +405,7 @@ function socketFeeds(opts: {
       };
     } catch (cause) {
       forget();
-      if (!entry.ended) errorFor(call, ctx)(cause);
+      if (!entry.ended) errorFor(id, call, ctx)(cause);
       entry.ended = true;
     }
   }
@@ -354,8 +414,13 @@ function socketFeeds(opts: {
    * A query or mutation, answered as tRPC's adapter answers it (its procedure run through the
    * router: validation, middlewares, output validation, error formatter), without the adapter.
    */
-  async function answer(call: WsCall, type: 'query' | 'mutation', batchIndex: number) {
-    const head = wsWire.head(call.id, call.jsonrpc);
+  async function answer(
+    id: RequestId,
+    call: WsCall,
+    type: 'query' | 'mutation',
+    batchIndex: number,
+  ) {
+    const head = wsWire.head(id, call.jsonrpc);
     let ctx: Context | undefined;
     try {
       ctx = await opts.context();
@@ -385,13 +450,14 @@ function socketFeeds(opts: {
     }
   }
 
-  function stop(call: WsCall): void {
-    const entry = entries.get(call.id);
+  /** Ends a subscription of this socket; an id that is not one is ignored, as tRPC ignores it. */
+  function stop(id: RequestId, call: WsCall): void {
+    const entry = entries.get(id);
     if (!entry) return;
-    entries.delete(call.id);
+    entries.delete(id);
     entry.ended = true;
     entry.close?.();
-    send(wsWire.head(call.id, call.jsonrpc) + wsWire.stoppedTail);
+    send(wsWire.head(id, call.jsonrpc) + wsWire.stoppedTail);
   }
 
   /** Answers a frame refused as a whole, as tRPC answers one it cannot read: an error for id null. */
@@ -399,47 +465,54 @@ function socketFeeds(opts: {
     send(wsWire.unaddressedError(trpc.errorShape(error, { type: 'unknown' })));
   }
 
-  /** Takes what is ours out of a parsed frame; returns what tRPC should still see (`[]`: nothing). */
-  function take(parsed: unknown): unknown {
+  /** Answers every message of a parsed frame, as tRPC's adapter does. */
+  function take(parsed: unknown): void {
     const messages = Array.isArray(parsed) ? parsed : [parsed];
     if (messages.length === 0) {
       // tRPC would stay silent; every message gets an answer.
-      refuse(new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' }));
-      return [];
+      return refuse(new TRPCError({ code: 'BAD_REQUEST', message: 'An empty batch' }));
     }
     if (messages.length > opts.maxCallsPerFrame) {
-      socket.close(1008, `At most ${opts.maxCallsPerFrame} calls per message`);
-      return [];
+      return socket.close(1008, `At most ${opts.maxCallsPerFrame} calls per message`);
     }
-    const rest: unknown[] = [];
-    for (const [index, message] of messages.entries()) {
-      const call = readWsCall(message);
-      if (call?.method === 'subscription.stop' && entries.has(call.id)) {
-        stop(call);
-      } else if (
-        (call?.method === 'query' || call?.method === 'mutation') &&
-        trpc.procedureType(call.path) === call.method
-      ) {
-        void answer(call, call.method, index);
-      } else if (
-        call?.method === 'subscription' &&
-        trpc.procedureType(call.path) === 'subscription'
-      ) {
-        open(call);
+    let calls: WsCall[];
+    try {
+      calls = messages.map(opts.readCall);
+    } catch (cause) {
+      // One message that is not a call refuses the frame, as tRPC refuses it: nothing runs.
+      return refuse(new TRPCError({ code: 'PARSE_ERROR', cause }));
+    }
+    for (const [index, call] of calls.entries()) {
+      const { id } = call;
+      if (id === null) {
+        const error = new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' });
+        send(
+          wsWire.head(null, call.jsonrpc) +
+            wsWire.errorTail(trpc.errorShape(error, { type: 'unknown' })),
+        );
+      } else if (call.method === 'subscription.stop') {
+        stop(id, call);
+      } else if (unreadParams) {
+        // Until the socket closes, calls are answered with why its connectionParams failed.
+        const facts: CallFacts = { type: call.method, path: call.path, input: call.input };
+        send(
+          wsWire.head(id, call.jsonrpc) + wsWire.errorTail(trpc.errorShape(unreadParams, facts)),
+        );
+      } else if (call.method === 'subscription') {
+        open(id, call);
       } else {
-        rest.push(message);
+        void answer(id, call, call.method, index);
       }
     }
-    return Array.isArray(parsed) ? rest : (rest[0] ?? []);
   }
 
-  function open(call: WsCall): void {
-    const refuse = errorFor({ ...call, input: call.rawInput }, undefined);
-    if (entries.has(call.id)) {
+  function open(id: RequestId, call: WsCall): void {
+    const refuse = errorFor(id, { ...call, input: call.rawInput }, undefined);
+    if (entries.has(id)) {
       refuse(
         new TRPCError({
           code: 'BAD_REQUEST',
-          message: `Subscription id ${JSON.stringify(call.id)} is already open`,
+          message: `Subscription id ${JSON.stringify(id)} is already open`,
         }),
       );
     } else if (entries.size >= limits.subscriptionsPerSocket) {
@@ -451,18 +524,69 @@ function socketFeeds(opts: {
       );
     } else {
       const entry: Entry = { close: null, ended: false };
-      entries.set(call.id, entry);
-      void subscribe(call, entry);
+      entries.set(id, entry);
+      void subscribe(id, call, entry);
     }
   }
 
+  /** The connectionParams message: read as tRPC reads it; one it cannot read ends the socket. */
+  function takeParams(data: Buffer, isBinary: boolean): void {
+    try {
+      let message: unknown;
+      try {
+        if (isBinary) throw binaryFrameError(data);
+        const text = data.toString('utf8');
+        const deep = jsonDeeperThan(text, limits.maxJsonDepth);
+        if (deep) throw tooDeep(limits.maxJsonDepth);
+        message = JSON.parse(text);
+      } catch (cause) {
+        throw new TRPCError({
+          code: 'PARSE_ERROR',
+          message: 'Malformed TRPCConnectionParamsMessage',
+          cause,
+        });
+      }
+      opts.onParams(wsConnectionParams(message));
+    } catch (cause) {
+      unreadParams = toTRPCError(cause);
+      refuse(unreadParams);
+      setImmediate(() => socket.close());
+    }
+  }
+
+  const liveness = opts.alive.watch(socket);
+  let awaitingParams = opts.expectsParams;
+  /** Why the connectionParams could not be read: the socket is closing. */
+  let unreadParams: TRPCError | null = null;
+  socket.on('message', (data: Buffer, isBinary: boolean) => {
+    liveness.heardAt = Date.now();
+    if (!isBinary && data.length === 4) {
+      const text = data.toString('latin1');
+      if (text === 'PONG') return;
+      if (text === 'PING') return send('PONG');
+    }
+    if (awaitingParams) {
+      awaitingParams = false;
+      return takeParams(data, isBinary);
+    }
+    if (isBinary) return refuse(binaryFrameError(data));
+    const text = data.toString('utf8');
+    if (jsonDeeperThan(text, limits.maxJsonDepth)) return refuse(tooDeep(limits.maxJsonDepth));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (cause) {
+      return refuse(new TRPCError({ code: 'PARSE_ERROR', cause }));
+    }
+    take(parsed);
+  });
+  socket.on('error', ignore);
   socket.once('close', () => {
+    opts.alive.unwatch(liveness);
     for (const entry of entries.values()) {
       entry.ended = true;
       entry.close?.();
     }
     entries.clear();
   });
-
-  return { take, refuse };
 }
