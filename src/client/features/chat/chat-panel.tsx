@@ -2,6 +2,7 @@ import { useCallback, useEffect } from 'react';
 import { incidentPath } from '../../../shared/paths.ts';
 import type { User } from '../../../shared/schemas/auth.ts';
 import { errorCode } from '../../lib/errors.ts';
+import { useCurrentUser } from '../auth/current-user.tsx';
 import { useWsTransport } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
 import { useAllUsers } from '../people/use-all-users.ts';
@@ -25,7 +26,7 @@ export interface ChatPanelProps {
 
 /** A room: who is here, the messages, and the composer. Used on incident pages and on /chat. */
 export function ChatPanel(props: ChatPanelProps) {
-  const me = trpc.auth.me.useQuery(undefined, { staleTime: 5 * 60_000 }).data;
+  const me = useCurrentUser();
   if (!me) return null;
   // A fresh panel per room: the live list, scroll position and typing state belong to one room.
   return <RoomPanel key={props.roomId} {...props} me={me} />;

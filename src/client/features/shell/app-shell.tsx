@@ -11,7 +11,9 @@ import { MarkAllReadButton } from '../notifications/mark-all-read-button.tsx';
 import { NotificationBell } from '../notifications/notification-bell.tsx';
 import { NotificationFeed } from '../notifications/notification-feed.tsx';
 import { useLiveNotifications } from '../notifications/use-live-notifications.ts';
+import { HeaderMenu } from './header-menu.tsx';
 import { LinkStatus } from './link-status.tsx';
+import { OfflineBanner } from './offline-banner.tsx';
 import { parseRoute, type Route } from './routes.ts';
 import { UpdateBanner } from './update-banner.tsx';
 import './shell.css';
@@ -45,32 +47,35 @@ export function AppShell({ user }: { user: User }) {
             <span className="brand__mark" aria-hidden="true" />
             Pulse
           </div>
-          <nav className="nav" aria-label="Pages">
-            {NAV.map((item) => (
-              <a
-                key={item.href}
-                href={item.href}
-                className="nav__link"
-                data-testid={`nav-${item.label.toLowerCase()}`}
-                aria-current={item.active(route) ? 'page' : undefined}
+          <HeaderMenu>
+            <nav className="nav" aria-label="Pages">
+              {NAV.map((item) => (
+                <a
+                  key={item.href}
+                  href={item.href}
+                  className="nav__link"
+                  data-testid={`nav-${item.label.toLowerCase()}`}
+                  aria-current={item.active(route) ? 'page' : undefined}
+                >
+                  {item.label}
+                </a>
+              ))}
+            </nav>
+            <div className="account">
+              <span
+                className="user"
+                data-testid="user-name"
+                title={`${user.username} (${user.role})`}
               >
-                {item.label}
-              </a>
-            ))}
-          </nav>
+                {user.displayName}
+              </span>
+              <LogoutButton />
+            </div>
+          </HeaderMenu>
           <LinkStatus />
-          <div className="topbar__end">
-            <NotificationBell />
-            <span
-              className="user"
-              data-testid="user-name"
-              title={`${user.username} (${user.role})`}
-            >
-              {user.displayName}
-            </span>
-            <LogoutButton />
-          </div>
+          <NotificationBell />
         </header>
+        <OfflineBanner />
         <UpdateBanner />
         <Page route={route} user={user} />
       </div>
