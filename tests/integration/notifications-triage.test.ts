@@ -127,6 +127,128 @@ describe('notification inbox triage', () => {
     expect((await alice.notifications.list.query({})).items[0]!.archivedAt).toBeNull();
     expect(await bob.notifications.unseenCount.query()).toBe(1);
   });
+
+  it('wakes a snooze by its timer, live on every tab, back at the top as new', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    await send(t, { title: 'later' }, { title: 'now' });
+    const phone = await t.client({ username: 'alice' });
+    const laptop = await t.client({ username: 'alice' });
+    const { items } = await phone.notifications.list.query({});
+    await phone.notifications.markSeen.mutate({ upTo: items[0]!.id });
+    const later = items.find((n) => n.title === 'later')!;
+    await phone.notifications.markRead.mutate({ id: later.id });
+    const tabs = [phone, laptop].map((client) =>
+      record<Tracked<InboxChange>>((o) =>
+        client.notifications.onInboxChange.subscribe(undefined, o),
+      ),
+    );
+    await Promise.all(tabs.map((tab) => tab.started));
+    const until = new Date(Date.now() + 1500).toISOString();
+    const snoozed = await phone.notifications.snooze.mutate({ ids: [later.id], until });
+    expect(snoozed.notifications[0]!.snoozedUntil).toBe(until);
+    expect(titles((await phone.notifications.list.query({})).items)).toEqual(['now']);
+    expect(titles((await phone.notifications.list.query({ snoozed: true })).items)).toEqual([
+      'later',
+    ]);
+    for (const tab of tabs) {
+      await tab.waitUntil((e) => e.some((c) => c.data.kind === 'woken'), 'the wake', 10_000);
+    }
+    for (const tab of tabs) {
+      expect(tab.items.map((e) => e.data.kind)).toEqual(['snoozed', 'woken']);
+      const woken = tab.items[1]!.data;
+      expect(woken).toMatchObject({ ids: [later.id], unseenCount: 1, unreadCount: 2 });
+      expect(woken.notifications[0]).toMatchObject({
+        snoozedUntil: null,
+        seenAt: null,
+        readAt: null,
+        archivedAt: null,
+      });
+      tab.stop();
+    }
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until));
+    // Listed as if it had just arrived: above what came before it, below what comes after.
+    expect(titles((await phone.notifications.list.query({})).items)).toEqual(['later', 'now']);
+    await send(t, { title: 'newer' });
+    const first = await phone.notifications.list.query({ limit: 2 });
+    expect(titles(first.items)).toEqual(['newer', 'later']);
+    const rest = await phone.notifications.list.query({ limit: 2, cursor: first.nextCursor });
+    expect(titles(rest.items)).toEqual(['now']);
+    expect(rest.nextCursor).toBeNull();
+    expect(await phone.notifications.unseenCount.query()).toBe(2);
+  });
+
+  it('replays a wake exactly once to a client resuming after it', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    await send(t, { title: 'snoozy' });
+    const alice = await t.client({ username: 'alice' });
+    const [note] = (await alice.notifications.list.query({})).items;
+    const watcher = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe(undefined, o),
+    );
+    await watcher.started;
+    await alice.notifications.snooze.mutate({
+      ids: [note!.id],
+      until: new Date(Date.now() + 1500).toISOString(),
+    });
+    await watcher.waitFor(1);
+    const snoozedId = watcher.items[0]!.id;
+    await watcher.waitFor(2, 10_000);
+    await alice.notifications.archive.mutate({ ids: [note!.id] });
+    await watcher.waitFor(3);
+    watcher.stop();
+    expect(watcher.items.map((e) => e.data.kind)).toEqual(['snoozed', 'woken', 'archived']);
+    const resumed = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe({ lastEventId: snoozedId }, o),
+    );
+    await resumed.waitFor(2);
+    await alice.notifications.unarchive.mutate({ ids: [note!.id] });
+    await resumed.waitFor(3);
+    resumed.stop();
+    expect(resumed.items.map((e) => e.data.kind)).toEqual(['woken', 'archived', 'unarchived']);
+    expect(resumed.items.slice(0, 2)).toEqual(watcher.items.slice(1));
+    // Someone else's change id cannot be resumed from.
+    const bob = await t.client({ username: 'bob' });
+    const probe = record<Tracked<InboxChange>>((o) =>
+      bob.notifications.onInboxChange.subscribe({ lastEventId: snoozedId }, o),
+    );
+    expect((await probe.waitForError()).data?.code).toBe('PRECONDITION_FAILED');
+    probe.stop();
+  });
+
+  it('wakes at start what fell due while the server was down', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    await send(t, { title: 'over the restart' }, { title: 'stays' });
+    let alice = await t.client({ username: 'alice' });
+    const { items } = await alice.notifications.list.query({});
+    const note = items.find((n) => n.title === 'over the restart')!;
+    const watcher = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe(undefined, o),
+    );
+    await watcher.started;
+    const until = Date.now() + 1500;
+    await alice.notifications.snooze.mutate({
+      ids: [note.id],
+      until: new Date(until).toISOString(),
+    });
+    await watcher.waitFor(1);
+    await t.stop();
+    const stoppedAt = Date.now();
+    // Down until the snooze is due: the new server must wake it at start.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now() + 50)));
+    await t.restart();
+    alice = await t.client({ username: 'alice' });
+    // The stream resumes by itself after the restart, from the last change it had.
+    await watcher.waitUntil((e) => e.some((c) => c.data.kind === 'woken'), 'the wake', 15_000);
+    watcher.stop();
+    const wakes = watcher.items.filter((e) => e.data.kind === 'woken');
+    expect(wakes).toHaveLength(1);
+    // Woken by the new server (unless the machine was so slow that the old one stopped late).
+    if (stoppedAt < until) expect(Date.parse(wakes[0]!.data.at)).toBeGreaterThan(stoppedAt);
+    expect(titles((await alice.notifications.list.query({})).items)).toEqual([
+      'over the restart',
+      'stays',
+    ]);
+  });
 });
 
 export type { Notification };
