@@ -5,6 +5,7 @@ import type { InboxChange, Notification } from '../../src/shared/schemas/notific
 import { record } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { wsClient } from '../support/ws.ts';
 
 type Tracked<T> = { id: string; data: T };
 type SendInput = Parameters<PulseClient['notifications']['send']['mutate']>[0];
@@ -249,6 +250,258 @@ describe('notification inbox triage', () => {
       'stays',
     ]);
   });
-});
 
-export type { Notification };
+  it('filters, searches and groups, with exact paging in every combination', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    const ops = t.team('ops').team.id;
+    await send(
+      t,
+      { title: 'deploy 1', groupKey: 'deploy' },
+      { title: '100% disk on db-1', severity: 'warning', groupKey: 'disk' },
+      { title: 'team note', to: { teamId: ops }, body: 'for the whole Team' },
+      { title: 'deploy 2', groupKey: 'deploy' },
+      { title: '100 disk on db-2', severity: 'warning', groupKey: 'disk' },
+      { title: 'plain', severity: 'critical' },
+      { title: 'deploy 3', groupKey: ' deploy ' },
+      { title: 'a_b under_score' },
+    );
+    const alice = await t.client({ username: 'alice' });
+    /** Every entry of a listing, a page of `limit` at a time. */
+    const all = async (input: Parameters<typeof alice.notifications.list.query>[0], limit = 2) => {
+      const items = [];
+      let cursor: string | null = null;
+      do {
+        const page = await alice.notifications.list.query({ ...input, limit, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        items.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return items;
+    };
+    expect(titles(await all({ severity: ['warning'] }))).toEqual([
+      '100 disk on db-2',
+      '100% disk on db-1',
+    ]);
+    expect(titles(await all({ teamId: ops }))).toEqual(['team note']);
+    expect((await all({ teamId: ops }))[0]!.teamId).toBe(ops);
+    // Case-insensitive, in the body too; wildcards are literal.
+    expect(titles(await all({ search: 'TEAM' }))).toEqual(['team note']);
+    expect(titles(await all({ search: '100%' }))).toEqual(['100% disk on db-1']);
+    expect(titles(await all({ search: 'a_b' }))).toEqual(['a_b under_score']);
+    expect(titles(await all({ search: '_' }))).toEqual(['a_b under_score']);
+    expect(await all({ search: '%%' })).toEqual([]);
+    const grouped = await all({ grouped: true });
+    expect(grouped.map((n) => [n.title, n.group ?? null])).toEqual([
+      ['a_b under_score', null],
+      ['deploy 3', { key: 'deploy', count: 3, unreadCount: 3 }],
+      ['plain', null],
+      ['100 disk on db-2', { key: 'disk', count: 2, unreadCount: 2 }],
+      ['team note', null],
+    ]);
+    for (const limit of [1, 3, 10]) expect(await all({ grouped: true }, limit)).toEqual(grouped);
+    expect(titles(await all({ groupKey: 'deploy' }, 1))).toEqual([
+      'deploy 3',
+      'deploy 2',
+      'deploy 1',
+    ]);
+    await alice.notifications.markRead.mutate({ id: grouped[1]!.id });
+    const filtered = await all({ grouped: true, severity: ['info'], unreadOnly: true }, 1);
+    expect(filtered.map((n) => [n.title, n.group?.count ?? null])).toEqual([
+      ['a_b under_score', null],
+      ['deploy 2', 2],
+      ['team note', null],
+    ]);
+    // Archived ones leave the inbox's groups.
+    await alice.notifications.archive.mutate({ ids: [grouped[3]!.id] });
+    expect((await all({ grouped: true })).find((n) => n.group?.key === 'disk')?.group).toEqual({
+      key: 'disk',
+      count: 1,
+      unreadCount: 1,
+    });
+    expect(titles(await all({ archived: true, grouped: true }))).toEqual(['100 disk on db-2']);
+    // Old cursors (a bare id) still page.
+    const [top] = (await alice.notifications.list.query({ limit: 1 })).items;
+    const next = await alice.notifications.list.query({ limit: 1, cursor: top!.id });
+    expect(next.items[0]!.title).toBe('deploy 3');
+  });
+
+  it('mutes by severity, team and group, never critical, on every transport', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    const ops = t.team('ops').team.id;
+    const alice = await t.client({ username: 'alice' });
+    const changes = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe(undefined, o),
+    );
+    await changes.started;
+    const prefs = {
+      mutedSeverities: ['info' as const],
+      mutedTeamIds: [ops],
+      mutedGroupKeys: ['noisy'],
+      quietHours: null,
+    };
+    expect(await alice.notifications.setPreferences.mutate(prefs)).toEqual(prefs);
+    expect(await alice.notifications.preferences.query()).toEqual(prefs);
+    await changes.waitFor(1);
+    expect(changes.items[0]!.data).toMatchObject({ kind: 'preferences', preferences: prefs });
+    changes.stop();
+    const sse = record<Tracked<Notification>>((o) =>
+      alice.notifications.onNotification.subscribe(undefined, o),
+    );
+    const ws = wsClient(t.url, { headers: { cookie: await t.login('alice') } });
+    const socket = record<Tracked<Notification>>((o) =>
+      ws.trpc.notifications.onNotification.subscribe(undefined, o),
+    );
+    await Promise.all([sse.started, socket.started]);
+    await send(
+      t,
+      { title: 'muted info' },
+      { title: 'muted team', severity: 'warning', to: { teamId: ops } },
+      { title: 'muted group', severity: 'warning', groupKey: 'noisy' },
+      { title: 'critical to the team', severity: 'critical', to: { teamId: ops } },
+      { title: 'critical in the group', severity: 'critical', groupKey: 'noisy' },
+      { title: 'warning', severity: 'warning' },
+    );
+    const delivered = ['critical to the team', 'critical in the group', 'warning'];
+    await sse.waitFor(3);
+    const { items } = await alice.notifications.list.query({});
+    expect(items.map((n) => [n.title, n.muted])).toEqual([
+      ['warning', false],
+      ['critical in the group', false],
+      ['critical to the team', false],
+      ['muted group', true],
+      ['muted team', true],
+      ['muted info', true],
+    ]);
+    expect(await alice.notifications.unseenCount.query()).toBe(3);
+    // Replayed as live: the muted ones are skipped, on SSE and WebSocket alike.
+    const replayed = record<Tracked<Notification>>((o) =>
+      alice.notifications.onNotification.subscribe({ lastEventId: items.at(-1)!.id }, o),
+    );
+    await replayed.waitFor(3);
+    await send(t, { title: 'sentinel', severity: 'critical' });
+    await Promise.all([sse.waitFor(4), replayed.waitFor(4), socket.waitFor(4)]);
+    sse.stop();
+    replayed.stop();
+    socket.stop();
+    await ws.close();
+    expect(sse.items.map((e) => e.data.title)).toEqual([...delivered, 'sentinel']);
+    expect(socket.items.map((e) => e.data.title)).toEqual([...delivered, 'sentinel']);
+    expect(replayed.items.map((e) => e.data.title)).toEqual([...delivered, 'sentinel']);
+  });
+
+  it('holds back badges and desktop alerts of non-critical notifications in quiet hours', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    const alice = await t.client({ username: 'alice' });
+    const timeZone = 'Asia/Tokyo';
+    const local = (ms: number) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(ms);
+    const hour = 3_600_000;
+    // A window around now in Tokyo, whatever the machine's own zone.
+    const quietNow = { start: local(Date.now() - hour), end: local(Date.now() + hour), timeZone };
+    await send(t, { title: 'before' });
+    await alice.notifications.setPreferences.mutate({
+      mutedSeverities: [],
+      mutedTeamIds: [],
+      mutedGroupKeys: [],
+      quietHours: quietNow,
+    });
+    const live = record<Tracked<Notification>>((o) =>
+      alice.notifications.onNotification.subscribe(undefined, o),
+    );
+    await live.started;
+    await send(
+      t,
+      { title: 'hushed', severity: 'warning' },
+      { title: 'loud', severity: 'critical' },
+    );
+    await live.waitFor(2);
+    live.stop();
+    expect(live.items.map((e) => [e.data.title, e.data.quiet])).toEqual([
+      ['hushed', true],
+      ['loud', false],
+    ]);
+    // Only the critical one counts: 'before' too arrived inside the window (it began an hour ago).
+    expect(await alice.notifications.unseenCount.query()).toBe(1);
+    expect((await alice.notifications.list.query({})).items.map((n) => [n.title, n.quiet])).toEqual(
+      [
+        ['loud', false],
+        ['hushed', true],
+        ['before', true],
+      ],
+    );
+    // Once quiet hours are over (here: moved away from now), they count.
+    await alice.notifications.setPreferences.mutate({
+      mutedSeverities: [],
+      mutedTeamIds: [],
+      mutedGroupKeys: [],
+      quietHours: {
+        start: local(Date.now() + 2 * hour),
+        end: local(Date.now() + 3 * hour),
+        timeZone,
+      },
+    });
+    expect(await alice.notifications.unseenCount.query()).toBe(3);
+  });
+
+  it('refuses hostile input with BAD_REQUEST and changes nothing', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    await send(t, { title: 'target' });
+    const alice = await t.client({ username: 'alice' });
+    const [note] = (await alice.notifications.list.query({})).items;
+    const id = note!.id;
+    const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const none = { mutedSeverities: [], mutedTeamIds: [], mutedGroupKeys: [], quietHours: null };
+    const calls: [string, Promise<unknown>][] = [
+      ['101 ids', alice.notifications.archive.mutate({ ids: Array(101).fill(id) as string[] })],
+      ['no ids', alice.notifications.unarchive.mutate({ ids: [] })],
+      ['past until', alice.notifications.snooze.mutate({ ids: [id], until: soon(-1000) })],
+      ['far until', alice.notifications.snooze.mutate({ ids: [id], until: soon(91 * 86_400_000) })],
+      ['not a time', alice.notifications.snooze.mutate({ ids: [id], until: 'tomorrow' })],
+      [
+        'bad time zone',
+        alice.notifications.setPreferences.mutate({
+          ...none,
+          quietHours: { start: '22:00', end: '07:00', timeZone: 'Mars/Olympus_Mons' },
+        }),
+      ],
+      [
+        'bad clock time',
+        alice.notifications.setPreferences.mutate({
+          ...none,
+          quietHours: { start: '24:00', end: '07:00', timeZone: 'UTC' },
+        }),
+      ],
+      [
+        'muting critical',
+        alice.notifications.setPreferences.mutate({
+          ...none,
+          mutedSeverities: ['critical' as 'info'],
+        }),
+      ],
+      [
+        '51 muted teams',
+        alice.notifications.setPreferences.mutate({
+          ...none,
+          mutedTeamIds: Array.from({ length: 51 }, (_, i) => `team_${i}`),
+        }),
+      ],
+      ['long search', alice.notifications.list.query({ search: 'x'.repeat(201) })],
+      ['empty group key', alice.notifications.list.query({ groupKey: '  ' })],
+    ];
+    for (const [what, call] of calls)
+      expect([what, await codeOf(call)]).toEqual([what, 'BAD_REQUEST']);
+    const [after] = (await alice.notifications.list.query({})).items;
+    expect(after).toEqual(note);
+    expect(await alice.notifications.preferences.query()).toEqual(none);
+    // Overnight windows are fine.
+    await alice.notifications.setPreferences.mutate({
+      ...none,
+      quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Paris' },
+    });
+  });
+});
