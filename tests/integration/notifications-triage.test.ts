@@ -2,6 +2,7 @@ import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import type { PulseClient } from '../../src/sdk/client.ts';
 import type { InboxChange, Notification } from '../../src/shared/schemas/notifications.ts';
+import { scaleOutMissing, startCluster } from '../support/instances.ts';
 import { record } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -503,5 +504,64 @@ describe('notification inbox triage', () => {
       ...none,
       quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Paris' },
     });
+  });
+});
+
+describe.skipIf(scaleOutMissing !== null)('notification triage on several instances', () => {
+  it('wakes each due snooze once, whichever instance wins, for subscribers of every instance', async () => {
+    await using cluster = await startCluster(3, { teams: [OPS] });
+    const servers = cluster.servers;
+    const clients = await Promise.all(servers.map((s) => s.client({ username: 'alice' })));
+    await send(
+      servers[0]!,
+      { title: 'one' },
+      { title: 'two' },
+      { title: 'muted', severity: 'info' },
+    );
+    const ids = (await clients[0]!.notifications.list.query({})).items.map((n) => n.id);
+    const tabs = clients.map((c) =>
+      record<Tracked<InboxChange>>((o) => c.notifications.onInboxChange.subscribe(undefined, o)),
+    );
+    const notes = record<Tracked<Notification>>((o) =>
+      clients[2]!.notifications.onNotification.subscribe(undefined, o),
+    );
+    await Promise.all([...tabs.map((tab) => tab.started), notes.started]);
+    // Preferences set through one instance hold on another's streams.
+    await clients[1]!.notifications.setPreferences.mutate({
+      mutedSeverities: ['info'],
+      mutedTeamIds: [],
+      mutedGroupKeys: [],
+      quietHours: null,
+    });
+    await tabs[2]!.waitFor(1);
+    await clients[0]!.notifications.snooze.mutate({
+      ids: ids.slice(0, 2),
+      until: new Date(Date.now() + 1500).toISOString(),
+    });
+    for (const tab of tabs) {
+      await tab.waitUntil((e) => e.some((c) => c.data.kind === 'woken'), 'the wake', 10_000);
+    }
+    // A sentinel after the wake: any second wake would have come before it.
+    await clients[1]!.notifications.archive.mutate({ ids: [ids[0]!] });
+    await send(
+      servers[1]!,
+      { title: 'quiet please', severity: 'info' },
+      { title: 'heard', severity: 'warning' },
+    );
+    await notes.waitFor(1);
+    for (const tab of tabs) {
+      await tab.waitFor(4);
+      tab.stop();
+      expect(tab.items.map((e) => e.data.kind)).toEqual([
+        'preferences',
+        'snoozed',
+        'woken',
+        'archived',
+      ]);
+      expect(tab.items[2]!.data.ids.toSorted()).toEqual(ids.slice(0, 2).toSorted());
+      expect(tab.items.map((e) => e.id)).toEqual(tabs[0]!.items.map((e) => e.id));
+    }
+    notes.stop();
+    expect(notes.items.map((e) => e.data.title)).toEqual(['heard']);
   });
 });
