@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Env } from './env.ts';
+import { startDemo, type Demo } from './demo/simulator.ts';
 import { createAuthActions } from './features/auth/actions.ts';
 import { createAuthenticator } from './features/auth/authenticate.ts';
 import { createCredentialStore } from './features/auth/credential-store.ts';
@@ -220,6 +221,13 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
   }
 
   let jobs: Awaited<ReturnType<typeof startJobs>> | null = null;
+  let demo: Demo | null = null;
+  /** Set once the demo is stopped: it does not start (again) after that. */
+  let demoStopped = false;
+  async function stopDemo() {
+    demoStopped = true;
+    await demo?.stop();
+  }
 
   return {
     env,
@@ -246,7 +254,29 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     },
     /** First start on an empty database: the admin, and the demo data with `PULSE_DEMO`. */
     seedIfEmpty: () => seedIfEmpty({ env, users, teams, passwords, notifications }),
+    /**
+     * Starts the living demo (`PULSE_DEMO` and `PULSE_DEMO_FLEET`, on a database seeded with the
+     * demo users): a simulator that acts on this server through `url`, its own address, with
+     * the typed client, as any program would.
+     */
+    async startDemo(url: string) {
+      if (!env.PULSE_DEMO || !env.PULSE_DEMO_FLEET || demo || demoStopped) return;
+      const seeded = await stores.credentials.credentialsOf('alice');
+      if (!seeded || demo || demoStopped) return;
+      demo = startDemo({
+        url,
+        speed: env.PULSE_DEMO_SPEED,
+        retentionH: env.PULSE_METRICS_RETENTION_H,
+      });
+    },
+    /** The demo's simulator while it runs (tests wait for `demo.ready`). */
+    get demo() {
+      return demo;
+    },
+    /** Stops the demo: no call of it starts after this; resolves once it has settled. */
+    stopDemo,
     async close() {
+      await stopDemo();
       stop.abort();
       metrics.stop();
       await bus.close();
