@@ -77,6 +77,8 @@ export interface Demo {
   stop(): Promise<void>;
   /** Resolves once the demo data is in place and the fleet is live (or the demo gave up). */
   readonly ready: Promise<void>;
+  /** Resolves when the simulator has ended: stopped, or given up (it says why). */
+  readonly finished: Promise<void>;
 }
 
 /** What the simulator acts with once signed in. */
@@ -454,6 +456,7 @@ export function startDemo(opts: DemoOptions): Demo {
 
   return {
     ready,
+    finished: done,
     stop() {
       controller.abort();
       return done;
