@@ -30,6 +30,7 @@ import { createUserStore } from './features/users/store.ts';
 import { createTeamStore } from './features/users/team-store.ts';
 import { consume, createMemoryBus } from './platform/bus.ts';
 import { ConnectionRegistry } from './platform/connections.ts';
+import { redisLeases, soleLeases } from './platform/lease.ts';
 import { openDatabase } from './platform/db.ts';
 import { memoryRateLimiters, redisRateLimiters } from './platform/rate-limits.ts';
 import { HostPolicy } from './platform/hosts.ts';
@@ -52,6 +53,12 @@ export interface AppOptions {
  * then costs no lookup. Every revocation and user change forgets it at once.
  */
 const AUTH_CACHE_MS = 5_000;
+
+/**
+ * How long a lease (the demo's simulator) outlives its holder: another instance takes over
+ * within this of a crash (a clean stop gives it up at once).
+ */
+const LEASE_TTL_MS = 15_000;
 
 /**
  * The composition root: opens the database, builds the platform (bus, hub, telemetry,
@@ -267,6 +274,8 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
         url,
         speed: env.PULSE_DEMO_SPEED,
         retentionH: env.PULSE_METRICS_RETENTION_H,
+        // Several instances: the one holding the lease runs it, another takes over.
+        leases: shared?.leases ?? soleLeases,
       });
     },
     /** The demo's simulator while it runs (tests wait for `demo.ready`). */
@@ -290,8 +299,8 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
 }
 
 /**
- * What instances share through Redis: the bus, the per-user connection counts and the rate
- * limiters' counts, over one link (a command connection and a subscriber connection). Loaded
+ * What instances share through Redis: the bus, the per-user connection counts, the rate
+ * limiters' counts and the leases (who runs the demo), over one link (a command connection and a subscriber connection). Loaded
  * only when Redis is configured: one instance on its own does not carry a Redis client.
  */
 async function createShared(url: string, env: Env, instance: string) {
@@ -314,6 +323,7 @@ async function createShared(url: string, env: Env, instance: string) {
       heartbeatMs: env.PULSE_HEARTBEAT_S * 1000,
     }),
     limiters: redisRateLimiters(link, prefix),
+    leases: redisLeases({ link, prefix, instance, ttlMs: LEASE_TTL_MS }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { PointsBatch } from '../../src/shared/schemas/metrics.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
 import { countChanges, rowCounts } from '../support/db-snapshot.ts';
+import { scaleOutMissing, startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -27,8 +28,13 @@ const SIMULATOR_TABLES = [
   'user_settings',
 ];
 
-const servicesIn = (batches: readonly PointsBatch[]) =>
-  new Set(batches.flat().flatMap((b) => (b.points.length > 0 ? [b.series.split('.')[0]] : [])));
+/** The services with points stamped from `since` on (the hour filled at start comes first). */
+const servicesIn = (batches: readonly PointsBatch[], since: number) =>
+  new Set(
+    batches
+      .flat()
+      .flatMap((b) => (b.points.some((p) => p.ts >= since) ? [b.series.split('.')[0]] : [])),
+  );
 
 async function demoReady(t: TestServer) {
   const demo = t.server.app.demo;
@@ -62,10 +68,12 @@ describe('the living demo (PULSE_DEMO)', () => {
     );
     const points = record<PointsBatch>((o) => alice.metrics.onPoints.subscribe({ series: P99 }, o));
     await Promise.all([changes.started, notices.started, points.started]);
+    await demoReady(t);
+    const live = Date.now();
 
     // The dashboard: every service's points arrive live, and alice's layout shows them.
     await points.waitUntil(
-      (batches) => servicesIn(batches).size === SERVICES.length,
+      (batches) => servicesIn(batches, live).size === SERVICES.length,
       'points of every service',
       15_000,
     );
@@ -75,6 +83,13 @@ describe('the living demo (PULSE_DEMO)', () => {
       from: Date.now() - 3_600_000,
       to: Date.now(),
     });
+    const raw = await alice.metrics.range.query({
+      series: P99[0] ?? '',
+      from: Date.now() - 3_600_000,
+      to: Date.now(),
+      maxPoints: 10000,
+    });
+    console.log('DEBUG', past.length, raw.length, raw.slice(0, 3), raw.slice(-3), Date.now());
     // The hour before the start is filled (every 10 s), so charts are not empty.
     expect(past.length).toBeGreaterThan(300);
     expect(past[0]?.ts).toBeLessThan(Date.now() - 3_500_000);
@@ -153,12 +168,13 @@ describe('the living demo (PULSE_DEMO)', () => {
     await t.stop();
     await t.restart();
     await demoReady(t);
+    const resumedAt = Date.now();
     const again = await t.client({ username: 'alice', password: PASSWORD });
     const resumed = record<PointsBatch>((o) =>
       again.metrics.onPoints.subscribe({ series: P99 }, o),
     );
     await resumed.waitUntil(
-      (batches) => servicesIn(batches).size === SERVICES.length,
+      (batches) => servicesIn(batches, resumedAt).size === SERVICES.length,
       'the fleet again',
       15_000,
     );
@@ -243,4 +259,41 @@ describe('the living demo (PULSE_DEMO)', () => {
       (await alice.metrics.list.query()).filter((s) => !s.series.startsWith('pulse.')),
     ).toEqual([]);
   });
+
+  it.skipIf(scaleOutMissing !== null)(
+    'runs on one instance of several, and another takes over when it stops',
+    async () => {
+      await using cluster = await startCluster(2, { env: DEMO });
+      const [a, b] = cluster.servers as [TestServer, TestServer];
+      await demoReady(a);
+      const carol = await b.client({ username: 'carol', password: PASSWORD });
+      const points = record<PointsBatch>((o) =>
+        carol.metrics.onPoints.subscribe({ series: P99 }, o),
+      );
+      await points.waitFor(1, 15_000);
+      points.stop();
+      // One simulator: its tokens alone (two simulators would revoke each other's).
+      expect((await demoTokens(carol)).map((token) => token.name).sort()).toEqual(
+        [DEMO_TOKEN_NAMES.fleet, DEMO_TOKEN_NAMES.user].sort(),
+      );
+      let bReady = false;
+      void b.server.app.demo?.ready.then(() => (bReady = true));
+      expect(bReady).toBe(false);
+
+      await a.stop();
+      await demoReady(b);
+      const takenOver = Date.now();
+      const after = record<PointsBatch>((o) =>
+        carol.metrics.onPoints.subscribe({ series: P99 }, o),
+      );
+      await after.waitUntil(
+        (batches) => servicesIn(batches, takenOver).size === SERVICES.length,
+        'the fleet from the other instance',
+        15_000,
+      );
+      after.stop();
+      expect((await carol.alerts.listRules.query()).length).toBe(DEMO_RULES.length);
+    },
+    60_000,
+  );
 });

@@ -13,6 +13,7 @@ import { TRPC_PATH } from '../../shared/paths.ts';
 import { incidentRoomId, teamRoomId } from '../../shared/rooms.ts';
 import { DEFAULT_LAYOUT } from '../features/metrics/dashboard-router.ts';
 import { SESSION_COOKIE } from '../platform/context.ts';
+import type { Leases } from '../platform/lease.ts';
 import type { AppRouter } from '../router.ts';
 import { DEMO_PASSWORD } from '../seed.ts';
 import { createFleet, FLEET_SERIES, SERVICES, type Fleet } from './fleet.ts';
@@ -66,6 +67,8 @@ export interface DemoOptions {
   speed: number;
   /** `PULSE_METRICS_RETENTION_H`: the backfill stays inside it. */
   retentionH: number;
+  /** Where instances agree which of them runs the simulator (one at a time). */
+  leases: Leases;
   log?: Pick<Console, 'log' | 'warn'>;
 }
 
@@ -75,7 +78,10 @@ export interface Demo {
    * the simulator has settled (its timers cleared).
    */
   stop(): Promise<void>;
-  /** Resolves once the demo data is in place and the fleet is live (or the demo gave up). */
+  /**
+   * Resolves once the demo data is in place and the fleet is live here (or the demo ended);
+   * on an instance that does not hold the demo's lease, only when it ends.
+   */
   readonly ready: Promise<void>;
   /** Resolves when the simulator has ended: stopped, or given up (it says why). */
   readonly finished: Promise<void>;
@@ -207,7 +213,8 @@ async function tokensOf(
     }
     return secrets;
   } finally {
-    if (!signal.aborted) await session.auth.logout.mutate(undefined, { signal });
+    // A session that cannot be ended here (its user was just disabled, say) ends by itself.
+    if (!signal.aborted) await session.auth.logout.mutate(undefined, { signal }).catch(() => null);
   }
 }
 
@@ -363,7 +370,6 @@ function createIncidentTending(cast: Cast, timing: DemoTiming, schedule: Schedul
 export function startDemo(opts: DemoOptions): Demo {
   const log = opts.log ?? console;
   const controller = new AbortController();
-  const { signal } = controller;
   const timing = demoTiming(opts.speed);
   const fleet = createFleet();
   const warnedAt = new Map<string, number>();
@@ -378,7 +384,7 @@ export function startDemo(opts: DemoOptions): Demo {
   }
 
   /** Sets up, retrying with backoff; null when the demo cannot run here. */
-  async function setUpPatiently(): Promise<Cast | null> {
+  async function setUpPatiently(signal: AbortSignal): Promise<Cast | null> {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         return await inRound(signal, (round) => setUp(opts, timing, round));
@@ -399,7 +405,11 @@ export function startDemo(opts: DemoOptions): Demo {
    * The fleet, live, until stopped (resolves) or until its credentials stop working (answers
    * `reauth`: someone revoked a demo token, or changed a demo user).
    */
-  async function live(cast: Cast, schedule: Schedule): Promise<'stopped' | 'reauth'> {
+  async function live(
+    cast: Cast,
+    schedule: Schedule,
+    signal: AbortSignal,
+  ): Promise<'stopped' | 'reauth'> {
     const tend = createIncidentTending(cast, timing, schedule);
     let nextLook = 0;
     while (!signal.aborted) {
@@ -423,10 +433,11 @@ export function startDemo(opts: DemoOptions): Demo {
     return 'stopped';
   }
 
-  async function run() {
+  /** One run, while this instance holds the demo's lease (`signal` aborts when it loses it). */
+  async function run(signal: AbortSignal) {
     let schedule: Schedule | null = null;
     while (!signal.aborted) {
-      const cast = await setUpPatiently();
+      const cast = await setUpPatiently(signal);
       if (!cast) return;
       try {
         await inRound(signal, (round) => backfill(cast, fleet, opts.retentionH, round));
@@ -443,15 +454,21 @@ export function startDemo(opts: DemoOptions): Demo {
         );
       }
       markReady();
-      if ((await live(cast, schedule)) === 'stopped') return;
+      if ((await live(cast, schedule, signal)) === 'stopped') return;
     }
   }
 
-  const done = run()
-    .catch((error: unknown) => {
-      if (!signal.aborted)
-        log.warn(`Demo: stopped after an unexpected failure: ${describe(error)}`);
-    })
+  const done = opts.leases
+    .hold(
+      'demo',
+      (held) =>
+        run(held).catch((error: unknown) => {
+          if (!held.aborted)
+            log.warn(`Demo: stopped after an unexpected failure: ${describe(error)}`);
+        }),
+      controller.signal,
+    )
+    .catch((error: unknown) => log.warn(`Demo: its lease failed: ${describe(error)}`))
     .finally(markReady);
 
   return {
