@@ -2,15 +2,18 @@ import { describe, expect, it, vi } from 'vitest';
 import { DEMO_TOKEN_NAMES } from '../../src/server/demo/simulator.ts';
 import { DEMO_LAYOUT, DEMO_RULES, HISTORY } from '../../src/server/demo/script.ts';
 import { FLEET_SERIES, SERVICES } from '../../src/server/demo/fleet.ts';
-import type { PulseClient } from '../../src/sdk/client.ts';
 import type { Incident } from '../../src/shared/schemas/incidents.ts';
 import type { PointsBatch } from '../../src/shared/schemas/metrics.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
 import { teamRoomId } from '../../src/shared/rooms.ts';
+import { createPulseClient, type PulseClient } from '../../src/sdk/client.ts';
+import { compiledServer } from '../support/compiled-server.ts';
 import { countChanges, rowCounts } from '../support/db-snapshot.ts';
 import { scaleOutMissing, startCluster } from '../support/instances.ts';
 import { eventually, record } from '../support/live.ts';
+import { startServerProcess } from '../support/server-process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { signIn } from '../support/trpc-http.ts';
 
 /** The living demo as `npm start` runs it, its schedule 60 times faster: the first alert in ~4 s. */
 const DEMO = { PULSE_DEMO: '1', PULSE_DEMO_FLEET: '1', PULSE_DEMO_SPEED: '60' };
@@ -296,4 +299,22 @@ describe('the living demo (PULSE_DEMO)', () => {
     },
     60_000,
   );
+
+  it('runs in the compiled server as `npm start` runs it, and ends with it on SIGTERM, cleanly', async () => {
+    const entry = await compiledServer();
+    await using server = await startServerProcess(DEMO, { entry });
+    const cookie = await signIn(server.url, 'alice', PASSWORD);
+    const alice = createPulseClient({ url: server.url, headers: { cookie } });
+    // What a new user sees on the incident board: an incident a rule opened.
+    await eventually(
+      async () => (await alice.incidents.list.query()).some((i) => i.ruleId !== null),
+      30_000,
+      'an incident a rule opened',
+    );
+    expect(server.output()).toMatch(/Demo: a simulated fleet/);
+    await server.stop();
+    expect(server.exitDescription()).toBe('exit 0');
+    expect(server.output()).toMatch(/Drained and closed/);
+    expect(server.output()).not.toMatch(/failed|rror/);
+  }, 60_000);
 });
