@@ -240,6 +240,23 @@ describe('the living demo (PULSE_DEMO)', () => {
     );
   }, 60_000);
 
+  it('plays on with the rules its team may still have', async () => {
+    await using t = await startTestServer({ ...DEMO, PULSE_MAX_RULES_PER_TEAM: '2' });
+    await demoReady(t);
+    const readyAt = Date.now();
+    const alice = await t.client({ username: 'alice', password: PASSWORD });
+    expect((await alice.alerts.listRules.query()).map((r) => r.series)).toEqual(
+      DEMO_RULES.slice(0, 2).map((r) => r.series),
+    );
+    const points = record<PointsBatch>((o) => alice.metrics.onPoints.subscribe({ series: P99 }, o));
+    await points.waitUntil(
+      (batches) => servicesIn(batches, readyAt).size === SERVICES.length,
+      'the fleet',
+      15_000,
+    );
+    points.stop();
+  });
+
   it('is not there with PULSE_DEMO=0, nor with PULSE_DEMO_FLEET=0', async () => {
     {
       await using t = await startTestServer({ PULSE_DEMO_FLEET: '1', PULSE_DEMO_SPEED: '60' });
