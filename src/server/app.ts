@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Env } from './env.ts';
+import { startDemo, type Demo } from './demo/simulator.ts';
 import { createAuthActions } from './features/auth/actions.ts';
 import { createAuthenticator } from './features/auth/authenticate.ts';
 import { createCredentialStore } from './features/auth/credential-store.ts';
@@ -31,6 +32,7 @@ import { createUserStore } from './features/users/store.ts';
 import { createTeamStore } from './features/users/team-store.ts';
 import { consume, createMemoryBus } from './platform/bus.ts';
 import { ConnectionRegistry } from './platform/connections.ts';
+import { redisLeases, soleLeases } from './platform/lease.ts';
 import { openDatabase } from './platform/db.ts';
 import { memoryRateLimiters, redisRateLimiters } from './platform/rate-limits.ts';
 import { HostPolicy } from './platform/hosts.ts';
@@ -53,6 +55,12 @@ export interface AppOptions {
  * then costs no lookup. Every revocation and user change forgets it at once.
  */
 const AUTH_CACHE_MS = 5_000;
+
+/**
+ * How long a lease (the demo's simulator) outlives its holder: another instance takes over
+ * within this of a crash (a clean stop gives it up at once).
+ */
+const LEASE_TTL_MS = 15_000;
 
 /**
  * The composition root: opens the database, builds the platform (bus, hub, telemetry,
@@ -236,6 +244,13 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
   }
 
   let jobs: Awaited<ReturnType<typeof startJobs>> | null = null;
+  let demo: Demo | null = null;
+  /** Set once the demo is stopped: it does not start (again) after that. */
+  let demoStopped = false;
+  async function stopDemo() {
+    demoStopped = true;
+    await demo?.stop();
+  }
 
   return {
     env,
@@ -265,7 +280,31 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     },
     /** First start on an empty database: the admin, and the demo data with `PULSE_DEMO`. */
     seedIfEmpty: () => seedIfEmpty({ env, users, teams, passwords, notifications }),
+    /**
+     * Starts the living demo (`PULSE_DEMO` and `PULSE_DEMO_FLEET`, on a database seeded with the
+     * demo users): a simulator that acts on this server through `url`, its own address, with
+     * the typed client, as any program would.
+     */
+    async startDemo(url: string) {
+      if (!env.PULSE_DEMO || !env.PULSE_DEMO_FLEET || demo || demoStopped) return;
+      const seeded = await stores.credentials.credentialsOf('alice');
+      if (!seeded || demo || demoStopped) return;
+      demo = startDemo({
+        url,
+        speed: env.PULSE_DEMO_SPEED,
+        retentionH: env.PULSE_METRICS_RETENTION_H,
+        // Several instances: the one holding the lease runs it, another takes over.
+        leases: shared?.leases ?? soleLeases,
+      });
+    },
+    /** The demo's simulator while it runs (tests wait for `demo.ready`). */
+    get demo() {
+      return demo;
+    },
+    /** Stops the demo: no call of it starts after this; resolves once it has settled. */
+    stopDemo,
     async close() {
+      await stopDemo();
       stop.abort();
       metrics.stop();
       await bus.close();
@@ -279,8 +318,8 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
 }
 
 /**
- * What instances share through Redis: the bus, the per-user connection counts and the rate
- * limiters' counts, over one link (a command connection and a subscriber connection). Loaded
+ * What instances share through Redis: the bus, the per-user connection counts, the rate
+ * limiters' counts and the leases (who runs the demo), over one link (a command connection and a subscriber connection). Loaded
  * only when Redis is configured: one instance on its own does not carry a Redis client.
  */
 async function createShared(url: string, env: Env, instance: string) {
@@ -303,6 +342,7 @@ async function createShared(url: string, env: Env, instance: string) {
       heartbeatMs: env.PULSE_HEARTBEAT_S * 1000,
     }),
     limiters: redisRateLimiters(link, prefix),
+    leases: redisLeases({ link, prefix, instance, ttlMs: LEASE_TTL_MS }),
   };
 }
 
