@@ -96,7 +96,7 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     sessions: createSessionStore(db),
     tokens: createTokenStore(db),
     notifications: createNotificationStore(db),
-    inbox: createInboxStore(db),
+    inbox: createInboxStore(db, { keptPerUser: env.PULSE_INBOX_CHANGES_KEPT }),
     metrics: createMetricStore(db),
     incidents: createIncidentStore(db),
     rules: createRuleStore(db),

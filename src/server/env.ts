@@ -71,6 +71,8 @@ const envSchema = z.object({
   PULSE_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(20).default(50),
   /** Hours metric points are kept. */
   PULSE_METRICS_RETENTION_H: z.coerce.number().positive().default(24),
+  /** Inbox changes kept per user (`notifications.onInboxChange` resumes within them). */
+  PULSE_INBOX_CHANGES_KEPT: z.coerce.number().int().min(10).default(500),
   /** Chat messages one user may send per 10 s (a burst allowance; benchmarks raise it). */
   PULSE_CHAT_SENDS_PER_10S: z.coerce.number().int().positive().default(20),
   /** scrypt cost (log2 N) for new password hashes; OWASP's minimum is 17. Lower only for tests. */

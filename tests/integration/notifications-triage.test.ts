@@ -217,6 +217,37 @@ describe('notification inbox triage', () => {
     probe.stop();
   });
 
+  it("keeps each user's newest changes only: resuming from a forgotten one starts afresh", async () => {
+    await using t = await startTestServer({ PULSE_INBOX_CHANGES_KEPT: '10' }, { teams: [OPS] });
+    await send(t, { title: 'toggled' });
+    const alice = await t.client({ username: 'alice' });
+    const [note] = (await alice.notifications.list.query({})).items;
+    const watcher = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe(undefined, o),
+    );
+    await watcher.started;
+    for (let i = 0; i < 6; i++) {
+      await alice.notifications.archive.mutate({ ids: [note!.id] });
+      await alice.notifications.unarchive.mutate({ ids: [note!.id] });
+    }
+    await watcher.waitFor(12);
+    watcher.stop();
+    const ids = watcher.items.map((e) => e.id);
+    // The 10 newest are kept: resuming from the third replays the nine after it.
+    const recent = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe({ lastEventId: ids[2] }, o),
+    );
+    await recent.waitFor(9);
+    recent.stop();
+    expect(recent.items.map((e) => e.id)).toEqual(ids.slice(3));
+    // The first is forgotten: the client is told to refetch and subscribe afresh.
+    const stale = record<Tracked<InboxChange>>((o) =>
+      alice.notifications.onInboxChange.subscribe({ lastEventId: ids[0] }, o),
+    );
+    expect((await stale.waitForError()).data?.code).toBe('PRECONDITION_FAILED');
+    stale.stop();
+  });
+
   it('wakes at start what fell due while the server was down', async () => {
     await using t = await startTestServer({}, { teams: [OPS] });
     await send(t, { title: 'over the restart' }, { title: 'stays' });

@@ -68,9 +68,11 @@ const MS = sql<number>`coalesce(r.entered_ms, 0)`;
  * per-user change log that `notifications.onInboxChange` streams. Every change is one
  * transaction: the user's lock (one writer per user at a time on PostgreSQL, so the counts a
  * change carries are exact in log order), the new state, then the append under the log's lock,
- * then the commit (decision 0009).
+ * then the commit (decision 0009). Each user's log keeps their newest `keptPerUser` changes
+ * (`PULSE_INBOX_CHANGES_KEPT`): an append forgets older ones, and a client resuming from a
+ * forgotten one is told to start afresh (PRECONDITION_FAILED).
  */
-export function createInboxStore(db: Db) {
+export function createInboxStore(db: Db, opts: { keptPerUser: number }) {
   async function lockUser(tx: Q, userId: string): Promise<void> {
     if (dialectOf(tx) !== 'postgres') return;
     // NO KEY UPDATE: one triage of a user at a time, without blocking the foreign-key checks of
@@ -124,6 +126,22 @@ export function createInboxStore(db: Db) {
       .values({ user_id: userId, change: JSON.stringify(change) })
       .returning('seq')
       .executeTakeFirstOrThrow();
+    // A user's log is bounded: what lies past their newest `keptPerUser` changes goes.
+    const oldest = await tx
+      .selectFrom('inbox_changes')
+      .select('seq')
+      .where('user_id', '=', userId)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .offset(opts.keptPerUser)
+      .executeTakeFirst();
+    if (oldest) {
+      await tx
+        .deleteFrom('inbox_changes')
+        .where('user_id', '=', userId)
+        .where('seq', '<=', oldest.seq)
+        .execute();
+    }
     return { seq, userId, change };
   }
 
