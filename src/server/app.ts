@@ -23,6 +23,8 @@ import { startPruner } from './features/metrics/pruner.ts';
 import { createMetricStore } from './features/metrics/store.ts';
 import { createNotificationActions } from './features/notifications/actions.ts';
 import { createNotificationFeed } from './features/notifications/feed.ts';
+import { createInboxStore } from './features/notifications/inbox-store.ts';
+import { startSnoozeWaker } from './features/notifications/snooze-waker.ts';
 import { createNotificationStore } from './features/notifications/store.ts';
 import { createSettingsStore } from './features/users/settings-store.ts';
 import { createUserStore } from './features/users/store.ts';
@@ -86,13 +88,19 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     sessions: createSessionStore(db),
     tokens: createTokenStore(db),
     notifications: createNotificationStore(db),
+    inbox: createInboxStore(db),
     metrics: createMetricStore(db),
     incidents: createIncidentStore(db),
     rules: createRuleStore(db),
     chat: createChatStore(db),
   };
   const feeds = {
-    notifications: createNotificationFeed({ bus, hub, store: stores.notifications }),
+    notifications: createNotificationFeed({
+      bus,
+      hub,
+      store: stores.notifications,
+      inbox: stores.inbox,
+    }),
     metrics: createMetricsFeed({ bus, hub, store: stores.metrics }),
     incidents: createIncidentFeed({ bus, hub, store: stores.incidents }),
     chat: createChatFeed({
@@ -103,7 +111,11 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       heartbeatMs: shared ? env.PULSE_HEARTBEAT_S * 1000 : null,
     }),
   };
-  const notifications = createNotificationActions({ store: stores.notifications, bus });
+  const notifications = createNotificationActions({
+    store: stores.notifications,
+    inbox: stores.inbox,
+    bus,
+  });
   const actions = {
     auth: createAuthActions({ sessions: stores.sessions, tokens: stores.tokens, bus }),
     notifications,
@@ -185,6 +197,10 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       { rules: stores.rules, points: stores.metrics, actions: actions.incidents, bus },
       signal,
     );
+    const snoozes = startSnoozeWaker(
+      { inbox: stores.inbox, actions: actions.notifications, bus },
+      signal,
+    );
     startHealthSampler({ actions: actions.metrics, metrics }, signal);
     startPruner({ store: stores.metrics, env }, signal);
     consume({
@@ -216,7 +232,7 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     startSessionSweeper({ actions: actions.auth, env }, signal, () =>
       authenticator.forgetStaleUses(),
     );
-    return { alerts };
+    return { alerts, snoozes };
   }
 
   let jobs: Awaited<ReturnType<typeof startJobs>> | null = null;
@@ -239,7 +255,10 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       jobs = await startJobs();
       return jobs;
     },
-    /** The running jobs' handles: `alerts.evaluateNow()` evaluates every alert rule at once. */
+    /**
+     * The running jobs' handles: `alerts.evaluateNow()` evaluates every alert rule at once,
+     * `snoozes.wakeNow()` wakes the snoozes due now.
+     */
     get jobs() {
       if (!jobs) throw new Error('startJobs() first');
       return jobs;

@@ -15,6 +15,13 @@ const note = (id: string, readAt: string | null = null): Notification => ({
   link: null,
   createdAt: '2025-01-01T00:00:00.000Z',
   readAt,
+  seenAt: null,
+  archivedAt: null,
+  snoozedUntil: null,
+  groupKey: null,
+  teamId: null,
+  quiet: false,
+  muted: false,
 });
 
 const pages = (...lists: Notification[][]): NotificationPages => ({
