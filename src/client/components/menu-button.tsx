@@ -35,10 +35,15 @@ export function MenuButton(props: MenuButtonProps) {
     setOpen(false);
     onClose?.();
   };
+  // Counted rather than done here: `close` is handed to the menu's content while it renders.
+  const [focusBack, setFocusBack] = useState(0);
   const close = () => {
     hide();
-    trigger.current?.focus();
+    setFocusBack((n) => n + 1);
   };
+  useEffect(() => {
+    if (focusBack > 0) trigger.current?.focus();
+  }, [focusBack]);
 
   useEffect(() => {
     if (!open) return;
