@@ -232,4 +232,65 @@ describeInBrowser('web app: inbox triage', () => {
     ]);
     app.check();
   });
+
+  it('saves preferences from a dialog: muted and quiet ones raise no badge, critical always does', async () => {
+    await using app = await web.start();
+    const { t } = app;
+    const { page } = await app.open('alice');
+    await page.goto(`${t.url}/incidents`);
+    await waitForLive(page);
+    await page.click('[data-testid=bell]');
+    const opener = page.locator('[data-testid=notification-panel] [data-testid=open-preferences]');
+    await opener.click();
+    const dialog = page.locator('[data-testid=preferences-dialog]');
+    await dialog.locator('[data-mute-severity=info]').check();
+    // Quiet from an hour ago to an hour from now, in the browser's own time zone.
+    await dialog.locator('[data-testid=quiet-hours]').check();
+    const [from, to] = await page.evaluate(() =>
+      [-1, 1].map((h) => {
+        const at = new Date(Date.now() + h * 3_600_000);
+        return `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+      }),
+    );
+    const times = dialog.locator('input[type=time]');
+    await times.nth(0).fill(from ?? '');
+    await times.nth(1).fill(to ?? '');
+    const saved = page.waitForResponse((r) => r.url().includes('notifications.setPreferences'));
+    await dialog.locator('[data-testid=save-preferences]').click();
+    await dialog.waitFor({ state: 'detached' });
+    expect((await saved).ok()).toBe(true);
+    const alice = await t.client({ username: 'alice' });
+    const prefs = await alice.notifications.preferences.query();
+    expect(prefs.mutedSeverities).toEqual(['info']);
+    expect(prefs.quietHours).toMatchObject({ start: from, end: to });
+
+    // Escape closes the panel and gives the focus back to the bell.
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=notification-panel]').waitFor({ state: 'detached' });
+    await sendAlice(t, [
+      { title: 'Muted: nightly report', severity: 'info' },
+      { title: 'Quiet: disk at 70%', severity: 'warning' },
+      { title: 'Critical: checkout down', severity: 'critical' },
+    ]);
+    await waitForText(page, '[data-testid=unread-badge]', '1');
+    expect(await alice.notifications.unseenCount.query()).toBe(1);
+    expect(await alice.notifications.unreadCount.query()).toBe(3);
+    app.check();
+  });
+
+  it('closes the preferences dialog with Escape, giving the focus back to its button', async () => {
+    await using app = await web.start();
+    const { page } = await app.open('alice');
+    await page.goto(app.t.url);
+    await waitForLive(page);
+    await page.click('[data-testid=inbox] [data-testid=open-preferences]');
+    const dialog = page.locator('[data-testid=preferences-dialog]');
+    await dialog.locator('[data-testid=save-preferences]').waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
+      'open-preferences',
+    );
+    app.check();
+  });
 });

@@ -88,20 +88,26 @@ function PreferencesDialog(props: {
   const dialog = useRef<HTMLDialogElement>(null);
   const prefs = usePreferences();
   const teams = trpc.teams.list.useQuery(undefined, { staleTime: 60_000 }).data ?? [];
-  const { onClose } = props;
+  const onClose = useRef(props.onClose);
+  useEffect(() => {
+    onClose.current = props.onClose;
+  });
 
   // Modal: focus stays inside, Escape closes it, and closing gives the focus back.
   useEffect(() => {
     const el = dialog.current;
     if (!el) return;
-    if (!el.open) el.showModal();
-    const closed = () => onClose();
+    el.showModal();
+    const closed = () => {
+      // A `close` queued by an earlier close (StrictMode runs this effect twice) finds it open.
+      if (!el.open) onClose.current();
+    };
     el.addEventListener('close', closed);
     return () => {
       el.removeEventListener('close', closed);
       if (el.open) el.close();
     };
-  }, [onClose]);
+  }, []);
 
   return (
     <dialog
