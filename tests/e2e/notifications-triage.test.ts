@@ -191,6 +191,8 @@ describeInBrowser('web app: inbox triage', () => {
       { title: 'Deploy 143 finished', groupKey: 'deploys' },
     ]);
     const { page } = await app.open('alice');
+    // A phone's width: everything fits, nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(t.url);
     await waitForLive(page);
     // Grouped by default: the deploys are one entry, with the latest title and a count.
@@ -211,6 +213,20 @@ describeInBrowser('web app: inbox triage', () => {
       'Deploy 142 finished',
       'Deploy 141 finished',
     ]);
+
+    await group.locator('[data-testid=snooze]').first().click();
+    await page.locator('[role=menu]').waitFor();
+    if (process.env['PULSE_SCREENSHOTS']) {
+      await page.screenshot({
+        path: `${process.env['PULSE_SCREENSHOTS']}/inbox-390.png`,
+        fullPage: true,
+      });
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await page.keyboard.press('Escape');
+    await page.locator('[role=menu]').waitFor({ state: 'detached' });
 
     // Search (debounced) matches title or body, case-insensitively.
     await page.fill('[data-testid=inbox-search]', 'VOLUME');
