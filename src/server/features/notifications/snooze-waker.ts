@@ -1,8 +1,17 @@
-import { inboxChangeSchema } from '../../../shared/schemas/notifications.ts';
+import { z } from 'zod';
+import { inboxChangeKindSchema } from '../../../shared/schemas/notifications.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
 import { createPump } from '../../platform/pump.ts';
 import type { NotificationActions } from './actions.ts';
 import type { InboxStore } from './inbox-store.ts';
+
+/** What the waker reads of a carried inbox change. */
+const snoozeTimesSchema = z.object({
+  change: z.object({
+    kind: inboxChangeKindSchema,
+    notifications: z.array(z.object({ snoozedUntil: z.string().nullable() })),
+  }),
+});
 
 /** Longest a timer is set for; a later wake is re-checked then (timers hold at most ~24.8 days). */
 const MAX_DELAY_MS = 60 * 60 * 1000;
@@ -68,13 +77,13 @@ export function startSnoozeWaker(
     signal,
     what: 'snooze waker',
     handle({ row }) {
-      const change = inboxChangeSchema.safeParse(
-        typeof row === 'object' && row !== null ? (row as { change?: unknown }).change : undefined,
-      );
+      // Only the kind and the snooze times matter here; the inbox feed checks the whole row.
+      const change = snoozeTimesSchema.safeParse(row);
       if (!change.success) return rearmLater();
-      if (change.data.kind !== 'snoozed') return;
-      for (const n of change.data.notifications) {
-        if (n.snoozedUntil !== null) arm(Date.parse(n.snoozedUntil));
+      if (change.data.change.kind !== 'snoozed') return;
+      for (const { snoozedUntil } of change.data.change.notifications) {
+        const at = snoozedUntil === null ? NaN : Date.parse(snoozedUntil);
+        if (Number.isFinite(at)) arm(at);
       }
     },
     resumed: rearmLater,

@@ -419,7 +419,7 @@ export function createNotificationStore(db: Db) {
               e.or([
                 sql<boolean>`lower(n.title) like ${pattern} escape '\\'`,
                 sql<boolean>`lower(n.body) like ${pattern} escape '\\'`,
-              ] as never),
+              ]),
             );
           }
           return e.and(where);
