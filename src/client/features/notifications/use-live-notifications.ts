@@ -78,6 +78,12 @@ export function useLiveNotifications(): void {
         // Preferences change what is muted in every list.
         return { pages: applied.pages, stale: applied.stale || change.kind === 'preferences' };
       });
+      // A woken snooze comes back as new: on the desktop too, as an arrival would.
+      if (change.kind === 'woken') {
+        for (const n of change.notifications) {
+          if (!n.quiet && !n.muted) showDesktopNotification(n, liveRole.get() !== 'follower');
+        }
+      }
       if (change.kind === 'preferences' && change.preferences !== null) {
         utils.notifications.preferences.setData(undefined, change.preferences);
       }
@@ -87,7 +93,7 @@ export function useLiveNotifications(): void {
         utils.notifications.unreadCount.setData(undefined, change.unreadCount);
       }
     },
-    [utils, queryClient],
+    [utils, queryClient, liveRole],
   );
 
   useLiveStream(trpc.notifications.onInboxChange, undefined, {

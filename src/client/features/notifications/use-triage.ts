@@ -1,5 +1,5 @@
 import { useQueryClient, type QueryClient, type QueryKey } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
 import { NOTIFICATION_IDS_MAX } from '../../../shared/limits.ts';
 import type { Notification } from '../../../shared/schemas/notifications.ts';
 import { trpc } from '../../trpc.ts';
@@ -264,5 +264,6 @@ export function useMarkSeen() {
     onError: (_error, _input, snapshot) => rollBack(utils, queryClient, snapshot),
     onSettled: settle,
   });
-  return (upTo: string) => mutation.mutate({ upTo });
+  const { mutate } = mutation;
+  return useCallback((upTo: string) => mutate({ upTo }), [mutate]);
 }
