@@ -227,6 +227,15 @@ describeInBrowser('web app: inbox triage', () => {
     );
     await page.keyboard.press('Escape');
     await page.locator('[role=menu]').waitFor({ state: 'detached' });
+    // The bell's panel stays on screen too.
+    await page.click('[data-testid=bell]');
+    const panel = await page.locator('[data-testid=notification-panel]').boundingBox();
+    if (process.env['PULSE_SCREENSHOTS']) {
+      await page.screenshot({ path: `${process.env['PULSE_SCREENSHOTS']}/bell-390.png` });
+    }
+    expect(panel?.x).toBeGreaterThanOrEqual(0);
+    expect((panel?.x ?? 0) + (panel?.width ?? 0)).toBeLessThanOrEqual(390);
+    await page.keyboard.press('Escape');
 
     // Search (debounced) matches title or body, case-insensitively.
     await page.fill('[data-testid=inbox-search]', 'VOLUME');
