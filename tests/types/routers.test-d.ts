@@ -153,8 +153,9 @@ describe('auth', () => {
 });
 
 describe('users and teams', () => {
-  it('creates users with optional name, role and teams, pages them, and ends their credentials', () => {
+  it('creates users with optional name, role and teams, pages them, names them, and ends their credentials', () => {
     expectTypeOf<In['users']>().toEqualTypeOf<{
+      person: { userId: string };
       create: {
         username: string;
         password: string;
@@ -168,6 +169,7 @@ describe('users and teams', () => {
       revokeTokens: { userId: string };
     }>();
     expectTypeOf<Out['users']>().toEqualTypeOf<{
+      person: PersonOut | null;
       create: UserOut;
       list: UserOut[];
       setDisabled: { userId: string; disabled: boolean; sessionsEnded: number };

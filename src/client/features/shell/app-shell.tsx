@@ -7,9 +7,10 @@ import { ChatPage } from '../chat/chat-page.tsx';
 import { ChatSession } from '../chat/chat-session.tsx';
 import { DashboardPage } from '../dashboard/dashboard-page.tsx';
 import { IncidentsSection } from '../incidents/incidents-section.tsx';
-import { MarkAllReadButton } from '../notifications/mark-all-read-button.tsx';
+import { MarkAllReadButton, UnreadCount } from '../notifications/mark-all-read-button.tsx';
 import { NotificationBell } from '../notifications/notification-bell.tsx';
 import { NotificationFeed } from '../notifications/notification-feed.tsx';
+import { PreferencesButton } from '../notifications/preferences-dialog.tsx';
 import { useLiveNotifications } from '../notifications/use-live-notifications.ts';
 import { HeaderMenu } from './header-menu.tsx';
 import { LinkStatus } from './link-status.tsx';
@@ -88,12 +89,20 @@ function Page({ route, user }: { route: Route; user: User }) {
     case 'inbox':
       return (
         <main className="content">
-          <section className="card" data-testid="inbox" aria-labelledby="inbox-title">
-            <header className="panel-header">
+          <section className="card inbox-card" data-testid="inbox" aria-labelledby="inbox-title">
+            <header className="panel-header inbox__header">
               <h1 id="inbox-title">Inbox</h1>
-              <MarkAllReadButton />
+              <UnreadCount />
+              <span className="inbox__header-end">
+                <PreferencesButton />
+                <MarkAllReadButton />
+              </span>
             </header>
-            <NotificationFeed emptyText="No notifications yet. New ones appear here as they arrive." />
+            <NotificationFeed
+              emptyText="No notifications yet. New ones appear here as they arrive."
+              filters
+              marksSeen
+            />
           </section>
         </main>
       );
