@@ -73,9 +73,11 @@ try {
   await page.click('button[type=submit]');
   await page.locator('[data-testid=user-name]').waitFor();
   // The demo's first incident opens a few seconds in at this speed, and notifies the team.
-  await page.locator('[data-testid=incident-card]').first().waitFor({ timeout: 60_000 }).catch(
-    () => undefined,
-  );
+  await page
+    .locator('[data-testid=incident-card]')
+    .first()
+    .waitFor({ timeout: 60_000 })
+    .catch(() => undefined);
   for (const size of SIZES) {
     await page.setViewportSize(size);
     for (const [name, path] of [
