@@ -78,9 +78,20 @@ describeInBrowser('web app: accessibility (axe-core)', () => {
     ]) {
       await page.setViewportSize(size);
       await page.goto(t.url);
-      await waitForText(page, '[data-testid=unread-badge]', '3');
+      await waitForText(page, '[data-testid=unread-count]', '3');
       await waitForLive(page);
       found[`${size.name}: inbox`] = await seriousViolations(page);
+
+      await page.locator('main [data-testid=snooze]').first().click();
+      await page.locator('[role=menu]').first().waitFor();
+      found[`${size.name}: snooze menu`] = await seriousViolations(page);
+      await page.keyboard.press('Escape');
+
+      await page.click('[data-testid=open-preferences]');
+      await page.locator('[data-testid=preferences-dialog]').waitFor();
+      found[`${size.name}: preferences`] = await seriousViolations(page);
+      await page.keyboard.press('Escape');
+      await page.locator('[data-testid=preferences-dialog]').waitFor({ state: 'hidden' });
 
       await page.click('[data-testid=bell]');
       await page.locator('[data-testid=notification-panel]').waitFor();
