@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
@@ -121,6 +122,37 @@ describeInBrowser('web app: accessibility (axe-core)', () => {
       }
     }
     expect(Object.fromEntries(Object.entries(found).filter(([, v]) => v.length > 0))).toEqual({});
+    app.check();
+  });
+
+  it('tells screen readers of new notifications and of chat messages from others, politely', async () => {
+    await using app = await web.start();
+    const { t } = app;
+    const roomId = await opsRoomId(t);
+    const { page } = await app.open('alice', { expected: [refusedSocket(t.url)] });
+    await page.goto(`${t.url}/chat/${roomId}`);
+    await waitForAttribute(page, '[data-testid=link-ws]', 'data-state', 'connected');
+    await waitForLive(page);
+    const region = page.locator('[data-testid=announcer]');
+    expect(await region.getAttribute('aria-live')).toBe('polite');
+
+    await sendTo(t, 'alice', ['Disk usage above 90% on db-2']);
+    await waitForText(
+      page,
+      '[data-testid=announcer]',
+      'New info notification: Disk usage above 90% on db-2',
+    );
+
+    const bob = await t.client({ username: 'bob' });
+    await bob.chat.send.mutate({ roomId, text: 'looking into it', clientMessageId: randomUUID() });
+    await waitForText(page, '[data-testid=announcer]', 'Bob Okafor: looking into it');
+    // Her own messages are not read back to her.
+    await page.fill('[data-testid=chat-input]', 'thanks');
+    await page.click('[data-testid=chat-send]');
+    await page
+      .locator('[data-testid=chat-message][data-status=sent]', { hasText: 'thanks' })
+      .waitFor();
+    expect(await region.textContent()).toBe('Bob Okafor: looking into it');
     app.check();
   });
 });

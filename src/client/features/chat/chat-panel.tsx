@@ -5,7 +5,9 @@ import { errorCode } from '../../lib/errors.ts';
 import { useCurrentUser } from '../auth/current-user.tsx';
 import { useWsTransport } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
-import { useNames } from '../people/use-names.ts';
+import { nameOf, PERSON_STALE_TIME, useNames } from '../people/use-names.ts';
+import { announce } from '../../components/announcer.tsx';
+import type { Message } from '../../../shared/schemas/chat.ts';
 import { chatLinkUp } from './chat-outbox.ts';
 import { useChatOutbox } from './chat-session.tsx';
 import { markSeen } from './chat-storage.ts';
@@ -43,12 +45,25 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
   // Asked for by id: the rooms list comes a page at a time, and this one may be on any page.
   const room = trpc.chat.room.useQuery({ roomId }, { staleTime: 30_000 }).data;
   const roomName = room?.name ?? roomId;
-  const messages = useChatMessages(roomId, me.id);
+  // Others' messages as they arrive are told to screen readers, by name (from the same cache
+  // the list's names come from: asked for if this person is new here).
+  const onArrival = useCallback(
+    (message: Message) => {
+      if (message.authorId === me.id) return;
+      void utils.users.person
+        .fetch({ userId: message.authorId }, { staleTime: PERSON_STALE_TIME })
+        .catch(() => null)
+        .then((person) => announce(`${nameOf(person)}: ${message.text}`));
+    },
+    [me.id, utils],
+  );
+  const messages = useChatMessages(roomId, me.id, onArrival);
   const people = useChatPeople(roomId);
   // Messages carry the author's id only: present or not, each is shown by name.
   const name = useNames(
     messages.items.map((item) => (item.kind === 'message' ? item.message.authorId : me.id)),
   );
+
   const link = useWsLink();
   const wsTransport = useWsTransport();
   const outbox = useChatOutbox();

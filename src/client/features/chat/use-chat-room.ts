@@ -27,7 +27,12 @@ export function useWsLink() {
  * history's fetch and the stream's start, or while the stream was down and could not be
  * replayed, is not missed.
  */
-export function useChatMessages(roomId: string, me: string) {
+export function useChatMessages(
+  roomId: string,
+  me: string,
+  /** Each message the stream brings (live, or replayed after a reconnect). */
+  onArrival?: (message: Message) => void,
+) {
   const utils = trpc.useUtils();
   const wsTransport = useWsTransport();
   const outbox = useChatOutbox();
@@ -65,7 +70,10 @@ export function useChatMessages(roomId: string, me: string) {
       // Over SSE (the fallback), the header's SSE indicator speaks for this stream too.
       reported: mode === 'fallback',
       onStarted: catchUp,
-      onData: ({ data }) => append([data]),
+      onData: ({ data }) => {
+        append([data]);
+        onArrival?.(data);
+      },
       // What we hold stays: it is all real messages.
       onResumeRefused: () => void refetch(),
     },

@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
 import { useCallback } from 'react';
 import type { InboxChange } from '../../../shared/schemas/notifications.ts';
+import { announce } from '../../components/announcer.tsx';
 import { useLiveStream } from '../../lib/live-stream.ts';
 import { useLinkStates } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
@@ -39,11 +40,14 @@ export function useLiveNotifications(): void {
     onStarted: refetch,
     onData: ({ data }) => {
       const now = Date.now();
-      // Not loaded yet: its first fetch will include this one. Already there: a replay.
-      if (cachedLists(queryClient).length === 0 || findCached(queryClient, data.id)) return;
-      patchLists(queryClient, (pages, input) =>
-        applyNotifications(pages, input, [data], { asNew: true, now }),
-      );
+      // Already listed: a replay of one we have.
+      if (findCached(queryClient, data.id)) return;
+      // Lists not loaded yet include it when they are; the counts and the alerts go on anyway.
+      if (cachedLists(queryClient).length > 0) {
+        patchLists(queryClient, (pages, input) =>
+          applyNotifications(pages, input, [data], { asNew: true, now }),
+        );
+      }
       if (data.readAt === null) {
         utils.notifications.unreadCount.setData(undefined, (c) => (c === undefined ? c : c + 1));
       }
@@ -59,6 +63,7 @@ export function useLiveNotifications(): void {
       if (inFlight > 0) refetch();
       if (!data.quiet && !data.muted) {
         showDesktopNotification(data, liveRole.get() !== 'follower');
+        announce(`New ${data.severity} notification: ${data.title}`);
       }
     },
   });
@@ -81,7 +86,9 @@ export function useLiveNotifications(): void {
       // A woken snooze comes back as new: on the desktop too, as an arrival would.
       if (change.kind === 'woken') {
         for (const n of change.notifications) {
-          if (!n.quiet && !n.muted) showDesktopNotification(n, liveRole.get() !== 'follower');
+          if (n.quiet || n.muted) continue;
+          showDesktopNotification(n, liveRole.get() !== 'follower');
+          announce(`Back from snooze: ${n.title}`);
         }
       }
       if (change.kind === 'preferences' && change.preferences !== null) {

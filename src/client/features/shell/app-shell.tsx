@@ -1,5 +1,6 @@
 import { lazy, Suspense } from 'react';
 import type { User } from '../../../shared/schemas/auth.ts';
+import { LiveAnnouncer } from '../../components/announcer.tsx';
 import { ErrorBoundary } from '../../components/error-boundary.tsx';
 import { useLinkNavigation, usePath } from '../../lib/router.ts';
 import { LogoutButton } from '../auth/logout-button.tsx';
@@ -76,6 +77,7 @@ export function AppShell({ user }: { user: User }) {
           <LinkStatus />
           <NotificationBell />
         </header>
+        <LiveAnnouncer />
         <OfflineBanner />
         <UpdateBanner />
         <Page route={route} user={user} />
