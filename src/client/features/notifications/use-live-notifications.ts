@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
-import { useCallback } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import { nextQuietEndIn } from '../../../shared/quiet-hours.ts';
 import type { InboxChange } from '../../../shared/schemas/notifications.ts';
 import { announce } from '../../components/announcer.tsx';
 import { useLiveStream } from '../../lib/live-stream.ts';
@@ -111,4 +112,26 @@ export function useLiveNotifications(): void {
     },
     onData: ({ data }) => applyChange(data),
   });
+  useBadgeAfterQuietHours();
+}
+
+/**
+ * While the user's quiet hours hold, the server leaves what arrived during them out of the
+ * unseen count; when they end nothing is pushed, so the count is fetched again then.
+ */
+function useBadgeAfterQuietHours(): void {
+  const utils = trpc.useUtils();
+  const quiet = trpc.notifications.preferences.useQuery(undefined, { staleTime: Infinity }).data
+    ?.quietHours;
+  // Bumped when a window ends, to arm the timer for the next one (a day's wait at most).
+  const [ended, setEnded] = useState(0);
+  useEffect(() => {
+    const ms = nextQuietEndIn(Date.now(), quiet ?? null);
+    if (ms === null) return;
+    const timer = setTimeout(() => {
+      void utils.notifications.unseenCount.invalidate();
+      setEnded((n) => n + 1);
+    }, ms + 1000);
+    return () => clearTimeout(timer);
+  }, [quiet, utils, ended]);
 }

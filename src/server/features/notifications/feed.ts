@@ -12,7 +12,8 @@ import {
   type InboxStore,
   type StoredChange,
 } from './inbox-store.ts';
-import { isMuted, isQuietAt } from './preferences.ts';
+import { isQuietAt } from '../../../shared/quiet-hours.ts';
+import { isMuted } from './preferences.ts';
 import { notificationSeq, type CreatedNotification, type NotificationStore } from './store.ts';
 import {
   liveEvent,

@@ -8,7 +8,8 @@ import type {
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/ids.ts';
 import { lockForAppend } from '../../platform/log-lock.ts';
-import { isMuted, isQuietAt, parsePreferences, quietSince } from './preferences.ts';
+import { isQuietAt, quietSince } from '../../../shared/quiet-hours.ts';
+import { isMuted, parsePreferences } from './preferences.ts';
 
 const ID_PREFIX = 'ntf_';
 
