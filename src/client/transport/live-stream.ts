@@ -166,7 +166,8 @@ export function createLiveStream<TRouter extends AnyRouter>(
   /** Keys to remove from the current connection at the next control request. */
   let removals: string[] = [];
   let flushQueued = false;
-  let online = typeof navigator === 'undefined' ? true : navigator.onLine;
+  // `false` is reliable, anything else (`true`, or no such property) is a hope.
+  let online = typeof navigator === 'undefined' || navigator.onLine !== false;
 
   const view = createExternalStore<LiveView>({ state: 'idle', detail: describe('idle') });
 
@@ -416,6 +417,17 @@ export function createLiveStream<TRouter extends AnyRouter>(
     publish();
   }
 
+  let connectQueued = false;
+  /** Opens the stream once this tick's subscriptions are in (a page mounts several at once). */
+  function scheduleConnect() {
+    if (connectQueued) return;
+    connectQueued = true;
+    queueMicrotask(() => {
+      connectQueued = false;
+      if (!conn && !reconnectTimer) connect();
+    });
+  }
+
   function scheduleFlush() {
     if (flushQueued) return;
     flushQueued = true;
@@ -548,7 +560,7 @@ export function createLiveStream<TRouter extends AnyRouter>(
       lingerTimer = null;
       observer.next({ result: { type: 'state', state: 'connecting', error: null } });
       if (conn) scheduleFlush();
-      else if (!reconnectTimer) connect();
+      else if (!reconnectTimer) scheduleConnect();
       publish();
       return () => {
         if (subs.get(sub.key) !== sub) return;
