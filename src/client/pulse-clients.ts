@@ -79,6 +79,7 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
     url: `${opts.origin ?? ''}${LIVE_PATH}`,
     retry: (error) => !isFinalError(error.data?.code),
     onTrouble: () => http.check(),
+    onConnected: () => http.observe(true),
   });
 
   // Same origin by default: the session cookie authenticates the upgrade.

@@ -173,4 +173,53 @@ describeInBrowser('web app: bad networks, within the connection budget', () => {
     expect(states.at(-1)).toBe('connected');
     app.check();
   }, 60_000);
+
+  it('tells the truth while the server is down, in words, and to the keyboard too', async () => {
+    await using app = await web.start();
+    const { t } = app;
+    const { page } = await app.open('alice', { expected: [refusedSocket(t.url)] });
+    await page.goto(t.url);
+    await waitForLive(page);
+    await waitForAttribute(page, '[data-testid=link-http]', 'data-state', 'connected');
+
+    // Nobody clicks anything: the page is idle, and still finds out.
+    await t.stop();
+    await waitForAttribute(page, '[data-testid=link-sse]', 'data-state', 'reconnecting');
+    await waitForAttribute(page, '[data-testid=link-http]', 'data-state', 'down');
+
+    // Tab reaches each indicator; focus shows its explanation, which is its description.
+    const focused = () =>
+      page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
+    for (let i = 0; i < 40 && (await focused()) !== 'link-sse-button'; i++) {
+      await page.keyboard.press('Tab');
+    }
+    expect(await focused()).toBe('link-sse-button');
+    const sseTip = page.locator('[data-testid=link-sse-detail]');
+    expect(await sseTip.isVisible()).toBe(true);
+    const describedBy = await page.getAttribute(
+      '[data-testid=link-sse-button]',
+      'aria-describedby',
+    );
+    expect(describedBy).toBe(await sseTip.getAttribute('id'));
+    const sseText = (await sseTip.textContent()) ?? '';
+    expect(sseText).toMatch(/server/);
+    expect(sseText).not.toContain('Unknown error');
+    // Enter pins it open, Escape closes it.
+    await page.keyboard.press('Enter');
+    expect(await page.getAttribute('[data-testid=link-sse-button]', 'aria-expanded')).toBe('true');
+    await page.keyboard.press('Escape');
+    expect(await page.getAttribute('[data-testid=link-sse-button]', 'aria-expanded')).toBe('false');
+    for (let i = 0; i < 10 && (await focused()) !== 'link-http-button'; i++) {
+      await page.keyboard.press('Tab');
+    }
+    expect(await focused()).toBe('link-http-button');
+    const httpTip = page.locator('[data-testid=link-http-detail]');
+    expect(await httpTip.isVisible()).toBe(true);
+    expect(await httpTip.textContent()).toMatch(/^The server does not answer/);
+
+    await t.restart();
+    await waitForLive(page, 20_000);
+    await waitForAttribute(page, '[data-testid=link-http]', 'data-state', 'connected', 20_000);
+    app.check();
+  }, 60_000);
 });

@@ -254,8 +254,8 @@ export async function waitForAttribute(
 }
 
 /** The app shell is up with the live stream connected: what a user sees once signed in. */
-export async function waitForLive(page: Page) {
-  await waitForAttribute(page, '[data-testid=link-sse]', 'data-state', 'connected');
+export async function waitForLive(page: Page, timeout = DEFAULT_WAIT_MS) {
+  await waitForAttribute(page, '[data-testid=link-sse]', 'data-state', 'connected', timeout);
 }
 
 /** A notification with this title is in the inbox. */

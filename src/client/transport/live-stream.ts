@@ -52,6 +52,8 @@ export interface LiveStreamOptions<TRouter extends AnyRouter> {
   retry: (error: TRPCClientError<TRouter>) => boolean;
   /** The stream failed or was cut: the HTTP indicator checks whether the server answers. */
   onTrouble?: () => void;
+  /** The server answered an open: it is up (for the HTTP indicator too). */
+  onConnected?: () => void;
   /** How long a stream left with no subscriptions stays open (a page change removes, then adds). */
   lingerMs?: number;
   fetch?: typeof fetch;
@@ -337,6 +339,7 @@ export function createLiveStream<TRouter extends AnyRouter>(
       everConnected = true;
       failures = 0;
       problem = null;
+      opts.onConnected?.();
       publish();
       scheduleFlush();
       return;
