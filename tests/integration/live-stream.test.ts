@@ -375,4 +375,25 @@ describe('the multiplexed live stream (POST /trpc-live)', () => {
     });
     await eventually(async () => t.server.app.metrics.counts.subscriptions === 0, 5000, 'released');
   });
+
+  it('ends cleanly on shutdown, so that its client reconnects and resumes', async () => {
+    await using t = await startTestServer({}, { teams: [OPS] });
+    const cookie = await t.login('alice');
+    const stream = live(
+      await openLiveStream(t.url, {
+        headers: { cookie },
+        subscriptions: [{ key: 'n', path: 'notifications.onNotification' }],
+      }),
+    );
+    await stream.waitFor('live', 'n');
+    t.server.app.connections.closeAll();
+    await stream.waitForEnd();
+    // No error and no `stopped`: nothing ended but the connection.
+    expect(stream.frames.filter((f) => f.event !== 'ping').map((f) => f.event)).toEqual([
+      'connected',
+      'started',
+      'live',
+    ]);
+    await eventually(async () => (await stats(t)).subscriptions === 0, 5000, 'released');
+  });
 });

@@ -105,7 +105,9 @@ export function createHttpHealth(opts: HttpHealthOptions): HttpHealth {
   if (typeof window !== 'undefined') {
     window.addEventListener('online', () => void probe());
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && view.get().state !== 'ok') void probe();
+      if (document.visibilityState !== 'visible') return;
+      if (view.get().state !== 'ok') void probe();
+      else if (timer === null) schedule(IDLE_PROBES_MS[0] ?? 30_000);
     });
   }
   schedule(IDLE_PROBES_MS[0] ?? 30_000);
