@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/shared/schemas/chat.ts';
 import type { Notification } from '../../src/shared/schemas/notifications.ts';
-import { openLiveStream, type ErrorAnswer } from '../support/live-stream.ts';
+import { openLiveStream, type ErrorAnswer, type LiveData } from '../support/live-stream.ts';
+import { openRawSse } from '../support/raw-sse.ts';
 import { eventually } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
 import { sendTo, startTestServer, type TestServer } from '../support/server.ts';
@@ -396,4 +397,78 @@ describe('the multiplexed live stream (POST /trpc-live)', () => {
     ]);
     await eventually(async () => (await stats(t)).subscriptions === 0, 5000, 'released');
   });
+
+  it('drops a stream whose reader stops reading, and every subscription resumes from its own id', async () => {
+    await using t = await startTestServer(
+      { PULSE_SLOW_CONSUMER_BYTES: String(64 * 1024) },
+      { teams: [OPS] },
+    );
+    const roomId = await teamRoom(t, 'alice');
+    const cookie = await t.login('alice');
+    const stalled = openRawSse(
+      `${t.url}/trpc-live`,
+      { cookie },
+      JSON.stringify({
+        subscriptions: [
+          { key: 'n', path: 'notifications.onNotification' },
+          { key: 'm', path: 'chat.onMessage', input: { roomId } },
+        ],
+      }),
+    );
+    await eventually(() => stalled.frames.filter((f) => f.event === 'live').length === 2);
+    stalled.pause();
+    const admin = await t.client({ username: 'admin' });
+    const { counts } = t.server.app.metrics;
+    await say(t, 'bob', roomId, ['before the flood']);
+    const body = 'x'.repeat(2000);
+    let sent = 0;
+    // Loopback socket buffers hold megabytes; keep sending until the server gives up on the reader.
+    while (counts.dropped === 0 && sent < 6000) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          admin.notifications.send.mutate({
+            to: { usernames: ['alice'] },
+            title: `big ${sent + i}`,
+            body,
+            severity: 'info',
+          }),
+        ),
+      );
+      sent += 50;
+    }
+    expect(counts.dropped).toBe(1);
+    await eventually(() => counts.subscriptions === 0, 5000, 'both released');
+    await say(t, 'bob', roomId, ['after the drop']);
+    stalled.resume();
+    await eventually(() => stalled.ended, 10_000, 'the dropped stream to end');
+    const got = (key: string) =>
+      stalled
+        .data<LiveData>()
+        .map((e) => e.data)
+        .filter((e) => e.key === key);
+    const notes = got('n');
+    const messages = got('m');
+    expect(messages.map((m) => (m.data as Message).text)).toEqual(['before the flood']);
+
+    const resumed = live(
+      await openLiveStream(t.url, {
+        headers: { cookie },
+        subscriptions: [
+          { key: 'n', path: 'notifications.onNotification', lastEventId: notes.at(-1)?.id },
+          { key: 'm', path: 'chat.onMessage', input: { roomId }, lastEventId: messages[0]?.id },
+        ],
+      }),
+    );
+    const rest = await resumed.waitForData<Notification>('n', sent - notes.length, 20_000);
+    const titles = [
+      ...notes.map((e) => (e.data as Notification).title),
+      ...rest.map((e) => e.data.title),
+    ];
+    // Every one once: the batches were sent 50 at a time, so in commit order, not by number.
+    expect(titles).toHaveLength(sent);
+    expect(new Set(titles)).toEqual(new Set(Array.from({ length: sent }, (_, i) => `big ${i}`)));
+    const more = await resumed.waitForData<Message>('m', 1);
+    expect(more.map((e) => e.data.text)).toEqual(['after the drop']);
+    await resumed.close();
+  }, 60_000);
 });

@@ -263,6 +263,8 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') wake();
     });
+    // Page Lifecycle: a tab the browser froze checks its socket as soon as it runs again.
+    document.addEventListener('resume', wake);
     window.addEventListener('online', () => {
       online = true;
       publish();
