@@ -381,6 +381,7 @@ export function createLiveStream<TRouter extends AnyRouter>(
       case 'stopped':
         subs.delete(sub.key);
         sub.observer.complete();
+        if (subs.size === 0) linger();
         return publish();
       case 'error': {
         const error = clientError<TRouter>(data['error'], 'the subscription failed');

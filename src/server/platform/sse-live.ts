@@ -185,7 +185,10 @@ export function createLiveStreams(deps: LiveStreamDeps) {
   ) {
     const seen = new Set<string>();
     for (const { key } of added) {
-      if (seen.has(key) || (stream?.entries.has(key) === true && !removed.has(key))) {
+      if (seen.has(key)) {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: `Key '${key}' is given twice` });
+      }
+      if (stream?.entries.has(key) === true && !removed.has(key)) {
         throw new TRPCError({
           code: 'BAD_REQUEST',
           message: `Key '${key}' is already open on this stream`,
