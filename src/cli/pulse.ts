@@ -7,6 +7,15 @@ import {
   resolveCommand,
 } from './commands/incidents.ts';
 import { ingestCommand } from './commands/ingest.ts';
+import {
+  notificationsArchiveCommand,
+  notificationsListCommand,
+  notificationsPrefsCommand,
+  notificationsSeenCommand,
+  notificationsSnoozeCommand,
+  notificationsUnarchiveCommand,
+  notificationsUnsnoozeCommand,
+} from './commands/notifications.ts';
 import { notifyCommand } from './commands/notify.ts';
 import { tailCommand } from './commands/tail.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/tokens.ts';
@@ -32,6 +41,13 @@ const COMMANDS = [
   tokenRevokeCommand,
   notifyCommand,
   tailCommand,
+  notificationsListCommand,
+  notificationsSeenCommand,
+  notificationsArchiveCommand,
+  notificationsUnarchiveCommand,
+  notificationsSnoozeCommand,
+  notificationsUnsnoozeCommand,
+  notificationsPrefsCommand,
   ingestCommand,
   incidentsCommand,
   ackCommand,

@@ -13,6 +13,14 @@ if (!root) throw new Error('index.html lacks #root');
 // WebSocket and queue for the stream-sharing leader lock.
 const clients = createPulseClients();
 
+// The service worker keeps the shell, so the app opens offline (vite.config.ts, sw.ts); not
+// under Vite's dev server (hot reloading), which has no /sw.js to serve.
+if (!import.meta.hot && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((error: unknown) => {
+    console.warn('Pulse works online only here: its service worker did not register', error);
+  });
+}
+
 createRoot(root).render(
   <StrictMode>
     <PulseProvider clients={clients}>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Env } from './env.ts';
+import { startDemo, type Demo } from './demo/simulator.ts';
 import { createAuthActions } from './features/auth/actions.ts';
 import { createAuthenticator } from './features/auth/authenticate.ts';
 import { createCredentialStore } from './features/auth/credential-store.ts';
@@ -23,12 +24,15 @@ import { startPruner } from './features/metrics/pruner.ts';
 import { createMetricStore } from './features/metrics/store.ts';
 import { createNotificationActions } from './features/notifications/actions.ts';
 import { createNotificationFeed } from './features/notifications/feed.ts';
+import { createInboxStore } from './features/notifications/inbox-store.ts';
+import { startSnoozeWaker } from './features/notifications/snooze-waker.ts';
 import { createNotificationStore } from './features/notifications/store.ts';
 import { createSettingsStore } from './features/users/settings-store.ts';
 import { createUserStore } from './features/users/store.ts';
 import { createTeamStore } from './features/users/team-store.ts';
 import { consume, createMemoryBus } from './platform/bus.ts';
 import { ConnectionRegistry } from './platform/connections.ts';
+import { redisLeases, soleLeases } from './platform/lease.ts';
 import { openDatabase } from './platform/db.ts';
 import { memoryRateLimiters, redisRateLimiters } from './platform/rate-limits.ts';
 import { HostPolicy } from './platform/hosts.ts';
@@ -51,6 +55,12 @@ export interface AppOptions {
  * then costs no lookup. Every revocation and user change forgets it at once.
  */
 const AUTH_CACHE_MS = 5_000;
+
+/**
+ * How long a lease (the demo's simulator) outlives its holder: another instance takes over
+ * within this of a crash (a clean stop gives it up at once).
+ */
+const LEASE_TTL_MS = 15_000;
 
 /**
  * The composition root: opens the database, builds the platform (bus, hub, telemetry,
@@ -86,13 +96,19 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     sessions: createSessionStore(db),
     tokens: createTokenStore(db),
     notifications: createNotificationStore(db),
+    inbox: createInboxStore(db, { keptPerUser: env.PULSE_INBOX_CHANGES_KEPT }),
     metrics: createMetricStore(db),
     incidents: createIncidentStore(db),
     rules: createRuleStore(db),
     chat: createChatStore(db),
   };
   const feeds = {
-    notifications: createNotificationFeed({ bus, hub, store: stores.notifications }),
+    notifications: createNotificationFeed({
+      bus,
+      hub,
+      store: stores.notifications,
+      inbox: stores.inbox,
+    }),
     metrics: createMetricsFeed({ bus, hub, store: stores.metrics }),
     incidents: createIncidentFeed({ bus, hub, store: stores.incidents }),
     chat: createChatFeed({
@@ -103,7 +119,11 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       heartbeatMs: shared ? env.PULSE_HEARTBEAT_S * 1000 : null,
     }),
   };
-  const notifications = createNotificationActions({ store: stores.notifications, bus });
+  const notifications = createNotificationActions({
+    store: stores.notifications,
+    inbox: stores.inbox,
+    bus,
+  });
   const actions = {
     auth: createAuthActions({ sessions: stores.sessions, tokens: stores.tokens, bus }),
     notifications,
@@ -185,6 +205,10 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       { rules: stores.rules, points: stores.metrics, actions: actions.incidents, bus },
       signal,
     );
+    const snoozes = startSnoozeWaker(
+      { inbox: stores.inbox, actions: actions.notifications, bus },
+      signal,
+    );
     startHealthSampler({ actions: actions.metrics, metrics }, signal);
     startPruner({ store: stores.metrics, env }, signal);
     consume({
@@ -216,10 +240,17 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
     startSessionSweeper({ actions: actions.auth, env }, signal, () =>
       authenticator.forgetStaleUses(),
     );
-    return { alerts };
+    return { alerts, snoozes };
   }
 
   let jobs: Awaited<ReturnType<typeof startJobs>> | null = null;
+  let demo: Demo | null = null;
+  /** Set once the demo is stopped: it does not start (again) after that. */
+  let demoStopped = false;
+  async function stopDemo() {
+    demoStopped = true;
+    await demo?.stop();
+  }
 
   return {
     env,
@@ -239,14 +270,41 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       jobs = await startJobs();
       return jobs;
     },
-    /** The running jobs' handles: `alerts.evaluateNow()` evaluates every alert rule at once. */
+    /**
+     * The running jobs' handles: `alerts.evaluateNow()` evaluates every alert rule at once,
+     * `snoozes.wakeNow()` wakes the snoozes due now.
+     */
     get jobs() {
       if (!jobs) throw new Error('startJobs() first');
       return jobs;
     },
     /** First start on an empty database: the admin, and the demo data with `PULSE_DEMO`. */
     seedIfEmpty: () => seedIfEmpty({ env, users, teams, passwords, notifications }),
+    /**
+     * Starts the living demo (`PULSE_DEMO` and `PULSE_DEMO_FLEET`, on a database seeded with the
+     * demo users): a simulator that acts on this server through `url`, its own address, with
+     * the typed client, as any program would.
+     */
+    async startDemo(url: string) {
+      if (!env.PULSE_DEMO || !env.PULSE_DEMO_FLEET || demo || demoStopped) return;
+      const seeded = await stores.credentials.credentialsOf('alice');
+      if (!seeded || demo || demoStopped) return;
+      demo = startDemo({
+        url,
+        speed: env.PULSE_DEMO_SPEED,
+        retentionH: env.PULSE_METRICS_RETENTION_H,
+        // Several instances: the one holding the lease runs it, another takes over.
+        leases: shared?.leases ?? soleLeases,
+      });
+    },
+    /** The demo's simulator while it runs (tests wait for `demo.ready`). */
+    get demo() {
+      return demo;
+    },
+    /** Stops the demo: no call of it starts after this; resolves once it has settled. */
+    stopDemo,
     async close() {
+      await stopDemo();
       stop.abort();
       metrics.stop();
       await bus.close();
@@ -260,8 +318,8 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
 }
 
 /**
- * What instances share through Redis: the bus, the per-user connection counts and the rate
- * limiters' counts, over one link (a command connection and a subscriber connection). Loaded
+ * What instances share through Redis: the bus, the per-user connection counts, the rate
+ * limiters' counts and the leases (who runs the demo), over one link (a command connection and a subscriber connection). Loaded
  * only when Redis is configured: one instance on its own does not carry a Redis client.
  */
 async function createShared(url: string, env: Env, instance: string) {
@@ -284,6 +342,7 @@ async function createShared(url: string, env: Env, instance: string) {
       heartbeatMs: env.PULSE_HEARTBEAT_S * 1000,
     }),
     limiters: redisRateLimiters(link, prefix),
+    leases: redisLeases({ link, prefix, instance, ttlMs: LEASE_TTL_MS }),
   };
 }
 

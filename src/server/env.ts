@@ -38,6 +38,19 @@ const envSchema = z.object({
     .enum(['0', '1', 'true', 'false'])
     .default('0')
     .transform((v) => v === '1' || v === 'true'),
+  /**
+   * With `PULSE_DEMO`: run the living demo (a simulated fleet ingesting metrics, its alert
+   * rules, the team's chat). `0` keeps the demo users and notifications alone (test servers).
+   */
+  PULSE_DEMO_FLEET: z
+    .enum(['0', '1'])
+    .default('1')
+    .transform((v) => v === '1'),
+  /**
+   * How many times faster the demo's schedule runs (points, breaches, rule windows); tests
+   * compress it. Timestamps and the daily shape stay on the wall clock.
+   */
+  PULSE_DEMO_SPEED: z.coerce.number().min(1).max(1000).default(1),
   PULSE_ALLOWED_ORIGINS: list,
   /**
    * Where the built web app lives (unset: the repository's `dist/client`, found from the code,
@@ -58,6 +71,8 @@ const envSchema = z.object({
   PULSE_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(20).default(50),
   /** Hours metric points are kept. */
   PULSE_METRICS_RETENTION_H: z.coerce.number().positive().default(24),
+  /** Inbox changes kept per user (`notifications.onInboxChange` resumes within them). */
+  PULSE_INBOX_CHANGES_KEPT: z.coerce.number().int().min(10).default(500),
   /** Chat messages one user may send per 10 s (a burst allowance; benchmarks raise it). */
   PULSE_CHAT_SENDS_PER_10S: z.coerce.number().int().positive().default(20),
   /** scrypt cost (log2 N) for new password hashes; OWASP's minimum is 17. Lower only for tests. */

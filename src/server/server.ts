@@ -101,6 +101,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Where this server reaches itself: a wildcard listen address by loopback, else the address. */
+function selfHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** How long a drain waits for requests still in flight once the streams have ended. */
 const SETTLE_MS = 10_000;
 
@@ -524,17 +531,23 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
   const { port } = server.address() as AddressInfo;
   app.hosts.listening(port);
   const host = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
+  await app.startDemo(`http://${selfHost(env.HOST)}:${port}`);
 
+  /** A shutdown stops the demo first, so that none of its calls meets a draining server. */
+  const shutdown = (windowMs: number) => {
+    void app.stopDemo();
+    return drain.start(windowMs);
+  };
   return {
     url: `http://${host}:${port}`,
     port,
     app,
     seeded,
-    drain: (windowMs) => drain.start(windowMs),
+    drain: shutdown,
     hurry: () => drain.hurry(),
     close() {
       settleMs = 1000;
-      return drain.start(0);
+      return shutdown(0);
     },
   };
 }

@@ -21,6 +21,16 @@ export const NOTIFICATION_PAGE_DEFAULT = 20;
 export const NOTIFICATION_PAGE_MAX = 100;
 /** Recipients one `notifications.send` may name explicitly. */
 export const NOTIFICATION_RECIPIENTS_MAX = 1000;
+/** Notification ids one triage call (archive, snooze, …) may name. */
+export const NOTIFICATION_IDS_MAX = 100;
+/** A notification's `groupKey`, and each muted group key. */
+export const NOTIFICATION_GROUP_KEY_MAX = 100;
+/** `notifications.list`'s `search`. */
+export const NOTIFICATION_SEARCH_MAX = 200;
+/** How far ahead a snooze may wake. */
+export const SNOOZE_MAX_DAYS = 90;
+/** Entries of each muted list in the notification preferences. */
+export const NOTIFICATION_MUTES_MAX = 50;
 
 /** Page sizes of the lists that grow (incidents, rooms, rules, tokens, users). */
 export const LIST_PAGE_DEFAULT = 100;

@@ -148,7 +148,7 @@ describeInBrowser('web app: chat', () => {
 
     // Typing shows for the other one only, and goes when the text is sent.
     await alice.page.fill(`${panel} [data-testid=chat-input]`, 'Thanks, I will');
-    await waitForText(bob.page, '[data-testid=chat-typing]', 'alice is typing…');
+    await waitForText(bob.page, '[data-testid=chat-typing]', 'Alice Martin is typing…');
     expect(await alice.page.textContent('[data-testid=chat-typing]')).toBe('');
     await alice.page.press(`${panel} [data-testid=chat-input]`, 'Enter');
     await waitForText(bob.page, '[data-testid=chat-typing]', '');
@@ -246,6 +246,30 @@ describeInBrowser('web app: chat', () => {
     app.check();
   });
 
+  it('names the authors of messages who are not in the room, and never shows an id', async () => {
+    await using app = await web.start();
+    const { t } = app;
+    const roomId = await opsRoomId(t);
+    // Alice and carol wrote before bob came, through the API: neither is ever present.
+    for (const username of ['alice', 'carol']) {
+      const client = await t.client({ username });
+      await client.chat.send.mutate({
+        roomId,
+        text: `from ${username}`,
+        clientMessageId: randomUUID(),
+      });
+    }
+    const bob = await openRoom(app, 'bob', roomId);
+    await waitForTexts(bob.page, ['from alice', 'from carol']);
+    await bob.page.waitForFunction(
+      ([sel, want]) =>
+        [...document.querySelectorAll(sel)].map((el) => el.textContent).join() === want,
+      [`${panel} .chat-msg__author`, 'Alice Martin,Carol Nguyen'] as const,
+      { timeout: 10_000 },
+    );
+    app.check();
+  });
+
   it('falls back to SSE and HTTP where WebSockets are refused, and comes back when they open', async () => {
     await using app = await web.start();
     const { t } = app;
@@ -259,7 +283,7 @@ describeInBrowser('web app: chat', () => {
     await send(bob.page, 'to the fallback');
     await waitForTexts(alice.page, ['over HTTP', 'to the fallback']);
     await alice.page.fill(`${panel} [data-testid=chat-input]`, 'hm');
-    await waitForText(bob.page, '[data-testid=chat-typing]', 'alice is typing…');
+    await waitForText(bob.page, '[data-testid=chat-typing]', 'Alice Martin is typing…');
     await alice.page.fill(`${panel} [data-testid=chat-input]`, '');
     await waitForText(bob.page, '[data-testid=chat-typing]', '');
 

@@ -5,6 +5,7 @@ import {
   refusedSocket,
   waitForAttribute,
   waitForLive,
+  waitForText,
   webAppFixture,
 } from '../support/browser.ts';
 import { OPS, teamOf } from '../support/people.ts';
@@ -111,6 +112,12 @@ describeInBrowser('web app: live dashboard', () => {
       String(now - 1000),
     );
     expect(await page.locator('[data-testid=tile-value]').textContent()).toBe('142');
+    // The chart in words for screen readers (rewritten at most once a second).
+    await waitForText(
+      page,
+      '[data-testid=chart][data-series="checkout.latency_ms"] [data-testid=chart-summary]',
+      'checkout.latency_ms over the last 5m: now 142, lowest 120, highest 150 (5 points).',
+    );
 
     await alice.metrics.ingest.mutate({
       points: [

@@ -11,7 +11,7 @@ import { eventually } from '../support/live.ts';
 import { INBOX, OPS, teamOf } from '../support/people.ts';
 import { sendTo } from '../support/server.ts';
 
-/** Every subscription of every tab (notifications, read state, …) on one multiplexed stream. */
+/** Every subscription of every tab (notifications, inbox changes, …) on one multiplexed stream. */
 const STREAMS_PER_BROWSER = 1;
 
 async function roleOf(page: Page): Promise<string | null> {
@@ -49,7 +49,7 @@ describeInBrowser('web app: many tabs on one browser', () => {
     // All at once, as a restored browser session would open them.
     await Promise.all(pages.map((page) => page.goto(t.url)));
     for (const page of pages) {
-      await waitForText(page, '[data-testid=unread-badge]', '3');
+      await waitForText(page, '[data-testid=unread-count]', '3');
       await waitForLive(page);
     }
     const roles = await Promise.all(pages.map(roleOf));
@@ -66,7 +66,7 @@ describeInBrowser('web app: many tabs on one browser', () => {
     });
     for (const page of pages) {
       await inboxItem(page, 'Deploy 142 finished').waitFor();
-      await waitForText(page, '[data-testid=unread-badge]', '4');
+      await waitForText(page, '[data-testid=unread-count]', '4');
     }
     expect(await sseOpen()).toBe(STREAMS_PER_BROWSER);
 
@@ -85,7 +85,7 @@ describeInBrowser('web app: many tabs on one browser', () => {
     });
     for (const page of rest) {
       await inboxItem(page, 'Deploy 143 finished').waitFor();
-      await waitForText(page, '[data-testid=unread-badge]', '5');
+      await waitForText(page, '[data-testid=unread-count]', '5');
     }
     // The old leader's streams closed with it; the new one holds just its own. (The server
     // announces no such event: its count is polled.)

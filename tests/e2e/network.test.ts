@@ -98,7 +98,7 @@ describeInBrowser('web app: bad networks, within the connection budget', () => {
       await sendTo(t, 'alice', ['Deploy 7 finished']);
       await waitForSent(chat, ['through the fallback', 'seen over SSE']);
       await inboxItem(inbox, 'Deploy 7 finished').waitFor();
-      await waitForText(inbox, '[data-testid=unread-badge]', '1');
+      await waitForText(inbox, '[data-testid=unread-count]', '1');
       await send(chat, 'and back');
       await waitForSent(chat, ['through the fallback', 'seen over SSE', 'and back']);
       await inbox.click('[data-testid=nav-dashboard]');
@@ -158,8 +158,7 @@ describeInBrowser('web app: bad networks, within the connection budget', () => {
     await context.setOffline(false);
     await cdp.send('Page.setWebLifecycleState', { state: 'active' });
 
-    await waitForText(inbox, '[data-testid=unread-badge]', '3', 20_000);
-    await waitForText(chat, '[data-testid=unread-badge]', '3');
+    await waitForText(inbox, '[data-testid=unread-count]', '3', 20_000);
     for (const title of ['n1', 'n2', 'n3']) {
       await inboxItem(inbox, title).waitFor();
       expect(await inboxItem(inbox, title).count()).toBe(1);

@@ -14,14 +14,14 @@ import { sendTo } from '../support/server.ts';
 describeInBrowser('web app: live notifications', () => {
   const web = webAppFixture({ teams: [teamOf(OPS, 'alice')] });
 
-  it('shows a notification sent through the API without a reload, and bumps the badge', async () => {
+  it('shows a notification sent through the API without a reload, and bumps the unread count', async () => {
     await using app = await web.start();
     const { t } = app;
     await sendTo(t, 'alice', INBOX);
     const admin = await t.client({ username: 'admin' });
     const { page } = await app.open('alice');
     await page.goto(t.url);
-    await waitForText(page, '[data-testid=unread-badge]', '3');
+    await waitForText(page, '[data-testid=unread-count]', '3');
     await waitForLive(page);
     await page.click('[data-testid=bell]');
 
@@ -32,7 +32,7 @@ describeInBrowser('web app: live notifications', () => {
       severity: 'critical',
     });
 
-    await waitForText(page, '[data-testid=unread-badge]', '4');
+    await waitForText(page, '[data-testid=unread-count]', '4');
     const inPanel = page.locator(
       '[data-testid=notification-panel] [data-testid=notification-item]',
     );
@@ -50,21 +50,21 @@ describeInBrowser('web app: live notifications', () => {
     const alice = await t.client({ username: 'alice' });
     const { page } = await app.open('alice');
     await page.goto(t.url);
-    await waitForText(page, '[data-testid=unread-badge]', '3');
+    await waitForText(page, '[data-testid=unread-count]', '3');
     await waitForLive(page);
 
     const item = inboxItem(page, 'Disk usage above 80% on db-1');
-    // The badge moves at once (optimistic); the server's answer is what the check below waits for.
+    // The count moves at once (optimistic); the server's answer is what the check below waits for.
     const markedRead = page.waitForResponse((r) => r.url().includes('notifications.markRead'));
     await item.locator('[data-testid=mark-read]').click();
-    await waitForText(page, '[data-testid=unread-badge]', '2');
+    await waitForText(page, '[data-testid=unread-count]', '2');
     await waitForAttribute(page, '[data-testid=inbox] [data-read=true]', 'data-read', 'true');
     expect((await markedRead).ok()).toBe(true);
     expect(await alice.notifications.unreadCount.query()).toBe(2);
 
     const markedAll = page.waitForResponse((r) => r.url().includes('notifications.markAllRead'));
     await page.click('[data-testid=inbox] [data-testid=mark-all-read]');
-    await waitForText(page, '[data-testid=unread-badge]', '0');
+    await waitForText(page, '[data-testid=unread-count]', '0');
     expect((await markedAll).ok()).toBe(true);
     expect(await page.locator('[data-testid=inbox] [data-read=false]').count()).toBe(0);
     expect(await alice.notifications.unreadCount.query()).toBe(0);
@@ -80,17 +80,17 @@ describeInBrowser('web app: live notifications', () => {
     await first.goto(t.url);
     await second.goto(t.url);
     for (const page of [first, second]) {
-      await waitForText(page, '[data-testid=unread-badge]', '3');
+      await waitForText(page, '[data-testid=unread-count]', '3');
       await waitForLive(page);
     }
 
     const title = 'Welcome to Pulse';
     await inboxItem(first, title).locator('[data-testid=mark-read]').click();
-    await waitForText(second, '[data-testid=unread-badge]', '2');
+    await waitForText(second, '[data-testid=unread-count]', '2');
     expect(await inboxItem(second, title).getAttribute('data-read')).toBe('true');
 
     await first.click('[data-testid=inbox] [data-testid=mark-all-read]');
-    await waitForText(second, '[data-testid=unread-badge]', '0');
+    await waitForText(second, '[data-testid=unread-count]', '0');
     app.check();
   });
 

@@ -26,7 +26,7 @@ describeInBrowser('web app: session and links', () => {
 
     await signIn(page, 'alice');
     await waitForText(page, '[data-testid=user-name]', 'Alice Martin');
-    await waitForText(page, '[data-testid=unread-badge]', '3');
+    await waitForText(page, '[data-testid=unread-count]', '3');
     await waitForLive(page);
     await waitForAttribute(page, '[data-testid=link-http]', 'data-state', 'connected');
     expect(await inboxItem(page, 'Checkout latency p99 over 2 s').count()).toBe(1);
@@ -61,7 +61,7 @@ describeInBrowser('web app: session and links', () => {
     // The server goes away for a moment: Chromium logs the refused WebSocket, and only that.
     const { page } = await app.open('alice', { expected: [refusedSocket(t.url)] });
     await page.goto(t.url);
-    await waitForText(page, '[data-testid=unread-badge]', '3');
+    await waitForText(page, '[data-testid=unread-count]', '3');
     await waitForLive(page);
 
     await t.stop();
@@ -75,7 +75,7 @@ describeInBrowser('web app: session and links', () => {
     });
     // Delivered by replay on resume or by the refetch on restart, whichever comes first.
     await inboxItem(page, 'Sent just after the restart').waitFor({ timeout: 20_000 });
-    await waitForText(page, '[data-testid=unread-badge]', '4');
+    await waitForText(page, '[data-testid=unread-count]', '4');
     await waitForLive(page);
     app.check();
   });

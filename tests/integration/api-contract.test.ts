@@ -38,6 +38,14 @@ describe('the contract of each stream', () => {
           return alice.notifications.markRead({ id: latest!.id });
         },
       },
+      'notifications.onInboxChange': {
+        open: () => alice.notifications.onInboxChange(),
+        then: async () => {
+          await notifyAlice();
+          const [latest] = (await alice.notifications.list({ limit: 1 })).items;
+          return alice.notifications.archive({ ids: [latest!.id] });
+        },
+      },
       'incidents.onChange': {
         open: () => alice.incidents.onChange(),
         then: () => alice.incidents.create({ title: 'Disk full', severity: 'warning', teamId }),

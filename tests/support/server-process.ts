@@ -94,6 +94,7 @@ function childEnv(
     DATABASE_URL: databaseUrl,
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     PULSE_DEMO: '0',
+    PULSE_DEMO_FLEET: '0',
     PULSE_SCRYPT_LOG_N: '10',
     // `stop()` waits 5 s before SIGKILL: a drain ends the streams at once unless a test asks.
     PULSE_DRAIN_S: '0',

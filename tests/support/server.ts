@@ -109,6 +109,8 @@ export async function startTestServer(
     ...(database ? { DATABASE_URL: database.url } : {}),
     PULSE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     PULSE_SCRYPT_LOG_N: '10',
+    // No surprise traffic: a test that seeds the demo users gets them without the living demo.
+    PULSE_DEMO_FLEET: '0',
     PULSE_STATIC_DIR: join(dir, 'no-web-app'),
     ...env,
   };

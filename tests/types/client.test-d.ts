@@ -3,7 +3,11 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { AppRouter } from '../../src/server/router.ts';
 import { createPulseClient } from '../../src/sdk/client.ts';
-import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
+import type {
+  Notification,
+  NotificationListItem,
+  ReadStateEvent,
+} from '../../src/shared/schemas/notifications.ts';
 
 type Out = inferRouterOutputs<AppRouter>;
 type In = inferRouterInputs<AppRouter>;
@@ -20,14 +24,31 @@ describe('what callers see', () => {
         link: string | null;
         createdAt: string;
         readAt: string | null;
+        seenAt: string | null;
+        archivedAt: string | null;
+        snoozedUntil: string | null;
+        groupKey: string | null;
+        teamId: string | null;
+        quiet: boolean;
+        muted: boolean;
+        group?: { key: string; count: number; unreadCount: number } | null | undefined;
       }[];
       nextCursor: string | null;
     }>();
-    expectTypeOf<Out['notifications']['list']['items'][number]>().toEqualTypeOf<Notification>();
+    expectTypeOf<
+      Out['notifications']['list']['items'][number]
+    >().toEqualTypeOf<NotificationListItem>();
     expectTypeOf<In['notifications']['list']>().toEqualTypeOf<{
       cursor?: string | null | undefined;
       limit?: number | undefined;
       unreadOnly?: boolean | undefined;
+      archived?: boolean | undefined;
+      snoozed?: boolean | undefined;
+      severity?: ('info' | 'warning' | 'critical')[] | undefined;
+      teamId?: string | undefined;
+      search?: string | undefined;
+      grouped?: boolean | undefined;
+      groupKey?: string | undefined;
     }>();
     expectTypeOf(client.notifications.unreadCount.query).returns.resolves.toEqualTypeOf<number>();
   });

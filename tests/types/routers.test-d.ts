@@ -53,6 +53,36 @@ type NotificationOut = {
   link: string | null;
   createdAt: string;
   readAt: string | null;
+  seenAt: string | null;
+  archivedAt: string | null;
+  snoozedUntil: string | null;
+  groupKey: string | null;
+  teamId: string | null;
+  quiet: boolean;
+  muted: boolean;
+};
+type NotificationItemOut = {
+  id: string;
+  title: string;
+  body: string;
+  severity: Severity;
+  link: string | null;
+  createdAt: string;
+  readAt: string | null;
+  seenAt: string | null;
+  archivedAt: string | null;
+  snoozedUntil: string | null;
+  groupKey: string | null;
+  teamId: string | null;
+  quiet: boolean;
+  muted: boolean;
+  group?: { key: string; count: number; unreadCount: number } | null | undefined;
+};
+type PreferencesOut = {
+  mutedSeverities: ('info' | 'warning')[];
+  mutedTeamIds: string[];
+  mutedGroupKeys: string[];
+  quietHours: { start: string; end: string; timeZone: string } | null;
 };
 type IncidentOut = {
   id: string;
@@ -123,8 +153,9 @@ describe('auth', () => {
 });
 
 describe('users and teams', () => {
-  it('creates users with optional name, role and teams, pages them, and ends their credentials', () => {
+  it('creates users with optional name, role and teams, pages them, names them, and ends their credentials', () => {
     expectTypeOf<In['users']>().toEqualTypeOf<{
+      person: { userId: string };
       create: {
         username: string;
         password: string;
@@ -138,6 +169,7 @@ describe('users and teams', () => {
       revokeTokens: { userId: string };
     }>();
     expectTypeOf<Out['users']>().toEqualTypeOf<{
+      person: PersonOut | null;
       create: UserOut;
       list: UserOut[];
       setDisabled: { userId: string; disabled: boolean; sessionsEnded: number };
@@ -169,8 +201,23 @@ describe('notifications', () => {
         cursor?: string | null | undefined;
         limit?: number | undefined;
         unreadOnly?: boolean | undefined;
+        archived?: boolean | undefined;
+        snoozed?: boolean | undefined;
+        severity?: Severity[] | undefined;
+        teamId?: string | undefined;
+        search?: string | undefined;
+        grouped?: boolean | undefined;
+        groupKey?: string | undefined;
       };
       unreadCount: void;
+      unseenCount: void;
+      markSeen: { upTo: string };
+      archive: { ids: string[] };
+      unarchive: { ids: string[] };
+      snooze: { ids: string[]; until: string };
+      unsnooze: { ids: string[] };
+      preferences: void;
+      setPreferences: PreferencesOut;
       markRead: { id: string };
       markAllRead: void;
       send: {
@@ -183,14 +230,26 @@ describe('notifications', () => {
         title: string;
         body?: string | undefined;
         severity: Severity;
+        groupKey?: string | undefined;
         link?: string | null | undefined;
       };
       onNotification: ResumeIn;
+      onInboxChange: ResumeIn;
       onReadState: void;
     }>();
-    expectTypeOf<Omit<Out['notifications'], 'onNotification' | 'onReadState'>>().toEqualTypeOf<{
-      list: { items: NotificationOut[]; nextCursor: string | null };
+    expectTypeOf<
+      Omit<Out['notifications'], 'onNotification' | 'onInboxChange' | 'onReadState'>
+    >().toEqualTypeOf<{
+      list: { items: NotificationItemOut[]; nextCursor: string | null };
       unreadCount: number;
+      unseenCount: number;
+      markSeen: { count: number };
+      archive: { notifications: NotificationOut[] };
+      unarchive: { notifications: NotificationOut[] };
+      snooze: { notifications: NotificationOut[] };
+      unsnooze: { notifications: NotificationOut[] };
+      preferences: PreferencesOut;
+      setPreferences: PreferencesOut;
       markRead: NotificationOut;
       markAllRead: { count: number };
       send: { count: number };
@@ -211,6 +270,28 @@ describe('notifications', () => {
     expectTypeOf<
       Yielded<PulseClient['notifications']['onReadState']>
     >().toEqualTypeOf<ReadStateOut>();
+    // Triage on any tab or device, and snoozes waking.
+    expectTypeOf<Yielded<PulseClient['notifications']['onInboxChange']>>().toEqualTypeOf<
+      Tracked<{
+        kind:
+          | 'seen'
+          | 'read'
+          | 'readAll'
+          | 'archived'
+          | 'unarchived'
+          | 'snoozed'
+          | 'unsnoozed'
+          | 'woken'
+          | 'preferences';
+        ids: string[];
+        at: string;
+        notifications: NotificationOut[];
+        upTo: string | null;
+        preferences: PreferencesOut | null;
+        unseenCount: number;
+        unreadCount: number;
+      }>
+    >();
   });
 });
 

@@ -303,8 +303,10 @@ describe('typing reporter', () => {
 
   it('words who is typing', () => {
     expect(typingText([])).toBe('');
-    expect(typingText(['alice'])).toBe('alice is typing…');
-    expect(typingText(['alice', 'bob'])).toBe('alice and bob are typing…');
-    expect(typingText(['alice', 'bob', 'carol'])).toBe('3 people are typing…');
+    expect(typingText(['Alice Martin'])).toBe('Alice Martin is typing…');
+    expect(typingText(['Alice Martin', 'Bob Okafor'])).toBe(
+      'Alice Martin and Bob Okafor are typing…',
+    );
+    expect(typingText(['Alice Martin', 'Bob Okafor', 'Carol Nguyen'])).toBe('3 people are typing…');
   });
 });

@@ -9,6 +9,8 @@ describe('configuration', () => {
       HOST: '127.0.0.1',
       DATABASE_URL: 'sqlite:./data/pulse.db',
       PULSE_DEMO: false,
+      PULSE_DEMO_FLEET: true,
+      PULSE_DEMO_SPEED: 1,
       PULSE_ALLOWED_ORIGINS: [],
       PULSE_MAX_CONNECTIONS_PER_USER: 50,
       PULSE_DRAIN_S: 10,
@@ -34,6 +36,9 @@ describe('configuration', () => {
       /PULSE_MAX_CONNECTIONS_PER_USER/,
     );
     expect(() => parseEnv({ PULSE_DRAIN_S: '-1' })).toThrow(/PULSE_DRAIN_S/);
+    expect(() => parseEnv({ PULSE_DEMO_FLEET: 'yes' })).toThrow(/PULSE_DEMO_FLEET/);
+    expect(() => parseEnv({ PULSE_DEMO_SPEED: '0' })).toThrow(/PULSE_DEMO_SPEED/);
+    expect(() => parseEnv({ PULSE_DEMO_SPEED: '1001' })).toThrow(/PULSE_DEMO_SPEED/);
     expect(() => parseEnv({ PULSE_TRUSTED_PROXIES: 'proxy.internal' })).toThrow(
       /PULSE_TRUSTED_PROXIES/,
     );

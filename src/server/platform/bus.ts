@@ -11,6 +11,8 @@ import type { ReadStateEvent } from '../../shared/schemas/notifications.ts';
 export interface Topics {
   /** Notifications up to `seq` are committed; `row`: notification `seq` with its audience. */
   'notifications.created': { seq: number; row?: unknown };
+  /** Inbox changes up to `seq` are committed; `row`: change `seq` with its user. */
+  'notifications.inbox': { seq: number; row?: unknown };
   /** A user's read state changed (for their other tabs and devices). */
   'notifications.read': { userId: string; event: ReadStateEvent };
   /** Metric points up to id `lastId` are committed, for these series. */

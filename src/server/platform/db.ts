@@ -63,12 +63,27 @@ export interface Database {
     created_at: string;
     audience: Generated<'users' | 'team' | 'all'>;
     team_id: string | null;
+    group_key: Generated<string | null>;
   };
   notification_recipients: {
     notification_seq: number;
     user_id: string;
     read_at: string | null;
+    archived_at: Generated<string | null>;
+    snoozed_until: Generated<string | null>;
+    entered_pos: Generated<number | null>;
+    entered_ms: Generated<number | null>;
   };
+  /** Per user: how far their inbox is seen (a position), and their notification preferences. */
+  notification_inbox: {
+    user_id: string;
+    seen_pos: number | null;
+    seen_ms: number | null;
+    seen_seq: number | null;
+    seen_at: string | null;
+    preferences: string | null;
+  };
+  inbox_changes: { seq: Generated<number>; user_id: string; change: string };
   metric_points: { id: Generated<number>; series: string; ts: number; value: number };
   metric_series: { series: string; last_ts: number; last_value: number };
   alert_rules: {

@@ -45,7 +45,10 @@ class Subscriber {
   lastSeq = 0;
   private held: LiveEvent[] | null = [];
 
-  constructor(readonly sink: Sink) {}
+  constructor(
+    readonly sink: Sink,
+    private readonly select?: (event: LiveEvent) => LiveEvent | null,
+  ) {}
 
   offer(event: LiveEvent): void {
     if (this.held === null) return this.forward(event);
@@ -61,7 +64,8 @@ class Subscriber {
       if (event.seq <= this.lastSeq) return;
       this.lastSeq = event.seq;
     }
-    this.sink.deliver(event);
+    const chosen = this.select ? this.select(event) : event;
+    if (chosen) this.sink.deliver(chosen);
   }
 
   goLive(): void {
@@ -137,7 +141,7 @@ export class Hub {
    * arrived meanwhile, skipping what the replay already sent. Returns the function that ends it.
    */
   open(spec: FeedSpec, sink: Sink): () => void {
-    const subscriber = new Subscriber(sink);
+    const subscriber = new Subscriber(sink, spec.select);
     const channels = typeof spec.channel === 'string' ? [spec.channel] : spec.channel;
     let closed = false;
     for (const channel of channels) this.attach(channel, subscriber);
@@ -191,6 +195,12 @@ export interface FeedSpec {
     /** Events after `seq`, oldest first, at most `limit`. */
     after(seq: number, limit: number): Promise<LiveEvent[]>;
   };
+  /**
+   * What this subscriber gets of each event, live or replayed: the event, another one in its
+   * place (a variant made once and shared), or nothing. For what differs per subscriber, such
+   * as their preferences.
+   */
+  select?: (event: LiveEvent) => LiveEvent | null;
   /** Events sent first, such as a snapshot of current state. */
   initial?: () => Promise<LiveEvent[]>;
   onOpen?: () => void;

@@ -3,7 +3,8 @@ import type { Database } from './db.ts';
 import { dialectOf } from './dialect.ts';
 
 /** The replayable logs: tables whose growing key is a position that followers and clients resume from. */
-export type AppendLog = 'notifications' | 'incident_changes' | 'chat_messages' | 'metric_points';
+export type AppendLog =
+  'notifications' | 'incident_changes' | 'chat_messages' | 'metric_points' | 'inbox_changes';
 
 /** First key of Pulse's two-key advisory locks ("PULS"): apart from any other user of them. */
 export const LOCK_SPACE = 0x50554c53;

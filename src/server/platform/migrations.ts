@@ -308,4 +308,57 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_inbox_triage': {
+    // Inbox triage (decision 0017): a notification's group, each user's archive, snooze and
+    // inbox position, their seen watermark and preferences, and the per-user log of changes.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('notifications').addColumn('group_key', 'text').execute();
+      await sql`CREATE INDEX notifications_group ON notifications (group_key, seq) WHERE group_key IS NOT NULL`.execute(
+        db,
+      );
+      await db.schema
+        .alterTable('notification_recipients')
+        .addColumn('archived_at', 'text')
+        .execute();
+      await db.schema
+        .alterTable('notification_recipients')
+        .addColumn('snoozed_until', 'text')
+        .execute();
+      // Where a woken notification re-entered the inbox: after notification `entered_pos`,
+      // at `entered_ms` (null: where it was created).
+      await db.schema
+        .alterTable('notification_recipients')
+        .addColumn('entered_pos', serialRef(db))
+        .execute();
+      await db.schema
+        .alterTable('notification_recipients')
+        .addColumn('entered_ms', 'bigint')
+        .execute();
+      // The wake timer reads the soonest snooze; the waker, the due ones.
+      await sql`CREATE INDEX notification_recipients_snoozed ON notification_recipients (snoozed_until) WHERE snoozed_until IS NOT NULL`.execute(
+        db,
+      );
+      await db.schema
+        .createTable('notification_inbox')
+        .addColumn('user_id', 'text', (c) =>
+          c.primaryKey().references('users.id').onDelete('cascade'),
+        )
+        .addColumn('seen_pos', serialRef(db))
+        .addColumn('seen_ms', 'bigint')
+        .addColumn('seen_seq', serialRef(db))
+        .addColumn('seen_at', 'text')
+        .addColumn('preferences', 'text')
+        .execute();
+      // Every triage change, in commit order: what notifications.onInboxChange streams and replays.
+      await serialKey(db, db.schema.createTable('inbox_changes'), 'seq')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('change', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('inbox_changes_user')
+        .on('inbox_changes')
+        .columns(['user_id', 'seq'])
+        .execute();
+    },
+  },
 };

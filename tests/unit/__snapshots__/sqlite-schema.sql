@@ -22,6 +22,12 @@ CREATE TABLE "chat_messages" ("seq" integer primary key autoincrement, "room_id"
 -- index chat_messages_room
 CREATE INDEX "chat_messages_room" on "chat_messages" ("room_id", "seq");
 
+-- table inbox_changes
+CREATE TABLE "inbox_changes" ("seq" integer primary key autoincrement, "user_id" text not null, "change" text not null);
+
+-- index inbox_changes_user
+CREATE INDEX "inbox_changes_user" on "inbox_changes" ("user_id", "seq");
+
 -- table incident_changes
 CREATE TABLE "incident_changes" ("seq" integer primary key autoincrement, "incident_id" text not null, "team_id" text not null, "snapshot" text not null, "at" text not null);
 
@@ -61,20 +67,29 @@ CREATE INDEX "metric_points_ts" on "metric_points" ("ts");
 -- table metric_series
 CREATE TABLE "metric_series" ("series" text primary key, "last_ts" bigint not null, "last_value" double precision not null);
 
+-- table notification_inbox
+CREATE TABLE "notification_inbox" ("user_id" text primary key references "users" ("id") on delete cascade, "seen_pos" integer, "seen_ms" bigint, "seen_seq" integer, "seen_at" text, "preferences" text);
+
 -- table notification_recipients
-CREATE TABLE "notification_recipients" ("notification_seq" integer not null references "notifications" ("seq") on delete cascade, "user_id" text not null references "users" ("id") on delete cascade, "read_at" text, constraint "notification_recipients_pk" primary key ("user_id", "notification_seq"));
+CREATE TABLE "notification_recipients" ("notification_seq" integer not null references "notifications" ("seq") on delete cascade, "user_id" text not null references "users" ("id") on delete cascade, "read_at" text, "archived_at" text, "snoozed_until" text, "entered_pos" integer, "entered_ms" bigint, constraint "notification_recipients_pk" primary key ("user_id", "notification_seq"));
 
 -- index notification_recipients_notification
 CREATE INDEX "notification_recipients_notification" on "notification_recipients" ("notification_seq");
+
+-- index notification_recipients_snoozed
+CREATE INDEX notification_recipients_snoozed ON notification_recipients (snoozed_until) WHERE snoozed_until IS NOT NULL;
 
 -- index notification_recipients_unread
 CREATE INDEX notification_recipients_unread ON notification_recipients (user_id, notification_seq) WHERE read_at IS NULL;
 
 -- table notifications
-CREATE TABLE "notifications" ("seq" integer primary key autoincrement, "title" text not null, "body" text not null, "severity" text not null, "link" text, "created_at" text not null, "audience" text default 'users' not null, "team_id" text);
+CREATE TABLE "notifications" ("seq" integer primary key autoincrement, "title" text not null, "body" text not null, "severity" text not null, "link" text, "created_at" text not null, "audience" text default 'users' not null, "team_id" text, "group_key" text);
 
 -- index notifications_everyone
 CREATE INDEX notifications_everyone ON notifications (seq) WHERE audience = 'all';
+
+-- index notifications_group
+CREATE INDEX notifications_group ON notifications (group_key, seq) WHERE group_key IS NOT NULL;
 
 -- index notifications_team
 CREATE INDEX notifications_team ON notifications (team_id, seq) WHERE team_id IS NOT NULL;
@@ -110,6 +125,9 @@ CREATE INDEX "sessions_user" on "sessions" ("user_id");
 (automatic);
 
 -- index sqlite_autoindex_metric_series_1
+(automatic);
+
+-- index sqlite_autoindex_notification_inbox_1
 (automatic);
 
 -- index sqlite_autoindex_notification_recipients_1

@@ -1,10 +1,14 @@
 import { trpc } from '../../trpc.ts';
+import { forgetUser } from './remembered-user.ts';
 
 export function LogoutButton() {
   const utils = trpc.useUtils();
   const logout = trpc.auth.logout.useMutation({
     // Asking who we are again answers UNAUTHORIZED, which shows the sign-in page.
-    onSettled: () => void utils.auth.me.reset(),
+    onSettled: () => {
+      forgetUser();
+      void utils.auth.me.reset();
+    },
   });
   return (
     <button

@@ -24,7 +24,13 @@ export function ChatPage({ user, roomId }: { user: User; roomId: string | null }
   });
   const list = rooms.data?.pages.flat() ?? [];
   return (
-    <div className="chat-page">
+    <div className="chat-page" data-room-open={roomId !== null}>
+      {roomId !== null && (
+        // Phones show one column: the open room, and this way back to the list.
+        <a className="chat-page__back" href="/chat" data-testid="chat-back">
+          ← All rooms
+        </a>
+      )}
       <nav className="card chat-rooms" aria-labelledby="chat-rooms-title" data-testid="chat-rooms">
         <header className="panel-header">
           <h1 id="chat-rooms-title">Rooms</h1>

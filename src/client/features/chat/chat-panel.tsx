@@ -2,12 +2,13 @@ import { useCallback, useEffect } from 'react';
 import { incidentPath } from '../../../shared/paths.ts';
 import type { User } from '../../../shared/schemas/auth.ts';
 import { errorCode } from '../../lib/errors.ts';
+import { useCurrentUser } from '../auth/current-user.tsx';
 import { useWsTransport } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
-import { useAllUsers } from '../people/use-all-users.ts';
+import { useNames } from '../people/use-names.ts';
 import { chatLinkUp } from './chat-outbox.ts';
 import { useChatOutbox } from './chat-session.tsx';
-import { markSeen, useKnownPeople } from './chat-storage.ts';
+import { markSeen } from './chat-storage.ts';
 import { Composer } from './composer.tsx';
 import { MessageList } from './message-list.tsx';
 import { PresenceAvatars } from './presence-avatars.tsx';
@@ -25,7 +26,7 @@ export interface ChatPanelProps {
 
 /** A room: who is here, the messages, and the composer. Used on incident pages and on /chat. */
 export function ChatPanel(props: ChatPanelProps) {
-  const me = trpc.auth.me.useQuery(undefined, { staleTime: 5 * 60_000 }).data;
+  const me = useCurrentUser();
   if (!me) return null;
   // A fresh panel per room: the live list, scroll position and typing state belong to one room.
   return <RoomPanel key={props.roomId} {...props} me={me} />;
@@ -44,21 +45,13 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
   const roomName = room?.name ?? roomId;
   const messages = useChatMessages(roomId, me.id);
   const people = useChatPeople(roomId);
-  const known = useKnownPeople();
-  // Messages carry the author's id only. Admins may list everyone; members learn names from
-  // the people they meet in rooms (remembered across visits).
-  const users = useAllUsers(me.role === 'admin');
+  // Messages carry the author's id only: present or not, each is shown by name.
+  const name = useNames(
+    messages.items.map((item) => (item.kind === 'message' ? item.message.authorId : me.id)),
+  );
   const link = useWsLink();
   const wsTransport = useWsTransport();
   const outbox = useChatOutbox();
-
-  const name = useCallback(
-    (userId: string) =>
-      userId === me.id
-        ? me.displayName
-        : (known[userId]?.displayName ?? users.find((u) => u.id === userId)?.displayName ?? userId),
-    [me, known, users],
-  );
 
   // Seen up to the newest message while the page is on screen (for the rooms' unread markers).
   const { newest } = messages;
@@ -86,7 +79,7 @@ function RoomPanel({ roomId, heading, linkIncident = false, me }: ChatPanelProps
   // (it would not clear) and presence is shown as stale.
   const live = link.state === 'connected' || link.state === 'fallback';
   const typing = live
-    ? typingText(people.typing.filter((p) => p.userId !== me.id).map((p) => p.username))
+    ? typingText(people.typing.filter((p) => p.userId !== me.id).map((p) => p.displayName))
     : '';
   const notFound = errorCode(messages.error) === 'NOT_FOUND';
 

@@ -1,13 +1,11 @@
 import { useSyncExternalStore } from 'react';
 import { z } from 'zod';
-import { personSchema, type Person } from '../../../shared/schemas/chat.ts';
 import { createExternalStore, type ExternalStore } from '../../lib/external-store.ts';
 import { compareMessages, type MessagePosition } from './messages.ts';
 
 /**
- * Small per-browser memories of the chat, in localStorage and shared by the tabs: the last
- * message seen in each room (for unread markers), and the people met in rooms (messages carry
- * only the author's id, and members cannot list users).
+ * A small per-browser memory of the chat, in localStorage and shared by the tabs: the last
+ * message seen in each room (for unread markers).
  */
 function persisted<T>(key: string, schema: z.ZodType<T>, empty: T): ExternalStore<T> {
   const load = (): T => {
@@ -65,24 +63,4 @@ export function markSeen(userId: string, roomId: string, message: MessagePositio
 export function useSeen(userId: string): Seen {
   const store = seenStore(userId);
   return useSyncExternalStore(store.subscribe, store.get);
-}
-
-const peopleSchema = z.record(z.string(), personSchema);
-const people = persisted('pulse-chat-people', peopleSchema, {});
-
-/** Remembers the names of people seen in rooms (present, typing). */
-export function rememberPeople(list: readonly Person[]): void {
-  const known = people.get();
-  const fresh = list.filter((p) => {
-    const k = known[p.userId];
-    return !k || k.username !== p.username || k.displayName !== p.displayName;
-  });
-  if (fresh.length === 0) return;
-  const next = { ...known };
-  for (const p of fresh) next[p.userId] = p;
-  people.set(next);
-}
-
-export function useKnownPeople(): Readonly<Record<string, Person>> {
-  return useSyncExternalStore(people.subscribe, people.get);
 }

@@ -45,11 +45,11 @@ export function createTypingReporter(opts: {
   };
 }
 
-/** "alice is typing…", "alice and bob are typing…", "3 people are typing…", or nothing. */
-export function typingText(usernames: readonly string[]): string {
-  const [first, second] = usernames;
+/** "Alice is typing…", "Alice and Bob are typing…", "3 people are typing…", or nothing. */
+export function typingText(names: readonly string[]): string {
+  const [first, second] = names;
   if (first === undefined) return '';
   if (second === undefined) return `${first} is typing…`;
-  if (usernames.length === 2) return `${first} and ${second} are typing…`;
-  return `${usernames.length} people are typing…`;
+  if (names.length === 2) return `${first} and ${second} are typing…`;
+  return `${names.length} people are typing…`;
 }

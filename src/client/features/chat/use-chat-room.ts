@@ -4,8 +4,8 @@ import type { Message, Person } from '../../../shared/schemas/chat.ts';
 import { useLiveStream } from '../../lib/live-stream.ts';
 import { useWsTransport } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
+import { rememberPeople } from '../people/use-names.ts';
 import { useChatOutbox, useRoomOutbox } from './chat-session.tsx';
-import { rememberPeople } from './chat-storage.ts';
 import { addMessages, mergeMessages } from './messages.ts';
 import type { OutboxEntry } from './outbox.ts';
 
@@ -125,11 +125,16 @@ export function useChatPeople(roomId: string): {
   count: number;
   typing: Person[];
 } {
+  const utils = trpc.useUtils();
+  // The people of a room are known by name from here on, wherever they appear.
   const presence = trpc.chat.onPresenceSummary.useSubscription(
     { roomId },
-    { onData: (summary) => rememberPeople(summary.people) },
+    { onData: (summary) => rememberPeople(utils, summary.people) },
   );
-  const typing = trpc.chat.onTyping.useSubscription({ roomId }, { onData: rememberPeople });
+  const typing = trpc.chat.onTyping.useSubscription(
+    { roomId },
+    { onData: (people) => rememberPeople(utils, people) },
+  );
   const present = useMemo(() => uniquePeople(presence.data?.people ?? []), [presence.data]);
   const typingNow = useMemo(() => uniquePeople(typing.data ?? []), [typing.data]);
   return {

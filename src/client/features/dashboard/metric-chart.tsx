@@ -79,6 +79,26 @@ function chartOptions(
   };
 }
 
+/** A chart's text alternative: the series over its range, now, lowest and highest. */
+export function describeSeries(
+  series: string,
+  range: TimeRange,
+  values: readonly number[],
+  now: string,
+): string {
+  if (values.length === 0) return `${series}: no points in the last ${range}.`;
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of values) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return (
+    `${series} over the last ${range}: now ${now}, lowest ${formatValue(low)}, ` +
+    `highest ${formatValue(high)} (${values.length} points).`
+  );
+}
+
 /**
  * A uPlot chart of one series over a time range: loads `metrics.range` (about one point per
  * pixel), then appends the live points the page's stream brings, once per frame, through
@@ -89,6 +109,7 @@ export function MetricChart({ series, range, hub, onRangeChange, onRemove }: Met
   const root = useRef<HTMLElement>(null);
   const plotEl = useRef<HTMLDivElement>(null);
   const valueEl = useRef<HTMLSpanElement>(null);
+  const summaryEl = useRef<HTMLParagraphElement>(null);
   const plot = useRef<uPlot | null>(null);
   const windowMs = useRef(RANGE_MS[range]);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -112,6 +133,7 @@ export function MetricChart({ series, range, hub, onRangeChange, onRemove }: Met
 
   useEffect(() => {
     windowMs.current = RANGE_MS[range];
+    let summarizedAt = 0;
     return followSeries({
       hub,
       series,
@@ -125,6 +147,12 @@ export function MetricChart({ series, range, hub, onRangeChange, onRemove }: Met
         const text = formatValue(data.last()?.value);
         if (valueEl.current && valueEl.current.textContent !== text) {
           valueEl.current.textContent = text;
+        }
+        // The chart in words, for screen readers: rewritten at most once a second.
+        const now = Date.now();
+        if (summaryEl.current && now - summarizedAt >= 1000) {
+          summarizedAt = now;
+          summaryEl.current.textContent = describeSeries(series, range, data.ys, text);
         }
       },
       draw: (data, from, to) => {
@@ -168,7 +196,10 @@ export function MetricChart({ series, range, hub, onRangeChange, onRemove }: Met
           Could not load {series}: {loadError}
         </p>
       )}
-      <div className="chart__plot" ref={plotEl} />
+      <p className="sr-only" ref={summaryEl} data-testid="chart-summary">
+        {series}: no points yet.
+      </p>
+      <div className="chart__plot" ref={plotEl} aria-hidden="true" />
     </section>
   );
 }

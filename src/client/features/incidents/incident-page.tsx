@@ -5,9 +5,10 @@ import { errorCode } from '../../lib/errors.ts';
 import { ChatPanel } from '../chat/chat-panel.tsx';
 import { incidentRoomId } from '../../../shared/rooms.ts';
 import { IncidentActions } from './incident-actions.tsx';
-import { useIncidentView } from './use-incident-actions.ts';
+import { detailWithNames, timelineUserIds } from './incident-text.ts';
+import { useFailureText, useIncidentView } from './use-incident-actions.ts';
 import { useIncident } from './use-live-incidents.ts';
-import type { People } from './use-people.ts';
+import { useIncidentNames, type People } from './use-people.ts';
 
 const STATUS_LABEL = { open: 'Open', acknowledged: 'Acknowledged', resolved: 'Resolved' } as const;
 
@@ -32,11 +33,13 @@ export function IncidentPage({ id, people }: { id: string; people: People }) {
   );
 }
 
-/** User ids in timeline details (`to usr_…`) read better as names. */
-const USER_ID = /\busr_[A-Za-z0-9_-]+/g;
-
 function IncidentDetails({ incident, people }: { incident: IncidentDetail; people: People }) {
   const { view, pending, failure, dismissFailure } = useIncidentView(incident);
+  const failureText = useFailureText(incident.id, failure, people.me);
+  const name = useIncidentNames(people.me, [
+    view.assigneeId,
+    ...timelineUserIds(incident.timeline),
+  ]);
   return (
     <article
       className="card incident-detail"
@@ -52,7 +55,7 @@ function IncidentDetails({ incident, people }: { incident: IncidentDetail; peopl
       </header>
       <dl className="facts">
         <dt>Assignee</dt>
-        <dd data-testid="assignee">{people.name(view.assigneeId)}</dd>
+        <dd data-testid="assignee">{name(view.assigneeId)}</dd>
         <dt>Team</dt>
         <dd>{people.teamName(view.teamId)}</dd>
         <dt>Opened</dt>
@@ -68,7 +71,7 @@ function IncidentDetails({ incident, people }: { incident: IncidentDetail; peopl
         <dt>Version</dt>
         <dd>{view.version}</dd>
       </dl>
-      {failure && <FailureMessage text={failure} onDismiss={dismissFailure} />}
+      {failureText && <FailureMessage text={failureText} onDismiss={dismissFailure} />}
       <div className="incident-detail__actions">
         <IncidentActions incident={incident} view={view} pending={pending} people={people} />
       </div>
@@ -79,12 +82,12 @@ function IncidentDetails({ incident, people }: { incident: IncidentDetail; peopl
             <li key={`${entry.at}-${i}`} className="timeline__entry" data-action={entry.action}>
               <RelativeTime iso={entry.at} />
               <span className="timeline__what">
-                <strong>{entry.actorId ? people.name(entry.actorId) : 'Pulse'}</strong>{' '}
+                <strong>{entry.actorId === null ? 'Pulse' : name(entry.actorId)}</strong>{' '}
                 {entry.action}
                 {entry.detail && (
                   <span className="timeline__detail">
                     {' · '}
-                    {entry.detail.replace(USER_ID, (uid) => people.name(uid))}
+                    {detailWithNames(entry.detail, name)}
                   </span>
                 )}
               </span>

@@ -7,9 +7,9 @@ import { AlertRulesPanel } from './alert-rules-panel.tsx';
 import { boardColumns, loadedIncidents } from './incident-cache.ts';
 import { IncidentActions } from './incident-actions.tsx';
 import { NewIncidentForm } from './new-incident-form.tsx';
-import { useIncidentView, usePendingChanges } from './use-incident-actions.ts';
+import { useFailureText, useIncidentView, usePendingChanges } from './use-incident-actions.ts';
 import { useIncidentList } from './use-live-incidents.ts';
-import type { People } from './use-people.ts';
+import { useIncidentNames, type People } from './use-people.ts';
 
 const COLUMNS: { status: IncidentStatus; title: string }[] = [
   { status: 'open', title: 'Open' },
@@ -90,13 +90,14 @@ export function IncidentsBoard({ people }: { people: People }) {
 
 function BoardCard({ incident, people }: { incident: Incident; people: People }) {
   const { view, pending, failure, dismissFailure } = useIncidentView(incident);
+  const name = useIncidentNames(people.me, [view.assigneeId]);
   return (
     <IncidentCard
       incident={view}
       href={incidentPath(incident.id)}
-      assignee={people.name(view.assigneeId)}
+      assignee={name(view.assigneeId)}
       pending={pending}
-      failure={failure}
+      failure={useFailureText(incident.id, failure, people.me)}
       onDismissFailure={dismissFailure}
     >
       <IncidentActions incident={incident} view={view} pending={pending} people={people} />

@@ -8,9 +8,13 @@ import {
 import { getMutationKey } from '@trpc/react-query';
 import { useMemo } from 'react';
 import { assignSchema, versionedSchema, type Incident } from '../../../shared/schemas/incidents.ts';
+import { errorCode } from '../../lib/errors.ts';
 import { trpc } from '../../trpc.ts';
+import type { User } from '../../../shared/schemas/auth.ts';
 import { applyPending, mergeDetail, type PendingChange } from './incident-cache.ts';
-import { mergeIntoIncidentList } from './use-live-incidents.ts';
+import { describeChangesSince, timelineUserIds } from './incident-text.ts';
+import { INCIDENTS_STALE_TIME, mergeIntoIncidentList } from './use-live-incidents.ts';
+import { useIncidentNames } from './use-people.ts';
 
 type Utils = ReturnType<typeof trpc.useUtils>;
 type Action = PendingChange['action'];
@@ -46,14 +50,25 @@ function actionOf(mutation: AnyMutation): Action | null {
   );
 }
 
+/** Why an action of this tab was refused. */
+export interface ActionFailure {
+  action: Action;
+  /** The server's reason. */
+  reason: string;
+  /**
+   * Refused because the incident changed since (`CONFLICT`): the version the action was sent
+   * with, from which who changed what meanwhile can be told.
+   */
+  staleVersion: number | null;
+}
+
 /** One incident action of this tab, as the overlay needs it. */
 interface ActionRecord {
   mutationId: number;
   incidentId: string;
   change: PendingChange;
   status: AnyMutation['state']['status'];
-  /** Why it failed, as the card says it. */
-  failure: string | null;
+  failure: ActionFailure | null;
 }
 
 function toRecord(mutation: AnyMutation): ActionRecord | null {
@@ -61,25 +76,31 @@ function toRecord(mutation: AnyMutation): ActionRecord | null {
   if (action === null) return null;
   const { variables, status, error } = mutation.state;
   let change: PendingChange;
-  let incidentId: string;
+  let at: { id: string; version: number };
   if (action === 'assign') {
     const input = assignSchema.safeParse(variables);
     if (!input.success) return null;
     change = { action, assigneeId: input.data.assigneeId };
-    incidentId = input.data.id;
+    at = input.data;
   } else {
     const input = versionedSchema.safeParse(variables);
     if (!input.success) return null;
     change = { action };
-    incidentId = input.data.id;
+    at = input.data;
   }
-  const reason = error instanceof Error ? error.message : String(error);
   return {
     mutationId: mutation.mutationId,
-    incidentId,
+    incidentId: at.id,
     change,
     status,
-    failure: status === 'error' ? `Could not ${action}: ${reason}` : null,
+    failure:
+      status === 'error'
+        ? {
+            action,
+            reason: error instanceof Error ? error.message : String(error),
+            staleVersion: errorCode(error) === 'CONFLICT' ? at.version : null,
+          }
+        : null,
   };
 }
 
@@ -87,7 +108,7 @@ export interface IncidentOverlay {
   /** Actions in flight, in the order they were made. */
   changes: PendingChange[];
   /** The last action's failure, until the next action or dismissal. */
-  failure: { text: string; mutationId: number } | null;
+  failure: { failure: ActionFailure; mutationId: number } | null;
 }
 
 const NO_OVERLAY: IncidentOverlay = { changes: [], failure: null };
@@ -109,7 +130,9 @@ function useOverlays(): ReadonlyMap<string, IncidentOverlay> {
         overlay.failure = null;
       } else {
         overlay.failure =
-          record.failure === null ? null : { text: record.failure, mutationId: record.mutationId };
+          record.failure === null
+            ? null
+            : { failure: record.failure, mutationId: record.mutationId };
       }
       byId.set(record.incidentId, overlay);
     }
@@ -128,14 +151,14 @@ function forget(queryClient: QueryClient, keep: (mutation: AnyMutation) => boole
 /** An incident as this tab shows it: the server's state with this tab's pending changes on top. */
 export function useIncidentView<T extends Incident>(
   incident: T,
-): { view: T; pending: boolean; failure: string | null; dismissFailure: () => void } {
+): { view: T; pending: boolean; failure: ActionFailure | null; dismissFailure: () => void } {
   const queryClient = useQueryClient();
   const overlay = useOverlays().get(incident.id) ?? NO_OVERLAY;
   const failed = overlay.failure?.mutationId;
   return {
     view: overlay.changes.length > 0 ? applyPending(incident, overlay.changes) : incident,
     pending: overlay.changes.length > 0,
-    failure: overlay.failure?.text ?? null,
+    failure: overlay.failure?.failure ?? null,
     dismissFailure: () => forget(queryClient, (m) => m.mutationId !== failed),
   };
 }
@@ -199,4 +222,31 @@ export function useIncidentActions(incident: Incident) {
     resolve: () => resolve.mutate(at),
     assign: (assigneeId: string) => assign.mutate({ ...at, assigneeId }),
   };
+}
+
+/**
+ * A refused action as the card says it. A stale one (`CONFLICT`) says who changed what
+ * meanwhile, read from the incident's timeline (fetched for it where no page holds it), by
+ * name: "Could not resolve: Alice Martin acknowledged it meanwhile".
+ */
+export function useFailureText(
+  incidentId: string,
+  failure: ActionFailure | null,
+  me: User,
+): string | null {
+  const stale = failure?.staleVersion ?? null;
+  const query = trpc.incidents.get.useQuery(
+    { id: incidentId },
+    { enabled: stale !== null, staleTime: INCIDENTS_STALE_TIME },
+  );
+  // What the cache held before the refusal may predate the change that caused it.
+  const detail = query.isFetching && (query.data?.version ?? 0) <= (stale ?? 0) ? null : query.data;
+  const timeline = stale === null ? [] : (detail?.timeline.slice(stale) ?? []);
+  const name = useIncidentNames(me, timelineUserIds(timeline));
+  if (failure === null) return null;
+  const verb = `Could not ${failure.action}`;
+  if (stale === null) return `${verb}: ${failure.reason}`;
+  if (!detail) return `${verb}: it changed meanwhile`;
+  const changes = describeChangesSince(detail.timeline, stale, name);
+  return changes === null ? `${verb}: it is ${detail.status}` : `${verb}: ${changes} meanwhile`;
 }

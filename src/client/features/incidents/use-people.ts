@@ -1,6 +1,7 @@
 import type { User } from '../../../shared/schemas/auth.ts';
 import { trpc } from '../../trpc.ts';
 import { useAllUsers } from '../people/use-all-users.ts';
+import { useNames } from '../people/use-names.ts';
 
 /** Someone an incident may be assigned to. */
 export interface Candidate {
@@ -10,19 +11,20 @@ export interface Candidate {
 
 export interface People {
   me: User;
-  /** A user's display name; ids of users this user cannot know stay ids. */
-  name: (userId: string | null) => string;
   /** Who may take an incident of `teamId`: the team's members (and, as admins see them, admins). */
   candidates: (teamId: string) => Candidate[];
   teamName: (teamId: string) => string;
 }
 
+/** A name as incidents show it: "nobody" for no one, and "(you)" after the caller's own. */
+export type IncidentNameOf = (userId: string | null) => string;
+
 const byName = (a: Candidate, b: Candidate) => a.displayName.localeCompare(b.displayName);
 
 /**
- * Names for the ids incidents carry, and who may be assigned. Admins read every user
- * (`users.list`, page by page); members read the people of their own teams (`teams.members`),
- * which is everyone they may assign an incident of those teams to.
+ * Who may be assigned, and team names. Admins read every user (`users.list`, page by page);
+ * members read the people of their own teams (`teams.members`), which is everyone they may
+ * assign an incident of those teams to.
  */
 export function usePeople(me: User): People {
   const isAdmin = me.role === 'admin';
@@ -33,7 +35,6 @@ export function usePeople(me: User): People {
     myTeams.map((teamId) => t.teams.members({ teamId }, { staleTime: 60_000 })),
   );
 
-  const names = new Map<string, string>(users.map((u) => [u.id, u.displayName]));
   const members = new Map<string, Candidate[]>();
   myTeams.forEach((teamId, i) => {
     const people = teamPeople[i]?.data ?? [];
@@ -41,18 +42,10 @@ export function usePeople(me: User): People {
       teamId,
       people.map((p) => ({ id: p.userId, displayName: p.displayName })),
     );
-    for (const p of people) names.set(p.userId, p.displayName);
   });
-  names.set(me.id, me.displayName);
 
   return {
     me,
-    name: (userId) => {
-      if (userId === null) return 'nobody';
-      const name = names.get(userId);
-      if (name === undefined) return userId;
-      return userId === me.id ? `${name} (you)` : name;
-    },
     candidates: (teamId) =>
       (isAdmin
         ? users
@@ -61,5 +54,17 @@ export function usePeople(me: User): People {
         : [...(members.get(teamId) ?? [])]
       ).sort(byName),
     teamName: (teamId) => teams.data?.find((t) => t.id === teamId)?.name ?? teamId,
+  };
+}
+
+/** The names of `userIds` as incidents show them (see `useNames`, which fetches the unknown). */
+export function useIncidentNames(
+  me: User,
+  userIds: readonly (string | null | undefined)[],
+): IncidentNameOf {
+  const name = useNames(userIds);
+  return (userId) => {
+    if (userId === null) return 'nobody';
+    return userId === me.id ? `${name(userId)} (you)` : name(userId);
   };
 }

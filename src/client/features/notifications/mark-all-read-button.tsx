@@ -1,4 +1,4 @@
-import { useMarkAllRead } from './use-read-state.ts';
+import { useMarkAllRead } from './use-triage.ts';
 import { useUnreadCount } from './use-notification-queries.ts';
 
 export function MarkAllReadButton() {
@@ -10,10 +10,21 @@ export function MarkAllReadButton() {
       className="link-button"
       data-testid="mark-all-read"
       disabled={!unread.data}
-      title={markAll.error ? `Last attempt failed: ${markAll.error.message}` : undefined}
-      onClick={() => markAll.mutate()}
+      title={markAll.failure ?? undefined}
+      onClick={markAll.mutate}
     >
       Mark all read
     </button>
+  );
+}
+
+/** How many notifications are unread (the badge counts unseen ones: seen is not read). */
+export function UnreadCount() {
+  const count = useUnreadCount().data;
+  if (count === undefined) return null;
+  return (
+    <span className="muted small unread-count">
+      <span data-testid="unread-count">{count}</span> unread
+    </span>
   );
 }

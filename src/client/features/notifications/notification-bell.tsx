@@ -2,14 +2,17 @@ import { useEffect, useRef, useState } from 'react';
 import { DesktopNotificationsButton } from './desktop-notifications-button.tsx';
 import { MarkAllReadButton } from './mark-all-read-button.tsx';
 import { NotificationFeed } from './notification-feed.tsx';
-import { useUnreadCount } from './use-notification-queries.ts';
+import { PreferencesButton } from './preferences-dialog.tsx';
+import { useUnseenCount } from './use-notification-queries.ts';
 import './notifications.css';
 
 export function NotificationBell() {
-  const unread = useUnreadCount();
+  // The badge counts what has not been seen (shown in an open inbox): seen is not read.
+  const unseen = useUnseenCount();
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDivElement>(null);
-  const count = unread.data ?? 0;
+  const button = useRef<HTMLButtonElement>(null);
+  const count = unseen.data ?? 0;
 
   // Close on a click elsewhere or Escape, as menus do.
   useEffect(() => {
@@ -18,7 +21,10 @@ export function NotificationBell() {
       if (event.target instanceof Node && !root.current?.contains(event.target)) setOpen(false);
     };
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') setOpen(false);
+      // Not while a dialog of the panel is open: its Escape closes the dialog alone.
+      if (event.key !== 'Escape' || document.querySelector('dialog[open]')) return;
+      setOpen(false);
+      button.current?.focus();
     };
     document.addEventListener('pointerdown', onPointer);
     document.addEventListener('keydown', onKey);
@@ -31,12 +37,13 @@ export function NotificationBell() {
   return (
     <div className="bell" ref={root}>
       <button
+        ref={button}
         type="button"
         className="bell__button"
         data-testid="bell"
         aria-expanded={open}
         aria-haspopup="true"
-        aria-label={`Notifications, ${count} unread`}
+        aria-label={`Notifications, ${count} new`}
         onClick={() => setOpen((o) => !o)}
       >
         <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
@@ -66,8 +73,12 @@ export function NotificationBell() {
             <h2>Notifications</h2>
             <MarkAllReadButton />
           </header>
-          <NotificationFeed emptyText="You are all caught up." />
-          <footer className="panel-footer">
+          <NotificationFeed emptyText="You are all caught up." marksSeen />
+          <footer className="panel-footer bell__footer">
+            <a href="/" className="small">
+              Open the inbox
+            </a>
+            <PreferencesButton />
             <DesktopNotificationsButton />
           </footer>
         </section>

@@ -1,21 +1,27 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getQueryKey } from '@trpc/react-query';
 import { useCallback } from 'react';
+import type { InboxChange } from '../../../shared/schemas/notifications.ts';
 import { useLiveStream } from '../../lib/live-stream.ts';
 import { useLinkStates } from '../../pulse-provider.tsx';
 import { trpc } from '../../trpc.ts';
 import { showDesktopNotification } from './desktop-notifications.ts';
 import {
+  applyNotifications,
+  cachedLists,
+  findCached,
   markReadInPages,
-  NOTIFICATION_LIST_INPUT,
-  prependNotification,
+  markSeenInPages,
+  patchLists,
 } from './notification-cache.ts';
-import { isReadStateMutating } from './use-read-state.ts';
+import { isTriageMutating } from './use-triage.ts';
 
 /**
- * Keeps the notifications cache live: arrivals and read-state changes (from any tab or device)
- * are applied as they come, and every (re)start of a stream refetches, so whatever happened
- * while it was down is not missed. Mount once, in the app shell.
+ * Keeps the notifications cache live: arrivals (`onNotification`) and every change to the inbox
+ * from any tab or device, or a snooze waking (`onInboxChange`, which also carries read state,
+ * so the web app needs no `onReadState`: two streams per browser, as before), are applied as
+ * they come, and every (re)start of a stream refetches, so whatever happened while it was down
+ * is not missed. Both resume from their last event id. Mount once, in the app shell.
  */
 export function useLiveNotifications(): void {
   const utils = trpc.useUtils();
@@ -24,6 +30,7 @@ export function useLiveNotifications(): void {
 
   const refetch = useCallback(() => {
     void utils.notifications.list.invalidate();
+    void utils.notifications.unseenCount.invalidate();
     void utils.notifications.unreadCount.invalidate();
   }, [utils]);
 
@@ -31,37 +38,70 @@ export function useLiveNotifications(): void {
     name: 'notifications.onNotification',
     onStarted: refetch,
     onData: ({ data }) => {
-      const pages = utils.notifications.list.getInfiniteData(NOTIFICATION_LIST_INPUT);
-      // Not loaded yet: its first fetch will include this one.
-      if (!pages) return;
-      const next = prependNotification(pages, data);
-      if (next === pages) return; // a replay of one we already have
-      utils.notifications.list.setInfiniteData(NOTIFICATION_LIST_INPUT, next);
+      const now = Date.now();
+      // Not loaded yet: its first fetch will include this one. Already there: a replay.
+      if (cachedLists(queryClient).length === 0 || findCached(queryClient, data.id)) return;
+      patchLists(queryClient, (pages, input) =>
+        applyNotifications(pages, input, [data], { asNew: true, now }),
+      );
       if (data.readAt === null) {
-        utils.notifications.unreadCount.setData(undefined, (count) =>
-          count === undefined ? count : count + 1,
-        );
+        utils.notifications.unreadCount.setData(undefined, (c) => (c === undefined ? c : c + 1));
+      }
+      // Quiet hours: no badge and no desktop notification (muted ones never come here).
+      if (data.seenAt === null && !data.quiet && !data.muted) {
+        utils.notifications.unseenCount.setData(undefined, (c) => (c === undefined ? c : c + 1));
       }
       // A fetch that started before this arrived would land without it: fetch again after it.
       const inFlight =
         queryClient.isFetching({ queryKey: getQueryKey(trpc.notifications.list) }) +
+        queryClient.isFetching({ queryKey: getQueryKey(trpc.notifications.unseenCount) }) +
         queryClient.isFetching({ queryKey: getQueryKey(trpc.notifications.unreadCount) });
       if (inFlight > 0) refetch();
-      showDesktopNotification(data, liveRole.get() !== 'follower');
+      if (!data.quiet && !data.muted) {
+        showDesktopNotification(data, liveRole.get() !== 'follower');
+      }
     },
   });
 
-  useLiveStream(trpc.notifications.onReadState, undefined, {
-    name: 'notifications.onReadState',
-    onStarted: refetch,
-    onData: (event) => {
-      utils.notifications.list.setInfiniteData(NOTIFICATION_LIST_INPUT, (pages) =>
-        pages ? markReadInPages(pages, new Set(event.ids), event.readAt) : pages,
-      );
-      // This tab's own mark-read in flight holds a newer count; its settle refetches anyway.
-      if (isReadStateMutating(queryClient) === 0) {
-        utils.notifications.unreadCount.setData(undefined, event.unreadCount);
+  const applyChange = useCallback(
+    (change: InboxChange) => {
+      const now = Date.now();
+      patchLists(queryClient, (pages, input) => {
+        let next = pages;
+        if (change.kind === 'readAll') next = markReadInPages(next, 'all', change.at);
+        if (change.kind === 'seen' && change.upTo !== null)
+          next = markSeenInPages(next, change.upTo, change.at);
+        const applied = applyNotifications(next, input, change.notifications, {
+          asNew: change.kind === 'woken',
+          now,
+        });
+        // Preferences change what is muted in every list.
+        return { pages: applied.pages, stale: applied.stale || change.kind === 'preferences' };
+      });
+      // A woken snooze comes back as new: on the desktop too, as an arrival would.
+      if (change.kind === 'woken') {
+        for (const n of change.notifications) {
+          if (!n.quiet && !n.muted) showDesktopNotification(n, liveRole.get() !== 'follower');
+        }
+      }
+      if (change.kind === 'preferences' && change.preferences !== null) {
+        utils.notifications.preferences.setData(undefined, change.preferences);
+      }
+      // This tab's own action in flight holds newer counts; its settle refetches anyway.
+      if (isTriageMutating(queryClient) === 0) {
+        utils.notifications.unseenCount.setData(undefined, change.unseenCount);
+        utils.notifications.unreadCount.setData(undefined, change.unreadCount);
       }
     },
+    [utils, queryClient, liveRole],
+  );
+
+  useLiveStream(trpc.notifications.onInboxChange, undefined, {
+    name: 'notifications.onInboxChange',
+    onStarted: () => {
+      refetch();
+      void utils.notifications.preferences.invalidate();
+    },
+    onData: ({ data }) => applyChange(data),
   });
 }

@@ -7,11 +7,14 @@ import { ChatPage } from '../chat/chat-page.tsx';
 import { ChatSession } from '../chat/chat-session.tsx';
 import { DashboardPage } from '../dashboard/dashboard-page.tsx';
 import { IncidentsSection } from '../incidents/incidents-section.tsx';
-import { MarkAllReadButton } from '../notifications/mark-all-read-button.tsx';
+import { MarkAllReadButton, UnreadCount } from '../notifications/mark-all-read-button.tsx';
 import { NotificationBell } from '../notifications/notification-bell.tsx';
 import { NotificationFeed } from '../notifications/notification-feed.tsx';
+import { PreferencesButton } from '../notifications/preferences-dialog.tsx';
 import { useLiveNotifications } from '../notifications/use-live-notifications.ts';
+import { HeaderMenu } from './header-menu.tsx';
 import { LinkStatus } from './link-status.tsx';
+import { OfflineBanner } from './offline-banner.tsx';
 import { parseRoute, type Route } from './routes.ts';
 import { UpdateBanner } from './update-banner.tsx';
 import './shell.css';
@@ -45,32 +48,35 @@ export function AppShell({ user }: { user: User }) {
             <span className="brand__mark" aria-hidden="true" />
             Pulse
           </div>
-          <nav className="nav" aria-label="Pages">
-            {NAV.map((item) => (
-              <a
-                key={item.href}
-                href={item.href}
-                className="nav__link"
-                data-testid={`nav-${item.label.toLowerCase()}`}
-                aria-current={item.active(route) ? 'page' : undefined}
+          <HeaderMenu>
+            <nav className="nav" aria-label="Pages">
+              {NAV.map((item) => (
+                <a
+                  key={item.href}
+                  href={item.href}
+                  className="nav__link"
+                  data-testid={`nav-${item.label.toLowerCase()}`}
+                  aria-current={item.active(route) ? 'page' : undefined}
+                >
+                  {item.label}
+                </a>
+              ))}
+            </nav>
+            <div className="account">
+              <span
+                className="user"
+                data-testid="user-name"
+                title={`${user.username} (${user.role})`}
               >
-                {item.label}
-              </a>
-            ))}
-          </nav>
+                {user.displayName}
+              </span>
+              <LogoutButton />
+            </div>
+          </HeaderMenu>
           <LinkStatus />
-          <div className="topbar__end">
-            <NotificationBell />
-            <span
-              className="user"
-              data-testid="user-name"
-              title={`${user.username} (${user.role})`}
-            >
-              {user.displayName}
-            </span>
-            <LogoutButton />
-          </div>
+          <NotificationBell />
         </header>
+        <OfflineBanner />
         <UpdateBanner />
         <Page route={route} user={user} />
       </div>
@@ -83,12 +89,20 @@ function Page({ route, user }: { route: Route; user: User }) {
     case 'inbox':
       return (
         <main className="content">
-          <section className="card" data-testid="inbox" aria-labelledby="inbox-title">
-            <header className="panel-header">
+          <section className="card inbox-card" data-testid="inbox" aria-labelledby="inbox-title">
+            <header className="panel-header inbox__header">
               <h1 id="inbox-title">Inbox</h1>
-              <MarkAllReadButton />
+              <UnreadCount />
+              <span className="inbox__header-end">
+                <PreferencesButton />
+                <MarkAllReadButton />
+              </span>
             </header>
-            <NotificationFeed emptyText="No notifications yet. New ones appear here as they arrive." />
+            <NotificationFeed
+              emptyText="No notifications yet. New ones appear here as they arrive."
+              filters
+              marksSeen
+            />
           </section>
         </main>
       );

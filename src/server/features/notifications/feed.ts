@@ -1,6 +1,18 @@
 import { z } from 'zod';
-import { notificationSchema, type Notification } from '../../../shared/schemas/notifications.ts';
+import {
+  inboxChangeSchema,
+  notificationSchema,
+  type Notification,
+  type NotificationPreferences,
+} from '../../../shared/schemas/notifications.ts';
 import { consume, type EventBus } from '../../platform/bus.ts';
+import {
+  inboxChangeId,
+  inboxChangeSeq,
+  type InboxStore,
+  type StoredChange,
+} from './inbox-store.ts';
+import { isMuted, isQuietAt } from './preferences.ts';
 import { notificationSeq, type CreatedNotification, type NotificationStore } from './store.ts';
 import {
   liveEvent,
@@ -15,6 +27,7 @@ export const notificationChannel = (userId: string) => `notifications:${userId}`
 const readStateChannel = (userId: string) => `notifications.read:${userId}`;
 const teamChannel = (teamId: string) => `notifications.team:${teamId}`;
 const EVERYONE = 'notifications.all';
+const inboxChannel = (userId: string) => `notifications.inbox:${userId}`;
 
 /** A notification as its announcement carries it (decision 0012): checked before it is used. */
 const carriedSchema = z.object({
@@ -39,6 +52,54 @@ function notificationEvent(notification: Notification): LiveEvent {
   return liveEvent(data, data.id, notificationSeq(data.id) ?? 0, Date.parse(data.createdAt));
 }
 
+const storedChangeSchema = z.object({
+  seq: z.number().int().positive(),
+  userId: z.string(),
+  change: inboxChangeSchema,
+});
+
+function carriedChange(row: unknown): StoredChange | null {
+  if (row === undefined) return null;
+  const parsed = storedChangeSchema.safeParse(row);
+  return parsed.success ? parsed.data : null;
+}
+
+function inboxEvent(c: StoredChange): LiveEvent {
+  const data = inboxChangeSchema.parse(c.change);
+  return liveEvent(data, inboxChangeId(c.seq), c.seq, Date.parse(data.at));
+}
+
+/** Each event's variant flagged `quiet`, made once for all the subscribers who get it. */
+const quietVariants = new WeakMap<LiveEvent, LiveEvent>();
+
+/**
+ * What one recipient gets of a notification event: nothing when their preferences mute it, and
+ * a variant flagged `quiet` when it arrived during their quiet hours (not critical). Replayed
+ * notifications come flagged for their recipient already.
+ */
+function forRecipient(prefs: NotificationPreferences | null, event: LiveEvent): LiveEvent | null {
+  if (prefs === null) return event;
+  const n = event.data as Notification;
+  if (n.muted || isMuted(n, prefs)) return null;
+  if (n.quiet || n.severity === 'critical') return event;
+  if (!isQuietAt(Date.parse(n.createdAt), prefs.quietHours)) return event;
+  let variant = quietVariants.get(event);
+  if (!variant) {
+    variant = liveEvent({ ...n, quiet: true }, event.id, event.seq, event.at);
+    quietVariants.set(event, variant);
+  }
+  return variant;
+}
+
+/** The preferences of a user with notification streams open here, kept current by the inbox log. */
+interface WatchedPreferences {
+  streams: number;
+  prefs: NotificationPreferences | null;
+  /** Bumped by each change heard: a load that started before it does not overwrite it. */
+  version: number;
+  loaded: Promise<void>;
+}
+
 /** Read-state changes re-read after a resync, per user: more is left to the client's next refetch. */
 const RESYNC_READ_LIMIT = 1000;
 /** Read times are stamped by the instance that wrote them: allow for clocks that differ. */
@@ -54,10 +115,38 @@ export function createNotificationFeed(deps: {
   bus: EventBus;
   hub: Hub;
   store: NotificationStore;
+  inbox: InboxStore;
 }) {
-  const { bus, hub, store } = deps;
+  const { bus, hub, store, inbox } = deps;
   /** Users with a read-state stream open here, and how many. */
   const watchingReadState = new Map<string, number>();
+  const watchedPreferences = new Map<string, WatchedPreferences>();
+
+  function watchPreferences(userId: string): WatchedPreferences {
+    let watched = watchedPreferences.get(userId);
+    if (!watched) {
+      const entry: WatchedPreferences = {
+        streams: 0,
+        prefs: null,
+        version: 0,
+        loaded: Promise.resolve(),
+      };
+      entry.loaded = store.preferences(userId).then(
+        (prefs) => {
+          if (entry.version === 0) entry.prefs = prefs;
+        },
+        (error: unknown) => console.error('notification preferences could not be read', error),
+      );
+      watchedPreferences.set(userId, (watched = entry));
+    }
+    watched.streams++;
+    return watched;
+  }
+
+  function unwatchPreferences(userId: string): void {
+    const watched = watchedPreferences.get(userId);
+    if (watched && --watched.streams <= 0) watchedPreferences.delete(userId);
+  }
 
   /**
    * Read state is not in a log the bus can catch up on: after a resync, each user with a stream
@@ -106,7 +195,26 @@ export function createNotificationFeed(deps: {
             console.error('read-state fan-out could not catch up', error),
           ),
       });
-      return { ready: follower.ready };
+      const inboxFollower = followLog({
+        signal,
+        what: 'inbox change',
+        announcements: () => bus.subscribe('notifications.inbox', signal),
+        start: () => inbox.maxChangeSeq(),
+        read: (after, limit) => inbox.changesAfter(after, limit),
+        seqOf: (c) => c.seq,
+        carried: ({ row }) => carriedChange(row),
+        onRow(c) {
+          const { preferences } = c.change;
+          const watched = watchedPreferences.get(c.userId);
+          if (watched && c.change.kind === 'preferences' && preferences) {
+            watched.version++;
+            watched.prefs = preferences;
+          }
+          hub.metrics.counts.published++;
+          hub.dispatch(inboxChannel(c.userId), inboxEvent(c));
+        },
+      });
+      return { ready: Promise.all([follower.ready, inboxFollower.ready]).then(() => undefined) };
     },
 
     /** One user's new notifications, replayable from `lastEventId`. */
@@ -115,15 +223,39 @@ export function createNotificationFeed(deps: {
       lastEventId: string | null | undefined,
     ): FeedSpec {
       const userId = user.id;
+      let watched: WatchedPreferences | null = null;
       return {
         hub,
         channel: [notificationChannel(userId), ...user.teamIds.map(teamChannel), EVERYONE],
         lastEventId,
+        onOpen: () => (watched = watchPreferences(userId)),
+        onClose: () => unwatchPreferences(userId),
+        // Nothing is delivered before the preferences are known (live events wait meanwhile).
+        initial: async () => {
+          await watched?.loaded;
+          return [];
+        },
+        select: (event) => forRecipient(watched?.prefs ?? null, event),
         replay: replayLog({
           seqOf: notificationSeq,
           mayResumeFrom: (seq) => store.isRecipient(userId, seq),
           after: (seq, limit) => store.after(userId, seq, limit),
           toEvent: notificationEvent,
+        }),
+      };
+    },
+
+    /** One user's inbox changes, made on any tab or device or by a snooze waking, replayable. */
+    inboxChanges(userId: string, lastEventId: string | null | undefined): FeedSpec {
+      return {
+        hub,
+        channel: inboxChannel(userId),
+        lastEventId,
+        replay: replayLog({
+          seqOf: inboxChangeSeq,
+          mayResumeFrom: async (seq) => (await inbox.changeUser(seq)) === userId,
+          after: (seq, limit) => inbox.userChangesAfter(userId, seq, limit),
+          toEvent: inboxEvent,
         }),
       };
     },

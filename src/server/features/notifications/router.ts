@@ -1,13 +1,21 @@
 import { TRPCError, type TRPCRouterRecord } from '@trpc/server';
 import { z } from 'zod';
 import {
+  inboxChangeSchema,
   listNotificationsSchema,
   markReadSchema,
+  markSeenSchema,
+  notificationIdsSchema,
   notificationPageSchema,
+  notificationPreferencesSchema,
   notificationSchema,
+  onInboxChangeSchema,
   onNotificationSchema,
   readStateEventSchema,
   sendNotificationSchema,
+  snoozeSchema,
+  triageResultSchema,
+  type InboxChange,
   type Notification,
   type ReadStateEvent,
   type Recipients,
@@ -56,7 +64,7 @@ export function createNotificationsRouter(deps: {
     list: authedProcedure
       .meta({
         description:
-          "The caller's notifications, newest first, a page at a time: pass a page's `nextCursor` as `cursor` for the next; it is null on the last page.",
+          "The caller's notifications in inbox order (newest first; a notification whose snooze woke is listed as if it had just arrived), a page at a time: pass a page's `nextCursor` as `cursor` for the next; it is null on the last page, and paging is exact with any filters. By default the inbox: neither archived nor snoozed notifications. Filters combine; `grouped` collapses each `groupKey` into one entry (its newest notification, with `group`).",
       })
       .input(listNotificationsSchema)
       .output(notificationPageSchema)
@@ -66,6 +74,86 @@ export function createNotificationsRouter(deps: {
       .meta({ description: "How many of the caller's notifications are unread." })
       .output(z.number().int())
       .query(({ ctx }) => store.unreadCount(ctx.user.id)),
+
+    unseenCount: authedProcedure
+      .meta({
+        description:
+          "The badge: how many notifications in the caller's inbox (neither archived nor snoozed) are unseen and not muted. While the caller is inside their quiet hours, the non-critical ones that arrived during them are not counted (they are once quiet hours end).",
+      })
+      .output(z.number().int())
+      .query(({ ctx }) => store.unseenCount(ctx.user.id)),
+
+    markSeen: authedProcedure
+      .meta({
+        description:
+          "Marks `upTo` and every notification of the caller below it in inbox order seen (what an opened inbox showed), and answers how many that newly made seen; again changes nothing. Seen is not read. Another user's or an unknown id answers `NOT_FOUND`.",
+      })
+      .input(markSeenSchema)
+      .output(z.object({ count: z.number().int() }))
+      .mutation(async ({ ctx, input }) => ({
+        count: await actions.markSeen(ctx.user.id, input.upTo),
+      })),
+
+    archive: authedProcedure
+      .meta({
+        description:
+          "Archives the caller's notifications `ids` (1..100; a snoozed one stops being snoozed) and answers those it changed. Any id that is not the caller's answers `NOT_FOUND` and changes nothing.",
+      })
+      .input(notificationIdsSchema)
+      .output(triageResultSchema)
+      .mutation(async ({ ctx, input }) => ({
+        notifications: await actions.archive(ctx.user.id, input.ids),
+      })),
+
+    unarchive: authedProcedure
+      .meta({
+        description:
+          "Brings archived notifications of the caller back to the inbox, where they were, and answers those it changed. Any id that is not the caller's answers `NOT_FOUND` and changes nothing.",
+      })
+      .input(notificationIdsSchema)
+      .output(triageResultSchema)
+      .mutation(async ({ ctx, input }) => ({
+        notifications: await actions.unarchive(ctx.user.id, input.ids),
+      })),
+
+    snooze: authedProcedure
+      .meta({
+        description:
+          "Takes the caller's notifications `ids` out of the inbox (and the archive) until `until`, when they come back as new: unseen, unread, at the top of the inbox, announced on `notifications.onInboxChange` (kind `woken`) on every tab and device, after a restart too. `until` must be in the future and at most 90 days ahead. Any id that is not the caller's answers `NOT_FOUND` and changes nothing.",
+      })
+      .input(snoozeSchema)
+      .output(triageResultSchema)
+      .mutation(async ({ ctx, input }) => ({
+        notifications: await actions.snooze(ctx.user.id, input.ids, new Date(input.until)),
+      })),
+
+    unsnooze: authedProcedure
+      .meta({
+        description:
+          "Ends the snooze of the caller's notifications `ids` now: they are back in the inbox where they were (not as new). Answers those it changed. Any id that is not the caller's answers `NOT_FOUND` and changes nothing.",
+      })
+      .input(notificationIdsSchema)
+      .output(triageResultSchema)
+      .mutation(async ({ ctx, input }) => ({
+        notifications: await actions.unsnooze(ctx.user.id, input.ids),
+      })),
+
+    preferences: authedProcedure
+      .meta({
+        description:
+          "The caller's notification preferences (nothing muted, no quiet hours until set).",
+      })
+      .output(notificationPreferencesSchema)
+      .query(({ ctx }) => store.preferences(ctx.user.id)),
+
+    setPreferences: authedProcedure
+      .meta({
+        description:
+          "Replaces the caller's notification preferences and answers them. Muted notifications (never critical ones) are stored and listed (`muted: true`) but not pushed on `notifications.onNotification` and not counted by `unseenCount`; quiet hours (a local time window in an IANA time zone, past midnight when `start` is after `end`) flag non-critical notifications arriving in them `quiet`. Announced on `notifications.onInboxChange` (kind `preferences`).",
+      })
+      .input(notificationPreferencesSchema)
+      .output(notificationPreferencesSchema)
+      .mutation(({ ctx, input }) => actions.setPreferences(ctx.user.id, input)),
 
     markRead: authedProcedure
       .meta({
@@ -105,6 +193,7 @@ export function createNotificationsRouter(deps: {
           body: input.body,
           severity: input.severity,
           link: input.link ?? null,
+          groupKey: input.groupKey ?? null,
         });
         return { count };
       }),
@@ -119,6 +208,18 @@ export function createNotificationsRouter(deps: {
       .input(onNotificationSchema)
       .subscription(({ ctx, input }) =>
         trackedFeed<Notification>(feed.notifications(ctx.user, input?.lastEventId)),
+      ),
+
+    onInboxChange: authedProcedure
+      .meta({
+        description:
+          "Every change of the caller's inbox, made on any tab or device or by a snooze waking: what changed, the changed notifications as they are now, and the unseen and unread counts after it. Tracked by change id (`inb_…`) and replayable from `lastEventId` like `onNotification`: a client resuming after a wake sees it exactly once. An id it cannot resume from ends the stream with `PRECONDITION_FAILED`.",
+        yields: inboxChangeSchema,
+        tracked: true,
+      })
+      .input(onInboxChangeSchema)
+      .subscription(({ ctx, input }) =>
+        trackedFeed<InboxChange>(feed.inboxChanges(ctx.user.id, input?.lastEventId)),
       ),
 
     onReadState: authedProcedure

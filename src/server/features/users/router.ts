@@ -6,9 +6,10 @@ import {
   userIdSchema,
   userSchema,
 } from '../../../shared/schemas/auth.ts';
+import { personSchema } from '../../../shared/schemas/chat.ts';
 import { idSchema, pageInputSchema } from '../../../shared/schemas/common.ts';
 import { pageOf, pageOrRefuse } from '../../platform/paging.ts';
-import { adminProcedure } from '../../platform/trpc.ts';
+import { adminProcedure, authedProcedure } from '../../platform/trpc.ts';
 import type { AuthActions } from '../auth/actions.ts';
 import type { UserStore } from './store.ts';
 import type { TeamStore } from './team-store.ts';
@@ -66,6 +67,15 @@ export function createUsersRouter(deps: {
         const page = pageOf(input);
         return pageOrRefuse(page.cursor, users.list(page));
       }),
+
+    person: authedProcedure
+      .meta({
+        description:
+          'Who a user id is (username and display name), so that clients show people by name wherever an id appears: message authors, incident actors and assignees. Any signed-in user may ask (ids are random, so only ids already seen can be asked about); disabled users answer as well. An id that is no user answers `null`.',
+      })
+      .input(userIdSchema)
+      .output(personSchema.nullable())
+      .query(({ input }) => users.person(input.userId)),
 
     setDisabled: adminProcedure
       .meta({

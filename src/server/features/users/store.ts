@@ -119,6 +119,18 @@ export function createUserStore(db: Db) {
       };
     },
 
+    /** Who a user id is, for showing them by name; `null` when no user has it. */
+    async person(
+      id: string,
+    ): Promise<{ userId: string; username: string; displayName: string } | null> {
+      const row = await db
+        .selectFrom('users')
+        .select(['id', 'username', 'display_name'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? { userId: row.id, username: row.username, displayName: row.display_name } : null;
+    },
+
     /** Disables or enables a user; false when there is no such user. */
     async setDisabled(id: string, disabled: boolean): Promise<boolean> {
       const res = await db
