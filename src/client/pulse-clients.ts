@@ -1,22 +1,21 @@
 import { matchQuery, MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
-import {
-  httpBatchLink,
-  httpSubscriptionLink,
-  retryLink,
-  splitLink,
-  wsLink,
-  type Operation,
-  type TRPCLink,
-} from '@trpc/client';
+import { httpBatchLink, splitLink, wsLink, type Operation, type TRPCLink } from '@trpc/client';
 import { getQueryKey } from '@trpc/react-query';
 import type { AppRouter } from '../server/router.ts';
 import { CLIENT_BATCH_MAX, CLIENT_URL_MAX } from '../shared/limits.ts';
-import { TRPC_PATH } from '../shared/paths.ts';
+import { LIVE_PATH, TRPC_PATH } from '../shared/paths.ts';
 import { errorCode, isFinalError, isUnreachable, retryDelayMs } from './lib/errors.ts';
 import { createExternalStore, type ExternalStore } from './lib/external-store.ts';
+import { createHttpHealth, type HttpHealth } from './transport/http-health.ts';
 import { createStreamReports, type StreamReports } from './transport/live-status.ts';
-import { retryStateLink } from './transport/retry-state-link.ts';
+import {
+  createLiveStream,
+  liveStreamLink,
+  type LiveStream,
+  type LiveView,
+} from './transport/live-stream.ts';
 import { sharedSubscriptionLink } from './transport/shared-subscription-link.ts';
+import { startContextLink } from './transport/start-context.ts';
 import type { TabRole } from './transport/shared-subscription-relay.ts';
 import { transportSwitchLink } from './transport/transport-switch-link.ts';
 import { createWsTransport, type WsTransport } from './transport/ws-transport.ts';
@@ -27,10 +26,12 @@ export interface LinkStates {
   /** This tab's part in sharing the live streams between tabs (see shared-subscription-link.ts). */
   liveRole: ExternalStore<TabRole>;
   /**
-   * Whether the server answered the last query or mutation (any answer, errors included).
-   * `unreachable` means the request itself failed: network down, server gone.
+   * Whether the server answers: from every query's and mutation's outcome, and a probe of
+   * `/healthz` where none run (see http-health.ts).
    */
-  httpHealth: ExternalStore<'ok' | 'unreachable'>;
+  http: HttpHealth;
+  /** The browser's one live stream (the leader's, relayed to the other tabs), for the SSE indicator. */
+  live: ExternalStore<LiveView>;
   /** The live streams open in this tab, for the SSE indicator. */
   streams: StreamReports;
 }
@@ -45,6 +46,8 @@ export interface PulseClients {
    * signed in (`setIdentity`).
    */
   wsTransport: WsTransport;
+  /** This tab's multiplexed live stream (used while it leads the tabs, see decision 0021). */
+  liveStream: LiveStream<AppRouter>;
   linkStates: LinkStates;
 }
 
@@ -62,14 +65,22 @@ const isChat = (op: Operation) => op.path.startsWith('chat.');
 /** Builds the query client, the tRPC client with its links, the WebSocket and the link states. */
 export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients {
   const httpUrl = `${opts.origin ?? ''}${TRPC_PATH}`;
+  const http = createHttpHealth({ url: `${opts.origin ?? ''}/healthz` });
   const linkStates: LinkStates = {
     liveRole: createExternalStore<TabRole>('standalone'),
-    httpHealth: createExternalStore<'ok' | 'unreachable'>('ok'),
+    http,
+    live: createExternalStore<LiveView>({ state: 'idle', detail: 'no live updates yet' }),
     streams: createStreamReports(),
   };
-  const observeHttp = (error: unknown) => {
-    linkStates.httpHealth.set(isUnreachable(error) ? 'unreachable' : 'ok');
-  };
+  const observeHttp = (error: unknown) => http.observe(!isUnreachable(error));
+
+  // Every subscription the tab runs for real, on one stream (decision 0021).
+  const liveStream = createLiveStream<AppRouter>({
+    url: `${opts.origin ?? ''}${LIVE_PATH}`,
+    retry: (error) => !isFinalError(error.data?.code),
+    onTrouble: () => http.check(),
+    onConnected: () => http.observe(true),
+  });
 
   // Same origin by default: the session cookie authenticates the upgrade.
   const wsTransport = createWsTransport({
@@ -79,23 +90,21 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
     },
     WebSocket: opts.WebSocket,
   });
+  // A socket that closed says little about HTTP; whether the server answers is worth a probe.
+  wsTransport.view.subscribe(() => {
+    if (wsTransport.view.get().state === 'reconnecting') http.check();
+  });
 
-  /** Subscriptions over the shared SSE streams; queries and mutations over batched HTTP. */
+  /** Subscriptions over the browser's one live stream; queries and mutations over batched HTTP. */
   const httpLinks = () =>
     splitLink<AppRouter>({
       condition: (op) => op.type === 'subscription',
       true: sharedSubscriptionLink<AppRouter>({
         name: 'pulse-live',
         onRoleChange: (role) => linkStates.liveRole.set(role),
+        status: { local: liveStream.view, shown: linkStates.live },
         // Run by the leader tab only (or by every tab where locks or BroadcastChannel are missing).
-        upstream: [
-          retryLink({
-            retry: ({ error }) => !isFinalError(error.data?.code),
-            retryDelayMs,
-          }),
-          retryStateLink(),
-          httpSubscriptionLink({ url: httpUrl }),
-        ],
+        upstream: [liveStreamLink(liveStream)],
       }),
       false: httpBatchLink({
         url: httpUrl,
@@ -106,6 +115,8 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
 
   const trpcClient = trpc.createClient({
     links: opts.links ?? [
+      // Tells onStarted whether a restart resumed from the last event id (no refetch needed).
+      startContextLink(),
       // Moves running chat operations when the transport below changes (WebSocket ⇄ fallback).
       transportSwitchLink({ applies: isChat, transport: wsTransport.mode }),
       splitLink({
@@ -121,7 +132,7 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
 
   const queryClient: QueryClient = new QueryClient({
     queryCache: new QueryCache({
-      onSuccess: () => linkStates.httpHealth.set('ok'),
+      onSuccess: () => http.observe(true),
       onError: (error, query) => {
         observeHttp(error);
         // A session ended elsewhere (logout in another tab, revoked): ask who we are again,
@@ -133,7 +144,7 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
       },
     }),
     mutationCache: new MutationCache({
-      onSuccess: () => linkStates.httpHealth.set('ok'),
+      onSuccess: () => http.observe(true),
       onError: observeHttp,
     }),
     defaultOptions: {
@@ -145,5 +156,5 @@ export function createPulseClients(opts: PulseClientsOptions = {}): PulseClients
     },
   });
 
-  return { queryClient, trpcClient, wsTransport, linkStates };
+  return { queryClient, trpcClient, wsTransport, liveStream, linkStates };
 }

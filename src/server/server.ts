@@ -16,11 +16,12 @@ import { createDrain, interleave } from './platform/drain.ts';
 import type { Env } from './env.ts';
 import { jsonDeeperThan, tooDeep } from './platform/json-depth.ts';
 import { createSseTransport } from './platform/sse.ts';
+import { LIVE_STREAM_ID } from './platform/sse-live.ts';
 import { createHttpRpc } from './platform/http-rpc.ts';
 import { parseTarget } from './platform/request-target.ts';
 import { routerAccess, type RequestUrl } from './platform/trpc-internals.ts';
 import { createWsTransport } from './platform/ws.ts';
-import { TRPC_PATH } from '../shared/paths.ts';
+import { LIVE_PATH, TRPC_PATH } from '../shared/paths.ts';
 
 /** Where procedures are called over HTTP and SSE: `/trpc/<path>`. */
 const TRPC_BASE = `${TRPC_PATH}/`;
@@ -133,6 +134,7 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
       maxInputBytes: env.PULSE_MAX_SSE_INPUT_BYTES,
       maxJsonDepth: env.PULSE_MAX_JSON_DEPTH,
       subscriptionsPerUser: env.PULSE_MAX_SUBSCRIPTIONS_PER_USER,
+      subscriptionsPerStream: env.PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET,
     },
   });
   const ws = createWsTransport({
@@ -217,15 +219,9 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
 
   /**
    * Reads a JSON body (bounded, with or without Content-Length) and refuses it when it nests
-   * deeper than `PULSE_MAX_JSON_DEPTH`, before anything parses it; else hands it to tRPC, whose
-   * node adapter takes a string `req.body` as the body instead of reading the request.
+   * deeper than `PULSE_MAX_JSON_DEPTH`, before anything parses it; else hands it on.
    */
-  function callWithJsonBody(
-    req: IncomingMessage & { body?: string },
-    res: ServerResponse,
-    path: string,
-    url: RequestUrl,
-  ) {
+  function readJsonBody(req: IncomingMessage, res: ServerResponse, then: (body: string) => void) {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -242,12 +238,56 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
       if (jsonDeeperThan(body, env.PULSE_MAX_JSON_DEPTH)) {
         return refuseCall(res, 'BAD_REQUEST', tooDeep(env.PULSE_MAX_JSON_DEPTH).message);
       }
-      if (httpRpc.handle(req, res, path, url, body)) return;
-      req.body = body;
-      void trpcHttp(req, res);
+      then(body);
     };
     req.on('data', onData);
     req.on('end', onEnd);
+  }
+
+  /** A call with a JSON body: ours (http-rpc.ts), or tRPC's, which takes a string `req.body` as the body. */
+  function callWithJsonBody(
+    req: IncomingMessage & { body?: string },
+    res: ServerResponse,
+    path: string,
+    url: RequestUrl,
+  ) {
+    readJsonBody(req, res, (body) => {
+      if (httpRpc.handle(req, res, path, url, body)) return;
+      req.body = body;
+      void trpcHttp(req, res);
+    });
+  }
+
+  /**
+   * The multiplexed live stream (decision 0021): `POST /trpc-live` opens one, `POST
+   * /trpc-live/<stream>` changes it. JSON bodies only, so that a foreign page cannot send one
+   * without a CORS preflight (which it does not get).
+   */
+  function live(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    const id = pathname === LIVE_PATH ? null : pathname.slice(LIVE_PATH.length + 1);
+    if (id !== null && !LIVE_STREAM_ID.test(id)) {
+      return refuseCall(res, 'NOT_FOUND', 'No such live stream');
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return refuseCall(
+        res,
+        'METHOD_NOT_SUPPORTED',
+        'Live streams are opened and changed with POST',
+      );
+    }
+    if (!req.headers['content-type']?.startsWith('application/json')) {
+      return refuseCall(res, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+    }
+    if (Number(req.headers['content-length'] ?? 0) > env.PULSE_MAX_BODY_BYTES) {
+      refuseCall(res, 'PAYLOAD_TOO_LARGE', tooLarge());
+      discardBody(req, env.PULSE_MAX_BODY_BYTES);
+      return;
+    }
+    if (id !== null) observe(req, res, 'live');
+    readJsonBody(req, res, (body) =>
+      id === null ? sse.openLive(req, res, body) : sse.controlLive(req, res, id, body),
+    );
   }
 
   function metricsAllowed(req: IncomingMessage): boolean {
@@ -266,7 +306,7 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
     if (pathname === '/healthz') {
       res.writeHead(503, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ status: 'draining' }));
-    } else if (pathname.startsWith(TRPC_BASE)) {
+    } else if (pathname.startsWith(TRPC_BASE) || pathname.startsWith(LIVE_PATH)) {
       refuseCall(res, 'SERVICE_UNAVAILABLE', 'This instance is shutting down; try again');
     } else {
       plain(res, 503, 'This instance is shutting down');
@@ -304,6 +344,9 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
     }
     const { pathname } = url;
     const decoded = wellFormed(pathname, url.search);
+    if (pathname === LIVE_PATH || pathname.startsWith(`${LIVE_PATH}/`)) {
+      return live(req, res, pathname);
+    }
     if (pathname.startsWith(TRPC_BASE)) {
       const path = decoded === null ? null : decoded.slice(TRPC_BASE.length);
       if (path === null || !PROCEDURE_PATHS.test(path)) {

@@ -9,3 +9,9 @@ export const TRPC_PATH = '/trpc';
 export const incidentPath = (incidentId: string) => `/incidents/${encodeURIComponent(incidentId)}`;
 
 export const chatRoomPath = (roomId: string) => `/chat/${encodeURIComponent(roomId)}`;
+
+/**
+ * The multiplexed live stream (decision 0021): `POST /trpc-live` opens one, `POST
+ * /trpc-live/<stream>` adds and removes its subscriptions.
+ */
+export const LIVE_PATH = '/trpc-live';

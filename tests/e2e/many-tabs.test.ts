@@ -11,8 +11,8 @@ import { eventually } from '../support/live.ts';
 import { INBOX, OPS, teamOf } from '../support/people.ts';
 import { sendTo } from '../support/server.ts';
 
-/** notifications.onNotification and notifications.onInboxChange: one stream each, per browser. */
-const STREAMS_PER_BROWSER = 2;
+/** Every subscription of every tab (notifications, inbox changes, …) on one multiplexed stream. */
+const STREAMS_PER_BROWSER = 1;
 
 async function roleOf(page: Page): Promise<string | null> {
   return page.locator('[data-testid=link-sse]').getAttribute('data-role');
@@ -55,7 +55,8 @@ describeInBrowser('web app: many tabs on one browser', () => {
     const roles = await Promise.all(pages.map(roleOf));
     expect(roles.filter((r) => r === 'leader')).toHaveLength(1);
     expect(roles.filter((r) => r === 'follower')).toHaveLength(4);
-    // Five tabs without sharing would hold ten streams: more than HTTP/1.1's six per origin.
+    // Five tabs without sharing, one stream per subscription, would hold ten streams: more than
+    // HTTP/1.1's six per origin.
     expect(await sseOpen()).toBe(STREAMS_PER_BROWSER);
 
     await admin.notifications.send.mutate({

@@ -44,10 +44,13 @@ function launchBrowser(): Promise<Browser> {
 }
 
 /** A server on port 0 with a fresh database, `teams`, and the web app built by globalSetup. */
-function startWebServer(teams: readonly TeamSpec[]): Promise<TestServer> {
+function startWebServer(
+  teams: readonly TeamSpec[],
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const dir = inject('webAppDir');
   if (!dir) throw new Error(`The web app did not build: ${inject('webAppError')}`);
-  return startTestServer({ PULSE_STATIC_DIR: dir }, { teams });
+  return startTestServer({ PULSE_STATIC_DIR: dir, ...env }, { teams });
 }
 
 /** A browser context already signed in as `username` (the session cookie, as a login sets it). */
@@ -108,7 +111,8 @@ export interface WebApp extends AsyncDisposable {
  * whose database holds the admin and the file's `teams` (made through the API).
  */
 export function webAppFixture(opts: { teams?: readonly TeamSpec[] } = {}): {
-  start(): Promise<WebApp>;
+  /** `env`: the server's configuration beyond the defaults (an allowed origin, say). */
+  start(startOpts?: { env?: Record<string, string> }): Promise<WebApp>;
 } {
   let browser: Browser | undefined;
   beforeAll(async () => {
@@ -118,10 +122,10 @@ export function webAppFixture(opts: { teams?: readonly TeamSpec[] } = {}): {
     await browser?.close();
   });
   return {
-    async start() {
+    async start(startOpts = {}) {
       if (!browser) throw new Error('webAppFixture: Chromium did not start');
       const b = browser;
-      const t = await startWebServer(opts.teams ?? []);
+      const t = await startWebServer(opts.teams ?? [], startOpts.env);
       const contexts: BrowserContext[] = [];
       const watchers: { check(): void }[] = [];
       const newPage = async (context: BrowserContext, opts: PageOptions = {}) => {
@@ -250,8 +254,8 @@ export async function waitForAttribute(
 }
 
 /** The app shell is up with the live stream connected: what a user sees once signed in. */
-export async function waitForLive(page: Page) {
-  await waitForAttribute(page, '[data-testid=link-sse]', 'data-state', 'connected');
+export async function waitForLive(page: Page, timeout = DEFAULT_WAIT_MS) {
+  await waitForAttribute(page, '[data-testid=link-sse]', 'data-state', 'connected', timeout);
 }
 
 /** A notification with this title is in the inbox. */

@@ -12,7 +12,12 @@ export interface SseFrame {
  * reading (a paused socket stops reading from the kernel, as a stalled browser would). Unlike
  * Node's HTTP client, it keeps what arrived before the server hung up.
  */
-export function openRawSse(url: string, headers: Record<string, string> = {}) {
+export function openRawSse(
+  url: string,
+  headers: Record<string, string> = {},
+  /** A POST with this JSON body (the live stream, `/trpc-live`) instead of a GET. */
+  post?: string,
+) {
   const target = new URL(url);
   const frames: SseFrame[] = [];
   let raw = Buffer.alloc(0);
@@ -57,12 +62,15 @@ export function openRawSse(url: string, headers: Record<string, string> = {}) {
 
   const socket: Socket = connect(Number(target.port), target.hostname);
   const lines = [
-    `GET ${target.pathname}${target.search} HTTP/1.1`,
+    `${post === undefined ? 'GET' : 'POST'} ${target.pathname}${target.search} HTTP/1.1`,
     `Host: ${target.host}`,
     'Accept: text/event-stream',
+    ...(post === undefined
+      ? []
+      : ['Content-Type: application/json', `Content-Length: ${Buffer.byteLength(post)}`]),
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
-  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  socket.write(`${lines.join('\r\n')}\r\n\r\n${post ?? ''}`);
   socket.on('data', (chunk: Buffer) => {
     raw = Buffer.concat([raw, chunk]);
     decode();

@@ -25,6 +25,8 @@ const run = (events: WsEvent[], from: WsMachine = initialWsMachine) =>
 const failed: WsEvent = { type: 'closed', wasOpen: false };
 const dropped: WsEvent = { type: 'closed', wasOpen: true };
 const opened: WsEvent = { type: 'opened' };
+const stable: WsEvent = { type: 'stable' };
+const timedOut: WsEvent = { type: 'closed', wasOpen: false, timedOut: true };
 
 describe('WebSocket fallback state machine', () => {
   it('falls back after three failed opens on a page where no socket ever opened', () => {
@@ -34,11 +36,31 @@ describe('WebSocket fallback state machine', () => {
     expect(wsLinkState(refused, true)).toBe('fallback');
   });
 
-  it('never falls back once a socket has opened: closes then are restarts, not a proxy', () => {
-    const restarting = run([opened, dropped, failed, failed, failed, failed, failed]);
+  it('never falls back once a socket has proved usable: closes then are restarts, not a proxy', () => {
+    const restarting = run([opened, stable, dropped, failed, failed, failed, failed, failed]);
     expect(restarting.mode).toBe('ws');
     expect(wsLinkState(restarting, true)).toBe('reconnecting');
     expect(wsLinkState(run([opened]), true)).toBe('connected');
+  });
+
+  it('counts a socket accepted and closed at once as a failed open', () => {
+    const cut = run([opened, dropped, opened, dropped, opened, dropped]);
+    expect(cut).toMatchObject({ mode: 'fallback', lastFailure: 'closed-early', everUsable: false });
+    expect(wsLinkState(cut, true)).toBe('fallback');
+  });
+
+  it('falls back at once when an upgrade gets no answer within the open timeout', () => {
+    expect(run([timedOut])).toMatchObject({ mode: 'fallback', lastFailure: 'timed-out' });
+    // Not once a socket has worked on this page: then it is the network or a restart.
+    expect(run([opened, stable, dropped, timedOut]).mode).toBe('ws');
+  });
+
+  it('ignores the sockets it closes itself', () => {
+    const purposeful: WsEvent = { type: 'closed', wasOpen: true, purposeful: true };
+    expect(run([opened, purposeful, opened, purposeful, opened, purposeful])).toMatchObject({
+      mode: 'ws',
+      failedOpens: 0,
+    });
   });
 
   it('falls back at once when the server refuses another socket for this user', () => {
@@ -50,15 +72,16 @@ describe('WebSocket fallback state machine', () => {
     );
     expect(wsLinkState(run([opened], capped), true)).toBe('fallback');
     // …until one stays open.
-    expect(run([opened, { type: 'stable' }], capped)).toMatchObject({ mode: 'ws', capped: false });
+    expect(run([opened, stable], capped)).toMatchObject({ mode: 'ws', capped: false });
   });
 
   it('counts failures in a row only', () => {
-    expect(run([failed, failed, opened, dropped, failed, failed]).mode).toBe('ws');
+    expect(run([failed, failed, opened, stable, dropped, failed, failed]).mode).toBe('ws');
   });
 
-  it('comes back to the socket when a probe opens', () => {
-    const back = run([failed, failed, failed, opened]);
+  it('comes back to the socket when a probe opens and stays open', () => {
+    expect(run([failed, failed, failed, opened]).mode).toBe('fallback');
+    const back = run([failed, failed, failed, opened, stable]);
     expect(back).toMatchObject({ mode: 'ws', open: true, failedOpens: 0 });
     expect(wsLinkState(back, true)).toBe('connected');
   });

@@ -100,7 +100,8 @@ describe('the WebSocket transport', () => {
     expect(sockets()).toHaveLength(3);
     last().accept();
     expect(transport.view.get().state).toBe('connected');
-    // Once a socket has opened, refusals are a server restart, never a reason to fall back.
+    await vi.advanceTimersByTimeAsync(2000);
+    // Once a socket has proved usable, refusals are a server restart, never a reason to fall back.
     for (let i = 0; i < 5; i++) {
       last().drop();
       await vi.advanceTimersByTimeAsync(30_000);
@@ -126,8 +127,35 @@ describe('the WebSocket transport', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(sockets()).toHaveLength(probes + 1);
     last().accept();
+    // Back once it stays open: a proxy that accepts and cuts would otherwise flap.
+    expect(transport.mode.get()).toBe('fallback');
+    await vi.advanceTimersByTimeAsync(2000);
     expect(transport.mode.get()).toBe('ws');
     expect(transport.view.get().state).toBe('connected');
+  });
+
+  it('gives up an upgrade nobody answers after the open timeout, and falls back at once', async () => {
+    transport.setIdentity('usr_alice');
+    await settle();
+    const hung = last();
+    await vi.advanceTimersByTimeAsync(3900);
+    expect(transport.mode.get()).toBe('ws');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(hung.readyState).toBe(FakeSocket.CLOSED);
+    expect(transport.mode.get()).toBe('fallback');
+    expect(transport.view.get().detail).toContain('no answer');
+  });
+
+  it('falls back when every socket is accepted and closed at once', async () => {
+    transport.setIdentity('usr_alice');
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      last().accept();
+      last().drop();
+      await vi.advanceTimersByTimeAsync(2000);
+    }
+    expect(transport.mode.get()).toBe('fallback');
+    expect(transport.view.get().detail).toContain('closed as soon as it opened');
   });
 
   it('reopens the socket for a new user, since the cookie is read at the upgrade', async () => {

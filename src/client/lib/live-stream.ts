@@ -3,6 +3,7 @@ import type { TRPCSubscriptionResult, UseTRPCSubscriptionOptions } from '@trpc/r
 import { useEffect, useRef } from 'react';
 import { useLinkStates } from '../pulse-provider.tsx';
 import type { StreamStatus } from '../transport/live-status.ts';
+import { startWasResumed } from '../transport/start-context.ts';
 import { trpc } from '../trpc.ts';
 import { errorCode } from './errors.ts';
 
@@ -22,7 +23,8 @@ export interface LiveStreamOptions<TData> {
   onData: (data: TData) => void;
   /**
    * The stream (re)started: fetch what it keeps current, so whatever happened while it was
-   * down is fetched, not missed.
+   * down is fetched, not missed. Not called for a restart that resumed from the last event id:
+   * its replay brings what was missed (a reconnect, a tab back from a freeze).
    */
   onStarted: () => void;
   /**
@@ -33,7 +35,8 @@ export interface LiveStreamOptions<TData> {
 }
 
 /**
- * What every live stream of the app does around its feature's logic: refetch on each (re)start,
+ * What every live stream of the app does around its feature's logic: refetch on each (re)start
+ * that did not resume from the last event id,
  * ask who we are on `UNAUTHORIZED` (which shows the sign-in page when the session ended),
  * refetch and subscribe afresh when the server cannot resume, and report its state to the
  * header. Never reads the subscription's `data`: a stream of many events would re-render the
@@ -55,7 +58,7 @@ export function useLiveStream<TInput, TData, TError extends { message: string }>
   const subscription = procedure.useSubscription(input, {
     onStarted: () => {
       if (reported) streams.everStarted.set(true);
-      opts.onStarted();
+      if (!startWasResumed()) opts.onStarted();
     },
     onData: opts.onData,
     onError: (error) => {

@@ -17,7 +17,8 @@ export type Result<TRouter extends AnyRouter> = Envelope<TRouter>['result'];
 
 const wireErrorSchema = z.object({ message: z.string(), shape: z.unknown() });
 const wireResultSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started') }),
+  // `resumed`: a restart from the last event id (see start-context.ts).
+  z.object({ type: z.literal('started'), resumed: z.boolean().optional() }),
   z.object({ type: z.literal('stopped') }),
   z.object({ type: z.literal('data'), id: z.string().optional(), data: z.unknown() }),
   z.object({
@@ -41,6 +42,14 @@ const relayMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('next'), to: z.array(z.string()), result: wireResultSchema }),
   z.object({ kind: z.literal('error'), to: z.array(z.string()), error: wireErrorSchema }),
   z.object({ kind: z.literal('complete'), to: z.array(z.string()) }),
+  // The leader's live stream as its indicator shows it, for every tab's header.
+  z.object({
+    kind: z.literal('status'),
+    view: z.object({
+      state: z.enum(['idle', 'connecting', 'connected', 'catching-up', 'reconnecting', 'offline']),
+      detail: z.string(),
+    }),
+  }),
 ]);
 
 export type WireError = z.infer<typeof wireErrorSchema>;
@@ -67,7 +76,10 @@ export function fromWireError<TRouter extends AnyRouter>(
     : new TRPCClientError<TRouter>(error.message);
 }
 
-export function toWire<TRouter extends AnyRouter>(result: Result<TRouter>): WireResult {
+export function toWire<TRouter extends AnyRouter>(
+  result: Result<TRouter>,
+  context?: Record<string, unknown>,
+): WireResult {
   switch (result.type) {
     case 'state':
       return {
@@ -76,12 +88,20 @@ export function toWire<TRouter extends AnyRouter>(result: Result<TRouter>): Wire
         error: result.error ? toWireError(result.error) : null,
       };
     case 'started':
+      return context?.['resumed'] === true
+        ? { type: 'started', resumed: true }
+        : { type: 'started' };
     case 'stopped':
       return { type: result.type };
     case 'data':
     case undefined:
       return { type: 'data', id: result.id, data: result.data };
   }
+}
+
+/** The context a wire result's envelope carries: whether a start resumed. */
+export function wireContext(result: WireResult): Record<string, unknown> | undefined {
+  return result.type === 'started' && result.resumed ? { resumed: true } : undefined;
 }
 
 export function fromWire<TRouter extends AnyRouter>(result: WireResult): Result<TRouter> {

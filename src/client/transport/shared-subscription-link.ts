@@ -3,7 +3,7 @@ import type { AnyRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import { runLinks } from './run-links.ts';
 import type { Envelope } from './shared-subscription-codec.ts';
-import { createTabRelay, type TabRole } from './shared-subscription-relay.ts';
+import { createTabRelay, type RelayedStatus, type TabRole } from './shared-subscription-relay.ts';
 
 /**
  * One set of real subscriptions per browser, shared by all of its tabs.
@@ -23,6 +23,8 @@ export interface SharedSubscriptionLinkOptions<TRouter extends AnyRouter> {
   upstream: TRPCLink<TRouter>[];
   /** Told whenever this tab's role changes (for the UI, and to show desktop notifications once). */
   onRoleChange?: (role: TabRole) => void;
+  /** The upstream's state for the header, relayed from the leader to the other tabs. */
+  status?: RelayedStatus;
 }
 
 export function sharedSubscriptionLink<TRouter extends AnyRouter>(
@@ -36,9 +38,19 @@ export function sharedSubscriptionLink<TRouter extends AnyRouter>(
       typeof BroadcastChannel === 'function';
     if (!supported) {
       opts.onRoleChange?.('standalone');
+      const status = opts.status;
+      if (status) {
+        status.shown.set(status.local.get());
+        status.local.subscribe(() => status.shown.set(status.local.get()));
+      }
       return ({ op }) => runLinks(upstream, op);
     }
-    const tabs = createTabRelay<TRouter>(opts.name ?? 'pulse-live', upstream, opts.onRoleChange);
+    const tabs = createTabRelay<TRouter>(
+      opts.name ?? 'pulse-live',
+      upstream,
+      opts.onRoleChange,
+      opts.status,
+    );
     return ({ op }) => {
       if (op.type !== 'subscription') return runLinks(upstream, op);
       return observable<Envelope<TRouter>, TRPCClientError<TRouter>>((observer) =>

@@ -1,6 +1,8 @@
 import type { Operation, OperationLink, TRPCClientError } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import type { Observer, Unsubscribable } from '@trpc/server/observable';
+import type { ExternalStore } from '../lib/external-store.ts';
+import type { LiveView } from './live-stream.ts';
 import { runLinks } from './run-links.ts';
 import {
   fromWire,
@@ -8,6 +10,7 @@ import {
   parseRelayMessage,
   toWire,
   toWireError,
+  wireContext,
   type Delivery,
   type Envelope,
   type RelayMessage,
@@ -76,10 +79,20 @@ interface LocalSubscription<TRouter extends AnyRouter> {
  * the BroadcastChannel `name`; the other tabs ask it for their subscriptions there. Needs Web
  * Locks and BroadcastChannel (see sharedSubscriptionLink for the fallback).
  */
+/**
+ * The leader's live stream as every tab's header shows it: `local` is this tab's own stream
+ * (used while it leads), `shown` what the header reads (the leader's, relayed to followers).
+ */
+export interface RelayedStatus {
+  local: ExternalStore<LiveView>;
+  shown: ExternalStore<LiveView>;
+}
+
 export function createTabRelay<TRouter extends AnyRouter>(
   name: string,
   upstream: OperationLink<TRouter>[],
   onRoleChange: ((role: TabRole) => void) | undefined,
+  status?: RelayedStatus,
 ): TabRelay<TRouter> {
   const tabId = crypto.randomUUID();
   const channel = new BroadcastChannel(name);
@@ -121,7 +134,10 @@ export function createTabRelay<TRouter extends AnyRouter>(
       if (!sub) continue;
       switch (message.kind) {
         case 'next':
-          sub.observer.next({ result: fromWire<TRouter>(message.result) });
+          sub.observer.next({
+            result: fromWire<TRouter>(message.result),
+            context: wireContext(message.result),
+          });
           break;
         case 'error':
           local.delete(subId);
@@ -158,7 +174,7 @@ export function createTabRelay<TRouter extends AnyRouter>(
     };
     stream.sub = runLinks(upstream, op).subscribe({
       next(envelope) {
-        const result = toWire<TRouter>(envelope.result);
+        const result = toWire<TRouter>(envelope.result, envelope.context);
         if (result.type === 'started') {
           stream.live = true;
           stream.trouble = null;
@@ -228,9 +244,20 @@ export function createTabRelay<TRouter extends AnyRouter>(
     });
   }
 
+  function postStatus() {
+    if (role === 'leader' && status) post({ kind: 'status', view: status.local.get() });
+  }
+
   function becomeLeader() {
     role = 'leader';
     onRoleChange?.(role);
+    if (status) {
+      status.shown.set(status.local.get());
+      status.local.subscribe(() => {
+        status.shown.set(status.local.get());
+        postStatus();
+      });
+    }
     for (const [subId, sub] of local) attach(subId, tabId, sub.path, sub.input);
     // Followers re-announce: what they asked of the old leader died with it.
     post({ kind: 'leader', tabId });
@@ -251,6 +278,10 @@ export function createTabRelay<TRouter extends AnyRouter>(
         if (role !== 'leader') return;
         watch(message.tabId);
         attach(message.subId, message.tabId, message.path, message.input);
+        postStatus();
+        return;
+      case 'status':
+        if (role !== 'leader') status?.shown.set(message.view);
         return;
       case 'unsubscribe':
         if (role === 'leader') detach(message.subId);

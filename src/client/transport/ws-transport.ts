@@ -2,6 +2,7 @@ import { createWSClient, type TRPCWebSocketClient } from '@trpc/client';
 import { createExternalStore, type ExternalStore } from '../lib/external-store.ts';
 import {
   initialWsMachine,
+  OPEN_TIMEOUT_MS,
   openDelayMs,
   wsLinkState,
   wsStep,
@@ -40,6 +41,8 @@ export interface WsTransportOptions {
   probeMs?: number;
   /** A socket that does not answer a PING within this long after a wake-up is closed. */
   wakeProbeMs?: number;
+  /** An upgrade not answered within this long is given up (OPEN_TIMEOUT_MS). */
+  openTimeoutMs?: number;
   /** The WebSocket class (tests); the browser's by default. */
   WebSocket?: typeof WebSocket;
 }
@@ -53,16 +56,28 @@ function describe(machine: WsMachine, state: WsLinkState): string {
       return 'chat runs over this WebSocket';
     case 'connecting':
       return machine.failedOpens > 0
-        ? `opening the WebSocket (failed ${machine.failedOpens} time(s))`
+        ? `opening the WebSocket: ${failureText(machine)} (${machine.failedOpens} time(s) so far)`
         : 'opening the WebSocket';
     case 'reconnecting':
-      return 'the WebSocket closed; reconnecting with backoff (sooner when the tab is shown or the network returns)';
+      return 'the WebSocket closed (the server restarting, or the network); reconnecting with backoff, sooner when the tab is shown or the network returns';
     case 'offline':
       return 'the browser reports no network';
     case 'fallback':
       return machine.capped
         ? 'the server refuses more WebSockets for you (too many tabs or devices): chat runs over SSE and HTTP, and the WebSocket is retried now and then'
-        : 'WebSockets cannot be opened here (a proxy refusing upgrades?): chat runs over SSE and HTTP, and the WebSocket is retried now and then';
+        : `WebSockets do not work here: ${failureText(machine)}. Chat runs over SSE and HTTP, and the WebSocket is retried now and then`;
+  }
+}
+
+function failureText(machine: WsMachine): string {
+  switch (machine.lastFailure) {
+    case 'timed-out':
+      return 'the upgrade got no answer (a proxy holding it?)';
+    case 'closed-early':
+      return 'the connection closed as soon as it opened (a proxy cutting it?)';
+    case 'refused':
+    case null:
+      return 'the upgrade was refused (a proxy refusing WebSockets, or the server down)';
   }
 }
 
@@ -134,9 +149,27 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
   let socketOpened = false;
   /** We closed it ourselves (a new identity, a dead socket): not a refused upgrade. */
   let closingOnPurpose = false;
+  /** We closed the socket being opened because its upgrade got no answer in time. */
+  let openTimedOut = false;
   const Socket = opts.WebSocket ?? globalThis.WebSocket;
+  const openTimeoutMs = opts.openTimeoutMs ?? OPEN_TIMEOUT_MS;
+  // Browsers wait minutes for an upgrade nobody answers; a socket still opening after the open
+  // timeout is closed here, which tRPC sees as a failed open (and the machine as a timeout).
+  class TimedSocket extends Socket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      const timer = setTimeout(() => {
+        if (this.readyState !== Socket.CONNECTING) return;
+        openTimedOut = true;
+        this.close();
+      }, openTimeoutMs);
+      const clear = () => clearTimeout(timer);
+      this.addEventListener('open', clear);
+      this.addEventListener('close', clear);
+    }
+  }
   const client = createWSClient({
-    WebSocket: Socket,
+    WebSocket: TimedSocket,
     url: gate,
     retryDelayMs: (attempt) => {
       nextAttempt = attempt;
@@ -154,10 +187,20 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
       }, STABLE_AFTER_MS);
     },
     onClose: (cause) => {
-      const wasOpen = socketOpened || closingOnPurpose;
+      // Closed by us on purpose (a new identity, a dead socket): no failure of the way through.
+      if (closingOnPurpose) {
+        const wasOpen = socketOpened;
+        socketOpened = false;
+        closingOnPurpose = false;
+        openTimedOut = false;
+        dispatch({ type: 'closed', wasOpen, code: cause?.code, purposeful: true });
+        return;
+      }
+      const wasOpen = socketOpened;
+      const timedOut = openTimedOut;
       socketOpened = false;
-      closingOnPurpose = false;
-      dispatch({ type: 'closed', wasOpen, code: cause?.code });
+      openTimedOut = false;
+      dispatch({ type: 'closed', wasOpen, code: cause?.code, timedOut });
     },
   });
 
@@ -220,6 +263,8 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') wake();
     });
+    // Page Lifecycle: a tab the browser froze checks its socket as soon as it runs again.
+    document.addEventListener('resume', wake);
     window.addEventListener('online', () => {
       online = true;
       publish();

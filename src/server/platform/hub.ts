@@ -36,6 +36,8 @@ export interface Sink {
   end(error?: TRPCError): void;
   /** Resolves when the sink can take more (replay waits on it); undefined when it can now. */
   ready?(): Promise<void> | undefined;
+  /** The backlog (snapshot, replay) is delivered: what follows is live. */
+  live?(): void;
 }
 
 /** A subscriber: de-duplicates by `seq` and holds live events back while its backlog replays. */
@@ -166,7 +168,9 @@ export class Hub {
           await sink.ready?.();
         }
       }
-      if (!closed) subscriber.goLive();
+      if (closed) return;
+      subscriber.goLive();
+      if (!closed) sink.live?.();
     })().catch((cause: unknown) => {
       close();
       sink.end(

@@ -23,6 +23,8 @@ import {
   type RequestUrl,
 } from './trpc-internals.ts';
 import { jsonDeeperThan, tooDeep } from './json-depth.ts';
+import { createLiveStreams } from './sse-live.ts';
+import { SSE_HEADERS, SseResponse } from './sse-response.ts';
 
 /**
  * Subscriptions over Server-Sent Events, speaking exactly the wire format of tRPC's
@@ -32,14 +34,6 @@ import { jsonDeeperThan, tooDeep } from './json-depth.ts';
  * auth and scopes still run through the router (`runProcedure`), once per subscription.
  */
 
-const HEADERS = {
-  'Content-Type': 'text/event-stream',
-  'Cache-Control': 'no-cache, no-transform',
-  'X-Accel-Buffering': 'no',
-  Connection: 'keep-alive',
-} as const;
-
-const PING = Buffer.from(sseWire.ping);
 const RETURN = Buffer.from(sseWire.return);
 const CRLF = Buffer.from('\r\n');
 
@@ -56,6 +50,8 @@ export interface SseLimits {
   /** How deep its JSON may nest; deeper is refused before it is parsed. */
   maxJsonDepth: number;
   subscriptionsPerUser: number;
+  /** Subscriptions one multiplexed stream may carry (as one WebSocket: PULSE_MAX_SUBSCRIPTIONS_PER_SOCKET). */
+  subscriptionsPerStream: number;
 }
 
 /** The bytes `res.write(frame)` puts on a chunked response: `<size in hex>\r\n<frame>\r\n`. */
@@ -64,33 +60,33 @@ function chunkOf(frame: Buffer): Buffer {
   return Buffer.concat([head, frame, CRLF], head.length + frame.length + CRLF.length);
 }
 
-class SseConnection implements Sink, Closable {
-  private done = false;
-  private checking = false;
-  /**
-   * The response's socket when events may be written to it directly: the response is chunked,
-   * its headers are out and nothing of it is buffered. One `socket.write` of the prepared chunk
-   * then puts on the wire exactly the bytes `res.write` would, without its four writes, cork
-   * and next-tick flush per delivery (about a third of the CPU of a delivery). Null otherwise
-   * (an HTTP/1.0 client, say), and events go through `res.write`.
-   */
-  private readonly socket: Socket | null;
+/**
+ * The response's socket when events may be written to it directly: the response is chunked, its
+ * headers are out and nothing of it is buffered. One `socket.write` of the prepared chunk then
+ * puts on the wire exactly the bytes `res.write` would, without its four writes, cork and
+ * next-tick flush per delivery (about a third of the CPU of a delivery). Null otherwise (an
+ * HTTP/1.0 client, say), and events go through `res.write`.
+ */
+function directSocket(res: ServerResponse): Socket | null {
+  const socket = res.socket;
+  return socket !== null &&
+    res.chunkedEncoding &&
+    res.headersSent &&
+    !res.writableEnded &&
+    res.writableLength === socket.writableLength
+    ? socket
+    : null;
+}
 
+/** One subscription's stream, in tRPC's own SSE wire format. */
+class SseConnection extends SseResponse implements Sink, Closable {
   constructor(
-    private readonly res: ServerResponse,
-    private readonly metrics: Metrics,
-    private readonly slowConsumerBytes: number,
+    res: ServerResponse,
+    metrics: Metrics,
+    slowConsumerBytes: number,
     private readonly errorFrame: (error: TRPCError) => string,
   ) {
-    const socket = res.socket;
-    this.socket =
-      socket !== null &&
-      res.chunkedEncoding &&
-      res.headersSent &&
-      !res.writableEnded &&
-      res.writableLength === socket.writableLength
-        ? socket
-        : null;
+    super(res, metrics, slowConsumerBytes, directSocket(res));
   }
 
   deliver(event: LiveEvent): void {
@@ -102,27 +98,7 @@ class SseConnection implements Sink, Closable {
     } else {
       this.res.write((event.sse ??= sseFrame(event)));
     }
-    const { metrics, slowConsumerBytes } = this;
-    metrics.counts.delivered++;
-    metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
-    // tRPC would pause here and queue forever; past the bound the reader resumes by replay.
-    if (!this.checking && this.res.writableLength > slowConsumerBytes) {
-      this.checking = true;
-      // Writes made in one tick are corked until the next: judge the backlog only once the
-      // socket has had its chance to flush, so a burst to a healthy reader is not a drop.
-      setImmediate(() => {
-        this.checking = false;
-        if (this.res.writableLength > slowConsumerBytes) this.drop();
-      });
-    }
-  }
-
-  /** Ends the connection without a `return` event: EventSource reconnects with `Last-Event-ID`. */
-  drop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.metrics.counts.dropped++;
-    this.res.destroy();
+    this.delivered(event);
   }
 
   end(error?: TRPCError): void {
@@ -132,37 +108,11 @@ class SseConnection implements Sink, Closable {
     this.res.end(error ? this.errorFrame(error) : RETURN);
   }
 
-  ready(): Promise<void> | undefined {
-    const socket = this.socket;
-    if (!this.res.writableNeedDrain && !(socket?.writableNeedDrain ?? false)) return undefined;
-    return new Promise((resolve) => {
-      const settle = () => {
-        this.res.off('drain', settle);
-        this.res.off('close', settle);
-        socket?.off('drain', settle);
-        resolve();
-      };
-      this.res.on('drain', settle);
-      this.res.on('close', settle);
-      // Direct writes fill the socket, whose 'drain' the response does not repeat.
-      socket?.on('drain', settle);
-    });
-  }
-
-  ping(): void {
-    if (!this.done) this.res.write(PING);
-  }
-
   close(reason: 'revoked' | 'shutdown'): void {
     if (reason === 'revoked') {
       this.end(new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session or token has ended' }));
-    } else if (!this.done) {
-      // No `return` event: a clean end, and clients reconnect with their last event id (to
-      // another instance, or this one once it is back). The connection goes too, so that the
-      // reconnect opens a new one (through the balancer) instead of reusing this one.
-      this.done = true;
-      const socket = this.res.socket;
-      this.res.end(() => socket?.end());
+    } else {
+      this.endForRestart();
     }
   }
 }
@@ -187,7 +137,8 @@ export function createSseTransport(deps: {
 }) {
   const { contexts, connections, metrics, limits } = deps;
   const trpc = routerAccess(deps.router);
-  const open = new Set<SseConnection>();
+  /** Every open event stream (one subscription each, or multiplexed): pinged, drained. */
+  const open = new Set<SseResponse & Closable>();
   /** Set when the server drains: streams still being authorized are refused, not opened. */
   let refusing = false;
   const pingMs = limits.pingS * 1000;
@@ -197,6 +148,19 @@ export function createSseTransport(deps: {
     for (const conn of open) conn.ping();
   }, pingMs);
   pinger.unref();
+  const live = createLiveStreams({
+    trpc,
+    contexts,
+    connections,
+    metrics,
+    limits,
+    reconnectAfterInactivityMs: pingMs * 3,
+    track(stream) {
+      open.add(stream);
+      return () => open.delete(stream);
+    },
+    refusing: () => refusing,
+  });
 
   async function serve(req: IncomingMessage, res: ServerResponse, path: string, url: RequestUrl) {
     let ctx: Context | undefined;
@@ -244,7 +208,7 @@ export function createSseTransport(deps: {
       res.end('This instance is shutting down\n');
       return;
     }
-    res.writeHead(200, HEADERS);
+    res.writeHead(200, SSE_HEADERS);
     const retryMs = 1000 + Math.floor(Math.random() * 2000);
     res.write(`retry: ${retryMs}\n${connected}`);
     const conn = new SseConnection(res, metrics, limits.slowConsumerBytes, errorFrame);
@@ -319,6 +283,10 @@ export function createSseTransport(deps: {
       });
       return true;
     },
+    /** `POST /trpc-live`: opens a multiplexed stream (sse-live.ts). */
+    openLive: live.open,
+    /** `POST /trpc-live/<id>`: changes a multiplexed stream's subscriptions. */
+    controlLive: live.control,
     /** Refuses the streams that have not opened yet (the server drains). */
     refuseNew(): void {
       refusing = true;
