@@ -84,13 +84,19 @@ try {
       ['inbox', '/'],
       ['dashboard', '/dashboard'],
       ['incidents', '/incidents'],
-      ['chat', '/chat'],
+      ['chat', null],
     ] as const) {
-      await page.goto(url + path);
+      if (path === null) {
+        // The team's room, with the demo's history.
+        await page.goto(`${url}/chat`);
+        await page.locator('.chat-rooms__link').first().click();
+        await page.locator('[data-testid=chat-message]').first().waitFor();
+      } else {
+        await page.goto(url + path);
+      }
       await page.locator('main').first().waitFor();
-      // Charts and lists fill in from their streams.
-      await page.waitForLoadState('networkidle').catch(() => undefined);
-      await page.waitForTimeout(1500);
+      // Charts and lists fill in from their streams (a screenshot, not a test: time is fine).
+      await page.waitForTimeout(2500);
       await shoot(page, `${name}-${size.name}`);
     }
   }
