@@ -32,7 +32,7 @@ const server = spawn(process.execPath, [join(root, 'dist/server/index.js')], {
     PORT: '0',
     DATABASE_URL: `sqlite:${join(dir, 'pulse.db')}`,
     PULSE_DEMO: '1',
-    PULSE_DEMO_SPEED: '10',
+    PULSE_DEMO_SPEED: '5',
     PULSE_ADMIN_PASSWORD: 'screenshots-admin',
   },
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -51,6 +51,23 @@ describeInBrowser('web app: phones and offline', () => {
   it('fits a phone on every page: nothing off screen, the pages behind a menu, the bell and link state in view', async () => {
     await using app = await web.start();
     const roomId = await opsRoomId(app.t);
+    // Rows with long content: an alert rule on a long series name, and an incident.
+    const alice = await app.t.client({ username: 'alice' });
+    const [teamId] = (await alice.auth.me.query()).teamIds;
+    if (!teamId) throw new Error('alice is in no team');
+    await alice.alerts.createRule.mutate({
+      series: 'checkout.latency.p99_ms.eu_west_primary',
+      op: '>',
+      threshold: 1000,
+      forSeconds: 30,
+      severity: 'critical',
+      teamId,
+    });
+    await alice.incidents.create.mutate({
+      title: 'Checkout p99 over a second in eu-west since the last deploy',
+      severity: 'critical',
+      teamId,
+    });
     const { page } = await app.open('alice', { expected: [refusedSocket(app.t.url)] });
     await page.setViewportSize(PHONE);
     const pages = ['/', '/dashboard', '/incidents', '/chat', `/chat/${roomId}`, '/explorer'];

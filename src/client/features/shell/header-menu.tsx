@@ -45,7 +45,7 @@ export function HeaderMenu({ children }: { children: ReactNode }) {
         onClick={() => setOpen((was) => !was)}
       >
         <span className="menu-toggle__bars" aria-hidden="true" />
-        Menu
+        <span className="menu-toggle__text">Menu</span>
       </button>
       <div
         ref={panel}
