@@ -10,7 +10,7 @@ import {
   waitForText,
   webAppFixture,
 } from '../support/browser.ts';
-import { INBOX, OPS } from '../support/people.ts';
+import { INBOX, MEMBER_PASSWORD, OPS } from '../support/people.ts';
 import { sendTo, type TestServer } from '../support/server.ts';
 
 /** axe-core, the accessibility engine browsers' own audits use, injected into each page. */
@@ -153,6 +153,84 @@ describeInBrowser('web app: accessibility (axe-core)', () => {
       .locator('[data-testid=chat-message][data-status=sent]', { hasText: 'thanks' })
       .waitFor();
     expect(await region.textContent()).toBe('Bob Okafor: looking into it');
+    app.check();
+  });
+
+  it('keeps keyboard focus in place: after sign-in, marking read, acknowledging, and around the bell', async () => {
+    await using app = await web.start();
+    const { t } = app;
+    await sendTo(t, 'alice', INBOX);
+    const admin = await t.client({ username: 'admin' });
+    const team = (await admin.teams.list.query()).find((x) => x.name === OPS.name);
+    if (!team) throw new Error('no ops team');
+    const incident = await admin.incidents.create.mutate({
+      title: 'Search is down',
+      severity: 'critical',
+      teamId: team.id,
+    });
+    const { page } = await app.open(null, { expected: [refusedSocket(t.url)] });
+    /** Where focus is: the element's test id, or the `data-id` of the item it is in, or its tag. */
+    const focus = () =>
+      page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return 'body';
+        return el.closest('[data-id]')?.getAttribute('data-id') ?? el.tagName.toLowerCase();
+      });
+
+    // Signed in by keyboard: focus lands on the page, not on nothing.
+    await page.goto(t.url);
+    await page.fill('input[name=username]', 'alice');
+    await page.fill('input[name=password]', MEMBER_PASSWORD);
+    await page.press('input[name=password]', 'Enter');
+    await waitForText(page, '[data-testid=unread-count]', '3');
+    expect(await focus()).toBe('main');
+
+    // Marking one read removes its button: focus stays on that notification.
+    const item = page.locator('main [data-testid=notification-item]').first();
+    const id = await item.getAttribute('data-id');
+    await item.locator('[data-testid=mark-read]').focus();
+    await page.keyboard.press('Enter');
+    await waitForText(page, '[data-testid=unread-count]', '2');
+    await item.locator('[data-testid=mark-read]').waitFor({ state: 'detached' });
+    expect(await focus()).toBe(id);
+
+    // The bell: Tab past its panel closes it; Escape closes it onto the bell.
+    await page.focus('[data-testid=bell]');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid=notification-panel]').waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=notification-panel]').waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
+      'bell',
+    );
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid=notification-panel]').waitFor();
+    // Tab from its last control: focus leaves the panel, which closes.
+    await page
+      .locator('[data-testid=notification-panel] :is(a[href], button, select, input)')
+      .last()
+      .focus();
+    await page.keyboard.press('Tab');
+    await page.locator('[data-testid=notification-panel]').waitFor({ state: 'detached' });
+
+    // Acknowledged, the card moves to another column: focus goes with it.
+    await page.goto(`${t.url}/incidents`);
+    const card = page.locator(`[data-testid=incident-card][data-id="${incident.id}"]`);
+    await card.locator('[data-action=acknowledge]').focus();
+    await page.keyboard.press('Enter');
+    await waitForAttribute(
+      page,
+      `[data-testid=incident-card][data-id="${incident.id}"]`,
+      'data-status',
+      'acknowledged',
+    );
+    await waitForAttribute(
+      page,
+      `[data-testid=incident-card][data-id="${incident.id}"]`,
+      'data-pending',
+      'false',
+    );
+    expect(await focus()).toBe(incident.id);
     app.check();
   });
 });

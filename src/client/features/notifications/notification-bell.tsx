@@ -35,7 +35,16 @@ export function NotificationBell() {
   }, [open]);
 
   return (
-    <div className="bell" ref={root}>
+    <div
+      className="bell"
+      ref={root}
+      // Focus moving on past the panel (Tab) closes it, as a click elsewhere does.
+      onBlur={(event) => {
+        const next = event.relatedTarget;
+        if (!open || !(next instanceof Node) || root.current?.contains(next)) return;
+        if (!document.querySelector('dialog[open]')) setOpen(false);
+      }}
+    >
       <button
         ref={button}
         type="button"

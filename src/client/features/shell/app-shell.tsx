@@ -1,7 +1,8 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import type { User } from '../../../shared/schemas/auth.ts';
 import { LiveAnnouncer } from '../../components/announcer.tsx';
 import { ErrorBoundary } from '../../components/error-boundary.tsx';
+import { startFocusKeeper } from '../../lib/focus-keeper.ts';
 import { useLinkNavigation, usePath } from '../../lib/router.ts';
 import { LogoutButton } from '../auth/logout-button.tsx';
 import { ChatPage } from '../chat/chat-page.tsx';
@@ -40,6 +41,8 @@ const NAV = [
 export function AppShell({ user }: { user: User }) {
   useLiveNotifications();
   useLinkNavigation();
+  // Focus never falls to the page body when what held it goes (lib/focus-keeper.ts).
+  useEffect(() => startFocusKeeper(), []);
   const route = parseRoute(usePath());
   return (
     <ChatSession userId={user.id}>
