@@ -75,6 +75,14 @@ const sends = createServer((req, res) => {
       link: input.link ?? null,
       createdAt,
       readAt: null,
+      // As a fresh notification to named users reaches them: untriaged, no group, no team.
+      seenAt: null,
+      archivedAt: null,
+      snoozedUntil: null,
+      groupKey: null,
+      teamId: null,
+      quiet: false,
+      muted: false,
     });
     const event = liveEvent(data, data.id, seq, Date.parse(createdAt));
     app.metrics.counts.published++;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Env } from './env.ts';
-import { startDemo, type Demo } from './demo/simulator.ts';
+import type { Demo } from './demo/simulator.ts';
 import { createAuthActions } from './features/auth/actions.ts';
 import { createAuthenticator } from './features/auth/authenticate.ts';
 import { createCredentialStore } from './features/auth/credential-store.ts';
@@ -289,6 +289,9 @@ export async function createApp(env: Env, opts: AppOptions = {}) {
       if (!env.PULSE_DEMO || !env.PULSE_DEMO_FLEET || demo || demoStopped) return;
       const seeded = await stores.credentials.credentialsOf('alice');
       if (!seeded || demo || demoStopped) return;
+      // Loaded only for the demo: a server without it holds none of it (nor tRPC's client).
+      const { startDemo } = await import('./demo/simulator.ts');
+      if (demo || demoStopped) return;
       demo = startDemo({
         url,
         speed: env.PULSE_DEMO_SPEED,

@@ -70,6 +70,16 @@ function inboxEvent(c: StoredChange): LiveEvent {
   return liveEvent(data, inboxChangeId(c.seq), c.seq, Date.parse(data.at));
 }
 
+/** Preferences that change nothing of what is delivered (no mute, no quiet hours) as null. */
+function inEffect(prefs: NotificationPreferences): NotificationPreferences | null {
+  const inert =
+    prefs.quietHours === null &&
+    prefs.mutedSeverities.length === 0 &&
+    prefs.mutedTeamIds.length === 0 &&
+    prefs.mutedGroupKeys.length === 0;
+  return inert ? null : prefs;
+}
+
 /** Each event's variant flagged `quiet`, made once for all the subscribers who get it. */
 const quietVariants = new WeakMap<LiveEvent, LiveEvent>();
 
@@ -95,6 +105,7 @@ function forRecipient(prefs: NotificationPreferences | null, event: LiveEvent): 
 /** The preferences of a user with notification streams open here, kept current by the inbox log. */
 interface WatchedPreferences {
   streams: number;
+  /** Null while unknown, and for preferences that change nothing (delivered as is). */
   prefs: NotificationPreferences | null;
   /** Bumped by each change heard: a load that started before it does not overwrite it. */
   version: number;
@@ -134,7 +145,7 @@ export function createNotificationFeed(deps: {
       };
       entry.loaded = store.preferences(userId).then(
         (prefs) => {
-          if (entry.version === 0) entry.prefs = prefs;
+          if (entry.version === 0) entry.prefs = inEffect(prefs);
         },
         (error: unknown) => console.error('notification preferences could not be read', error),
       );
@@ -209,7 +220,7 @@ export function createNotificationFeed(deps: {
           const watched = watchedPreferences.get(c.userId);
           if (watched && c.change.kind === 'preferences' && preferences) {
             watched.version++;
-            watched.prefs = preferences;
+            watched.prefs = inEffect(preferences);
           }
           hub.metrics.counts.published++;
           hub.dispatch(inboxChannel(c.userId), inboxEvent(c));
