@@ -71,17 +71,25 @@ describeInBrowser('web app: phones and offline', () => {
     const { page } = await app.open('alice', { expected: [refusedSocket(app.t.url)] });
     await page.setViewportSize(PHONE);
     const pages = ['/', '/dashboard', '/incidents', '/chat', `/chat/${roomId}`, '/explorer'];
-    for (const path of pages) {
-      await page.goto(app.t.url + path);
-      await waitForText(page, '[data-testid=menu-toggle]', 'Menu');
-      await page.locator('main').first().waitFor();
-      expect(await offScreen(page), path).toEqual({ overflow: 0, controls: [] });
-      // Without opening the menu: the bell and the link state.
-      expect(await page.locator('[data-testid=bell]').isVisible(), path).toBe(true);
-      expect(await page.locator('[data-testid=link-sse]').isVisible(), path).toBe(true);
-      expect(await page.locator('[data-testid=nav-dashboard]').isVisible(), path).toBe(false);
+    // The narrowest phones in use (360 px), then this one.
+    for (const width of [360, PHONE.width]) {
+      await page.setViewportSize({ width, height: PHONE.height });
+      for (const path of pages) {
+        await page.goto(app.t.url + path);
+        await waitForText(page, '[data-testid=menu-toggle]', 'Menu');
+        await page.locator('main').first().waitFor();
+        expect(await offScreen(page), `${path} at ${width} px`).toEqual({
+          overflow: 0,
+          controls: [],
+        });
+        // Without opening the menu: the bell and the link state.
+        expect(await page.locator('[data-testid=bell]').isVisible(), path).toBe(true);
+        expect(await page.locator('[data-testid=link-sse]').isVisible(), path).toBe(true);
+        expect(await page.locator('[data-testid=nav-dashboard]').isVisible(), path).toBe(false);
+      }
     }
 
+    await page.setViewportSize(PHONE);
     // In a room, its composer is on the first screen, and the list a link away.
     await page.goto(`${app.t.url}/chat/${roomId}`);
     await waitForAttribute(page, '[data-testid=chat-panel]', 'data-room-id', roomId);

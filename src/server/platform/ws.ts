@@ -99,9 +99,16 @@ function boundedSocketClass(limit: number, dropped: () => void): typeof WebSocke
   return class BoundedSocket extends WebSocket {
     override send(data: SendData, cb?: SendCallback): void;
     override send(data: SendData, options: SendOptions, cb?: SendCallback): void;
-    override send(data: SendData, ...rest: [SendOptions, SendCallback?] | [SendCallback?]): void {
-      if (this.bufferedAmount <= limit)
-        return (super.send as (...args: unknown[]) => void)(data, ...rest);
+    // The arguments passed on as they came (no rest array and spread per frame: this runs once
+    // per delivery); `ws` itself tells a callback in second place from options.
+    override send(data: SendData, options?: SendOptions | SendCallback, cb?: SendCallback): void {
+      if (this.bufferedAmount <= limit) {
+        return (super.send as (d: SendData, o?: unknown, c?: SendCallback) => void)(
+          data,
+          options,
+          cb,
+        );
+      }
       if (this.readyState === WebSocket.OPEN) {
         dropped();
         this.terminate();
