@@ -17,7 +17,7 @@ export function announce(text: string): void {
 export function LiveAnnouncer() {
   const { text, turn } = useSyncExternalStore(said.subscribe, said.get);
   return (
-    <div className="sr-only" role="status" aria-live="polite" data-testid="announcer">
+    <div className="visually-hidden" role="status" aria-live="polite" data-testid="announcer">
       <span key={String(turn)}>{text}</span>
     </div>
   );

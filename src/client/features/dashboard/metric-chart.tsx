@@ -196,7 +196,7 @@ export function MetricChart({ series, range, hub, onRangeChange, onRemove }: Met
           Could not load {series}: {loadError}
         </p>
       )}
-      <p className="sr-only" ref={summaryEl} data-testid="chart-summary">
+      <p className="visually-hidden" ref={summaryEl} data-testid="chart-summary">
         {series}: no points yet.
       </p>
       <div className="chart__plot" ref={plotEl} aria-hidden="true" />
