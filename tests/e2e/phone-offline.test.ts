@@ -18,10 +18,25 @@ const PHONE = { width: 390, height: 844 };
  * What sticks out of a phone's screen: the page's horizontal overflow, and every visible
  * control (link, button, field) not wholly inside the viewport's width, by its text.
  */
-async function offScreen(page: Page): Promise<{ overflow: number; controls: string[] }> {
+async function offScreen(
+  page: Page,
+): Promise<{ overflow: number; controls: string[]; small: string[] }> {
   return page.evaluate(() => {
     const width = window.innerWidth;
     const controls: string[] = [];
+    // Touch targets under 44 px (buttons, fields, menu items; links in text are exempt).
+    const small: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>(
+      "button, select, input:not([type='checkbox'], [type='radio']), [role='menuitem']",
+    )) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) continue;
+      if (box.height < 43.5 || box.width < 43.5) {
+        small.push(
+          `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 30)}" ${Math.round(box.width)}×${Math.round(box.height)}`,
+        );
+      }
+    }
     for (const el of document.querySelectorAll<HTMLElement>(
       'a[href], button, input, textarea, select, [tabindex]:not([tabindex="-1"])',
     )) {
@@ -34,7 +49,7 @@ async function offScreen(page: Page): Promise<{ overflow: number; controls: stri
         );
       }
     }
-    return { overflow: document.documentElement.scrollWidth - width, controls };
+    return { overflow: document.documentElement.scrollWidth - width, controls, small };
   });
 }
 
@@ -81,6 +96,7 @@ describeInBrowser('web app: phones and offline', () => {
         expect(await offScreen(page), `${path} at ${width} px`).toEqual({
           overflow: 0,
           controls: [],
+          small: [],
         });
         // Without opening the menu: the bell and the link state.
         expect(await page.locator('[data-testid=bell]').isVisible(), path).toBe(true);
@@ -102,7 +118,7 @@ describeInBrowser('web app: phones and offline', () => {
     await page.keyboard.press('Enter');
     await waitForAttribute(page, '[data-testid=menu-toggle]', 'aria-expanded', 'true');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Inbox');
-    expect(await offScreen(page)).toEqual({ overflow: 0, controls: [] });
+    expect(await offScreen(page)).toEqual({ overflow: 0, controls: [], small: [] });
     for (const control of ['nav-incidents', 'user-name', 'logout']) {
       const box = await page.locator(`[data-testid=${control}]`).boundingBox();
       expect(box?.height, control).toBeGreaterThanOrEqual(control === 'user-name' ? 0 : 44);
