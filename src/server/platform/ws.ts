@@ -536,16 +536,27 @@ function socketSession(opts: {
     }
   }
 
+  /**
+   * A text frame's JSON, refused as tRPC refuses what it cannot read (a binary frame, invalid
+   * JSON) and before parsing when it nests deeper than the limit: the error answers the frame.
+   */
+  function readFrame(data: Buffer, isBinary: boolean): unknown {
+    if (isBinary) throw binaryFrameError(data);
+    const text = data.toString('utf8');
+    if (jsonDeeperThan(text, limits.maxJsonDepth)) throw tooDeep(limits.maxJsonDepth);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (cause) {
+      throw new TRPCError({ code: 'PARSE_ERROR', cause });
+    }
+  }
+
   /** The connectionParams message: read as tRPC reads it; one it cannot read ends the socket. */
   function takeParams(data: Buffer, isBinary: boolean): void {
     try {
       let message: unknown;
       try {
-        if (isBinary) throw binaryFrameError(data);
-        const text = data.toString('utf8');
-        const deep = jsonDeeperThan(text, limits.maxJsonDepth);
-        if (deep) throw tooDeep(limits.maxJsonDepth);
-        message = JSON.parse(text);
+        message = readFrame(data, isBinary);
       } catch (cause) {
         throw new TRPCError({
           code: 'PARSE_ERROR',
@@ -576,14 +587,11 @@ function socketSession(opts: {
       awaitingParams = false;
       return takeParams(data, isBinary);
     }
-    if (isBinary) return refuse(binaryFrameError(data));
-    const text = data.toString('utf8');
-    if (jsonDeeperThan(text, limits.maxJsonDepth)) return refuse(tooDeep(limits.maxJsonDepth));
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = readFrame(data, isBinary);
     } catch (cause) {
-      return refuse(new TRPCError({ code: 'PARSE_ERROR', cause }));
+      return refuse(toTRPCError(cause));
     }
     take(parsed);
   });
