@@ -18,7 +18,7 @@ import {
   notificationSeq,
   ofUser,
   toNotification,
-  visibleTo,
+  visibleRows,
   type InboxKey,
   type Row,
 } from './store.ts';
@@ -259,15 +259,10 @@ export function createInboxStore(db: Db, opts: { keptPerUser: number }) {
           .returning('notification_seq')
           .execute();
         // Team and everyone notifications get a row of their own once read.
-        const shared = await tx
-          .selectFrom('notifications as n')
-          .leftJoin('notification_recipients as r', (join) =>
-            join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
-          )
+        const shared = await visibleRows(tx, userId)
           .select('n.seq')
           .where('n.audience', '!=', 'users')
           .where('r.user_id', 'is', null)
-          .where((eb) => visibleTo(eb as unknown as Parameters<typeof visibleTo>[0], userId))
           .execute();
         for (let i = 0; i < shared.length; i += CHUNK) {
           await tx

@@ -166,7 +166,7 @@ const ROW_COLUMNS = [
 const POS = sql<number>`coalesce(r.entered_pos, n.seq)`;
 const MS = sql<number>`coalesce(r.entered_ms, 0)`;
 
-export function visibleTo(eb: Eb, userId: string) {
+function visibleTo(eb: Eb, userId: string) {
   return eb.or([
     eb.and([eb('n.audience', '=', 'users'), eb('r.user_id', 'is not', null)]),
     eb.and([
@@ -198,12 +198,19 @@ export function visibleTo(eb: Eb, userId: string) {
  * and everyone's (sent since they were created), with their own state from their row.
  */
 export function ofUser(q: Q, userId: string) {
+  return visibleRows(q, userId).select(ROW_COLUMNS);
+}
+
+/**
+ * The notifications `userId` may see (`n`), each with their own recipient row (`r`) when there
+ * is one: what every read of a user's notifications starts from.
+ */
+export function visibleRows(q: Q, userId: string) {
   return q
     .selectFrom('notifications as n')
     .leftJoin('notification_recipients as r', (join) =>
       join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
     )
-    .select(ROW_COLUMNS)
     .where((eb) => visibleTo(eb as unknown as Eb, userId));
 }
 
@@ -250,13 +257,8 @@ function notMuted(eb: Eb, prefs: NotificationPreferences) {
  */
 export async function countUnseen(q: Q, userId: string, view: InboxView, now = Date.now()) {
   const quietFrom = quietSince(now, view.prefs.quietHours);
-  const row = await q
-    .selectFrom('notifications as n')
-    .leftJoin('notification_recipients as r', (join) =>
-      join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
-    )
+  const row = await visibleRows(q, userId)
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where((eb) => visibleTo(eb as unknown as Eb, userId))
     .where((eb) => inInbox(eb as unknown as Eb))
     .$if(view.seen !== null, (qb) => {
       const { pos, ms, seq } = view.seen!.key;
@@ -280,13 +282,8 @@ export async function countUnseen(q: Q, userId: string, view: InboxView, now = D
 }
 
 export async function countUnread(q: Q, userId: string): Promise<number> {
-  const row = await q
-    .selectFrom('notifications as n')
-    .leftJoin('notification_recipients as r', (join) =>
-      join.onRef('r.notification_seq', '=', 'n.seq').on('r.user_id', '=', userId),
-    )
+  const row = await visibleRows(q, userId)
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where((eb) => visibleTo(eb as unknown as Eb, userId))
     .where('r.read_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
