@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import {
   describeInBrowser,
+  opsRoomId,
   refusedSocket,
   waitForAttribute,
   waitForLive,
@@ -41,11 +42,12 @@ async function seriousViolations(page: Page): Promise<string[]> {
     );
 }
 
-async function opsRoomId(t: TestServer): Promise<string> {
-  const alice = await t.client({ username: 'alice' });
-  const room = (await alice.chat.rooms.query()).find((r) => r.kind === 'team');
-  if (!room) throw new Error('no team room');
-  return room.id;
+/** A critical incident of the ops team, opened by the admin. */
+async function openIncident(t: TestServer, title: string) {
+  const admin = await t.client({ username: 'admin' });
+  const team = (await admin.teams.list.query()).find((x) => x.name === OPS.name);
+  if (!team) throw new Error('no ops team');
+  return admin.incidents.create.mutate({ title, severity: 'critical', teamId: team.id });
 }
 
 describeInBrowser('web app: accessibility (axe-core)', () => {
@@ -55,14 +57,7 @@ describeInBrowser('web app: accessibility (axe-core)', () => {
     await using app = await web.start();
     const { t } = app;
     await sendTo(t, 'alice', INBOX);
-    const admin = await t.client({ username: 'admin' });
-    const team = (await admin.teams.list.query()).find((x) => x.name === OPS.name);
-    if (!team) throw new Error('no ops team');
-    const incident = await admin.incidents.create.mutate({
-      title: 'Checkout is slow',
-      severity: 'critical',
-      teamId: team.id,
-    });
+    const incident = await openIncident(t, 'Checkout is slow');
     const roomId = await opsRoomId(t);
 
     const signedOut = await app.open(null);
@@ -160,14 +155,7 @@ describeInBrowser('web app: accessibility (axe-core)', () => {
     await using app = await web.start();
     const { t } = app;
     await sendTo(t, 'alice', INBOX);
-    const admin = await t.client({ username: 'admin' });
-    const team = (await admin.teams.list.query()).find((x) => x.name === OPS.name);
-    if (!team) throw new Error('no ops team');
-    const incident = await admin.incidents.create.mutate({
-      title: 'Search is down',
-      severity: 'critical',
-      teamId: team.id,
-    });
+    const incident = await openIncident(t, 'Search is down');
     const { page } = await app.open(null, { expected: [refusedSocket(t.url)] });
     /** Where focus is: the element's test id, or the `data-id` of the item it is in, or its tag. */
     const focus = () =>

@@ -4,8 +4,11 @@ import { expect, it } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 import {
   describeInBrowser,
+  opsRoomId,
   refusedSocket,
+  shownChatTexts,
   waitForAttribute,
+  waitForChatTexts,
   waitForText,
   webAppFixture,
   type WebApp,
@@ -14,13 +17,6 @@ import { OPS } from '../support/people.ts';
 
 /** Chromium logs each socket refused while the server is down; only those are expected. */
 const chatErrors = (t: TestServer) => ({ expected: [refusedSocket(t.url)] });
-
-async function opsRoomId(t: TestServer): Promise<string> {
-  const alice = await t.client({ username: 'alice' });
-  const room = (await alice.chat.rooms.query()).find((r) => r.kind === 'team');
-  if (!room) throw new Error('no team room');
-  return room.id;
-}
 
 const roomUrl = (t: TestServer, roomId: string) => `${t.url}/chat/${encodeURIComponent(roomId)}`;
 
@@ -80,36 +76,6 @@ function refuseWebSockets() {
 
 const panel = '[data-testid=chat-panel]';
 
-/** The texts of the room's messages as shown, top to bottom (pending ones included). */
-const shownTexts = (page: Page) =>
-  page.$$eval(`${panel} [data-testid=chat-message-text]`, (els) =>
-    els.map((el) => el.textContent ?? ''),
-  );
-
-async function waitForTexts(page: Page, want: string[], timeout = 20_000) {
-  try {
-    await page.waitForFunction(
-      ([sel, expected]) =>
-        JSON.stringify([...document.querySelectorAll(sel)].map((el) => el.textContent ?? '')) ===
-        expected,
-      [
-        `${panel} [data-testid=chat-message][data-status=sent] [data-testid=chat-message-text]`,
-        JSON.stringify(want),
-      ] as const,
-      { timeout },
-    );
-  } catch (error) {
-    throw new Error(
-      `wanted ${JSON.stringify(want)}, have ${JSON.stringify(await shownTexts(page))}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  // Nothing else either: no pending copy of a message that the server confirmed.
-  expect(await shownTexts(page)).toEqual(want);
-}
-
 async function send(page: Page, text: string) {
   await page.fill(`${panel} [data-testid=chat-input]`, text);
   await page.press(`${panel} [data-testid=chat-input]`, 'Enter');
@@ -140,11 +106,11 @@ describeInBrowser('web app: chat', () => {
     for (const { page } of [alice, bob]) await waitForPresent(page, ['alice', 'bob']);
 
     await send(alice.page, 'Is anyone looking at the checkout latency?');
-    await waitForTexts(bob.page, ['Is anyone looking at the checkout latency?']);
+    await waitForChatTexts(bob.page, ['Is anyone looking at the checkout latency?']);
     await send(bob.page, 'On it @alice');
     const both = ['Is anyone looking at the checkout latency?', 'On it @alice'];
-    await waitForTexts(alice.page, both);
-    await waitForTexts(bob.page, both);
+    await waitForChatTexts(alice.page, both);
+    await waitForChatTexts(bob.page, both);
 
     // Typing shows for the other one only, and goes when the text is sent.
     await alice.page.fill(`${panel} [data-testid=chat-input]`, 'Thanks, I will');
@@ -152,7 +118,7 @@ describeInBrowser('web app: chat', () => {
     expect(await alice.page.textContent('[data-testid=chat-typing]')).toBe('');
     await alice.page.press(`${panel} [data-testid=chat-input]`, 'Enter');
     await waitForText(bob.page, '[data-testid=chat-typing]', '');
-    await waitForTexts(bob.page, [...both, 'Thanks, I will']);
+    await waitForChatTexts(bob.page, [...both, 'Thanks, I will']);
 
     // Bob leaves: alice sees him go.
     await bob.context.close();
@@ -177,7 +143,7 @@ describeInBrowser('web app: chat', () => {
     await waitForAttribute(alice.page, '[data-testid=chat-panel]', 'data-room-id', roomId);
     await waitForText(alice.page, '[data-testid=chat-room-name]', 'Incident chat');
     await send(alice.page, '@bob can you look at the load balancer?');
-    await waitForTexts(alice.page, ['@bob can you look at the load balancer?']);
+    await waitForChatTexts(alice.page, ['@bob can you look at the load balancer?']);
 
     const { page } = await app.open('bob', chatErrors(t));
     await page.goto(`${t.url}/chat`);
@@ -186,7 +152,7 @@ describeInBrowser('web app: chat', () => {
     const link = `[data-testid=chat-room-link][data-room-id="${roomId}"]`;
     await waitForAttribute(page, link, 'data-unread', '1');
     await page.click(link);
-    await waitForTexts(page, ['@bob can you look at the load balancer?']);
+    await waitForChatTexts(page, ['@bob can you look at the load balancer?']);
     await waitForAttribute(page, link, 'data-unread', '0');
     await page.click('[data-testid=nav-chat]');
     await page.locator('[data-testid=chat-panel]').waitFor({ state: 'detached' });
@@ -212,7 +178,7 @@ describeInBrowser('web app: chat', () => {
     }
     const alice = await openRoom(app, 'alice', roomId);
     const latest = Array.from({ length: 50 }, (_, i) => `m${i + 20}`);
-    await waitForTexts(alice.page, latest);
+    await waitForChatTexts(alice.page, latest);
     const list = `${panel} [data-testid=chat-messages]`;
     // Opened at the newest message.
     await alice.page.waitForFunction((sel) => {
@@ -233,7 +199,7 @@ describeInBrowser('web app: chat', () => {
     // Where it will be on screen once scrolled to the top, before older messages come in.
     const before = (await m20())?.inContent;
     await alice.page.$eval(list, (el) => el.scrollTo({ top: 0 }));
-    await waitForTexts(
+    await waitForChatTexts(
       alice.page,
       Array.from({ length: 70 }, (_, i) => `m${i}`),
     );
@@ -260,7 +226,7 @@ describeInBrowser('web app: chat', () => {
       });
     }
     const bob = await openRoom(app, 'bob', roomId);
-    await waitForTexts(bob.page, ['from alice', 'from carol']);
+    await waitForChatTexts(bob.page, ['from alice', 'from carol']);
     await bob.page.waitForFunction(
       ([sel, want]) =>
         [...document.querySelectorAll(sel)].map((el) => el.textContent).join() === want,
@@ -279,9 +245,9 @@ describeInBrowser('web app: chat', () => {
     for (const { page } of [alice, bob]) await waitForPresent(page, ['alice', 'bob']);
 
     await send(alice.page, 'over HTTP');
-    await waitForTexts(bob.page, ['over HTTP']);
+    await waitForChatTexts(bob.page, ['over HTTP']);
     await send(bob.page, 'to the fallback');
-    await waitForTexts(alice.page, ['over HTTP', 'to the fallback']);
+    await waitForChatTexts(alice.page, ['over HTTP', 'to the fallback']);
     await alice.page.fill(`${panel} [data-testid=chat-input]`, 'hm');
     await waitForText(bob.page, '[data-testid=chat-typing]', 'Alice Martin is typing…');
     await alice.page.fill(`${panel} [data-testid=chat-input]`, '');
@@ -296,8 +262,8 @@ describeInBrowser('web app: chat', () => {
     await send(bob.page, 'back on the socket');
     await send(alice.page, 'and me');
     const all = ['over HTTP', 'to the fallback', 'back on the socket', 'and me'];
-    await waitForTexts(alice.page, all);
-    await waitForTexts(bob.page, all);
+    await waitForChatTexts(alice.page, all);
+    await waitForChatTexts(bob.page, all);
 
     app.check();
   });
@@ -310,9 +276,9 @@ describeInBrowser('web app: chat', () => {
     const bob = await openRoom(app, 'bob', roomId);
 
     await send(alice.page, 'before 1');
-    await waitForTexts(bob.page, ['before 1']);
+    await waitForChatTexts(bob.page, ['before 1']);
     await send(bob.page, 'before 2');
-    await waitForTexts(alice.page, ['before 1', 'before 2']);
+    await waitForChatTexts(alice.page, ['before 1', 'before 2']);
 
     await t.stop();
     for (const { page } of [alice, bob]) {
@@ -328,12 +294,12 @@ describeInBrowser('web app: chat', () => {
       await waitForAttribute(page, '[data-testid=link-ws]', 'data-state', 'connected', 20_000);
     }
     const recovered = ['before 1', 'before 2', 'while down', 'during recovery'];
-    await waitForTexts(bob.page, recovered);
+    await waitForChatTexts(bob.page, recovered);
 
     await send(bob.page, 'after');
     const all = [...recovered, 'after'];
-    await waitForTexts(alice.page, all);
-    await waitForTexts(bob.page, all);
+    await waitForChatTexts(alice.page, all);
+    await waitForChatTexts(bob.page, all);
     const api = await t.client({ username: 'carol' });
     const stored = await api.chat.history.query({ roomId });
     expect(stored.items.map((m) => m.text)).toEqual(all);
@@ -348,13 +314,13 @@ describeInBrowser('web app: chat', () => {
     const alice = await openRoom(app, 'alice', roomId);
     const bob = await openRoom(app, 'bob', roomId);
     await send(alice.page, 'first');
-    await waitForTexts(bob.page, ['first']);
+    await waitForChatTexts(bob.page, ['first']);
 
     await t.stop();
     await waitForAttribute(alice.page, '[data-testid=link-ws]', 'data-state', 'reconnecting');
     await send(alice.page, 'written offline');
     await waitForAttribute(alice.page, `${panel} [data-status=pending]`, 'data-status', 'pending');
-    expect(await shownTexts(alice.page)).toEqual(['first', 'written offline']);
+    expect(await shownChatTexts(alice.page)).toEqual(['first', 'written offline']);
     const stored = () =>
       alice.page.evaluate(() =>
         Object.keys(localStorage)
@@ -367,8 +333,8 @@ describeInBrowser('web app: chat', () => {
     await alice.page.goto('about:blank');
     await t.restart();
     await alice.page.goto(roomUrl(t, roomId));
-    await waitForTexts(bob.page, ['first', 'written offline']);
-    await waitForTexts(alice.page, ['first', 'written offline']);
+    await waitForChatTexts(bob.page, ['first', 'written offline']);
+    await waitForChatTexts(alice.page, ['first', 'written offline']);
     await alice.page.waitForFunction(
       () => !Object.keys(localStorage).some((key) => key.startsWith('pulse-chat-outbox:')),
       undefined,

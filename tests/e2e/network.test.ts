@@ -4,8 +4,10 @@ import { expect, it } from 'vitest';
 import {
   describeInBrowser,
   inboxItem,
+  opsRoomId,
   refusedSocket,
   waitForAttribute,
+  waitForChatTexts,
   waitForLive,
   waitForText,
   webAppFixture,
@@ -15,13 +17,6 @@ import { sendTo, type TestServer } from '../support/server.ts';
 import { startUpgradeProxy, type UpgradeMode } from '../support/upgrade-proxy.ts';
 
 const panel = '[data-testid=chat-panel]';
-
-async function opsRoomId(t: TestServer): Promise<string> {
-  const alice = await t.client({ username: 'alice' });
-  const room = (await alice.chat.rooms.query()).find((r) => r.kind === 'team');
-  if (!room) throw new Error('no team room');
-  return room.id;
-}
 
 async function say(t: TestServer, username: string, roomId: string, text: string) {
   const client = await t.client({ username });
@@ -34,29 +29,8 @@ async function send(page: Page, text: string) {
 }
 
 /** Waits until the room shows exactly these messages, all confirmed by the server (none "Sending…"). */
-async function waitForSent(page: Page, want: string[], timeout = 15_000) {
-  const texts = () =>
-    page.$$eval(`${panel} [data-testid=chat-message] [data-testid=chat-message-text]`, (els) =>
-      els.map((el) => el.textContent ?? ''),
-    );
-  try {
-    await page.waitForFunction(
-      ([sel, expected]) =>
-        JSON.stringify([...document.querySelectorAll(sel)].map((el) => el.textContent ?? '')) ===
-        expected,
-      [
-        `${panel} [data-testid=chat-message][data-status=sent] [data-testid=chat-message-text]`,
-        JSON.stringify(want),
-      ] as const,
-      { timeout },
-    );
-  } catch (error) {
-    throw new Error(`wanted ${JSON.stringify(want)}, have ${JSON.stringify(await texts())}`, {
-      cause: error,
-    });
-  }
-  expect(await texts()).toEqual(want);
-}
+const waitForSent = (page: Page, want: string[], timeout = 15_000) =>
+  waitForChatTexts(page, want, timeout);
 
 const MODES: [string, UpgradeMode][] = [
   ['refused', 'refuse'],

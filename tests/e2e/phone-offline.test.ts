@@ -3,13 +3,13 @@ import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import {
   describeInBrowser,
+  opsRoomId,
   refusedSocket,
   waitForAttribute,
   waitForText,
   webAppFixture,
 } from '../support/browser.ts';
 import { OPS } from '../support/people.ts';
-import type { TestServer } from '../support/server.ts';
 
 /** A phone's screen (CSS pixels), as an iPhone 14 shows a page. */
 const PHONE = { width: 390, height: 844 };
@@ -51,13 +51,6 @@ async function offScreen(
     }
     return { overflow: document.documentElement.scrollWidth - width, controls, small };
   });
-}
-
-async function opsRoomId(t: TestServer): Promise<string> {
-  const alice = await t.client({ username: 'alice' });
-  const room = (await alice.chat.rooms.query()).find((r) => r.kind === 'team');
-  if (!room) throw new Error('no team room');
-  return room.id;
 }
 
 describeInBrowser('web app: phones and offline', () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MEMBER_PASSWORD, type TeamSpec } from './people.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
@@ -261,4 +261,49 @@ export async function waitForLive(page: Page, timeout = DEFAULT_WAIT_MS) {
 /** A notification with this title is in the inbox. */
 export function inboxItem(page: Page, title: string) {
   return page.locator('[data-testid=inbox] [data-testid=notification-item]', { hasText: title });
+}
+
+const CHAT_PANEL = '[data-testid=chat-panel]';
+
+/** The texts of the open chat room's messages as shown, top to bottom (pending ones included). */
+export const shownChatTexts = (page: Page): Promise<string[]> =>
+  page.$$eval(`${CHAT_PANEL} [data-testid=chat-message-text]`, (els) =>
+    els.map((el) => el.textContent ?? ''),
+  );
+
+/**
+ * Waits until the open chat room shows exactly `want`, every one confirmed by the server, and
+ * nothing else: no pending copy of a message the server confirmed.
+ */
+export async function waitForChatTexts(
+  page: Page,
+  want: readonly string[],
+  timeout = 20_000,
+): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([sel, expected]) =>
+        JSON.stringify([...document.querySelectorAll(sel)].map((el) => el.textContent ?? '')) ===
+        expected,
+      [
+        `${CHAT_PANEL} [data-testid=chat-message][data-status=sent] [data-testid=chat-message-text]`,
+        JSON.stringify(want),
+      ] as const,
+      { timeout },
+    );
+  } catch (error) {
+    throw new Error(
+      `wanted ${JSON.stringify(want)}, have ${JSON.stringify(await shownChatTexts(page))}`,
+      { cause: error },
+    );
+  }
+  expect(await shownChatTexts(page)).toEqual(want);
+}
+
+/** The id of the team room of alice's team (the browser suites' team: one room each). */
+export async function opsRoomId(t: TestServer): Promise<string> {
+  const alice = await t.client({ username: 'alice' });
+  const room = (await alice.chat.rooms.query()).find((r) => r.kind === 'team');
+  if (!room) throw new Error('no team room');
+  return room.id;
 }
