@@ -63,26 +63,51 @@ const TEXT = { binary: false } as const;
 /** Distinct request ids an event's whole frames are kept for; past them, frames are per socket. */
 const FRAMES_PER_EVENT = 16;
 
+/** An unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2) carrying `text`, as `ws` frames it. */
+export function wsTextFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81; // FIN, opcode 1 (text)
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, header, 'utf8');
+  return frame;
+}
+
 /**
- * An event's whole frame for one subscription's head (`{"id":…`), as bytes made once per event
- * and head. A frame differs between subscribers only by the client's request id, and wsLink
- * numbers each socket's requests from 1 in the order the page makes them, so the subscribers of
- * one room share a handful of ids: a broadcast encodes a handful of frames and hands every socket
- * the same bytes, as a plain `ws` broadcast does.
+ * An event's whole WebSocket frame for one subscription's head (`{"id":…`), header included, as
+ * bytes made once per event and head; null past `FRAMES_PER_EVENT` heads (the socket frames its
+ * own). A frame differs between subscribers only by the client's request id, and wsLink numbers
+ * each socket's requests from 1 in the order the page makes them, so the subscribers of one room
+ * share a handful of ids: a broadcast frames a handful of messages and writes the same bytes to
+ * every socket, as Socket.IO's pre-encoded broadcast does, with no per-socket framing.
  */
 function frameOf(
   event: LiveEvent & { wsTail?: string; wsFrames?: Map<string, Buffer> },
   head: string,
-): Buffer | string {
+): Buffer | null {
   const frames = (event.wsFrames ??= new Map<string, Buffer>());
   const cached = frames.get(head);
   if (cached) return cached;
+  if (frames.size >= FRAMES_PER_EVENT) return null;
   event.wsTail ??= wsWire.dataTail(event.id, event.json);
-  const text = head + event.wsTail;
-  if (frames.size >= FRAMES_PER_EVENT) return text;
-  const frame = Buffer.from(text);
+  const frame = wsTextFrame(head + event.wsTail);
   frames.set(head, frame);
   return frame;
+}
+
+/** The message a frame-less delivery sends: the same text `frameOf` frames. */
+function messageOf(event: LiveEvent & { wsTail?: string }, head: string): string {
+  event.wsTail ??= wsWire.dataTail(event.id, event.json);
+  return head + event.wsTail;
 }
 
 /**
@@ -95,8 +120,19 @@ type SendData = Parameters<WebSocket['send']>[0];
 type SendOptions = Parameters<WebSocket['send']>[1];
 type SendCallback = (err?: Error) => void;
 
+/** `ws`'s sender: `sendFrame` writes frames already made (what Socket.IO's broadcasts use). */
+interface FrameSender {
+  sendFrame(list: Buffer[], cb?: SendCallback): void;
+}
+
+/** A bounded socket, which also writes whole frames made once for many sockets. */
+export interface BoundedWebSocket extends WebSocket {
+  /** Writes a frame from `wsTextFrame` as is, under the same bound as `send`; open sockets only. */
+  sendFrame(frame: Buffer): void;
+}
+
 function boundedSocketClass(limit: number, dropped: () => void): typeof WebSocket {
-  return class BoundedSocket extends WebSocket {
+  return class BoundedSocket extends WebSocket implements BoundedWebSocket {
     override send(data: SendData, cb?: SendCallback): void;
     override send(data: SendData, options: SendOptions, cb?: SendCallback): void;
     // The arguments passed on as they came (no rest array and spread per frame: this runs once
@@ -109,6 +145,22 @@ function boundedSocketClass(limit: number, dropped: () => void): typeof WebSocke
           cb,
         );
       }
+      this.drop();
+    }
+
+    // Without permessage-deflate (off: the server never offers it) and without Blobs (never
+    // sent), `ws`'s sender writes each message at once, in order, so a whole frame written
+    // through it lands between the messages `send` wrote before and after it.
+    sendFrame(frame: Buffer): void {
+      if (this.readyState !== WebSocket.OPEN) return;
+      if (this.bufferedAmount <= limit) {
+        (this as unknown as { _sender: FrameSender })._sender.sendFrame([frame]);
+        return;
+      }
+      this.drop();
+    }
+
+    private drop(): void {
       if (this.readyState === WebSocket.OPEN) {
         dropped();
         this.terminate();
@@ -144,6 +196,8 @@ export function createWsTransport(deps: {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_FRAME_BYTES,
+    // Never negotiated: deliveries write frames made once for every socket (`sendFrame`).
+    perMessageDeflate: false,
     WebSocket: boundedSocketClass(limits.slowConsumerBytes, () => metrics.counts.dropped++),
   });
   // wsLink re-sends every open subscription plus the calls in flight in one frame after a
@@ -194,7 +248,8 @@ export function createWsTransport(deps: {
     const context = socketContext(socket, req, admission);
     let params: Record<string, string | undefined> | null = null;
     socketSession({
-      socket,
+      // The server makes every socket a bounded one (its `WebSocket` option).
+      socket: socket as BoundedWebSocket,
       trpc,
       readCall,
       onError: deps.onError,
@@ -337,7 +392,7 @@ interface Liveness {
 
 /** tRPC's WebSocket protocol on one socket: every message read and answered here. */
 function socketSession(opts: {
-  socket: WebSocket;
+  socket: BoundedWebSocket;
   trpc: RouterAccess;
   readCall: (message: unknown) => WsCall;
   onError: (opts: { error: TRPCError; path: string | undefined; type: string }) => void;
@@ -392,7 +447,9 @@ function socketSession(opts: {
       const fail = errorFor(id, call, ctx);
       const sink: Sink = {
         deliver(event) {
-          send(frameOf(event, head));
+          const frame = frameOf(event, head);
+          if (frame) socket.sendFrame(frame);
+          else send(messageOf(event, head));
           metrics.counts.delivered++;
           metrics.deliveryLatency.observe((Date.now() - event.at) / 1000);
         },
