@@ -62,7 +62,13 @@ export interface TargetResult {
   eventJsonBytes: number;
   connectSeconds: number;
   rssBeforeKiB: number;
+  /** After the first batch of subscriptions. */
   rssIdleKiB: number;
+  /** After a second batch as large. */
+  rssMoreKiB: number;
+  /** The first batch's growth per subscription, one-off growth included. */
+  firstKiBPerSubscription: number;
+  /** The second batch's growth per subscription: what one more idle subscription costs. */
   idleKiBPerSubscription: number;
   /** Subscriptions that failed to open (HTTP status, error event, socket error). */
   connectFailures: number;

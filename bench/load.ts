@@ -604,10 +604,26 @@ async function main() {
   await sleep(2000);
   const rssIdleKiB = await settledRss();
   const connected = subs.filter((s) => s.connected).length;
-  const idleKiBPerSubscription = connected > 0 ? (rssIdleKiB - rssBeforeKiB) / connected : NaN;
+  const firstKiBPerSubscription = connected > 0 ? (rssIdleKiB - rssBeforeKiB) / connected : NaN;
+  // A second batch as large (the same members again), closed before the phases: its growth is
+  // what one more idle subscription costs. The first batch's also holds one-off growth that
+  // does not scale with subscriptions (the young generation growing to its maximum, which
+  // Pulse's --max-semi-space-size=32 doubles; code compiled on first use).
+  const more = Array.from({ length: subscriberCount }, (_, i) => newSubscriber(i));
+  await openAll(more, 64);
+  await sleep(2000);
+  const rssMoreKiB = await settledRss();
+  const moreConnected = more.filter((s) => s.connected).length;
+  const idleKiBPerSubscription =
+    moreConnected > 0 ? (rssMoreKiB - rssIdleKiB) / moreConnected : NaN;
+  for (const sub of more) sub.close();
   log(
-    `idle RSS ${rssBeforeKiB} → ${rssIdleKiB} KiB: ${idleKiBPerSubscription.toFixed(1)} KiB per subscription`,
+    `idle RSS ${rssBeforeKiB} → ${rssIdleKiB} → ${rssMoreKiB} KiB: ` +
+      `${firstKiBPerSubscription.toFixed(1)} KiB per subscription for the first ${connected}, ` +
+      `${idleKiBPerSubscription.toFixed(1)} KiB for the next ${moreConnected}`,
   );
+  // The server lets go of the second batch before anything is measured on the first.
+  await sleep(2000);
 
   const next = addressing(subs);
   if (warmupSeconds > 0) {
@@ -627,6 +643,8 @@ async function main() {
     connectSeconds,
     rssBeforeKiB,
     rssIdleKiB,
+    rssMoreKiB,
+    firstKiBPerSubscription,
     idleKiBPerSubscription,
     connectFailures,
     streamsLost: subs.filter((s) => s.connected && s.closed).length,
