@@ -35,9 +35,12 @@ function firstByName(people: Iterable<Person>, k: number): Person[] {
   return first;
 }
 
-// One collator for every comparison (`localeCompare` builds one per call).
-const collator = new Intl.Collator();
-const byName = (a: Person, b: Person) => collator.compare(a.username, b.username);
+// One collator for every comparison (`localeCompare` builds one per call), made when a presence
+// list is first sorted: making it maps ICU's collation data (~2.6 MiB of RSS), which a server
+// with no chat room in use does not need.
+let collator: Intl.Collator | null = null;
+const byName = (a: Person, b: Person) =>
+  (collator ??= new Intl.Collator()).compare(a.username, b.username);
 
 /**
  * In a room of more than PRESENCE_LIST_MAX people, presence changes are gathered this long
