@@ -36,7 +36,7 @@ function firstByName(people: Iterable<Person>, k: number): Person[] {
 }
 
 // One collator for every comparison (`localeCompare` builds one per call), made when a presence
-// list is first sorted: making it maps ICU's collation data (~2.6 MiB of RSS), which a server
+// list is first sorted: making it maps ICU's collation data (~2 MiB of RSS), which a server
 // with no chat room in use does not need.
 let collator: Intl.Collator | null = null;
 const byName = (a: Person, b: Person) =>
