@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Message, Person, PresenceSummary } from '../../src/shared/schemas/chat.ts';
 import { eventually, namesAre, record } from '../support/live.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { floodUntilDropped, startTestServer, type TestServer } from '../support/server.ts';
 import { OPS } from '../support/people.ts';
 import { wsClient } from '../support/ws.ts';
 
@@ -385,21 +385,8 @@ describe('chat over WebSocket', () => {
     );
     await new Promise<void>((r) => raw.once('message', () => r()));
     (raw as unknown as { _socket: { pause(): void } })._socket.pause();
-    const admin = await t.client({ username: 'admin' });
     const { counts } = t.server.app.metrics;
-    const body = 'x'.repeat(2000);
-    for (let sent = 0; counts.dropped === 0 && sent < 6000; sent += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, () =>
-          admin.notifications.send.mutate({
-            to: { usernames: ['alice'] },
-            title: 'big',
-            body,
-            severity: 'info',
-          }),
-        ),
-      );
-    }
+    await floodUntilDropped(t, 'alice');
     expect(counts.dropped).toBe(1);
     (raw as unknown as { _socket: { resume(): void } })._socket.resume();
     await closed;

@@ -6,7 +6,7 @@ import { openLiveStream, type ErrorAnswer, type LiveData } from '../support/live
 import { openRawSse } from '../support/raw-sse.ts';
 import { eventually } from '../support/live.ts';
 import { OPS } from '../support/people.ts';
-import { sendTo, startTestServer, type TestServer } from '../support/server.ts';
+import { floodUntilDropped, sendTo, startTestServer, type TestServer } from '../support/server.ts';
 
 type Opened = Awaited<ReturnType<typeof openLiveStream>>;
 type Live = Extract<Opened, { ok: true }>;
@@ -417,25 +417,9 @@ describe('the multiplexed live stream (POST /trpc-live)', () => {
     );
     await eventually(() => stalled.frames.filter((f) => f.event === 'live').length === 2);
     stalled.pause();
-    const admin = await t.client({ username: 'admin' });
     const { counts } = t.server.app.metrics;
     await say(t, 'bob', roomId, ['before the flood']);
-    const body = 'x'.repeat(2000);
-    let sent = 0;
-    // Loopback socket buffers hold megabytes; keep sending until the server gives up on the reader.
-    while (counts.dropped === 0 && sent < 6000) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          admin.notifications.send.mutate({
-            to: { usernames: ['alice'] },
-            title: `big ${sent + i}`,
-            body,
-            severity: 'info',
-          }),
-        ),
-      );
-      sent += 50;
-    }
+    const sent = await floodUntilDropped(t, 'alice');
     expect(counts.dropped).toBe(1);
     await eventually(() => counts.subscriptions === 0, 5000, 'both released');
     await say(t, 'bob', roomId, ['after the drop']);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Notification, ReadStateEvent } from '../../src/shared/schemas/notifications.ts';
 import { eventually, record } from '../support/live.ts';
 import { openRawSse, subscriptionUrl } from '../support/raw-sse.ts';
-import { sendTo, startTestServer } from '../support/server.ts';
+import { floodUntilDropped, sendTo, startTestServer } from '../support/server.ts';
 import { OPS } from '../support/people.ts';
 
 type Tracked = { id: string; data: Notification };
@@ -255,24 +255,8 @@ describe('notifications over SSE', () => {
     const stalled = openRawSse(subscriptionUrl(t.url, 'notifications.onNotification'), { cookie });
     await eventually(() => stalled.frames.some((f) => f.event === 'connected'));
     stalled.pause();
-    const admin = await t.client({ username: 'admin' });
-    const body = 'x'.repeat(2000);
-    let sent = 0;
     const { counts } = t.server.app.metrics;
-    // Loopback socket buffers hold megabytes; keep sending until the server gives up on the reader.
-    while (counts.dropped === 0 && sent < 6000) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          admin.notifications.send.mutate({
-            to: { usernames: ['alice'] },
-            title: `big ${sent + i}`,
-            body,
-            severity: 'info',
-          }),
-        ),
-      );
-      sent += 50;
-    }
+    const sent = await floodUntilDropped(t, 'alice');
     expect(counts.dropped).toBe(1);
     expect(counts.subscriptions).toBe(0);
     stalled.resume();

@@ -197,3 +197,29 @@ export async function sendTo(t: TestServer, username: string, titles: readonly s
     });
   }
 }
+
+/**
+ * Sends `username` notifications of ~2 KB, titled `big 0`, `big 1`, …, 50 at a time, until the
+ * server drops one of their streams as a slow reader (loopback socket buffers hold megabytes) or
+ * 6,000 have gone; answers how many were sent.
+ */
+export async function floodUntilDropped(t: TestServer, username: string): Promise<number> {
+  const admin = await t.client({ username: 'admin' });
+  const { counts } = t.server.app.metrics;
+  const body = 'x'.repeat(2000);
+  let sent = 0;
+  while (counts.dropped === 0 && sent < 6000) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        admin.notifications.send.mutate({
+          to: { usernames: [username] },
+          title: `big ${sent + i}`,
+          body,
+          severity: 'info',
+        }),
+      ),
+    );
+    sent += 50;
+  }
+  return sent;
+}
