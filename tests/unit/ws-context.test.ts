@@ -1,19 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createClientAddress } from '../../src/server/platform/client-address.ts';
-import { ConnectionRegistry } from '../../src/server/platform/connections.ts';
 import {
   createContextFactory,
   type Authenticator,
   type PresentedSecrets,
 } from '../../src/server/platform/context.ts';
 import { Hub, liveEvent, valueFeed } from '../../src/server/platform/hub.ts';
-import { parseTarget } from '../../src/server/platform/request-target.ts';
 import type { Metrics } from '../../src/server/platform/telemetry.ts';
 import { publicProcedure, router } from '../../src/server/platform/trpc.ts';
-import { createWsTransport } from '../../src/server/platform/ws.ts';
+import { serveWsTransport } from '../support/ws-server.ts';
 
 /**
  * One context per socket: whether the upgrade's cookie or the first message's connectionParams
@@ -62,42 +59,18 @@ async function serve() {
         : { user: null, credential: null };
     },
   };
-  const ws = createWsTransport({
+  const served = await serveWsTransport({
     router: testRouter,
     contexts: createContextFactory({
       authenticator,
       originAllowed: () => true,
       clientAddress: createClientAddress([]),
     }),
-    connections: new ConnectionRegistry(metrics, {
-      perUser: 5,
-      subscriptionsPerUser: 5,
-      anonymousPerAddress: 5,
-    }),
     metrics,
-    limits: {
-      slowConsumerBytes: 1 << 20,
-      batchCalls: 10,
-      subscriptionsPerSocket: 5,
-      subscriptionsPerUser: 5,
-      pingS: 30,
-      maxJsonDepth: 64,
-    },
-    onError: () => undefined,
+    anonymousPerAddress: 5,
   });
-  server = createServer();
-  server.on('upgrade', (req, socket, head) =>
-    ws.upgrade(
-      req,
-      socket,
-      head,
-      (status, text) => socket.end(`HTTP/1.1 ${status} ${text}\r\n\r\n`),
-      parseTarget(req.url ?? '/'),
-    ),
-  );
-  await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  return { asked, url: `ws://127.0.0.1:${port}/trpc` };
+  server = served.server;
+  return { asked, url: served.url };
 }
 
 /** A client socket whose answers are awaited by request id. */

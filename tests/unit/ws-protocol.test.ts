@@ -6,12 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { createClientAddress } from '../../src/server/platform/client-address.ts';
-import { ConnectionRegistry } from '../../src/server/platform/connections.ts';
 import { createContextFactory, type Context } from '../../src/server/platform/context.ts';
-import { parseTarget } from '../../src/server/platform/request-target.ts';
 import type { Metrics } from '../../src/server/platform/telemetry.ts';
 import { publicProcedure, router } from '../../src/server/platform/trpc.ts';
-import { createWsTransport } from '../../src/server/platform/ws.ts';
+import { serveWsTransport } from '../support/ws-server.ts';
 
 /**
  * Pulse speaks tRPC's WebSocket protocol on each socket itself (platform/ws.ts). This pins it
@@ -81,36 +79,13 @@ function contextFactory() {
 
 /** The same router behind Pulse's WebSocket transport. */
 async function ours(pingS = 30): Promise<Served> {
-  const transport = createWsTransport({
+  const { server, url, transport } = await serveWsTransport({
     router: testRouter,
     contexts: contextFactory(),
-    connections: new ConnectionRegistry(metrics, {
-      perUser: 5,
-      subscriptionsPerUser: 5,
-      anonymousPerAddress: 100,
-    }),
     metrics,
-    limits: {
-      slowConsumerBytes: 1 << 20,
-      batchCalls: 10,
-      subscriptionsPerSocket: 5,
-      subscriptionsPerUser: 5,
-      pingS,
-      maxJsonDepth: 64,
-    },
-    onError: () => undefined,
+    anonymousPerAddress: 100,
+    pingS,
   });
-  const server = createServer();
-  server.on('upgrade', (req, socket, head) =>
-    transport.upgrade(
-      req,
-      socket,
-      head,
-      (status, text) => socket.end(`HTTP/1.1 ${status} ${text}\r\n\r\n`),
-      parseTarget(req.url ?? '/'),
-    ),
-  );
-  const url = await listen(server);
   return {
     url,
     async close() {
