@@ -98,13 +98,15 @@ function frameOf(
   const cached = frames.get(head);
   if (cached) return cached;
   if (frames.size >= FRAMES_PER_EVENT) return null;
-  event.wsTail ??= wsWire.dataTail(event.id, event.json);
-  const frame = wsTextFrame(head + event.wsTail);
+  const frame = wsTextFrame(messageOf(event, head));
   frames.set(head, frame);
   return frame;
 }
 
-/** The message a frame-less delivery sends: the same text `frameOf` frames. */
+/**
+ * An event's message for one subscription's head: what `frameOf` frames, and what a socket is
+ * sent as text when the event has frames for `FRAMES_PER_EVENT` other heads already.
+ */
 function messageOf(event: LiveEvent & { wsTail?: string }, head: string): string {
   event.wsTail ??= wsWire.dataTail(event.id, event.json);
   return head + event.wsTail;
