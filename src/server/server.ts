@@ -416,10 +416,15 @@ export async function startServer(env: Env, opts: AppOptions = {}): Promise<Runn
 
   /** Responses not yet finished, so that a drain can close their connections after them. */
   const inFlight = new Set<ServerResponse>();
+  // One listener for every response ('close' comes once): an open event stream holds no
+  // closure of its own for it.
+  function leaveInFlight(this: ServerResponse) {
+    inFlight.delete(this);
+  }
   const server = createServer((req, res) => {
     if (drain.state !== 'serving') res.setHeader('Connection', 'close');
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    res.on('close', leaveInFlight);
     try {
       route(req, res);
     } catch (error) {

@@ -244,7 +244,8 @@ export function createSseTransport(deps: {
     }
     open.add(conn);
     let stop = abort;
-    res.once('close', () => {
+    // 'close' comes once: `on` spares an idle stream `once`'s wrapper.
+    res.on('close', () => {
       open.delete(conn);
       unregister();
       slot();

@@ -248,12 +248,17 @@ export function createNotificationFeed(deps: {
           return [];
         },
         select: (event) => forRecipient(watched?.prefs ?? null, event),
-        replay: replayLog({
-          seqOf: notificationSeq,
-          mayResumeFrom: (seq) => store.isRecipient(userId, seq),
-          after: (seq, limit) => store.after(userId, seq, limit),
-          toEvent: notificationEvent,
-        }),
+        // Only a resuming stream replays: a fresh one holds no replay of its own.
+        ...(lastEventId
+          ? {
+              replay: replayLog({
+                seqOf: notificationSeq,
+                mayResumeFrom: (seq) => store.isRecipient(userId, seq),
+                after: (seq, limit) => store.after(userId, seq, limit),
+                toEvent: notificationEvent,
+              }),
+            }
+          : {}),
       };
     },
 
@@ -263,12 +268,16 @@ export function createNotificationFeed(deps: {
         hub,
         channel: inboxChannel(userId),
         lastEventId,
-        replay: replayLog({
-          seqOf: inboxChangeSeq,
-          mayResumeFrom: async (seq) => (await inbox.changeUser(seq)) === userId,
-          after: (seq, limit) => inbox.userChangesAfter(userId, seq, limit),
-          toEvent: inboxEvent,
-        }),
+        ...(lastEventId
+          ? {
+              replay: replayLog({
+                seqOf: inboxChangeSeq,
+                mayResumeFrom: async (seq) => (await inbox.changeUser(seq)) === userId,
+                after: (seq, limit) => inbox.userChangesAfter(userId, seq, limit),
+                toEvent: inboxEvent,
+              }),
+            }
+          : {}),
       };
     },
 
