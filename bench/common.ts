@@ -70,6 +70,11 @@ export interface TargetResult {
   firstKiBPerSubscription: number;
   /** The second batch's growth per subscription: what one more idle subscription costs. */
   idleKiBPerSubscription: number;
+  /**
+   * The same growth as read before a full collection (with the garbage opening them left);
+   * every RSS figure above is read after one (bench/heap.ts).
+   */
+  uncollectedKiBPerSubscription: number;
   /** Subscriptions that failed to open (HTTP status, error event, socket error). */
   connectFailures: number;
   /** Subscriptions that ended before the run did. */

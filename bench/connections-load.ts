@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { coreBusySeconds, cpuSeconds, rssKiB, sleep } from './common.ts';
 import { Histogram, pinning, wallNow } from './bench-proc.ts';
+import type { Collector } from './heap.ts';
 import { httpRequestBytes } from './rpc-load.ts';
 
 const OPEN_TIMEOUT_MS = 30_000;
@@ -444,34 +445,54 @@ export interface MemoryResult {
   failures: number;
   failureSamples: string[];
   openSeconds: number;
+  /** Whether every reading below came after a full garbage collection (bench/heap.ts). */
+  collected: boolean;
   rssBeforeKiB: number;
   /** RSS once the first batch is open. */
   rssFirstKiB: number;
+  /** RSS once every batch is open. */
   rssAfterKiB: number;
   /** The first batch's growth per subscription (includes the heap's one-off growth). */
   firstKiBPerSubscription: number;
-  /** The second batch's growth per subscription: what one more costs. */
+  /** The later batches' growth per subscription: what one more costs. */
   kibPerSubscription: number;
+  /** The same growth read before collecting: with the garbage opening them left behind. */
+  uncollectedKiBPerSubscription: number;
 }
+
+/** Batches of idle subscriptions opened: the first, then those whose growth is judged. */
+export const MEMORY_BATCHES = 3;
 
 /**
  * What one more idle subscription costs in RSS: after a warm-up (20 opened and closed, so lazily
  * loaded code and first allocations are not counted), `count` subscriptions are opened and the
  * RSS settles (the first batch: the heap grows its young generation and pools, a cost paid once
- * per process whatever the count), then `count` more; the second batch's growth per
- * subscription is the marginal cost. Both batches' figures are kept.
+ * per process whatever the count), then `count` more, MEMORY_BATCHES batches in all; the later
+ * batches' growth per subscription is the marginal cost (over several batches, so that memory
+ * the process had touched and freed before, which a batch may fill without growing RSS, weighs
+ * less). With `collector`, each reading is taken after a full garbage collection (what the
+ * server holds, not what it has yet to collect), and the same growth as read before collecting
+ * is kept beside.
  */
 export async function idleMemory(
   pid: number,
   open: (i: number) => Promise<Stream>,
   count: number,
   inFlight: number,
+  collector: Collector | null,
 ): Promise<MemoryResult> {
   const warm: Stream[] = [];
   await bounded(Math.min(20, count), 10, async (i) => void warm.push(await open(i)));
   for (const s of warm) s.close();
   await sleep(1000);
-  const rssBeforeKiB = await settledRssKiB(pid);
+  /** RSS as read once it settles, then after a collection (the same without a collector). */
+  const reading = async () => {
+    const read = await settledRssKiB(pid);
+    if (!collector) return { read, held: read };
+    await collector.collect();
+    return { read, held: await settledRssKiB(pid) };
+  };
+  const before = await reading();
   const streams: Stream[] = [];
   const failures: string[] = [];
   const batch = async (from: number) => {
@@ -484,21 +505,30 @@ export async function idleMemory(
     failures.push(...failed);
     const seconds = (performance.now() - t0) / 1000;
     await sleep(1000);
-    return { seconds, rssKiB: await settledRssKiB(pid), opened: streams.length };
+    return { seconds, rss: await reading(), opened: streams.length };
   };
   const first = await batch(0);
-  const second = await batch(count);
+  let last = first;
+  let uncollectedKiB = 0;
+  for (let b = 1; b < MEMORY_BATCHES; b++) {
+    const held = last.rss.held;
+    last = await batch(b * count);
+    uncollectedKiB += last.rss.read - held;
+  }
   for (const s of streams) s.close();
+  const added = Math.max(1, last.opened - first.opened);
   return {
-    subscriptions: 2 * count,
+    subscriptions: MEMORY_BATCHES * count,
     opened: streams.length,
     failures: failures.length,
     failureSamples: failures.slice(0, 5),
     openSeconds: first.seconds,
-    rssBeforeKiB,
-    rssFirstKiB: first.rssKiB,
-    rssAfterKiB: second.rssKiB,
-    firstKiBPerSubscription: (first.rssKiB - rssBeforeKiB) / Math.max(1, first.opened),
-    kibPerSubscription: (second.rssKiB - first.rssKiB) / Math.max(1, second.opened - first.opened),
+    collected: collector !== null,
+    rssBeforeKiB: before.held,
+    rssFirstKiB: first.rss.held,
+    rssAfterKiB: last.rss.held,
+    firstKiBPerSubscription: (first.rss.held - before.held) / Math.max(1, first.opened),
+    kibPerSubscription: (last.rss.held - first.rss.held) / added,
+    uncollectedKiBPerSubscription: uncollectedKiB / added,
   };
 }

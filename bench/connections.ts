@@ -49,11 +49,14 @@ import {
   type Started,
   runBenchmark,
 } from './bench-proc.ts';
+import { freePort } from '../scripts/nginx.ts';
+import { attachCollector, inspectPortFlag } from './heap.ts';
 import {
   acceptAndClose,
   bounded,
   chatSubscription,
   idleMemory,
+  MEMORY_BATCHES,
   meter,
   openSse,
   openWs,
@@ -140,13 +143,13 @@ for (let u = 0; u < config.users; u++) {
  */
 function pulseLimits(): { env: Record<string, string>; said: string[] } {
   const connectionsNeeded = Math.max(
-    // The idle-memory scenario opens two batches.
-    perUser(2 * config.connections),
+    // The idle-memory scenario opens MEMORY_BATCHES batches.
+    perUser(MEMORY_BATCHES * config.connections),
     perUser(sseCount),
     perUser(wsSockets.length),
   );
   const subscriptionsNeeded = Math.max(
-    perUser(2 * config.connections),
+    perUser(MEMORY_BATCHES * config.connections),
     perUser(config.subscriptions),
   );
   const env: Record<string, string> = {
@@ -282,17 +285,32 @@ async function memory(people: People, servers: Servers) {
     { args, env }: Servers['pulse'],
     open: (server: Started) => (i: number) => Promise<Stream>,
   ) =>
-    withServer(name, args, env, async (server): Promise<MemoryResult> => {
-      const r = await idleMemory(server.pid, open(server), config.connections, config.inFlight);
-      console.error(
-        `  ${r.opened}/${r.subscriptions} open (first ${config.connections} in ` +
-          `${fmt(r.openSeconds, 2)} s); RSS ${r.rssBeforeKiB} → ${r.rssFirstKiB} → ` +
-          `${r.rssAfterKiB} KiB: ${fmt(r.firstKiBPerSubscription)} KiB each for the first ` +
-          `batch, ${fmt(r.kibPerSubscription)} KiB each for the next`,
-      );
-      for (const sample of r.failureSamples) console.error(`  failed: ${sample}`);
-      return r;
-    });
+    freePort().then((port) =>
+      withServer(name, [inspectPortFlag(port), ...args], env, async (server) => {
+        // Every reading after a full collection: what the server holds, not its garbage.
+        const collector = await attachCollector(server.pid, port);
+        try {
+          const r = await idleMemory(
+            server.pid,
+            open(server),
+            config.connections,
+            config.inFlight,
+            collector,
+          );
+          console.error(
+            `  ${r.opened}/${r.subscriptions} open (first ${config.connections} in ` +
+              `${fmt(r.openSeconds, 2)} s); RSS after collecting ${r.rssBeforeKiB} → ` +
+              `${r.rssFirstKiB} → ${r.rssAfterKiB} KiB: ${fmt(r.firstKiBPerSubscription)} KiB ` +
+              `each for the first batch, ${fmt(r.kibPerSubscription)} KiB each for the next ` +
+              `(${fmt(r.uncollectedKiBPerSubscription)} before collecting)`,
+          );
+          for (const sample of r.failureSamples) console.error(`  failed: ${sample}`);
+          return r;
+        } finally {
+          collector.close();
+        }
+      }),
+    );
   return {
     sse: {
       pulse: await run('pulse', servers.pulse, sse),
@@ -589,10 +607,16 @@ function report({ accept, memory: mem, live: l }: Results): string {
   ] as const) {
     const { pulse, baseline } = mem[key];
     versus(`${title}: idle KiB/subscription`, pulse, baseline, (r) => r.kibPerSubscription);
+    versus(
+      `${title}: idle KiB/subscription, before collecting`,
+      pulse,
+      baseline,
+      (r) => r.uncollectedKiBPerSubscription,
+    );
     versus(`${title}: first batch, KiB each`, pulse, baseline, (r) => r.firstKiBPerSubscription);
     const rss = (r: MemoryResult) =>
       [r.rssBeforeKiB, r.rssFirstKiB, r.rssAfterKiB].map((k) => fmt(k / 1024)).join(' → ');
-    text(`${title}: RSS before → first → second batch, MiB`, rss(pulse), rss(baseline));
+    text(`${title}: RSS collected, before → first → last batch, MiB`, rss(pulse), rss(baseline));
     const opened = (r: MemoryResult) => `${r.opened} / ${r.failures}`;
     text(`${title}: open / failed`, opened(pulse), opened(baseline));
   }
@@ -645,7 +669,9 @@ function checks({ accept, memory: mem, live: l }: Results) {
       detail:
         `${fmt(pulse.kibPerSubscription)} KiB (target ≤ ${TARGET.kibPerSubscription} KiB); ` +
         `${baseline} ${fmt(base.kibPerSubscription)} KiB, ` +
-        `${fmt(ratio(pulse.kibPerSubscription, base.kibPerSubscription), 2)}×`,
+        `${fmt(ratio(pulse.kibPerSubscription, base.kibPerSubscription), 2)}×; read after a full ` +
+        `collection (before it: ${fmt(pulse.uncollectedKiBPerSubscription)} and ` +
+        `${fmt(base.uncollectedKiBPerSubscription)} KiB)`,
     };
   };
   const n = l.sse.subscriptions + l.ws.subscriptions;

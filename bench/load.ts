@@ -31,6 +31,7 @@ import {
   type TargetResult,
   type Transport,
 } from './common.ts';
+import { attachCollector, type Collector } from './heap.ts';
 
 const flags = parseFlags(process.argv.slice(2));
 const required = (name: string): string => {
@@ -560,7 +561,7 @@ async function runPhase(
 }
 
 /** Median of a few RSS samples, so one GC in flight does not decide the figure. */
-async function settledRss(): Promise<number> {
+async function medianRss(): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     samples.push(rssKiB(serverPid));
@@ -568,6 +569,17 @@ async function settledRss(): Promise<number> {
   }
   samples.sort((a, b) => a - b);
   return samples[2]!;
+}
+
+/**
+ * The server's RSS as read (`read`), then after a full collection (`held`: what it holds, not
+ * the garbage it has yet to collect), when its inspector's port was given.
+ */
+async function settledRss(collector: Collector | null): Promise<{ read: number; held: number }> {
+  const read = await medianRss();
+  if (!collector) return { read, held: read };
+  await collector.collect();
+  return { read, held: await medianRss() };
 }
 
 function describe(r: PhaseResult): string {
@@ -593,7 +605,10 @@ async function main() {
   for (const sub of warm) sub.close();
   await sleep(1000);
 
-  const rssBeforeKiB = await settledRss();
+  const inspectPort = flags.get('inspect-port');
+  const collector =
+    inspectPort === undefined ? null : await attachCollector(serverPid, Number(inspectPort));
+  const { held: rssBeforeKiB } = await settledRss(collector);
   const subs = Array.from({ length: subscriberCount }, (_, i) => newSubscriber(i));
   const connectStart = performance.now();
   const connectFailures = await openAll(subs, 64);
@@ -602,7 +617,7 @@ async function main() {
     `${subs.length - connectFailures}/${subs.length} subscriptions connected in ${connectSeconds.toFixed(1)} s`,
   );
   await sleep(2000);
-  const rssIdleKiB = await settledRss();
+  const { held: rssIdleKiB } = await settledRss(collector);
   const connected = subs.filter((s) => s.connected).length;
   const firstKiBPerSubscription = connected > 0 ? (rssIdleKiB - rssBeforeKiB) / connected : NaN;
   // A second batch as large (the same members again), closed before the phases: its growth is
@@ -612,15 +627,21 @@ async function main() {
   const more = Array.from({ length: subscriberCount }, (_, i) => newSubscriber(i));
   await openAll(more, 64);
   await sleep(2000);
-  const rssMoreKiB = await settledRss();
+  const rssMore = await settledRss(collector);
+  const rssMoreKiB = rssMore.held;
   const moreConnected = more.filter((s) => s.connected).length;
   const idleKiBPerSubscription =
     moreConnected > 0 ? (rssMoreKiB - rssIdleKiB) / moreConnected : NaN;
+  const uncollectedKiBPerSubscription =
+    moreConnected > 0 ? (rssMore.read - rssIdleKiB) / moreConnected : NaN;
+  // Nothing of the inspector stays attached while CPU is measured.
+  collector?.close();
   for (const sub of more) sub.close();
   log(
-    `idle RSS ${rssBeforeKiB} → ${rssIdleKiB} → ${rssMoreKiB} KiB: ` +
-      `${firstKiBPerSubscription.toFixed(1)} KiB per subscription for the first ${connected}, ` +
-      `${idleKiBPerSubscription.toFixed(1)} KiB for the next ${moreConnected}`,
+    `idle RSS${collector ? ' after collecting' : ''} ${rssBeforeKiB} → ${rssIdleKiB} → ` +
+      `${rssMoreKiB} KiB: ${firstKiBPerSubscription.toFixed(1)} KiB per subscription for the ` +
+      `first ${connected}, ${idleKiBPerSubscription.toFixed(1)} KiB for the next ${moreConnected} ` +
+      `(${uncollectedKiBPerSubscription.toFixed(1)} before collecting)`,
   );
   // The server lets go of the second batch before anything is measured on the first.
   await sleep(2000);
@@ -646,6 +667,7 @@ async function main() {
     rssMoreKiB,
     firstKiBPerSubscription,
     idleKiBPerSubscription,
+    uncollectedKiBPerSubscription,
     connectFailures,
     streamsLost: subs.filter((s) => s.connected && s.closed).length,
     fixed,

@@ -31,6 +31,8 @@ import {
   table,
 } from './bench-proc.ts';
 import { seedDatabase } from './seed.ts';
+import { freePort } from '../scripts/nginx.ts';
+import { inspectPortFlag } from './heap.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = dirname(benchDir);
@@ -178,7 +180,9 @@ async function measure(
   dir: string,
 ): Promise<TargetResult> {
   console.error(`\n${label}: starting the server${pinning ? ' on CPU 0' : ''}`);
-  const server = start(label, 0, serverArgs, serverEnv);
+  // Its inspector's port, for the load's full collections before memory readings.
+  const inspectPort = await freePort();
+  const server = start(label, 0, [inspectPortFlag(inspectPort), ...serverArgs], serverEnv);
   try {
     const { url, sendUrl } = await listeningUrl(server, label);
     if (server.pid === undefined) throw new Error(`${label} has no pid`);
@@ -197,6 +201,8 @@ async function measure(
         url,
         '--pid',
         String(server.pid),
+        '--inspect-port',
+        String(inspectPort),
         '--creds',
         credsFile,
         '--out',
@@ -267,9 +273,10 @@ function report(measured: Measured[]): string {
     rows.push([name, ...measured.map((m) => pick(m.result)), ...compared.map(() => '')]);
 
   num('idle KiB per subscription (next N)', (r) => r.idleKiBPerSubscription);
+  num('idle KiB per subscription (next N), uncollected', (r) => r.uncollectedKiBPerSubscription);
   num('idle KiB per subscription (first N)', (r) => r.firstKiBPerSubscription);
   text(
-    'idle RSS before → N → 2N, MiB',
+    'idle RSS collected, before → N → 2N, MiB',
     (r) =>
       `${fmt(r.rssBeforeKiB / 1024)} → ${fmt(r.rssIdleKiB / 1024)} → ${fmt(r.rssMoreKiB / 1024)}`,
   );

@@ -17,10 +17,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request, type ClientRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { WebSocket } from 'ws';
+import { freePort } from '../scripts/nginx.ts';
 import { cpuSeconds, numberFlag, parseKnownFlags, sleep } from './common.ts';
 import {
   benchDir,
@@ -77,19 +77,6 @@ type Kind = 'notifications' | 'chat';
 
 // ---------------------------------------------------------------------------------------------
 // Services: a private Redis, a fresh PostgreSQL schema.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('port')),
-      );
-    });
-  });
-}
 
 async function startRedis(): Promise<{ child: ChildProcess; pid: number; url: string }> {
   const port = await freePort();

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../../scripts/nginx.ts';
 
 /**
  * Private Redis servers for tests that stop, hang or restart Redis: each its own
@@ -24,19 +25,6 @@ export const redisMissing =
   !redisAvailable && process.env['CI'] !== 'true'
     ? 'redis-server is not installed: the Redis tests are skipped (apt-get install redis-server)'
     : null;
-
-/** A port nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether a Redis on `port` answers PING within `ms`. */
 function pong(port: number, ms: number): Promise<boolean> {
