@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { coreBusySeconds, cpuSeconds, rssKiB, sleep } from './common.ts';
 import { Histogram, pinning, wallNow } from './bench-proc.ts';
-import type { Collector } from './heap.ts';
+import { rssReading, type Collector } from './heap.ts';
 import { httpRequestBytes } from './rpc-load.ts';
 
 const OPEN_TIMEOUT_MS = 30_000;
@@ -485,13 +485,7 @@ export async function idleMemory(
   await bounded(Math.min(20, count), 10, async (i) => void warm.push(await open(i)));
   for (const s of warm) s.close();
   await sleep(1000);
-  /** RSS as read once it settles, then after a collection (the same without a collector). */
-  const reading = async () => {
-    const read = await settledRssKiB(pid);
-    if (!collector) return { read, held: read };
-    await collector.collect();
-    return { read, held: await settledRssKiB(pid) };
-  };
+  const reading = () => rssReading(() => settledRssKiB(pid), collector);
   const before = await reading();
   const streams: Stream[] = [];
   const failures: string[] = [];

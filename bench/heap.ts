@@ -77,3 +77,17 @@ export async function attachCollector(pid: number, port: number): Promise<Collec
     close: () => socket.close(),
   };
 }
+
+/**
+ * A memory reading: RSS as `settle` reads it (`read`), then after a full collection (`held`:
+ * what the server holds, not the garbage it has yet to collect); both the same without one.
+ */
+export async function rssReading(
+  settle: () => Promise<number>,
+  collector: Collector | null,
+): Promise<{ read: number; held: number }> {
+  const read = await settle();
+  if (!collector) return { read, held: read };
+  await collector.collect();
+  return { read, held: await settle() };
+}

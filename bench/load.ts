@@ -31,7 +31,7 @@ import {
   type TargetResult,
   type Transport,
 } from './common.ts';
-import { attachCollector, type Collector } from './heap.ts';
+import { attachCollector, rssReading, type Collector } from './heap.ts';
 
 const flags = parseFlags(process.argv.slice(2));
 const required = (name: string): string => {
@@ -571,16 +571,8 @@ async function medianRss(): Promise<number> {
   return samples[2]!;
 }
 
-/**
- * The server's RSS as read (`read`), then after a full collection (`held`: what it holds, not
- * the garbage it has yet to collect), when its inspector's port was given.
- */
-async function settledRss(collector: Collector | null): Promise<{ read: number; held: number }> {
-  const read = await medianRss();
-  if (!collector) return { read, held: read };
-  await collector.collect();
-  return { read, held: await medianRss() };
-}
+/** RSS read, then after a full collection when the server's inspector port was given. */
+const settledRss = (collector: Collector | null) => rssReading(medianRss, collector);
 
 function describe(r: PhaseResult): string {
   const f = (n: number, d = 1) => n.toFixed(d);

@@ -19,7 +19,9 @@ import type { AddressInfo } from 'node:net';
 import { parseEnv } from '../src/server/env.ts';
 import { liveEvent } from '../src/server/platform/hub.ts';
 import { notificationChannel } from '../src/server/features/notifications/feed.ts';
+import { freshNotification } from '../src/server/features/notifications/store.ts';
 import { startServer } from '../src/server/server.ts';
+import type { Severity } from '../src/shared/schemas/common.ts';
 import { notificationSchema } from '../src/shared/schemas/notifications.ts';
 import type { BenchCredentials } from './common.ts';
 
@@ -67,23 +69,22 @@ const sends = createServer((req, res) => {
     const to = input.to.usernames?.map((name) => channelOf.get(name)) ?? channels;
     if (to.includes(undefined)) return reply(404, { error: 'unknown user' });
     const createdAt = new Date().toISOString();
-    const data = notificationSchema.parse({
-      id: `ntf_${++seq}`,
-      title: input.title,
-      body: input.body ?? '',
-      severity: input.severity,
-      link: input.link ?? null,
-      createdAt,
-      readAt: null,
-      // As a fresh notification to named users reaches them: untriaged, no group, no team.
-      seenAt: null,
-      archivedAt: null,
-      snoozedUntil: null,
-      groupKey: null,
-      teamId: null,
-      quiet: false,
-      muted: false,
-    });
+    // As the store makes a new notification to named users (no group, no team), validated as
+    // the schema says (an unknown severity is refused there).
+    const data = notificationSchema.parse(
+      freshNotification(
+        ++seq,
+        {
+          title: input.title,
+          body: input.body ?? '',
+          severity: input.severity as Severity,
+          link: input.link ?? null,
+          created_at: createdAt,
+          group_key: null,
+        },
+        { kind: 'users', userIds: [] },
+      ),
+    );
     const event = liveEvent(data, data.id, seq, Date.parse(createdAt));
     app.metrics.counts.published++;
     for (const channel of to) if (channel) app.hub.dispatch(channel, event);

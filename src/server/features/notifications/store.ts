@@ -365,9 +365,10 @@ export function createNotificationStore(db: Db) {
           count,
           // As `since` reads it back: named people once each.
           audience: audience.kind === 'users' ? { kind: 'users', userIds: unique } : audience,
-          notification: toNotification(
-            freshRow(seq, { ...content, group_key: groupKey, created_at: createdAt }, audience),
-            null,
+          notification: freshNotification(
+            seq,
+            { ...content, group_key: groupKey, created_at: createdAt },
+            audience,
           ),
         };
       });
@@ -555,11 +556,23 @@ export function createNotificationStore(db: Db) {
         return {
           seq: r.seq,
           audience,
-          notification: toNotification(freshRow(r.seq, r, audience), null),
+          notification: freshNotification(r.seq, r, audience),
         };
       });
     },
   };
+}
+
+/**
+ * A notification as its fan-out delivers it when new: unread, untriaged, in no one's inbox
+ * state yet, whoever receives it.
+ */
+export function freshNotification(
+  seq: number,
+  n: Pick<Row, 'title' | 'body' | 'severity' | 'link' | 'created_at' | 'group_key'>,
+  audience: Audience,
+): Notification {
+  return toNotification(freshRow(seq, n, audience), null);
 }
 
 /** A notification as it is created: in no one's inbox state yet. */
